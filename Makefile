@@ -1,0 +1,22 @@
+PYTHON ?= python3
+
+.PHONY: codegen check-codegen golden test bench train
+
+codegen:  ## regenerate generated/ from derivatives.yaml
+	$(PYTHON) -m codegen
+
+check-codegen:  ## fail if generated/ is not what derivatives.yaml generates
+	$(PYTHON) -m codegen --check
+
+golden:  ## rewrite the golden files that pin the generator's output (review the diff!)
+	$(PYTHON) -m codegen --spec tests/golden/spec.yaml --out tests/golden/expected
+
+test:
+	$(PYTHON) -m pytest -q
+
+bench:  ## one thread, and without the BLAS overrides that force a slow kernel on this machine
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(PYTHON) -m bench.bench_core
+
+train:
+	$(PYTHON) -m runtime.demo

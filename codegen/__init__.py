@@ -1,0 +1,42 @@
+"""gradspec's code generator: derivatives.yaml -> generated/ (nodes, Tensor ops, array ops).
+
+A text compiler: it reads the spec, and reads runtime/formulas.py and runtime/kernels.py as
+text to know which helper and kernel names exist, but imports neither runtime nor generated.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .emit import render
+from .spec import Spec, SpecError, load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def generate(spec_path: Path = ROOT / "derivatives.yaml", helpers: Path = ROOT / "runtime" / "formulas.py",
+             kernels: Path = ROOT / "runtime" / "kernels.py") -> dict[str, str]:
+    """File name -> source for generated/."""
+    spec = load_spec(spec_path, helpers, kernels)
+    return render(spec, spec_path.name)
+
+
+def write(files: dict[str, str], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("*.py"):
+        if stale.name not in files:
+            stale.unlink()
+    for name, text in files.items():
+        path = out / name
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+
+
+def differences(files: dict[str, str], out: Path) -> list[str]:
+    """Names of files in `out` that differ from `files` (missing, changed or extra)."""
+    present = {p.name for p in out.glob("*.py")} if out.exists() else set()
+    changed = [n for n, text in files.items() if n not in present or (out / n).read_text() != text]
+    return sorted(changed + [n for n in present if n not in files])
+
+
+__all__ = ["generate", "write", "differences", "load_spec", "render", "Spec", "SpecError"]

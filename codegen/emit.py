@@ -1,0 +1,289 @@
+"""Turn checked spec entries into the source of generated/ through the jinja2 templates."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from . import formula
+from .schema import Argument, Schema
+from .spec import Entry, Spec
+
+TEMPLATES = Path(__file__).parent / "templates"
+OUTPUTS = ("__init__.py", "nodes.py", "functions.py", "array_ops.py")
+
+
+@dataclass
+class Node:
+    """What the nodes.py template needs for one class."""
+
+    entry: Entry
+    slots: list[str]
+    saved_slots: list[str]
+    saved_names: list[str]
+    value_slots: list[str]
+    output_slots: list[str]
+    array_body: list[str]
+    tensor_body: list[str]
+
+
+def render(spec: Spec, spec_label: str) -> dict[str, str]:
+    """File name -> source text, deterministic for a given spec."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["strings"] = _string_tuple
+    context = spec.context
+    inline = {base: (spec.overloads(base)[0].schema, spec.overloads(base)[0].forward)
+              for base in spec.bases
+              if len(spec.overloads(base)) == 1 and spec.overloads(base)[0].forward is not None}
+    nodes = [_node(entry, context, inline) for entry in spec.entries if entry.differentiable]
+    data = dict(
+        spec=spec_label,
+        entries=spec.entries,
+        nodes=nodes,
+        wrappers=[_wrapper(entry) for entry in spec.entries],
+        array_functions=[_array_function(entry) for entry in spec.entries],
+        dispatchers=[_dispatcher(base, spec.overloads(base)) for base in spec.bases if len(spec.overloads(base)) > 1],
+        bases=spec.bases,
+        single={base: spec.overloads(base)[0].function_name for base in spec.bases if len(spec.overloads(base)) == 1},
+    )
+    return {name: env.get_template(name + ".j2").render(**data) for name in OUTPUTS}
+
+
+def _string_tuple(items) -> str:
+    return _tuple([f'"{item}"' for item in items])
+
+
+def _tuple(sources: list[str]) -> str:
+    """A tuple display of the given sources, as a formatter would write it."""
+    return f"({sources[0]},)" if len(sources) == 1 else f"({', '.join(sources)})"
+
+
+# ---- nodes -------------------------------------------------------------------------------
+
+def _node(entry: Entry, context: formula.Context, inline: dict) -> Node:
+    schema = entry.schema
+    usage = _merged_usage(entry)
+    tensors = [a for a in schema.tensor_arguments if a.name in usage.tensors]
+    outputs = [o for o in schema.returns if o in usage.outputs]
+    saved_slots = [formula.saved_slot(a.name) for a in tensors] + [formula.saved_slot(o) for o in outputs]
+    value_slots = sorted(usage.values) + [f"{name}_{attr}" for name, attr in sorted(usage.metadata)]
+    body = {form: _apply_body(entry, context, inline, form, tensors, outputs) for form in ("array", "tensor")}
+    return Node(entry, saved_slots + value_slots, saved_slots,
+                [a.name for a in tensors] + outputs, value_slots,
+                [formula.saved_slot(o) for o in outputs], body["array"], body["tensor"])
+
+
+def _merged_usage(entry: Entry) -> formula.Usage:
+    merged = formula.Usage()
+    for derivative in entry.derivatives:
+        usage = derivative.usage
+        merged.grads |= usage.grads
+        merged.tensors |= usage.tensors
+        merged.metadata |= usage.metadata
+        merged.values |= usage.values
+        merged.outputs |= usage.outputs
+    return merged
+
+
+def _apply_body(entry: Entry, context, inline, form: str, tensors: list[Argument], outputs: list[str]) -> list[str]:
+    schema = entry.schema
+    inputs = schema.tensor_arguments
+    lines = []
+    if tensors or outputs:
+        lines.append("self.check_saved()")
+    if len(schema.returns) == 1:
+        lines.append("grad = grads[0]")
+    for argument in tensors:
+        lines.append(f"{formula.local_name(argument.name)} = {_unpack(schema, argument, form)}")
+    for output in outputs:
+        source = f"self.{formula.saved_slot(output)}"
+        unpacked = f"{source}._data" if form == "array" else f"self.saved_output({source})"
+        lines.append(f"{formula.local_name(output)} = {unpacked}")
+    several = len(inputs) > 1
+    if several:
+        lines.append("need = self.needs_input_grad")
+    results, statements, uses_xp = [], [], False
+    for index, argument in enumerate(inputs):
+        condition = f" if need[{index}] else None" if several else ""
+        derivative = entry.formula_for(argument.name)
+        if argument.name in entry.not_implemented:
+            results.append(f'self.not_implemented("{argument.name}"){condition}')
+        elif derivative is None:
+            results.append("None")
+        elif len(derivative.inputs) > 1:
+            names = [f"grad_{name}" for name in derivative.inputs]
+            if names[0] not in " ".join(statements):
+                mask = "(" + ", ".join(_need(schema, name, several) for name in derivative.inputs) + ",)"
+                emitter = formula.Emitter(schema, context, form, inline, mask)
+                statements.append(f"{', '.join(names)} = {emitter.emit(derivative.tree)}")
+                uses_xp |= emitter.uses_xp
+            results.append(f"grad_{argument.name}")
+        else:
+            emitter = formula.Emitter(schema, context, form, inline)
+            source = emitter.emit(derivative.tree)
+            uses_xp |= emitter.uses_xp
+            if form == "array" and _is_saved_name(derivative.tree, schema):
+                source = f"{source}.copy()"  # a gradient must never alias a saved array
+            results.append(f"{source}{condition}")
+    if uses_xp:
+        lines.append("xp = array_module(grad)" if len(schema.returns) == 1 else "xp = array_module(grads[0])")
+    lines.extend(statements)
+    if len(results) == 1:
+        lines.append(f"return ({results[0]},)")
+    else:
+        lines.append("return (")
+        lines.extend(f"    {r}," for r in results)
+        lines.append(")")
+    return lines
+
+
+def _need(schema: Schema, name: str, several: bool) -> str:
+    if not several:
+        return "True"
+    index = [a.name for a in schema.tensor_arguments].index(name)
+    return f"need[{index}]"
+
+
+def _unpack(schema: Schema, argument: Argument, form: str) -> str:
+    source = f"self.{formula.saved_slot(argument.name)}"
+    if form == "tensor":
+        return source
+    return f"{source}._data" if _always_tensor(schema, argument) else f"data_of({source})"
+
+
+def _always_tensor(schema: Schema, argument: Argument) -> bool:
+    """The first Tensor argument must be a Tensor; later ones may be wrapped numbers or None."""
+    return argument is schema.tensor_arguments[0] and not argument.optional
+
+
+def _is_saved_name(tree: ast.expr, schema: Schema) -> bool:
+    if not isinstance(tree, ast.Name):
+        return False
+    argument = schema.argument(tree.id)
+    return tree.id in schema.returns or (argument is not None and argument.is_tensor)
+
+
+# ---- forward wrappers and array functions ------------------------------------------------
+
+def _signature(schema: Schema) -> str:
+    params, star = [], False
+    for argument in schema.arguments:
+        if argument.keyword_only and not star:
+            params.append("*")
+            star = True
+        params.append(f"{argument.name}={argument.default!r}" if argument.has_default else argument.name)
+    return ", ".join(params)
+
+
+def _normalize(schema: Schema) -> list[str]:
+    """Argument conversions done once in the wrapper: int lists, dtypes, devices."""
+    lines = []
+    for argument in schema.arguments:
+        name, op = argument.name, schema.base
+        if argument.type == "int[]":
+            lines.append(f'{name} = int_list({name}, "{op}", "{name}")' if not argument.optional else
+                         f'{name} = None if {name} is None else int_list({name}, "{op}", "{name}")')
+        elif argument.type == "ScalarType":
+            lines.append(f"{name} = None if {name} is None else dtypes.to_numpy({name})")
+        elif argument.type == "Device":
+            lines.append(f"{name} = None if {name} is None else device({name})")
+    return lines
+
+
+def _compute(entry: Entry, array_names: dict[str, str]) -> tuple[str, bool]:
+    """The forward expression over arrays, and whether it needs `xp`."""
+    schema = entry.schema
+    if entry.forward is not None:
+        renamed = {a.name: ast.Name(array_names[a.name], ast.Load()) for a in schema.tensor_arguments}
+        tree = formula.substitute(entry.forward, renamed)
+        uses_xp = any(isinstance(n, ast.Name) and n.id == "xp" for n in ast.walk(tree))
+        return ast.unparse(tree), uses_xp
+    args = ", ".join(array_names.get(a.name, a.name) for a in schema.arguments)
+    return f"K.{entry.kernel}({args})", False
+
+
+def _first_array(schema: Schema, array_names: dict[str, str]) -> str:
+    return array_names[schema.tensor_arguments[0].name]
+
+
+def _wrapper(entry: Entry) -> dict:
+    schema = entry.schema
+    tensors = schema.tensor_arguments
+    arrays = {a.name: a.name + "_" for a in tensors}
+    lines = []
+    for position, argument in enumerate(schema.arguments, 1):
+        if argument.is_tensor:
+            check = "optional_tensor_data" if argument.optional else "tensor_data"
+            lines.append(f'{arrays[argument.name]} = {check}({argument.name}, "{schema.base}", '
+                         f'"{argument.name}", {position})')
+    lines.extend(_normalize(schema))
+    compute, uses_xp = _compute(entry, arrays)
+    if uses_xp:
+        lines.append(f"xp = array_module({_first_array(schema, arrays)})")
+    lines.append(f"result = make_tensor({compute})")
+    undifferentiable = [a for a in tensors if entry.formula_for(a.name) is None
+                        and a.name not in entry.non_differentiable | entry.not_implemented]
+    if entry.differentiable:
+        for argument in undifferentiable:
+            lines.append(f"if requires_grad({argument.name}):")
+            lines.append(f'    raise RuntimeError("the derivative for \'{argument.name}\' is not implemented.")')
+        lines.extend(_record(entry, arrays))
+    lines.append("return result")
+    return dict(entry=entry, signature=_signature(schema), lines=lines)
+
+
+def _record(entry: Entry, arrays: dict[str, str]) -> list[str]:
+    schema = entry.schema
+    tensors = schema.tensor_arguments
+    differentiable = [a for a in tensors if a.name not in entry.non_differentiable]
+    condition = " or ".join(f"requires_grad({a.name})" for a in differentiable)
+    if len(differentiable) > 1:
+        condition = f"({condition})"
+    usage = _merged_usage(entry)
+    lines = [f"if STATE.enabled and {condition}:", f"    node = {entry.node_name}()"]
+    edges = ["NO_EDGE" if a.name in entry.non_differentiable else f"edge({a.name})" for a in tensors]
+    lines.append(f"    node.next_functions = {_tuple(edges)}")
+    lines.append("    node.output_meta = ((result._data.shape, result._data.dtype),)")
+    saved = [a.name for a in tensors if a.name in usage.tensors]
+    for name in saved:
+        lines.append(f"    node.{formula.saved_slot(name)} = {name}")
+    for output in sorted(usage.outputs):
+        lines.append(f"    node.{formula.saved_slot(output)} = SavedOutput(result)")
+    versions = [f"version({name})" for name in saved] + ["0" for _ in usage.outputs]
+    if versions:
+        lines.append(f"    node.saved_versions = {_tuple(versions)}")
+    for value in sorted(usage.values):
+        lines.append(f"    node.{value} = {value}")
+    for name, attr in sorted(usage.metadata):
+        lines.append(f"    node.{name}_{attr} = {_metadata(arrays[name], attr)}")
+    lines.append("    result.grad_fn = node")
+    lines.append("    result._requires_grad = True")
+    return lines
+
+
+def _metadata(array: str, attr: str) -> str:
+    return f"device_of({array})" if attr == "device" else f"{array}.{attr}"
+
+
+def _array_function(entry: Entry) -> dict:
+    schema = entry.schema
+    arrays = {a.name: a.name for a in schema.tensor_arguments}
+    lines = _normalize(schema)
+    compute, uses_xp = _compute(entry, arrays)
+    if uses_xp:
+        lines.append(f"xp = array_module({_first_array(schema, arrays)})")
+    lines.append(f"return {compute}")
+    return dict(entry=entry, signature=_signature(schema), lines=lines)
+
+
+def _dispatcher(base: str, entries: list[Entry]) -> dict:
+    table = []
+    for entry in entries:
+        params = [f'("{a.name}", "{a.type}{"?" if a.optional else ""}", {a.has_default}, {a.keyword_only})'
+                  for a in entry.schema.arguments]
+        table.append((entry.function_name, params))
+    return dict(base=base, table=table, schemas=[e.schema.text for e in entries])

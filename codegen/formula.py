@@ -1,0 +1,298 @@
+"""The formula language: checking names and emitting the array and differentiable forms.
+
+A formula is a Python expression parsed with `ast`. `analyze` resolves every name against
+the entry's schema and the known ops and helpers, and records what backward must save.
+`Emitter` rewrites the same tree into source for one of the two Python forms:
+
+* array form: tensors are arrays; ops with a one-overload `forward:` formula are inlined
+  (so `cos(self)` becomes `xp.cos(self_)`), other ops call the generated array namespace `A`;
+* differentiable form: tensors are Tensors and every op calls the Tensor namespace `T`,
+  so the backward itself is recorded when `create_graph=True`.
+
+Helpers (runtime/formulas.py) take the namespace first: `H.sum_to(A, grad, ...)`.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from dataclasses import dataclass, field
+
+from .schema import Schema
+
+META_ATTRS = {"shape", "ndim", "dtype", "device"}
+BINARY_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult)
+UNARY_OPS = (ast.USub, ast.UAdd, ast.Not)
+# Array-module functions a `forward:` formula may call: present with the same meaning in numpy and cupy.
+XP_FUNCTIONS = {
+    "abs", "array", "cos", "cosh", "exp", "expm1", "log", "log1p", "logical_and", "logical_not",
+    "logical_or", "maximum", "minimum", "negative", "sign", "sin", "sinh", "sqrt", "square", "tan",
+    "tanh", "where",
+}
+
+
+class FormulaError(Exception):
+    def __init__(self, message: str, node: ast.AST):
+        super().__init__(message)
+        self.node = node
+
+
+@dataclass(frozen=True)
+class Context:
+    ops: dict[str, list[Schema]]  # base name -> overload schemas
+    helpers: frozenset[str]
+    kernels: frozenset[str]
+
+
+@dataclass
+class Usage:
+    """What a backward formula reads, hence what the node must save."""
+
+    grads: set[int] = field(default_factory=set)
+    tensors: set[str] = field(default_factory=set)  # inputs used by bare name
+    metadata: set[tuple[str, str]] = field(default_factory=set)  # (input, attr)
+    values: set[str] = field(default_factory=set)  # non-tensor arguments
+    outputs: set[str] = field(default_factory=set)
+    mask: bool = False
+
+
+def located(where, error: FormulaError):
+    """Turn a FormulaError into a SpecError at the offending node."""
+    node = error.node
+    return where.error(str(error), getattr(node, "col_offset", 0), getattr(node, "lineno", 1) - 1)
+
+
+def check_forward(tree: ast.expr, schema: Schema, where) -> None:
+    names = {a.name for a in schema.arguments}
+    try:
+        for node in ast.walk(tree):
+            _check_syntax(node)
+            if isinstance(node, ast.Call):
+                func = node.func
+                if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                        and func.value.id == "xp"):
+                    raise FormulaError("a forward formula may only call xp.<function>; "
+                                       "use 'kernel:' for anything else", node)
+                if func.attr not in XP_FUNCTIONS:
+                    raise FormulaError(f"xp.{func.attr} is not an allowed array function "
+                                       f"(allowed: {', '.join(sorted(XP_FUNCTIONS))})", func)
+            elif isinstance(node, ast.Name) and node.id not in names | {"xp"}:
+                raise FormulaError(f"name {node.id!r} is not in scope in a forward formula "
+                                   f"(arguments: {', '.join(sorted(names))})", node)
+    except FormulaError as exc:
+        raise located(where, exc) from None
+
+
+def analyze(tree: ast.expr, schema: Schema, context: Context, where, shared: bool) -> Usage:
+    try:
+        return _Analyzer(schema, context, shared).run(tree)
+    except FormulaError as exc:
+        raise located(where, exc) from None
+
+
+def _check_syntax(node: ast.AST) -> None:
+    allowed = (ast.Name, ast.Constant, ast.Attribute, ast.Call, ast.keyword, ast.Load, ast.Subscript,
+               ast.Tuple, ast.List, ast.IfExp, ast.Compare, ast.BoolOp, ast.cmpop, ast.boolop,
+               ast.BinOp, ast.UnaryOp, *BINARY_OPS, *UNARY_OPS)
+    if not isinstance(node, allowed):
+        raise FormulaError(f"{type(node).__name__} is not allowed in a formula", node)
+    if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, bool, type(None))):
+        raise FormulaError(f"constant {node.value!r} is not allowed: numbers, True, False, None only", node)
+
+
+class _Analyzer:
+    def __init__(self, schema: Schema, context: Context, shared: bool):
+        self.schema, self.context, self.shared = schema, context, shared
+        self.usage = Usage()
+
+    def run(self, tree: ast.expr) -> Usage:
+        self.visit(tree, parent=None)
+        return self.usage
+
+    def visit(self, node: ast.AST, parent: ast.AST | None) -> None:
+        _check_syntax(node)
+        if isinstance(node, ast.Name):
+            self.name(node, parent)
+        elif isinstance(node, ast.Attribute):
+            self.attribute(node, parent)
+        elif isinstance(node, ast.Subscript):
+            self.subscript(node)
+        elif isinstance(node, ast.Call):
+            self.call(node)
+        else:
+            for child in ast.iter_child_nodes(node):
+                self.visit(child, node)
+
+    def name(self, node: ast.Name, parent: ast.AST | None) -> None:
+        ident, schema, usage = node.id, self.schema, self.usage
+        argument = schema.argument(ident)
+        if ident == "grad":
+            if len(schema.returns) > 1:
+                raise FormulaError("'grad' is ambiguous for an op with several outputs: use grads[i]", node)
+            usage.grads.add(0)
+        elif ident == "grads":
+            raise FormulaError("'grads' must be indexed with a constant: grads[i]", node)
+        elif ident in schema.returns:
+            usage.outputs.add(ident)
+        elif ident == "grad_input_mask":
+            if not self.shared:
+                raise FormulaError("grad_input_mask is only in scope in a key naming several inputs", node)
+            usage.mask = True
+        elif argument is None:
+            scope = ["grad", *schema.returns, *(a.name for a in schema.arguments)]
+            raise FormulaError(f"name {ident!r} is not in scope (in scope: {', '.join(scope)}, "
+                               "ops and helpers as calls)", node)
+        elif not argument.is_tensor:
+            usage.values.add(ident)
+        elif not (isinstance(parent, ast.Attribute) and parent.attr in META_ATTRS):
+            usage.tensors.add(ident)
+
+    def attribute(self, node: ast.Attribute, parent: ast.AST | None) -> None:
+        if isinstance(parent, ast.Call) and parent.func is node:
+            self.visit(node.value, node)  # method-call receiver: checked by call()
+            return
+        if node.attr not in META_ATTRS:
+            raise FormulaError(f"unknown attribute .{node.attr} (metadata: {', '.join(sorted(META_ATTRS))}; "
+                               "ops are called as x.op(...))", node)
+        target = node.value
+        argument = self.schema.argument(target.id) if isinstance(target, ast.Name) else None
+        if argument is None or not argument.is_tensor:
+            raise FormulaError(f".{node.attr} is metadata of a tensor input", node)
+        self.usage.metadata.add((target.id, node.attr))
+        self.visit(target, node)
+
+    def subscript(self, node: ast.Subscript) -> None:
+        index = node.slice
+        if isinstance(node.value, ast.Name) and node.value.id == "grads":
+            if not (isinstance(index, ast.Constant) and type(index.value) is int):
+                raise FormulaError("grads must be indexed with a constant integer", node)
+            if not 0 <= index.value < len(self.schema.returns):
+                raise FormulaError(f"grads[{index.value}] is out of range: {self.schema.full_name} has "
+                                   f"{len(self.schema.returns)} output(s)", node)
+            self.usage.grads.add(index.value)
+            return
+        self.visit(node.value, node)
+        self.visit(index, node)
+
+    def call(self, node: ast.Call) -> None:
+        func, context = node.func, self.context
+        if isinstance(func, ast.Name):
+            if func.id not in context.ops and func.id not in context.helpers:
+                raise FormulaError(f"unknown function or helper {func.id!r}: not an op of the spec nor a "
+                                   "function of runtime/formulas.py", func)
+        elif isinstance(func, ast.Attribute):
+            if func.attr not in context.ops:
+                raise FormulaError(f"unknown method .{func.attr}(): methods must be ops of the spec", func)
+            self.visit(func, node)
+        else:
+            raise FormulaError("only ops and helpers can be called", func)
+        for child in [*node.args, *(k.value for k in node.keywords)]:
+            self.visit(child, node)
+
+
+def local_name(name: str) -> str:
+    """The Python local for an argument inside a node method (`self` is the node there)."""
+    return "self_" if name == "self" else name
+
+
+def saved_slot(name: str) -> str:
+    """The node slot holding a saved tensor input or output (PyTorch's `other_`)."""
+    return name + "_"
+
+
+class Emitter(ast.NodeTransformer):
+    """Rewrite a formula tree into one of the two Python forms (`array` or `tensor`)."""
+
+    def __init__(self, schema: Schema, context: Context, form: str, inline: dict[str, tuple[Schema, ast.expr]],
+                 mask: str = ""):
+        self.schema, self.context, self.form = schema, context, form
+        self.inline = inline if form == "array" else {}
+        self.namespace = "A" if form == "array" else "T"
+        self.mask = mask
+        self.uses_xp = False
+
+    def emit(self, tree: ast.expr) -> str:
+        return ast.unparse(self.visit(copy.deepcopy(tree)))
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        ident = node.id
+        argument = self.schema.argument(ident)
+        if ident == "grad":
+            return _expr("grads[0]") if len(self.schema.returns) > 1 else node
+        if ident == "grad_input_mask":
+            return _expr(self.mask)
+        if argument is not None and not argument.is_tensor:
+            return _expr(f"self.{ident}")
+        return ast.Name(local_name(ident), ast.Load())
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        if node.attr in META_ATTRS and isinstance(node.value, ast.Name):
+            return _expr(f"self.{node.value.id}_{node.attr}")
+        return self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        func = node.func
+        args = [self.visit(a) for a in node.args]
+        keywords = [ast.keyword(k.arg, self.visit(k.value)) for k in node.keywords]
+        if isinstance(func, ast.Attribute):  # x.op(...) is op(x, ...)
+            name, args = func.attr, [self.visit(func.value), *args]
+        else:
+            name = func.id
+        if name in self.context.helpers and name not in self.context.ops:
+            return ast.Call(_expr(f"H.{name}"), [ast.Name(self.namespace, ast.Load()), *args], keywords)
+        if name in self.inline:
+            inlined = self._inline(name, args, keywords)
+            if inlined is not None:
+                return inlined
+        return ast.Call(_expr(f"{self.namespace}.{name}"), args, keywords)
+
+    def _inline(self, name: str, args: list[ast.expr], keywords: list[ast.keyword]) -> ast.expr | None:
+        schema, forward = self.inline[name]
+        bound = bind_arguments(schema, args, keywords)
+        if bound is None:
+            return None
+        counts = {n.id: 0 for n in ast.walk(forward) if isinstance(n, ast.Name)}
+        for n in ast.walk(forward):
+            if isinstance(n, ast.Name):
+                counts[n.id] += 1
+        # Inlining copies an argument once per use: only do it where that costs nothing.
+        if any(counts.get(p, 0) > 1 and not isinstance(v, (ast.Name, ast.Constant, ast.Attribute))
+               for p, v in bound.items()):
+            return None
+        self.uses_xp |= "xp" in counts
+        return substitute(forward, bound)
+
+
+def bind_arguments(schema: Schema, args: list[ast.expr], keywords: list[ast.keyword]) -> dict | None:
+    """Bind call arguments to the schema's parameters, filling defaults; None if they don't fit."""
+    positional = [a for a in schema.arguments if not a.keyword_only]
+    if len(args) > len(positional):
+        return None
+    bound = {a.name: value for a, value in zip(positional, args)}
+    for keyword in keywords:
+        if keyword.arg in bound or schema.argument(keyword.arg) is None:
+            return None
+        bound[keyword.arg] = keyword.value
+    for argument in schema.arguments:
+        if argument.name not in bound:
+            if not argument.has_default:
+                return None
+            bound[argument.name] = ast.Constant(argument.default)
+    return bound
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, bound: dict[str, ast.expr]):
+        self.bound = bound
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return copy.deepcopy(self.bound[node.id]) if node.id in self.bound else node
+
+
+def _expr(text: str) -> ast.expr:
+    return ast.parse(text, mode="eval").body
+
+
+def substitute(tree: ast.expr, mapping: dict[str, ast.expr]) -> ast.expr:
+    """A copy of `tree` with names replaced by the given expressions."""
+    return _Substitute(mapping).visit(copy.deepcopy(tree))

@@ -1,0 +1,147 @@
+"""Function schemas: `base[.overload](Type name=default, *, ...) -> returns`."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+# Argument types the runtime knows how to accept; `[N]` sizes and `?` are stripped first.
+ARG_TYPES = {"Tensor", "Tensor[]", "Scalar", "int", "int[]", "float", "bool", "str", "ScalarType", "Device"}
+
+# Reductions are spelled as in PyTorch's schemas and passed as at::Reduction's integers.
+REDUCTIONS = {"None": 0, "Mean": 1, "Sum": 2}
+
+_NAME = re.compile(r"^([a-z_][a-z0-9_]*)(?:\.([A-Za-z0-9_]+))?$")
+_ARG = re.compile(r"^(?P<type>[A-Za-z]+(?:\[\d*\])?\??)\s+(?P<name>[a-z_][a-z0-9_]*)(?:\s*=\s*(?P<default>.+))?$")
+_RETURN = re.compile(r"^Tensor(?:\s+([a-z_][a-z0-9_]*))?$")
+
+
+class SchemaError(ValueError):
+    """A malformed schema; `column` is the offset inside the schema text."""
+
+    def __init__(self, message: str, column: int = 0):
+        super().__init__(message)
+        self.column = column
+
+
+@dataclass(frozen=True)
+class Argument:
+    name: str
+    type: str  # base type without `?` or `[N]`: Tensor, int[], Scalar, ...
+    optional: bool
+    size: int | None  # N of `int[N]`
+    has_default: bool
+    default: object
+    keyword_only: bool
+
+    @property
+    def is_tensor(self) -> bool:
+        return self.type == "Tensor"
+
+    @property
+    def is_tensor_list(self) -> bool:
+        return self.type == "Tensor[]"
+
+
+@dataclass(frozen=True)
+class Schema:
+    base: str
+    overload: str
+    arguments: tuple[Argument, ...]
+    returns: tuple[str, ...]  # names of the outputs ("result" for a single unnamed one)
+    text: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.base}.{self.overload}" if self.overload else self.base
+
+    @property
+    def tensor_arguments(self) -> tuple[Argument, ...]:
+        return tuple(a for a in self.arguments if a.is_tensor)
+
+    def argument(self, name: str) -> Argument | None:
+        return next((a for a in self.arguments if a.name == name), None)
+
+
+def parse_schema(text: str) -> Schema:
+    head, arrow, ret = text.partition("->")
+    if not arrow:
+        raise SchemaError("schema has no '-> returns'", len(text))
+    head = head.strip()
+    if not head.endswith(")") or "(" not in head:
+        raise SchemaError("schema must look like 'name(args) -> returns'")
+    open_at = head.index("(")
+    match = _NAME.match(head[:open_at])
+    if not match:
+        raise SchemaError(f"bad operator name {head[:open_at]!r}: expected base[.overload]")
+    base, overload = match.group(1), match.group(2) or ""
+    arguments = _parse_arguments(head[open_at + 1 : -1], open_at + 1)
+    returns = _parse_returns(ret.strip(), text.index("->") + 2)
+    return Schema(base, overload, arguments, returns, text)
+
+
+def _parse_arguments(body: str, offset: int) -> tuple[Argument, ...]:
+    arguments: list[Argument] = []
+    keyword_only = False
+    column = offset
+    for piece in body.split(",") if body.strip() else []:
+        token = piece.strip()
+        at = column + len(piece) - len(piece.lstrip())
+        column += len(piece) + 1
+        if token == "*":
+            if keyword_only:
+                raise SchemaError("'*' appears twice", at)
+            keyword_only = True
+            continue
+        match = _ARG.match(token)
+        if not match:
+            raise SchemaError(f"bad argument {token!r}: expected 'Type name' or 'Type name=default'", at)
+        arguments.append(_argument(match, keyword_only, at))
+    names = [a.name for a in arguments]
+    for name in names:
+        if names.count(name) > 1:
+            raise SchemaError(f"argument {name!r} appears twice", offset)
+    return tuple(arguments)
+
+
+def _argument(match: re.Match, keyword_only: bool, column: int) -> Argument:
+    raw_type, name, default = match.group("type"), match.group("name"), match.group("default")
+    optional = raw_type.endswith("?")
+    base_type = raw_type.rstrip("?")
+    size = None
+    sized = re.match(r"^(\w+)\[(\d+)\]$", base_type)
+    if sized:
+        base_type, size = sized.group(1) + "[]", int(sized.group(2))
+    if base_type not in ARG_TYPES:
+        raise SchemaError(f"unknown argument type {raw_type!r} (known: {', '.join(sorted(ARG_TYPES))})", column)
+    value = None
+    if default is not None:
+        value = _default_value(default.strip(), base_type, column)
+    return Argument(name, base_type, optional, size, default is not None, value, keyword_only)
+
+
+def _default_value(text: str, arg_type: str, column: int) -> object:
+    if arg_type == "int" and text in REDUCTIONS:
+        return REDUCTIONS[text]
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise SchemaError(f"bad default {text!r}: expected a Python literal", column) from None
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _parse_returns(text: str, column: int) -> tuple[str, ...]:
+    tuple_form = text.startswith("(") and text.endswith(")")
+    pieces = [p.strip() for p in (text[1:-1] if tuple_form else text).split(",")]
+    names = []
+    for piece in pieces:
+        match = _RETURN.match(piece)
+        if not match:
+            raise SchemaError(f"bad return {piece!r}: expected 'Tensor' or 'Tensor name'", column)
+        names.append(match.group(1) or "")
+    if len(names) == 1 and not tuple_form:
+        return (names[0] or "result",)
+    if not all(names):
+        raise SchemaError("every output of a tuple return needs a name: '(Tensor values, Tensor indices)'", column)
+    return tuple(names)

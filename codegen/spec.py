@@ -1,0 +1,264 @@
+"""Load derivatives.yaml into checked `Entry` objects, reporting errors as FILE:LINE:COL."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from . import formula
+from .schema import Schema, SchemaError, parse_schema
+
+ENTRY_KEYS = {"name", "forward", "kernel", "output_differentiability", "test"}
+MARKERS = {"non_differentiable", "not_implemented"}
+DOMAINS = {"real", "positive", "nonzero", "unit", "probability"}
+TEST_KEYS = {"domain", "cases", "order"}
+
+
+class SpecError(Exception):
+    """A problem in the spec, located as `path:line:col: message`."""
+
+    def __init__(self, path: str, line: int, col: int, message: str, entry: str = ""):
+        where = f" (in {entry})" if entry else ""
+        super().__init__(f"{path}:{line}:{col}: {message}{where}")
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a YAML scalar starts, so formula columns can be made absolute."""
+
+    path: str
+    line: int
+    col: int
+    entry: str = ""
+
+    def error(self, message: str, col_offset: int = 0, line_offset: int = 0) -> SpecError:
+        col = self.col + col_offset if line_offset == 0 else col_offset + 1
+        return SpecError(self.path, self.line + line_offset, col, message, self.entry)
+
+
+@dataclass
+class Derivative:
+    inputs: tuple[str, ...]  # the tensor inputs this formula differentiates
+    text: str
+    tree: ast.expr
+    where: Where
+    usage: formula.Usage = None
+
+
+@dataclass
+class Entry:
+    schema: Schema
+    where: Where
+    node_name: str = ""
+    forward: ast.expr | None = None
+    forward_text: str = ""
+    kernel: str = ""
+    kernel_where: Where | None = None
+    derivatives: list[Derivative] = field(default_factory=list)
+    non_differentiable: set[str] = field(default_factory=set)
+    not_implemented: set[str] = field(default_factory=set)
+    output_differentiability: tuple[bool, ...] = ()
+    test: dict = field(default_factory=dict)
+    function_name: str = ""  # the Python wrapper's name: the base, or base_overload if overloaded
+
+    @property
+    def differentiable(self) -> bool:
+        return any(self.output_differentiability) and bool(self.derivatives or self.not_implemented)
+
+    def formula_for(self, name: str) -> Derivative | None:
+        return next((d for d in self.derivatives if name in d.inputs), None)
+
+
+@dataclass
+class Spec:
+    entries: list[Entry]
+    path: str
+    context: formula.Context | None = None
+
+    def overloads(self, base: str) -> list[Entry]:
+        return [e for e in self.entries if e.schema.base == base]
+
+    @property
+    def bases(self) -> list[str]:
+        return list(dict.fromkeys(e.schema.base for e in self.entries))
+
+
+def load_spec(path: Path, helpers_path: Path, kernels_path: Path, display_path: str | None = None) -> Spec:
+    shown = display_path or path.name
+    text = path.read_text()
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise SpecError(shown, line, col, f"YAML error: {getattr(exc, 'problem', exc)}") from None
+    if root is None:
+        return Spec([], shown, formula.Context({}, frozenset(), frozenset()))
+    if not isinstance(root, yaml.SequenceNode):
+        raise _at(shown, root, "the spec must be a list of entries")
+    entries = [_load_entry(shown, node) for node in root.value]
+    spec = Spec(entries, shown)
+    _check_unique(spec)
+    _name_nodes(spec)
+    context = formula.Context(
+        ops={base: [e.schema for e in spec.overloads(base)] for base in spec.bases},
+        helpers=_top_level_functions(helpers_path),
+        kernels=_top_level_functions(kernels_path),
+    )
+    for entry in entries:
+        _check_entry(entry, context)
+    spec.context = context
+    return spec
+
+
+def _at(path: str, node: yaml.Node, message: str, entry: str = "") -> SpecError:
+    return SpecError(path, node.start_mark.line + 1, node.start_mark.column + 1, message, entry)
+
+
+def _where(path: str, node: yaml.Node, entry: str) -> Where:
+    # Plain and quoted scalars: formula column 0 is the scalar's first character (after a quote).
+    quote = 1 if getattr(node, "style", None) in ("'", '"') else 0
+    return Where(path, node.start_mark.line + 1, node.start_mark.column + 1 + quote, entry)
+
+
+def _load_entry(path: str, node: yaml.Node) -> Entry:
+    if not isinstance(node, yaml.MappingNode):
+        raise _at(path, node, "each entry must be a mapping with a 'name:' key")
+    items = {}
+    for key_node, value_node in node.value:
+        key = key_node.value
+        if key in items:
+            raise _at(path, key_node, f"key {key!r} appears twice in one entry")
+        items[key] = (key_node, value_node)
+    if "name" not in items:
+        raise _at(path, node, "entry has no 'name:' key")
+    name_node = items.pop("name")[1]
+    try:
+        schema = parse_schema(str(name_node.value))
+    except SchemaError as exc:
+        where = _where(path, name_node, "")
+        raise where.error(f"bad schema: {exc}", exc.column) from None
+    label = schema.full_name
+    entry = Entry(schema, _where(path, name_node, label))
+    entry.output_differentiability = (True,) * len(schema.returns)
+    for key, (key_node, value_node) in items.items():
+        _load_key(entry, path, key, key_node, value_node)
+    if entry.forward is None and not entry.kernel:
+        raise _at(path, name_node, "entry needs a 'forward:' formula or a 'kernel:' name", label)
+    return entry
+
+
+def _load_key(entry: Entry, path: str, key: str, key_node: yaml.Node, value_node: yaml.Node) -> None:
+    label = entry.schema.full_name
+    if key == "forward":
+        entry.forward_text = str(value_node.value)
+        entry.forward = _parse(entry.forward_text, _where(path, value_node, label))
+    elif key == "kernel":
+        entry.kernel = str(value_node.value)
+        entry.kernel_where = _where(path, value_node, label)
+    elif key == "output_differentiability":
+        flags = yaml.safe_load(yaml.serialize(value_node))
+        if not (isinstance(flags, list) and all(isinstance(f, bool) for f in flags)):
+            raise _at(path, value_node, "output_differentiability must be a list of booleans", label)
+        if len(flags) != len(entry.schema.returns):
+            raise _at(path, value_node, f"output_differentiability has {len(flags)} flags "
+                      f"for {len(entry.schema.returns)} outputs", label)
+        entry.output_differentiability = tuple(flags)
+    elif key == "test":
+        entry.test = yaml.safe_load(yaml.serialize(value_node)) or {}
+        _check_test(entry, path, value_node)
+    elif key == "result":
+        raise _at(path, key_node, "forward-mode formulas ('result:') are not supported yet", label)
+    elif key in ENTRY_KEYS:
+        raise _at(path, key_node, f"unexpected value for {key!r}", label)
+    else:
+        _load_derivative(entry, path, key, key_node, value_node)
+
+
+def _load_derivative(entry: Entry, path: str, key: str, key_node: yaml.Node, value_node: yaml.Node) -> None:
+    label = entry.schema.full_name
+    names = tuple(n.strip() for n in key.split(","))
+    for name in names:
+        argument = entry.schema.argument(name)
+        if argument is None or not argument.is_tensor:
+            tensors = ", ".join(a.name for a in entry.schema.tensor_arguments) or "none"
+            raise _at(path, key_node, f"formula key {name!r} is not a tensor input of "
+                      f"{entry.schema.full_name} (tensor inputs: {tensors})", label)
+        if name in entry.non_differentiable | entry.not_implemented or entry.formula_for(name):
+            raise _at(path, key_node, f"input {name!r} has more than one derivative key "
+                      "(a formula, non_differentiable or not_implemented)", label)
+    text = str(value_node.value)
+    if text in MARKERS:
+        if len(names) > 1:
+            raise _at(path, key_node, f"{text} takes one input per key", label)
+        (entry.non_differentiable if text == "non_differentiable" else entry.not_implemented).add(names[0])
+        return
+    where = _where(path, value_node, label)
+    entry.derivatives.append(Derivative(names, text, _parse(text, where), where))
+
+
+def _parse(text: str, where: Where) -> ast.expr:
+    try:
+        return ast.parse(text.strip(), mode="eval").body
+    except SyntaxError as exc:
+        raise where.error(f"syntax error in formula: {exc.msg}", (exc.offset or 1) - 1) from None
+
+
+def _check_test(entry: Entry, path: str, node: yaml.Node) -> None:
+    test, label = entry.test, entry.schema.full_name
+    unknown = set(test) - TEST_KEYS
+    if unknown:
+        raise _at(path, node, f"unknown test hint(s) {sorted(unknown)}; known: {sorted(TEST_KEYS)}", label)
+    tensors = {a.name for a in entry.schema.tensor_arguments}
+    for name, domain in (test.get("domain") or {}).items():
+        if name not in tensors or domain not in DOMAINS:
+            raise _at(path, node, f"test domain {name}: {domain} needs a tensor input and one of "
+                      f"{sorted(DOMAINS)}", label)
+    for case in test.get("cases") or []:
+        names = set(case.get("shapes") or {}) | set(case.get("args") or {})
+        bad = names - {a.name for a in entry.schema.arguments}
+        if bad:
+            raise _at(path, node, f"test case names unknown argument(s) {sorted(bad)}", label)
+
+
+def _check_unique(spec: Spec) -> None:
+    seen: dict[str, Entry] = {}
+    for entry in spec.entries:
+        name = entry.schema.full_name
+        if name in seen:
+            first = seen[name].where
+            raise entry.where.error(f"duplicate schema {name!r}; first defined at line {first.line}")
+        seen[name] = entry
+
+
+def _name_nodes(spec: Spec) -> None:
+    """PyTorch's node names: CamelCase(base) + Backward + index among the base's overloads."""
+    for base in spec.bases:
+        camel = "".join(part.capitalize() for part in base.split("_"))
+        overloads = spec.overloads(base)
+        for index, entry in enumerate(overloads):
+            entry.node_name = f"{camel}Backward{index}"
+            overload = entry.schema.overload or "default"
+            entry.function_name = f"{base}_{overload}" if len(overloads) > 1 else base
+
+
+def _top_level_functions(path: Path) -> frozenset[str]:
+    """Public function names of a runtime module, read as text: codegen never imports runtime."""
+    tree = ast.parse(path.read_text())
+    return frozenset(n.name for n in tree.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("_"))
+
+
+def _check_entry(entry: Entry, context: formula.Context) -> None:
+    schema = entry.schema
+    if entry.kernel and entry.kernel not in context.kernels:
+        raise entry.kernel_where.error(f"unknown kernel {entry.kernel!r}: no such function in runtime/kernels.py")
+    if entry.forward is not None:
+        formula.check_forward(entry.forward, schema, entry.where)
+    for derivative in entry.derivatives:
+        derivative.usage = formula.analyze(derivative.tree, schema, context, derivative.where,
+                                           shared=len(derivative.inputs) > 1)
+    if entry.derivatives and not any(entry.output_differentiability):
+        raise entry.where.error("formulas given for an op whose outputs are all non-differentiable")

@@ -1,0 +1,37 @@
+"""gradspec's runtime: `import runtime as torch` and run torch's autograd tutorials.
+
+The core (tensor, node, engine, grad_mode, backends, kernels, formulas) never imports the
+generated code at import time; this module does, binds its ops onto Tensor and installs the
+array and Tensor namespaces into the engine.
+"""
+
+from __future__ import annotations
+
+from . import dtypes, engine, formulas, random
+from ._tensor_str import get_printoptions, set_printoptions
+from .backends import device
+from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8,  # noqa: A004
+                     int16, int32, int64, long, set_default_dtype, short, uint8)
+from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace,
+                        manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm,
+                        tensor, zeros, zeros_like)
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .random import Generator, initial_seed, seed
+from .tensor import Size, Tensor
+
+import generated  # noqa: E402  (after the core: generated imports it)
+from generated.functions import *  # noqa: E402,F401,F403  the ops: add, mul, matmul, exp, sum, ...
+
+from . import methods  # noqa: E402
+
+methods.bind()
+engine.install(generated.array_ops, generated.functions, formulas)
+
+from . import autograd, nn  # noqa: E402
+
+dtype = dtypes.dtype
+reshape = methods.reshape
+squeeze = methods.squeeze
+flatten = methods.flatten
+
+__version__ = "0.1.0"

@@ -1,0 +1,118 @@
+"""torch.autograd: backward, grad and the graph's building blocks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor, make_tensor, type_description
+from .. import engine
+from ..node import AccumulateGrad, Node, edge
+
+Variable = Tensor  # torch.autograd.Variable is Tensor since torch 0.4
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
+             inputs=None) -> None:
+    """Accumulate d(tensors)/d(leaf) into every leaf's .grad (or only into `inputs`' .grad)."""
+    tensors = _as_tuple(tensors)
+    grad_tensors = _as_tuple(grad_tensors if grad_tensors is not None else grad_variables, len(tensors))
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    roots = _root_edges(tensors)
+    root_grads = _root_grads(tensors, grad_tensors, create_graph)
+    if inputs is None:
+        engine.run_backward(roots, root_grads, retain_graph, create_graph)
+        return
+    inputs = _as_tuple(inputs)
+    if not inputs:
+        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    targets = [_input_edge(t, "backward") for t in inputs]
+    grads = engine.run_backward(roots, root_grads, retain_graph, create_graph, targets)
+    engine.accumulate_captured(inputs, grads, create_graph, root_grads)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """The gradients of `outputs` with respect to `inputs`, returned rather than accumulated."""
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported")
+    outputs, single = _as_tuple(outputs), isinstance(inputs, Tensor)
+    inputs = _as_tuple(inputs)
+    allow_unused = materialize_grads if allow_unused is None else allow_unused
+    if materialize_grads and not allow_unused:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
+                         "but got: allow_unused=False.")
+    grad_outputs = _as_tuple(grad_outputs, len(outputs))
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    roots = _root_edges(outputs)
+    root_grads = _root_grads(outputs, grad_outputs, create_graph)
+    targets = [_input_edge(t, "grad") for t in inputs]
+    grads = engine.run_backward(roots, root_grads, retain_graph, create_graph, targets)
+    result = []
+    for tensor, g in zip(inputs, grads):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
+                                   "Set allow_unused=True if this is the desired behavior.")
+            if materialize_grads:
+                g = np.zeros_like(tensor._data)
+        result.append(_wrap(g, create_graph))
+    return tuple(result)
+
+
+def _wrap(grad, create_graph: bool):
+    if grad is None or create_graph:
+        return grad
+    return make_tensor(grad)
+
+
+def _as_tuple(value, length: int | None = None) -> tuple:
+    if value is None:
+        return (None,) * (length or 0)
+    if isinstance(value, Tensor) or not isinstance(value, (tuple, list)):
+        value = (value,)
+    value = tuple(value)
+    if length is not None and len(value) != length:
+        raise RuntimeError(f"got {length} tensors and {len(value)} gradients")
+    return value
+
+
+def _root_edges(tensors) -> list:
+    roots = []
+    for index, tensor in enumerate(tensors):
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"backward expects Tensors, got {type(tensor).__name__} at position {index}")
+        root = edge(tensor)
+        if root[0] is None:
+            raise RuntimeError(f"element {index} of tensors does not require grad and does not have a grad_fn")
+        roots.append(root)
+    return roots
+
+
+def _root_grads(tensors, grads, create_graph: bool) -> list:
+    result = []
+    for index, (tensor, grad) in enumerate(zip(tensors, grads)):
+        data = tensor._data
+        if grad is None:
+            if data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            value = make_tensor(data.dtype.type(1) + np.zeros_like(data))
+        elif isinstance(grad, Tensor):
+            if grad._data.shape != data.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[{index}] has a shape of {grad.shape} and "
+                                   f"output[{index}] has a shape of {tensor.shape}.")
+            value = grad if grad._data.dtype == data.dtype else grad.to(tensor.dtype)
+        else:
+            raise TypeError(f"gradients can be either Tensors or None, but got {type(grad).__name__}")
+        result.append(value if create_graph else value._data)
+    return result
+
+
+def _input_edge(tensor, caller: str):
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{caller}: inputs must be Tensors, got {type(tensor).__name__}")
+    if not tensor._requires_grad:
+        raise RuntimeError("One of the differentiated Tensors does not require grad")
+    return edge(tensor)
+
+
+__all__ = ["Variable", "backward", "grad", "Node", "AccumulateGrad", "type_description"]

@@ -1,0 +1,147 @@
+"""Tensor factories: torch.tensor, zeros, ones, rand, randn, eye, arange, ... and *_like."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes, random
+from .backends import CPU, device, module_for, to_device
+from .tensor import Tensor, int_list, make_tensor
+
+
+def _finish(array, dtype, dev, requires_grad: bool) -> Tensor:
+    if dtype is not None:
+        array = array.astype(dtypes.to_numpy(dtype), copy=False)
+    if dev is not None:
+        array = to_device(array, device(dev))
+    return make_tensor(array).requires_grad_(requires_grad) if requires_grad else make_tensor(array)
+
+
+def _size(size: tuple, op: str) -> tuple[int, ...]:
+    """`zeros(2, 3)`, `zeros((2, 3))`, `zeros([2, 3])` and `zeros(torch.Size([2, 3]))` alike."""
+    if len(size) == 1 and not isinstance(size[0], (int, np.integer)):
+        size = size[0]
+    return int_list(size, op, "size")
+
+
+def _dtype_or_default(dtype) -> np.dtype:
+    return dtypes.to_numpy(dtype) if dtype is not None else dtypes.get_default_dtype().numpy
+
+
+def _xp(dev):
+    return module_for(device(dev)) if dev is not None else np
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A new tensor copying `data`; Python floats give the default dtype, ints int64, bools bool."""
+    if isinstance(data, Tensor):
+        array = data._data.copy()
+    else:
+        array = np.array(data)
+        if dtype is None and array.dtype.kind == "f" and not isinstance(data, np.ndarray):
+            array = array.astype(dtypes.get_default_dtype().numpy)
+        elif array.dtype.kind == "O" or array.dtype.kind == "U":
+            raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    return _finish(array, dtype, device, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    if isinstance(data, Tensor) and dtype is None and device is None:
+        return data
+    if isinstance(data, np.ndarray) and dtype is None and device is None:
+        return make_tensor(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """Shares memory with `array`, as torch.from_numpy does."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return make_tensor(array)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(_xp(device).zeros(_size(size, "zeros"), _dtype_or_default(dtype)), None, None, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(_xp(device).ones(_size(size, "ones"), _dtype_or_default(dtype)), None, None, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(_xp(device).empty(_size(size, "empty"), _dtype_or_default(dtype)), None, None, requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if dtype is None:
+        dtype = dtypes.bool if isinstance(fill_value, bool) else \
+            dtypes.int64 if isinstance(fill_value, int) else dtypes.get_default_dtype()
+    array = _xp(device).full(_size((size,), "full"), fill_value, dtypes.to_numpy(dtype))
+    return _finish(array, None, None, requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(_xp(device).eye(n, m, dtype=_dtype_or_default(dtype)), None, None, requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+    numpy_dtype = dtypes.to_numpy(dtype) if dtype is not None else np.int64 if integral else _dtype_or_default(None)
+    return _finish(_xp(device).arange(start, end, step, dtype=numpy_dtype), None, None, requires_grad)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(_xp(device).linspace(start, end, steps, dtype=_dtype_or_default(dtype)), None, None, requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    array = random.uniform(_size(size, "rand"), _dtype_or_default(dtype), generator=generator)
+    return _finish(array, None, device, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    array = random.normal(_size(size, "randn"), _dtype_or_default(dtype), generator=generator)
+    return _finish(array, None, device, requires_grad)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    numpy_dtype = dtypes.to_numpy(dtype) if dtype is not None else np.dtype(np.int64)
+    array = random.randint(low, high, int_list(size, "randint", "size"), numpy_dtype, generator=generator)
+    return _finish(array, None, device, requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    numpy_dtype = dtypes.to_numpy(dtype) if dtype is not None else np.dtype(np.int64)
+    return _finish(random.randperm(n, numpy_dtype, generator=generator), None, device, requires_grad)
+
+
+def _like(factory):
+    def like(input, *, dtype=None, device=None, requires_grad=False, **kwargs):
+        data = input._data if isinstance(input, Tensor) else np.asarray(input)
+        return factory(*data.shape, dtype=dtype or dtypes.from_numpy(data.dtype),
+                       device=device or (input.device if isinstance(input, Tensor) else CPU),
+                       requires_grad=requires_grad, **kwargs)
+
+    like.__name__ = factory.__name__ + "_like"
+    like.__doc__ = f"{factory.__name__} with the shape, dtype and device of `input`."
+    return like
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = _like(empty)
+rand_like = _like(rand)
+randn_like = _like(randn)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device,
+                requires_grad=requires_grad)
+
+
+def manual_seed(seed: int):
+    return random.manual_seed(seed)

@@ -1,0 +1,221 @@
+"""Graph nodes: the base class of every generated `...Backward` node, and AccumulateGrad.
+
+A node is created by a forward op and holds, in slots: its `next_functions` (one edge
+`(node, input_nr)` per tensor input, `(None, 0)` where no gradient flows), the shape and
+dtype of each of its outputs (`output_meta`, used by the engine to validate the gradients
+it receives) and whatever its formulas saved. Saved tensors carry the version they had when
+saved, so backward can refuse a tensor that was modified in place since.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+NO_EDGE = (None, 0)
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they "
+    "have already been freed). Saved intermediate values of the graph are freed when you call .backward() "
+    "or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time "
+    "or if you need to access saved tensors after calling backward."
+)
+
+
+class SavedOutput:
+    """An op's own output saved for its backward: the array and its version counter, but no
+    grad_fn, so that node -> output -> node is not a reference cycle."""
+
+    __slots__ = ("_data", "_vc")
+
+    def __init__(self, tensor):
+        self._data = tensor._data
+        self._vc = tensor._vc
+
+
+class Hooks:
+    """Hooks of one node (or of one leaf tensor), created on first registration."""
+
+    __slots__ = ("tensor_pre", "retains", "pre", "post", "post_accumulate")
+
+    def __init__(self):
+        self.tensor_pre = {}  # output_nr -> {handle id: fn(grad) -> grad | None}
+        self.retains = {}  # output_nr -> weakref to the non-leaf tensor whose .grad is kept
+        self.pre = {}  # handle id -> fn(grad_outputs) -> grad_outputs | None
+        self.post = {}  # handle id -> fn(grad_inputs, grad_outputs) -> grad_inputs | None
+        self.post_accumulate = {}  # handle id -> fn(tensor), leaf tensors only
+
+
+class RemovableHandle:
+    _next_id = 0
+
+    __slots__ = ("_table", "id")
+
+    def __init__(self, table: dict):
+        RemovableHandle._next_id += 1
+        self.id = RemovableHandle._next_id
+        self._table = table
+
+    def remove(self) -> None:
+        self._table.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def add_hook(table: dict, fn) -> RemovableHandle:
+    handle = RemovableHandle(table)
+    table[handle.id] = fn
+    return handle
+
+
+class Node:
+    __slots__ = ("next_functions", "output_meta", "saved_versions", "_hooks", "__weakref__")
+
+    # Set by each generated class: the slots of saved tensors (aligned with saved_versions),
+    # their names in the spec, and the slots of saved values and metadata.
+    saved_slots: tuple[str, ...] = ()
+    saved_names: tuple[str, ...] = ()
+    value_slots: tuple[str, ...] = ()
+    output_slots: tuple[str, ...] = ()  # saved outputs among saved_slots
+
+    def __init__(self):
+        self._hooks = None
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    def apply(self, grads):
+        """Gradients of the inputs from gradients of the outputs, as arrays."""
+        raise NotImplementedError
+
+    def apply_differentiable(self, grads):
+        """The same over Tensors, recording the graph (create_graph=True)."""
+        raise NotImplementedError
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        return tuple(fn is not None for fn, _ in self.next_functions)
+
+    def release_variables(self) -> None:
+        if self.saved_slots:
+            for slot in self.saved_slots:
+                setattr(self, slot, None)
+            self.saved_versions = None
+
+    def check_saved(self) -> None:
+        """Refuse freed or modified saved tensors with PyTorch's messages."""
+        versions = self.saved_versions
+        if versions is None:
+            raise RuntimeError(FREED_MESSAGE)
+        for slot, expected in zip(self.saved_slots, versions):
+            if expected is not None:
+                saved = getattr(self, slot)
+                if saved._vc[0] != expected:
+                    raise RuntimeError(self._version_message(slot, saved, expected))
+
+    def _version_message(self, slot: str, saved, expected: int) -> str:
+        from .tensor import type_description
+
+        what = f"[{type_description(saved._data)}]"
+        if slot in self.output_slots:
+            what += f", which is output 0 of {self.name()},"
+        return (
+            "one of the variables needed for gradient computation has been modified by an inplace "
+            f"operation: {what} is at version {saved._vc[0]}; expected version {expected} instead. "
+            "Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
+            "with torch.autograd.set_detect_anomaly(True)."
+        )
+
+    def saved_output(self, saved: SavedOutput):
+        """A saved output as a Tensor whose grad_fn is this node, for the differentiable form."""
+        from .tensor import make_tensor
+
+        tensor = make_tensor(saved._data, True, self)
+        tensor._vc = saved._vc
+        return tensor
+
+    def not_implemented(self, input_name: str):
+        raise NotImplementedError(f"the derivative of {self.name()} with respect to '{input_name}' is not "
+                                  "implemented (marked not_implemented in derivatives.yaml)")
+
+    def hooks(self) -> Hooks:
+        if self._hooks is None:
+            self._hooks = Hooks()
+        return self._hooks
+
+    def register_hook(self, fn) -> RemovableHandle:
+        """fn(grad_inputs, grad_outputs) runs after the node; may return replacement grad_inputs."""
+        return add_hook(self.hooks().post, fn)
+
+    def register_prehook(self, fn) -> RemovableHandle:
+        """fn(grad_outputs) runs before the node; may return replacement grad_outputs."""
+        return add_hook(self.hooks().pre, fn)
+
+    def __getattr__(self, attr: str):
+        # grad_fn._saved_self, _saved_other, _saved_result, _saved_alpha, ... as in torch.
+        if attr.startswith("_saved_"):
+            return self._saved(attr[len("_saved_"):])
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{attr}'")
+
+    def _saved(self, name: str):
+        from .tensor import make_tensor
+
+        if name in self.saved_names:
+            slot = self.saved_slots[self.saved_names.index(name)]
+            if self.saved_versions is None:
+                raise RuntimeError(FREED_MESSAGE)
+            saved = getattr(self, slot)
+            if slot in self.output_slots:
+                return make_tensor(saved._data)
+            return saved
+        if name in self.value_slots:
+            return getattr(self, name)
+        raise AttributeError(f"'{self.name()}' object has no attribute '_saved_{name}'")
+
+
+class AccumulateGrad(Node):
+    """The sink of a leaf tensor that requires grad: adds incoming gradients into `.grad`."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+        self._hooks = variable._hooks
+
+    @property
+    def output_meta(self):
+        data = self.variable._data
+        return ((data.shape, data.dtype),)
+
+
+def grad_accumulator(tensor) -> AccumulateGrad:
+    """The tensor's AccumulateGrad node; the tensor holds it weakly, the graph strongly."""
+    ref = tensor._grad_acc
+    node = ref() if ref is not None else None
+    if node is None:
+        node = AccumulateGrad(tensor)
+        tensor._grad_acc = weakref.ref(node)
+    return node
+
+
+def edge(value):
+    """The graph edge a forward op records for one of its inputs (a Tensor or a wrapped number)."""
+    grad_fn = getattr(value, "grad_fn", None)
+    if grad_fn is not None:
+        return (grad_fn, value._output_nr)
+    if getattr(value, "_requires_grad", False):
+        return (grad_accumulator(value), 0)
+    return NO_EDGE
+
+
+def version(value):
+    """The version a saved tensor is checked against; None for a wrapped number."""
+    vc = getattr(value, "_vc", None)
+    return None if vc is None else vc[0]

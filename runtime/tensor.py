@@ -1,0 +1,435 @@
+"""The Tensor: an array plus the autograd state torch users observe.
+
+Ops are not defined here: they are generated from derivatives.yaml and bound onto Tensor
+by runtime/methods.py. This module holds what every op needs (`make_tensor`, argument
+checks) and the non-op behaviour (grad, requires_grad, hooks, printing, conversions).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import dtypes
+from ._tensor_str import dtype_name, tensor_repr
+from .node import Hooks, add_hook
+from .backends import CPU, device_of
+from .grad_mode import STATE
+
+SCALARS = (int, float, np.number, np.bool_)
+_new = object.__new__
+_ndarray = np.ndarray
+_generic = np.generic
+
+NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+    "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+    "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor "
+    "by mistake, make sure you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 "
+    "for more information."
+)
+LEAF_INPLACE_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
+
+
+class Size(tuple):
+    """torch.Size: a tuple that prints as `torch.Size([2, 3])`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+    def numel(self) -> int:
+        return int(np.prod(self, dtype=np.int64))
+
+
+class Tensor:
+    __slots__ = ("_data", "_requires_grad", "grad_fn", "_grad", "_vc", "_output_nr", "_base",
+                 "_hooks", "_grad_acc", "_retains_grad", "__weakref__")
+
+    # ---- autograd state ------------------------------------------------------------------
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if self.grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to "
+                                   "use a computed variable in a subgraph that doesn't require differentiation "
+                                   "use var_no_grad = var.detach().")
+            return self
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def grad(self):
+        if self.grad_fn is not None and not self._retains_grad and self._grad is None:
+            warnings.warn(NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+        self._grad = value
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def retain_grad(self) -> None:
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None or self._retains_grad:
+            return
+        import weakref
+
+        self.grad_fn.hooks().retains[self._output_nr] = weakref.ref(self)
+        self._retains_grad = True
+
+    def register_hook(self, hook):
+        """hook(grad) runs when this tensor's gradient is computed; it may return a replacement."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            table = self.grad_fn.hooks().tensor_pre.setdefault(self._output_nr, {})
+        else:
+            table = self._leaf_hooks().tensor_pre.setdefault(0, {})
+        return add_hook(table, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        return add_hook(self._leaf_hooks().post_accumulate, hook)
+
+    def _leaf_hooks(self) -> Hooks:
+        if self._hooks is None:
+            self._hooks = Hooks()
+            ref = self._grad_acc
+            accumulator = ref() if ref is not None else None
+            if accumulator is not None:
+                accumulator._hooks = self._hooks
+        return self._hooks
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self) -> "Tensor":
+        """A new leaf sharing this tensor's storage and version counter."""
+        out = make_tensor(self._data)
+        out._vc = self._vc
+        out._base = self
+        return out
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self) -> "Tensor":
+        out = make_tensor(self._data)
+        out._vc = [0]  # torch: .data does not share the version counter
+        return out
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        self._data = value._data
+
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
+
+    # ---- metadata ------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        shape = self._data.shape
+        return Size(shape) if dim is None else shape[wrap_dim(dim, len(shape), "size")]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndim = property(dim)
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.from_numpy(self._data.dtype)
+
+    @property
+    def device(self):
+        return device_of(self._data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def stride(self, dim: int | None = None):
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[wrap_dim(dim, len(strides), "stride")]
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return type_description(self._data)
+        return self.to(dtype)
+
+    # ---- conversions ---------------------------------------------------------------------
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.item()
+
+    def tolist(self):
+        return self._host_array().tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                               "instead.")
+        if device_of(self._data) != CPU and not force:
+            raise TypeError(f"can't convert {device_of(self._data)} device type tensor to numpy. Use "
+                            "Tensor.cpu() to copy the tensor to host memory first.")
+        return self._host_array()
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def _host_array(self) -> np.ndarray:
+        data = self._data
+        return data if type(data) is _ndarray else data.get()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        grad_fn = self.grad_fn
+        return tensor_repr(self._host_array(), requires_grad=self._requires_grad,
+                           grad_fn_name=grad_fn.name() if grad_fn is not None else None,
+                           device=str(self.device), default_dtype=dtypes.get_default_dtype().numpy)
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("pickling a Tensor is not supported: use runtime.save/runtime.load")
+
+    # ---- in-place updates outside the graph (optimizer steps, initialisation) -------------
+
+    def _check_inplace(self, other=None) -> None:
+        """In-place writes are allowed where no graph is recorded through them."""
+        if not STATE.enabled:
+            return
+        if self._requires_grad and self.grad_fn is None:
+            raise RuntimeError(LEAF_INPLACE_MESSAGE)
+        if self._requires_grad or getattr(other, "_requires_grad", False):
+            raise NotImplementedError("in-place operations on tensors that are part of a graph are not "
+                                      "supported yet; use the out-of-place op or torch.no_grad()")
+
+    def _bump(self) -> "Tensor":
+        self._vc[0] += 1
+        return self
+
+    def _inplace(self, ufunc, other) -> "Tensor":
+        self._check_inplace(other)
+        ufunc(self._data, _operand(other), out=self._data, casting="same_kind")
+        return self._bump()
+
+    def __iadd__(self, other):
+        return self._inplace(np.add, other)
+
+    def __isub__(self, other):
+        return self._inplace(np.subtract, other)
+
+    def __imul__(self, other):
+        return self._inplace(np.multiply, other)
+
+    def __itruediv__(self, other):
+        return self._inplace(np.true_divide, other)
+
+    def add_(self, other, *, alpha=1):
+        return self._inplace(np.add, other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, *, alpha=1):
+        return self._inplace(np.subtract, other if alpha == 1 else other * alpha)
+
+    def mul_(self, other):
+        return self._inplace(np.multiply, other)
+
+    def div_(self, other):
+        return self._inplace(np.true_divide, other)
+
+    def zero_(self) -> "Tensor":
+        return self.fill_(0)
+
+    def fill_(self, value) -> "Tensor":
+        self._check_inplace(value)
+        self._data[...] = _operand(value)
+        return self._bump()
+
+    def copy_(self, source) -> "Tensor":
+        self._check_inplace(source)
+        from .backends import to_device
+
+        self._data[...] = to_device(_operand(source), device_of(self._data))
+        return self._bump()
+
+    def __setitem__(self, index, value) -> None:
+        self._check_inplace(value)
+        self._data[_array_index(index)] = _operand(value)
+        self._bump()
+
+
+def make_tensor(data, requires_grad: bool = False, grad_fn=None) -> Tensor:
+    """Wrap an array (numpy scalars become 0-d arrays) without copying: the hot constructor."""
+    if isinstance(data, _generic):
+        data = np.asarray(data)
+    t = _new(Tensor)
+    t._data = data
+    t._requires_grad = requires_grad
+    t.grad_fn = grad_fn
+    t._grad = None
+    t._vc = [0]
+    t._output_nr = 0
+    t._base = None
+    t._hooks = None
+    t._grad_acc = None
+    t._retains_grad = False
+    return t
+
+
+def _operand(value):
+    return value._data if isinstance(value, Tensor) else value
+
+
+def _array_index(index):
+    if isinstance(index, tuple):
+        return tuple(_operand(i) for i in index)
+    return _operand(index)
+
+
+def wrap_dim(dim: int, ndim: int, op: str = "") -> int:
+    """A dim in [-ndim, ndim) made non-negative; torch's message otherwise (0-d tensors take -1 and 0)."""
+    bound = max(ndim, 1)
+    if not -bound <= dim < bound:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-bound}, {bound - 1}], "
+                         f"but got {dim})")
+    return dim % bound
+
+
+def type_description(data) -> str:
+    """torch's legacy type string, used in messages: `torch.FloatTensor [3, 4]`."""
+    names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+             "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+    prefix = "torch.cuda." if device_of(data) != CPU else "torch."
+    return f"{prefix}{names[dtype_name(data.dtype)[len('torch.'):]]}Tensor [{', '.join(map(str, data.shape))}]"
+
+
+def tensor_data(value, op: str, argument: str, position: int):
+    """The array behind a Tensor argument, or a Python number passed in its place."""
+    try:
+        return value._data
+    except AttributeError:
+        if isinstance(value, SCALARS):
+            return value
+        raise TypeError(f"{op}(): argument '{argument}' (position {position}) must be Tensor, "
+                        f"not {type(value).__name__}") from None
+
+
+def optional_tensor_data(value, op: str, argument: str, position: int):
+    return None if value is None else tensor_data(value, op, argument, position)
+
+
+def data_of(value):
+    """A saved input's array, or the wrapped number / None saved in its place."""
+    return value._data if isinstance(value, Tensor) else value
+
+
+def int_list(value, op: str, argument: str) -> tuple[int, ...]:
+    """An `int[]` argument: an int, or a sequence of ints (torch.Size, list, tuple, 0-d int tensors)."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),)
+    try:
+        return tuple(int(v.__index__()) for v in value)
+    except (TypeError, AttributeError):
+        raise TypeError(f"{op}(): argument '{argument}' must be tuple of ints, not {type(value).__name__}") from None
+
+
+def requires_grad(value) -> bool:
+    return getattr(value, "_requires_grad", False)
+
+
+def is_recording() -> bool:
+    return STATE.enabled
+
+
+__all__ = ["Tensor", "Size", "make_tensor", "tensor_data", "optional_tensor_data", "data_of", "int_list",
+           "requires_grad", "wrap_dim", "type_description"]
