@@ -190,7 +190,7 @@ def _normalize(schema: Schema) -> list[str]:
         elif argument.type == "ScalarType":
             lines.append(f"{name} = None if {name} is None else dtypes.to_numpy({name})")
         elif argument.type == "Device":
-            lines.append(f"{name} = None if {name} is None else device({name})")
+            lines.append(f"{name} = None if {name} is None else as_device({name})")
     return lines
 
 

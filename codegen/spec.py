@@ -13,7 +13,7 @@ from .schema import Schema, SchemaError, parse_schema
 
 ENTRY_KEYS = {"name", "forward", "kernel", "output_differentiability", "test"}
 MARKERS = {"non_differentiable", "not_implemented"}
-DOMAINS = {"real", "positive", "nonzero", "unit", "probability"}
+DOMAINS = {"real", "positive", "nonzero", "unit", "probability", "bool"}
 TEST_KEYS = {"domain", "cases", "order"}
 
 

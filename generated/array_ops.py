@@ -7,7 +7,8 @@ import numpy
 
 from runtime import dtypes
 from runtime import kernels as K
-from runtime.backends import array_module, array_types, device
+from runtime.backends import array_module, array_types
+from runtime.backends import device as as_device
 from runtime.dispatch import dispatch
 from runtime.tensor import int_list
 
@@ -242,7 +243,7 @@ def squeeze(self, dim):
 def _to_copy(self, *, dtype=None, device=None, non_blocking=False):
     """_to_copy(Tensor self, *, ScalarType? dtype=None, Device? device=None, bool non_blocking=False) -> Tensor"""
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
-    device = None if device is None else device(device)
+    device = None if device is None else as_device(device)
     return K.to_copy(self, dtype, device, non_blocking)
 
 

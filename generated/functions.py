@@ -8,7 +8,8 @@ This is also the namespace `T` that the differentiable form of every formula cal
 from runtime import dtypes
 from runtime import kernels as K
 from runtime.node import NO_EDGE, SavedOutput, edge, version
-from runtime.backends import array_module, device, device_of
+from runtime.backends import array_module, device_of
+from runtime.backends import device as as_device
 from runtime.dispatch import dispatch
 from runtime.factories import zeros_like
 from runtime.grad_mode import STATE
@@ -612,7 +613,7 @@ def _to_copy(self, *, dtype=None, device=None, non_blocking=False):
     """_to_copy(Tensor self, *, ScalarType? dtype=None, Device? device=None, bool non_blocking=False) -> Tensor"""
     self_ = tensor_data(self, "_to_copy", "self", 1)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
-    device = None if device is None else device(device)
+    device = None if device is None else as_device(device)
     result = make_tensor(K.to_copy(self_, dtype, device, non_blocking))
     if STATE.enabled and requires_grad(self):
         node = ToCopyBackward0()

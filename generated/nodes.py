@@ -46,7 +46,7 @@ class AddBackward0(Node):
 class SubBackward0(Node):
     """sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor
 
-    derivatives.yaml:85
+    derivatives.yaml:86
       self: grad
       other: -maybe_multiply(grad, alpha)
     """
@@ -74,7 +74,7 @@ class SubBackward0(Node):
 class RsubBackward0(Node):
     """rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor
 
-    derivatives.yaml:90
+    derivatives.yaml:92
       self: -maybe_multiply(grad, alpha)
       other: grad
     """
@@ -102,7 +102,7 @@ class RsubBackward0(Node):
 class RsubBackward1(Node):
     """rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor
 
-    derivatives.yaml:95
+    derivatives.yaml:97
       self: -maybe_multiply(grad, alpha)
     """
 
@@ -121,7 +121,7 @@ class RsubBackward1(Node):
 class MulBackward0(Node):
     """mul.Tensor(Tensor self, Tensor other) -> Tensor
 
-    derivatives.yaml:99
+    derivatives.yaml:102
       self: grad * other
       other: grad * self
     """
@@ -156,7 +156,7 @@ class MulBackward0(Node):
 class DivBackward0(Node):
     """div.Tensor(Tensor self, Tensor other) -> Tensor
 
-    derivatives.yaml:104
+    derivatives.yaml:107
       self: grad / other
       other: -grad * self / (other * other)
     """
@@ -191,7 +191,7 @@ class DivBackward0(Node):
 class NegBackward0(Node):
     """neg(Tensor self) -> Tensor
 
-    derivatives.yaml:110
+    derivatives.yaml:113
       self: -grad
     """
 
@@ -209,7 +209,7 @@ class NegBackward0(Node):
 class ReciprocalBackward0(Node):
     """reciprocal(Tensor self) -> Tensor
 
-    derivatives.yaml:114
+    derivatives.yaml:117
       self: -grad * result * result
     """
 
@@ -234,7 +234,7 @@ class ReciprocalBackward0(Node):
 class PowBackward0(Node):
     """pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor
 
-    derivatives.yaml:119
+    derivatives.yaml:122
       self: pow_backward(grad, self, exponent)
     """
 
@@ -259,7 +259,7 @@ class PowBackward0(Node):
 class PowBackward1(Node):
     """pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor
 
-    derivatives.yaml:126
+    derivatives.yaml:129
       self: pow_backward_self(grad, self, exponent)
       exponent: pow_backward_exponent(grad, self, exponent, result)
     """
@@ -297,7 +297,7 @@ class PowBackward1(Node):
 class PowBackward2(Node):
     """pow.Scalar(Scalar self, Tensor exponent) -> Tensor
 
-    derivatives.yaml:132
+    derivatives.yaml:135
       exponent: pow_backward_exponent(grad, self, exponent, result)
     """
 
@@ -325,7 +325,7 @@ class PowBackward2(Node):
 class ExpBackward0(Node):
     """exp(Tensor self) -> Tensor
 
-    derivatives.yaml:139
+    derivatives.yaml:142
       self: grad * result
     """
 
@@ -350,7 +350,7 @@ class ExpBackward0(Node):
 class LogBackward0(Node):
     """log(Tensor self) -> Tensor
 
-    derivatives.yaml:143
+    derivatives.yaml:146
       self: grad / self
     """
 
@@ -374,7 +374,7 @@ class LogBackward0(Node):
 class SqrtBackward0(Node):
     """sqrt(Tensor self) -> Tensor
 
-    derivatives.yaml:148
+    derivatives.yaml:151
       self: grad / (2 * result)
     """
 
@@ -399,7 +399,7 @@ class SqrtBackward0(Node):
 class SinBackward0(Node):
     """sin(Tensor self) -> Tensor
 
-    derivatives.yaml:153
+    derivatives.yaml:156
       self: grad * cos(self)
     """
 
@@ -424,7 +424,7 @@ class SinBackward0(Node):
 class CosBackward0(Node):
     """cos(Tensor self) -> Tensor
 
-    derivatives.yaml:157
+    derivatives.yaml:160
       self: grad * -sin(self)
     """
 
@@ -449,7 +449,7 @@ class CosBackward0(Node):
 class TanhBackward0(Node):
     """tanh(Tensor self) -> Tensor
 
-    derivatives.yaml:161
+    derivatives.yaml:164
       self: grad * (1 - result * result)
     """
 
@@ -474,7 +474,7 @@ class TanhBackward0(Node):
 class SigmoidBackward0(Node):
     """sigmoid(Tensor self) -> Tensor
 
-    derivatives.yaml:165
+    derivatives.yaml:168
       self: grad * result * (1 - result)
     """
 
@@ -499,7 +499,7 @@ class SigmoidBackward0(Node):
 class ReluBackward0(Node):
     """relu(Tensor self) -> Tensor
 
-    derivatives.yaml:169
+    derivatives.yaml:172
       self: grad * (result > 0)
     """
 
@@ -524,7 +524,7 @@ class ReluBackward0(Node):
 class WhereBackward0(Node):
     """where.self(Tensor condition, Tensor self, Tensor other) -> Tensor
 
-    derivatives.yaml:173
+    derivatives.yaml:176
       self: where(condition, grad, 0)
       other: where(condition, 0, grad)
     """
@@ -560,7 +560,7 @@ class WhereBackward0(Node):
 class SumBackward0(Node):
     """sum(Tensor self, *, ScalarType? dtype=None) -> Tensor
 
-    derivatives.yaml:212
+    derivatives.yaml:219
       self: grad.expand(self.shape)
     """
 
@@ -579,7 +579,7 @@ class SumBackward0(Node):
 class SumBackward1(Node):
     """sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor
 
-    derivatives.yaml:216
+    derivatives.yaml:223
       self: sum_backward(grad, self.shape, dim, keepdim)
     """
 
@@ -598,7 +598,7 @@ class SumBackward1(Node):
 class MeanBackward0(Node):
     """mean(Tensor self, *, ScalarType? dtype=None) -> Tensor
 
-    derivatives.yaml:222
+    derivatives.yaml:229
       self: mean_backward(grad, self.shape, None, False)
     """
 
@@ -617,7 +617,7 @@ class MeanBackward0(Node):
 class MeanBackward1(Node):
     """mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor
 
-    derivatives.yaml:226
+    derivatives.yaml:233
       self: mean_backward(grad, self.shape, dim, keepdim)
     """
 
@@ -636,7 +636,7 @@ class MeanBackward1(Node):
 class MatmulBackward0(Node):
     """matmul(Tensor self, Tensor other) -> Tensor
 
-    derivatives.yaml:234
+    derivatives.yaml:241
       self, other: matmul_backward(grad, self, other, grad_input_mask)
     """
 
@@ -672,7 +672,7 @@ class MatmulBackward0(Node):
 class ViewBackward0(Node):
     """view(Tensor self, int[] size) -> Tensor
 
-    derivatives.yaml:249
+    derivatives.yaml:256
       self: grad.reshape(self.shape)
     """
 
@@ -691,7 +691,7 @@ class ViewBackward0(Node):
 class ReshapeBackward0(Node):
     """reshape(Tensor self, int[] shape) -> Tensor
 
-    derivatives.yaml:254
+    derivatives.yaml:261
       self: grad.reshape(self.shape)
     """
 
@@ -710,7 +710,7 @@ class ReshapeBackward0(Node):
 class CloneBackward0(Node):
     """clone(Tensor self) -> Tensor
 
-    derivatives.yaml:259
+    derivatives.yaml:266
       self: grad
     """
 
@@ -728,7 +728,7 @@ class CloneBackward0(Node):
 class TBackward0(Node):
     """t(Tensor self) -> Tensor
 
-    derivatives.yaml:263
+    derivatives.yaml:270
       self: grad.t()
     """
 
@@ -746,7 +746,7 @@ class TBackward0(Node):
 class TransposeBackward0(Node):
     """transpose.int(Tensor self, int dim0, int dim1) -> Tensor
 
-    derivatives.yaml:268
+    derivatives.yaml:275
       self: grad.transpose(dim0, dim1)
     """
 
@@ -765,7 +765,7 @@ class TransposeBackward0(Node):
 class PermuteBackward0(Node):
     """permute(Tensor self, int[] dims) -> Tensor
 
-    derivatives.yaml:273
+    derivatives.yaml:280
       self: permute_backwards(grad, dims)
     """
 
@@ -784,7 +784,7 @@ class PermuteBackward0(Node):
 class ExpandBackward0(Node):
     """expand(Tensor self, int[] size, *, bool implicit=False) -> Tensor
 
-    derivatives.yaml:278
+    derivatives.yaml:285
       self: sum_to(grad, self.shape)
     """
 
@@ -803,7 +803,7 @@ class ExpandBackward0(Node):
 class UnsqueezeBackward0(Node):
     """unsqueeze(Tensor self, int dim) -> Tensor
 
-    derivatives.yaml:283
+    derivatives.yaml:290
       self: grad.squeeze(dim)
     """
 
@@ -822,7 +822,7 @@ class UnsqueezeBackward0(Node):
 class SqueezeBackward0(Node):
     """squeeze.dim(Tensor self, int dim) -> Tensor
 
-    derivatives.yaml:288
+    derivatives.yaml:295
       self: grad.reshape(self.shape)
     """
 
@@ -841,7 +841,7 @@ class SqueezeBackward0(Node):
 class ToCopyBackward0(Node):
     """_to_copy(Tensor self, *, ScalarType? dtype=None, Device? device=None, bool non_blocking=False) -> Tensor
 
-    derivatives.yaml:293
+    derivatives.yaml:300
       self: to_copy_backward(grad, self.dtype, self.device)
     """
 
@@ -860,7 +860,7 @@ class ToCopyBackward0(Node):
 class BinaryCrossEntropyWithLogitsBackward0(Node):
     """binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=Mean) -> Tensor
 
-    derivatives.yaml:300
+    derivatives.yaml:309
       self: bce_with_logits_backward(grad, self, target, weight, pos_weight, reduction)
       target: bce_with_logits_target_backward(grad, self, target, weight, pos_weight, reduction)
     """

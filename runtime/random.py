@@ -218,16 +218,17 @@ def _round_to_odd(s, err):
 
 def _fma32(a, b, c):
     """float32 fma(a, b, c) = a * b + c rounded once."""
-    c = np.asarray(c, np.float64)
-    p = np.asarray(a, np.float64) * np.asarray(b, np.float64)  # exact: 24 + 24 bits
-    s = p + c
-    # s rounds to float32 correctly unless fl64 broke a float32 tie: s exactly
-    # on a float32 midpoint (low 29 mantissa bits 1000...0) or in the float32
-    # subnormal range.  Redo those few with the exact round-to-odd sum.
-    suspect = ((s.view(np.int64) & 0x1FFFFFFF) == 0x10000000) | (np.abs(s) < 2.0**-125)
-    if suspect.any():
-        idx = np.nonzero(suspect)
-        s[idx] = _round_to_odd(*_two_sum(np.broadcast_to(p, s.shape)[idx], np.broadcast_to(c, s.shape)[idx]))
+    s = np.multiply(a, b, dtype=np.float64)  # exact: 24 + 24 bits
+    s += c
+    # fl64(a * b + c) rounds to float32 correctly unless it broke a float32
+    # tie: s exactly on a float32 midpoint (low 29 mantissa bits 1000...0), or
+    # s in the float32 subnormal range.  Redo those few exactly, rounding to odd.
+    suspect = (s.view(np.int64) & 0x1FFFFFFF) == 0x10000000
+    tiny = np.abs(s) < 2.0**-125
+    if suspect.any() or tiny.any():
+        idx = np.nonzero(suspect | tiny)
+        a, b, c = (np.broadcast_to(np.asarray(v, np.float64), s.shape)[idx] for v in (a, b, c))
+        s[idx] = _round_to_odd(*_two_sum(a * b, c))
     return s.astype(np.float32)
 
 
@@ -286,9 +287,11 @@ def uniform(shape, dtype, low=0.0, high=1.0, generator=None):
     if not low <= high:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={low} > to={high}")
     x = _uniform01(_gen(generator), _numel(shape), dtype)
-    # uniform_real: x * (to - from) + from, contracted to an FMA.
+    # uniform_real: x * (to - from) + from, contracted to an FMA.  It can round
+    # up to `to` itself; torch 2.13 returns `from` then, keeping [from, to).
     fma = _fma32 if dtype == np.float32 else _fma64
-    return fma(x, high - low, low).astype(dtype, copy=False).reshape(shape)
+    values = fma(x, high - low, low).astype(dtype, copy=False)
+    return np.where(values == high, low, values).reshape(shape)
 
 
 _CEPHES_LOG = [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1,
@@ -417,16 +420,16 @@ def normal(shape, dtype, mean=0.0, std=1.0, generator=None):
 
 def randint(low, high, shape, dtype, generator=None):
     """``torch.randint(low, high, shape)`` / ``Tensor.random_(low, high)``:
-    ``random() % (high - low) + low``, with ``random64()`` once the range
-    needs more than 32 bits (for int64 / float64 / float32 outputs)."""
+    ``random() % (high - low) + low``, or ``random64()`` for ranges of 2**28
+    and more, whatever the dtype.  (The header also has a 2**32 / int64-only
+    threshold, but that branch is for Meta's internal builds, not the wheels.)"""
     dtype = np.dtype(dtype)
     low, high = int(low), int(high)
     if not low < high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     gen, n = _gen(generator), _numel(shape)
     span = high - low
-    wide = span >= 1 << 32 and dtype in (np.int64, np.float64, np.float32)
-    draws = gen._random64(n) if wide else gen._random(n)
+    draws = gen._random64(n) if span >= 1 << 28 else gen._random(n)
     values = (draws % np.uint64(span) + np.uint64(low & _UINT64_MASK)).view(np.int64)
     return values.astype(dtype).reshape(shape)
 

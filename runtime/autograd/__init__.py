@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor, make_tensor, type_description
+from ..tensor import Tensor, make_tensor
 from .. import engine
 from ..node import AccumulateGrad, Node, edge
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 Variable = Tensor  # torch.autograd.Variable is Tensor since torch 0.4
 
@@ -115,4 +116,5 @@ def _input_edge(tensor, caller: str):
     return edge(tensor)
 
 
-__all__ = ["Variable", "backward", "grad", "Node", "AccumulateGrad", "type_description"]
+__all__ = ["Variable", "backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "Node",
+           "AccumulateGrad"]
