@@ -105,10 +105,11 @@ def _apply_body(entry: Entry, context, inline, form: str, tensors: list[Argument
         lines.append(f"{formula.local_name(output)} = {unpacked}")
     several = len(inputs) > 1
     if several:
-        lines.append("need = self.needs_input_grad")
+        for index, argument in enumerate(inputs):
+            lines.append(f"need_{argument.name} = self.next_functions[{index}][0] is not None")
     results, statements, uses_xp = [], [], False
     for index, argument in enumerate(inputs):
-        condition = f" if need[{index}] else None" if several else ""
+        condition = f" if {_need(argument.name, several)} else None" if several else ""
         derivative = entry.formula_for(argument.name)
         if argument.name in entry.not_implemented:
             results.append(f'self.not_implemented("{argument.name}"){condition}')
@@ -117,7 +118,7 @@ def _apply_body(entry: Entry, context, inline, form: str, tensors: list[Argument
         elif len(derivative.inputs) > 1:
             names = [f"grad_{name}" for name in derivative.inputs]
             if names[0] not in " ".join(statements):
-                mask = "(" + ", ".join(_need(schema, name, several) for name in derivative.inputs) + ",)"
+                mask = _tuple([_need(name, several) for name in derivative.inputs])
                 emitter = formula.Emitter(schema, context, form, inline, mask)
                 statements.append(f"{', '.join(names)} = {emitter.emit(derivative.tree)}")
                 uses_xp |= emitter.uses_xp
@@ -141,11 +142,10 @@ def _apply_body(entry: Entry, context, inline, form: str, tensors: list[Argument
     return lines
 
 
-def _need(schema: Schema, name: str, several: bool) -> str:
+def _need(name: str, several: bool) -> str:
     if not several:
         return "True"
-    index = [a.name for a in schema.tensor_arguments].index(name)
-    return f"need[{index}]"
+    return f"need_{name}"
 
 
 def _unpack(schema: Schema, argument: Argument, form: str) -> str:
@@ -247,7 +247,7 @@ def _record(entry: Entry, arrays: dict[str, str]) -> list[str]:
     lines = [f"if STATE.enabled and {condition}:", f"    node = {entry.node_name}()"]
     edges = ["NO_EDGE" if a.name in entry.non_differentiable else f"edge({a.name})" for a in tensors]
     lines.append(f"    node.next_functions = {_tuple(edges)}")
-    lines.append("    node.output_meta = ((result._data.shape, result._data.dtype),)")
+    lines.append("    node.output_meta = (result._data.shape, result._data.dtype)")
     saved = [a.name for a in tensors if a.name in usage.tensors]
     for name in saved:
         lines.append(f"    node.{formula.saved_slot(name)} = {name}")

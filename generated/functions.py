@@ -30,7 +30,7 @@ def add(self, other, *, alpha=1):
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = AddBackward0()
         node.next_functions = (edge(self), edge(other))
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.alpha = alpha
         result.grad_fn = node
         result._requires_grad = True
@@ -45,7 +45,7 @@ def sub(self, other, *, alpha=1):
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = SubBackward0()
         node.next_functions = (edge(self), edge(other))
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.alpha = alpha
         result.grad_fn = node
         result._requires_grad = True
@@ -60,7 +60,7 @@ def rsub_Tensor(self, other, *, alpha=1):
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = RsubBackward0()
         node.next_functions = (edge(self), edge(other))
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.alpha = alpha
         result.grad_fn = node
         result._requires_grad = True
@@ -74,7 +74,7 @@ def rsub_Scalar(self, other, alpha=1):
     if STATE.enabled and requires_grad(self):
         node = RsubBackward1()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.alpha = alpha
         result.grad_fn = node
         result._requires_grad = True
@@ -89,7 +89,7 @@ def mul(self, other):
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MulBackward0()
         node.next_functions = (edge(self), edge(other))
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.other_ = other
         node.saved_versions = (version(self), version(other))
@@ -106,7 +106,7 @@ def div(self, other):
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = DivBackward0()
         node.next_functions = (edge(self), edge(other))
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.other_ = other
         node.saved_versions = (version(self), version(other))
@@ -122,7 +122,7 @@ def neg(self):
     if STATE.enabled and requires_grad(self):
         node = NegBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -135,7 +135,7 @@ def reciprocal(self):
     if STATE.enabled and requires_grad(self):
         node = ReciprocalBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.result_ = SavedOutput(result)
         node.saved_versions = (0,)
         result.grad_fn = node
@@ -150,7 +150,7 @@ def pow_Tensor_Scalar(self, exponent):
     if STATE.enabled and requires_grad(self):
         node = PowBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.saved_versions = (version(self),)
         node.exponent = exponent
@@ -167,7 +167,7 @@ def pow_Tensor_Tensor(self, exponent):
     if STATE.enabled and (requires_grad(self) or requires_grad(exponent)):
         node = PowBackward1()
         node.next_functions = (edge(self), edge(exponent))
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.exponent_ = exponent
         node.result_ = SavedOutput(result)
@@ -184,7 +184,7 @@ def pow_Scalar(self, exponent):
     if STATE.enabled and requires_grad(exponent):
         node = PowBackward2()
         node.next_functions = (edge(exponent),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.exponent_ = exponent
         node.result_ = SavedOutput(result)
         node.saved_versions = (version(exponent), 0)
@@ -202,7 +202,7 @@ def exp(self):
     if STATE.enabled and requires_grad(self):
         node = ExpBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.result_ = SavedOutput(result)
         node.saved_versions = (0,)
         result.grad_fn = node
@@ -218,7 +218,7 @@ def log(self):
     if STATE.enabled and requires_grad(self):
         node = LogBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.saved_versions = (version(self),)
         result.grad_fn = node
@@ -234,7 +234,7 @@ def sqrt(self):
     if STATE.enabled and requires_grad(self):
         node = SqrtBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.result_ = SavedOutput(result)
         node.saved_versions = (0,)
         result.grad_fn = node
@@ -250,7 +250,7 @@ def sin(self):
     if STATE.enabled and requires_grad(self):
         node = SinBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.saved_versions = (version(self),)
         result.grad_fn = node
@@ -266,7 +266,7 @@ def cos(self):
     if STATE.enabled and requires_grad(self):
         node = CosBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.saved_versions = (version(self),)
         result.grad_fn = node
@@ -282,7 +282,7 @@ def tanh(self):
     if STATE.enabled and requires_grad(self):
         node = TanhBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.result_ = SavedOutput(result)
         node.saved_versions = (0,)
         result.grad_fn = node
@@ -297,7 +297,7 @@ def sigmoid(self):
     if STATE.enabled and requires_grad(self):
         node = SigmoidBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.result_ = SavedOutput(result)
         node.saved_versions = (0,)
         result.grad_fn = node
@@ -313,7 +313,7 @@ def relu(self):
     if STATE.enabled and requires_grad(self):
         node = ReluBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.result_ = SavedOutput(result)
         node.saved_versions = (0,)
         result.grad_fn = node
@@ -331,7 +331,7 @@ def where(condition, self, other):
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = WhereBackward0()
         node.next_functions = (NO_EDGE, edge(self), edge(other))
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.condition_ = condition
         node.saved_versions = (version(condition),)
         result.grad_fn = node
@@ -404,7 +404,7 @@ def sum_default(self, *, dtype=None):
     if STATE.enabled and requires_grad(self):
         node = SumBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_shape = self_.shape
         result.grad_fn = node
         result._requires_grad = True
@@ -420,7 +420,7 @@ def sum_dim_IntList(self, dim, keepdim=False, *, dtype=None):
     if STATE.enabled and requires_grad(self):
         node = SumBackward1()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.dim = dim
         node.keepdim = keepdim
         node.self_shape = self_.shape
@@ -437,7 +437,7 @@ def mean_default(self, *, dtype=None):
     if STATE.enabled and requires_grad(self):
         node = MeanBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_shape = self_.shape
         result.grad_fn = node
         result._requires_grad = True
@@ -453,7 +453,7 @@ def mean_dim(self, dim, keepdim=False, *, dtype=None):
     if STATE.enabled and requires_grad(self):
         node = MeanBackward1()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.dim = dim
         node.keepdim = keepdim
         node.self_shape = self_.shape
@@ -470,7 +470,7 @@ def matmul(self, other):
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MatmulBackward0()
         node.next_functions = (edge(self), edge(other))
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.other_ = other
         node.saved_versions = (version(self), version(other))
@@ -487,7 +487,7 @@ def view(self, size):
     if STATE.enabled and requires_grad(self):
         node = ViewBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_shape = self_.shape
         result.grad_fn = node
         result._requires_grad = True
@@ -502,7 +502,7 @@ def reshape(self, shape):
     if STATE.enabled and requires_grad(self):
         node = ReshapeBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_shape = self_.shape
         result.grad_fn = node
         result._requires_grad = True
@@ -517,7 +517,7 @@ def clone(self):
     if STATE.enabled and requires_grad(self):
         node = CloneBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -530,7 +530,7 @@ def t(self):
     if STATE.enabled and requires_grad(self):
         node = TBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -543,7 +543,7 @@ def transpose(self, dim0, dim1):
     if STATE.enabled and requires_grad(self):
         node = TransposeBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.dim0 = dim0
         node.dim1 = dim1
         result.grad_fn = node
@@ -559,7 +559,7 @@ def permute(self, dims):
     if STATE.enabled and requires_grad(self):
         node = PermuteBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.dims = dims
         result.grad_fn = node
         result._requires_grad = True
@@ -574,7 +574,7 @@ def expand(self, size, *, implicit=False):
     if STATE.enabled and requires_grad(self):
         node = ExpandBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_shape = self_.shape
         result.grad_fn = node
         result._requires_grad = True
@@ -588,7 +588,7 @@ def unsqueeze(self, dim):
     if STATE.enabled and requires_grad(self):
         node = UnsqueezeBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.dim = dim
         result.grad_fn = node
         result._requires_grad = True
@@ -602,7 +602,7 @@ def squeeze(self, dim):
     if STATE.enabled and requires_grad(self):
         node = SqueezeBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_shape = self_.shape
         result.grad_fn = node
         result._requires_grad = True
@@ -618,7 +618,7 @@ def _to_copy(self, *, dtype=None, device=None, non_blocking=False):
     if STATE.enabled and requires_grad(self):
         node = ToCopyBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_device = device_of(self_)
         node.self_dtype = self_.dtype
         result.grad_fn = node
@@ -640,7 +640,7 @@ def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None,
     if STATE.enabled and (requires_grad(self) or requires_grad(target) or requires_grad(weight) or requires_grad(pos_weight)):
         node = BinaryCrossEntropyWithLogitsBackward0()
         node.next_functions = (edge(self), edge(target), edge(weight), edge(pos_weight))
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.target_ = target
         node.weight_ = weight

@@ -28,18 +28,20 @@ class AddBackward0(Node):
 
     def apply(self, grads):
         grad = grads[0]
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
         return (
-            grad if need[0] else None,
-            H.maybe_multiply(A, grad, self.alpha) if need[1] else None,
+            grad if need_self else None,
+            H.maybe_multiply(A, grad, self.alpha) if need_other else None,
         )
 
     def apply_differentiable(self, grads):
         grad = grads[0]
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
         return (
-            grad if need[0] else None,
-            H.maybe_multiply(T, grad, self.alpha) if need[1] else None,
+            grad if need_self else None,
+            H.maybe_multiply(T, grad, self.alpha) if need_other else None,
         )
 
 
@@ -56,18 +58,20 @@ class SubBackward0(Node):
 
     def apply(self, grads):
         grad = grads[0]
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
         return (
-            grad if need[0] else None,
-            -H.maybe_multiply(A, grad, self.alpha) if need[1] else None,
+            grad if need_self else None,
+            -H.maybe_multiply(A, grad, self.alpha) if need_other else None,
         )
 
     def apply_differentiable(self, grads):
         grad = grads[0]
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
         return (
-            grad if need[0] else None,
-            -H.maybe_multiply(T, grad, self.alpha) if need[1] else None,
+            grad if need_self else None,
+            -H.maybe_multiply(T, grad, self.alpha) if need_other else None,
         )
 
 
@@ -84,18 +88,20 @@ class RsubBackward0(Node):
 
     def apply(self, grads):
         grad = grads[0]
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
         return (
-            -H.maybe_multiply(A, grad, self.alpha) if need[0] else None,
-            grad if need[1] else None,
+            -H.maybe_multiply(A, grad, self.alpha) if need_self else None,
+            grad if need_other else None,
         )
 
     def apply_differentiable(self, grads):
         grad = grads[0]
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
         return (
-            -H.maybe_multiply(T, grad, self.alpha) if need[0] else None,
-            grad if need[1] else None,
+            -H.maybe_multiply(T, grad, self.alpha) if need_self else None,
+            grad if need_other else None,
         )
 
 
@@ -135,10 +141,11 @@ class MulBackward0(Node):
         grad = grads[0]
         self_ = self.self_._data
         other = data_of(self.other_)
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
         return (
-            grad * other if need[0] else None,
-            grad * self_ if need[1] else None,
+            grad * other if need_self else None,
+            grad * self_ if need_other else None,
         )
 
     def apply_differentiable(self, grads):
@@ -146,10 +153,11 @@ class MulBackward0(Node):
         grad = grads[0]
         self_ = self.self_
         other = self.other_
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
         return (
-            grad * other if need[0] else None,
-            grad * self_ if need[1] else None,
+            grad * other if need_self else None,
+            grad * self_ if need_other else None,
         )
 
 
@@ -170,10 +178,11 @@ class DivBackward0(Node):
         grad = grads[0]
         self_ = self.self_._data
         other = data_of(self.other_)
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
         return (
-            grad / other if need[0] else None,
-            -grad * self_ / (other * other) if need[1] else None,
+            grad / other if need_self else None,
+            -grad * self_ / (other * other) if need_other else None,
         )
 
     def apply_differentiable(self, grads):
@@ -181,10 +190,11 @@ class DivBackward0(Node):
         grad = grads[0]
         self_ = self.self_
         other = self.other_
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
         return (
-            grad / other if need[0] else None,
-            -grad * self_ / (other * other) if need[1] else None,
+            grad / other if need_self else None,
+            -grad * self_ / (other * other) if need_other else None,
         )
 
 
@@ -275,10 +285,11 @@ class PowBackward1(Node):
         self_ = self.self_._data
         exponent = data_of(self.exponent_)
         result = self.result_._data
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_exponent = self.next_functions[1][0] is not None
         return (
-            H.pow_backward_self(A, grad, self_, exponent) if need[0] else None,
-            H.pow_backward_exponent(A, grad, self_, exponent, result) if need[1] else None,
+            H.pow_backward_self(A, grad, self_, exponent) if need_self else None,
+            H.pow_backward_exponent(A, grad, self_, exponent, result) if need_exponent else None,
         )
 
     def apply_differentiable(self, grads):
@@ -287,10 +298,11 @@ class PowBackward1(Node):
         self_ = self.self_
         exponent = self.exponent_
         result = self.saved_output(self.result_)
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_exponent = self.next_functions[1][0] is not None
         return (
-            H.pow_backward_self(T, grad, self_, exponent) if need[0] else None,
-            H.pow_backward_exponent(T, grad, self_, exponent, result) if need[1] else None,
+            H.pow_backward_self(T, grad, self_, exponent) if need_self else None,
+            H.pow_backward_exponent(T, grad, self_, exponent, result) if need_exponent else None,
         )
 
 
@@ -537,23 +549,27 @@ class WhereBackward0(Node):
         self.check_saved()
         grad = grads[0]
         condition = self.condition_._data
-        need = self.needs_input_grad
+        need_condition = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        need_other = self.next_functions[2][0] is not None
         xp = array_module(grad)
         return (
             None,
-            xp.where(condition, grad, 0) if need[1] else None,
-            xp.where(condition, 0, grad) if need[2] else None,
+            xp.where(condition, grad, 0) if need_self else None,
+            xp.where(condition, 0, grad) if need_other else None,
         )
 
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
         condition = self.condition_
-        need = self.needs_input_grad
+        need_condition = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        need_other = self.next_functions[2][0] is not None
         return (
             None,
-            T.where(condition, grad, 0) if need[1] else None,
-            T.where(condition, 0, grad) if need[2] else None,
+            T.where(condition, grad, 0) if need_self else None,
+            T.where(condition, 0, grad) if need_other else None,
         )
 
 
@@ -649,8 +665,9 @@ class MatmulBackward0(Node):
         grad = grads[0]
         self_ = self.self_._data
         other = data_of(self.other_)
-        need = self.needs_input_grad
-        grad_self, grad_other = H.matmul_backward(A, grad, self_, other, (need[0], need[1]))
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        grad_self, grad_other = H.matmul_backward(A, grad, self_, other, (need_self, need_other))
         return (
             grad_self,
             grad_other,
@@ -661,8 +678,9 @@ class MatmulBackward0(Node):
         grad = grads[0]
         self_ = self.self_
         other = self.other_
-        need = self.needs_input_grad
-        grad_self, grad_other = H.matmul_backward(T, grad, self_, other, (need[0], need[1]))
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        grad_self, grad_other = H.matmul_backward(T, grad, self_, other, (need_self, need_other))
         return (
             grad_self,
             grad_other,
@@ -877,10 +895,13 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
         target = data_of(self.target_)
         weight = data_of(self.weight_)
         pos_weight = data_of(self.pos_weight_)
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_target = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
+        need_pos_weight = self.next_functions[3][0] is not None
         return (
-            H.bce_with_logits_backward(A, grad, self_, target, weight, pos_weight, self.reduction) if need[0] else None,
-            H.bce_with_logits_target_backward(A, grad, self_, target, weight, pos_weight, self.reduction) if need[1] else None,
+            H.bce_with_logits_backward(A, grad, self_, target, weight, pos_weight, self.reduction) if need_self else None,
+            H.bce_with_logits_target_backward(A, grad, self_, target, weight, pos_weight, self.reduction) if need_target else None,
             None,
             None,
         )
@@ -892,10 +913,13 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
         target = self.target_
         weight = self.weight_
         pos_weight = self.pos_weight_
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_target = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
+        need_pos_weight = self.next_functions[3][0] is not None
         return (
-            H.bce_with_logits_backward(T, grad, self_, target, weight, pos_weight, self.reduction) if need[0] else None,
-            H.bce_with_logits_target_backward(T, grad, self_, target, weight, pos_weight, self.reduction) if need[1] else None,
+            H.bce_with_logits_backward(T, grad, self_, target, weight, pos_weight, self.reduction) if need_self else None,
+            H.bce_with_logits_target_backward(T, grad, self_, target, weight, pos_weight, self.reduction) if need_target else None,
             None,
             None,
         )

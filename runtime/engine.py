@@ -110,7 +110,8 @@ class _Run:
 
     def validate(self, node, index: int, grad, next_node, nr: int):
         """Sum broadcast dims away and match the input's dtype; name the node otherwise."""
-        shape, dtype = next_node.output_meta[nr]
+        meta = next_node.output_meta
+        shape, dtype = meta[2 * nr], meta[2 * nr + 1]
         array = grad._data if self.create_graph else grad
         if array.shape != shape:
             if not _broadcastable_to(shape, array.shape):
@@ -199,13 +200,13 @@ class _Run:
             tensor._grad = make_tensor(existing._data + grad)
         else:
             existing._data += grad
-            existing._vc[0] += 1
+            existing._bump()
 
 
 def _add_to_buffer(buffers: dict, node, nr: int, grad) -> None:
     slots = buffers.get(node)
     if slots is None:
-        slots = buffers[node] = [None] * len(node.output_meta)
+        slots = buffers[node] = [None] * node.num_outputs
     slots[nr] = grad if slots[nr] is None else slots[nr] + grad
 
 

@@ -29,7 +29,7 @@ class SavedOutput:
 
     def __init__(self, tensor):
         self._data = tensor._data
-        self._vc = tensor._vc
+        self._vc = tensor._version_counter()
 
 
 class Hooks:
@@ -76,6 +76,7 @@ class Node:
 
     # Set by each generated class: the slots of saved tensors (aligned with saved_versions),
     # their names in the spec, and the slots of saved values and metadata.
+    num_outputs = 1
     saved_slots: tuple[str, ...] = ()
     saved_names: tuple[str, ...] = ()
     value_slots: tuple[str, ...] = ()
@@ -116,7 +117,7 @@ class Node:
         for slot, expected in zip(self.saved_slots, versions):
             if expected is not None:
                 saved = getattr(self, slot)
-                if saved._vc[0] != expected:
+                if current_version(saved) != expected:
                     raise RuntimeError(self._version_message(slot, saved, expected))
 
     def _version_message(self, slot: str, saved, expected: int) -> str:
@@ -127,7 +128,7 @@ class Node:
             what += f", which is output 0 of {self.name()},"
         return (
             "one of the variables needed for gradient computation has been modified by an inplace "
-            f"operation: {what} is at version {saved._vc[0]}; expected version {expected} instead. "
+            f"operation: {what} is at version {current_version(saved)}; expected version {expected} instead. "
             "Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
             "with torch.autograd.set_detect_anomaly(True)."
         )
@@ -192,7 +193,7 @@ class AccumulateGrad(Node):
     @property
     def output_meta(self):
         data = self.variable._data
-        return ((data.shape, data.dtype),)
+        return (data.shape, data.dtype)
 
 
 def grad_accumulator(tensor) -> AccumulateGrad:
@@ -217,5 +218,13 @@ def edge(value):
 
 def version(value):
     """The version a saved tensor is checked against; None for a wrapped number."""
-    vc = getattr(value, "_vc", None)
-    return None if vc is None else vc[0]
+    try:
+        counter = value._vc
+    except AttributeError:
+        return None
+    return 0 if counter is None else counter[0]
+
+
+def current_version(saved) -> int:
+    counter = saved._vc  # created on the first in-place write or view: None means version 0
+    return 0 if counter is None else counter[0]

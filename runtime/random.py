@@ -27,9 +27,9 @@ Three things matter for bit-exactness beyond the draws themselves:
   doubles; Python's ``math`` module calls the same libm, numpy's vectorised
   ``log`` / ``log1p`` do not always round the same way, so they are not used.
 
-Assumes an x86-64 CPU with AVX2 (what torch's normal kernel dispatches to
-there); ``bernoulli`` additionally follows torch in taking a different path on
-Intel CPUs (see there).
+Float32 ``normal`` assumes torch runs its AVX2 kernel, i.e. an x86-64 CPU with
+AVX2 (elsewhere torch uses scalar libm ``logf`` / ``cosf`` / ``sinf`` instead).
+``bernoulli`` follows torch in taking a different path on Intel CPUs (see there).
 """
 
 import math
@@ -204,10 +204,11 @@ def _two_sum(a, b):
 
 
 def _round_to_odd(s, err):
-    """Round s + err (s = fl(s + err)) to odd: an inexact result gets an odd last bit.
+    """x rounded to odd, given s = fl(x) and err = x - s exactly: an inexact
+    result is whichever neighbour of x has an odd last bit.
 
-    Rounding a round-to-odd value with at least two extra bits once more to
-    nearest gives the correctly rounded value (Boldo & Melquiond), which is
+    Rounding a round-to-odd value that has at least two extra bits once more,
+    to nearest, gives the correctly rounded value (Boldo & Melquiond); that is
     what makes the FMAs below exact.
     """
     bits = s.view(np.int64)
@@ -456,7 +457,7 @@ def randperm(n, dtype=np.int64, generator=None):
     """``torch.randperm(n)``: the CPU kernel's sequential swaps."""
     gen, n = _gen(generator), int(n)
     if n < 0:
-        raise RuntimeError(f"n must be non-negative, got{n}")
+        raise RuntimeError(f"n must be non-negative, got {n}")
     if n < 0xFFFFFFFF // 20:
         # Fisher-Yates forwards: swap i with i + random() % (n - i).
         perm = list(range(n))

@@ -138,7 +138,7 @@ class Tensor:
     def detach(self) -> "Tensor":
         """A new leaf sharing this tensor's storage and version counter."""
         out = make_tensor(self._data)
-        out._vc = self._vc
+        out._vc = self._version_counter()
         out._base = self
         return out
 
@@ -150,7 +150,7 @@ class Tensor:
     @property
     def data(self) -> "Tensor":
         out = make_tensor(self._data)
-        out._vc = [0]  # torch: .data does not share the version counter
+        # torch: .data does not share the version counter (a fresh one is made on first write)
         return out
 
     @data.setter
@@ -294,8 +294,18 @@ class Tensor:
             raise NotImplementedError("in-place operations on tensors that are part of a graph are not "
                                       "supported yet; use the out-of-place op or torch.no_grad()")
 
+    def _version_counter(self) -> list:
+        """The counter, shared with views, created on first need: most tensors never get one."""
+        if self._vc is None:
+            self._vc = [0]
+        return self._vc
+
+    @property
+    def _version(self) -> int:
+        return 0 if self._vc is None else self._vc[0]
+
     def _bump(self) -> "Tensor":
-        self._vc[0] += 1
+        self._version_counter()[0] += 1
         return self
 
     def _inplace(self, ufunc, other) -> "Tensor":
@@ -357,7 +367,7 @@ def make_tensor(data, requires_grad: bool = False, grad_fn=None) -> Tensor:
     t._requires_grad = requires_grad
     t.grad_fn = grad_fn
     t._grad = None
-    t._vc = [0]
+    t._vc = None
     t._output_nr = 0
     t._base = None
     t._hooks = None

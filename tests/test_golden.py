@@ -1,0 +1,137 @@
+"""Golden files: the generator's output for tests/golden/spec.yaml is pinned byte for byte.
+
+A failure here means codegen's output changed. If the change is intended, run `make golden`
+and review the diff of tests/golden/expected/ like code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import codegen
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden"
+SPEC = GOLDEN / "spec.yaml"
+EXPECTED = GOLDEN / "expected"
+HELPERS = ROOT / "runtime" / "formulas.py"
+KERNELS = ROOT / "runtime" / "kernels.py"
+HINT = "the generator's output changed: if intended, run `make golden` and review the diff"
+
+
+def _generate() -> dict[str, str]:
+    return codegen.generate(SPEC, HELPERS, KERNELS)
+
+
+def _diff(expected: str, actual: str, name: str) -> str:
+    lines = difflib.unified_diff(expected.splitlines(keepends=True), actual.splitlines(keepends=True),
+                                 fromfile=f"tests/golden/expected/{name}", tofile=f"generated {name}")
+    return "".join(lines)
+
+
+def _run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "codegen", *args], cwd=ROOT, capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_golden_files_match():
+    files = _generate()
+    present = sorted(p.name for p in EXPECTED.glob("*.py"))
+    assert present == sorted(files), f"golden file set differs: {present} vs {sorted(files)}; {HINT}"
+    problems = []
+    for name, text in sorted(files.items()):
+        expected = (EXPECTED / name).read_text()
+        if expected != text:
+            problems.append(_diff(expected, text, name))
+    assert not problems, f"{HINT}\n\n" + "\n".join(problems)
+
+
+def test_golden_cli_writes_the_same_bytes(tmp_path):
+    out = tmp_path / "out"
+    proc = _run_cli("--spec", str(SPEC), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    for path in sorted(EXPECTED.glob("*.py")):
+        written = (out / path.name).read_bytes()
+        assert written == path.read_bytes(), f"{path.name}: {HINT}\n" + _diff(
+            path.read_text(), written.decode(), path.name)
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in EXPECTED.glob("*.py"))
+
+
+def test_golden_check_mode_passes():
+    proc = _run_cli("--spec", str(SPEC), "--out", str(EXPECTED), "--check")
+    assert proc.returncode == 0, f"{proc.stderr}\n{HINT}"
+
+
+def test_golden_output_is_valid_python():
+    for name, text in _generate().items():
+        compile(text, f"golden/{name}", "exec")
+
+
+def test_generation_is_deterministic_in_process():
+    first, second = _generate(), _generate()
+    assert first.keys() == second.keys()
+    for name in first:
+        assert first[name] == second[name], f"{name} differs between two runs:\n" + _diff(
+            first[name], second[name], name)
+
+
+def test_generation_is_deterministic_across_hash_seeds(tmp_path):
+    """Set iteration order changes with PYTHONHASHSEED: the output must not."""
+    outputs = []
+    for seed in ("0", "1", "12345"):
+        out = tmp_path / f"seed{seed}"
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        proc = _run_cli("--spec", str(SPEC), "--out", str(out), env=env)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append({p.name: p.read_bytes() for p in sorted(out.glob("*.py"))})
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_real_spec_is_deterministic_across_hash_seeds(tmp_path):
+    outputs = []
+    for seed in ("0", "7"):
+        out = tmp_path / f"seed{seed}"
+        proc = _run_cli("--out", str(out), env=dict(os.environ, PYTHONHASHSEED=seed))
+        assert proc.returncode == 0, proc.stderr
+        outputs.append({p.name: p.read_bytes() for p in sorted(out.glob("*.py"))})
+    assert outputs[0] == outputs[1]
+
+
+def test_generated_is_in_step_with_derivatives_yaml():
+    proc = _run_cli("--check")
+    assert proc.returncode == 0, (
+        f"generated/ is out of date with derivatives.yaml: run `make codegen`\n{proc.stdout}{proc.stderr}")
+
+
+def test_check_mode_detects_a_stale_file(tmp_path):
+    out = tmp_path / "out"
+    assert _run_cli("--spec", str(SPEC), "--out", str(out)).returncode == 0
+    (out / "nodes.py").write_text((out / "nodes.py").read_text() + "# edited by hand\n")
+    (out / "extra.py").write_text("")
+    proc = _run_cli("--spec", str(SPEC), "--out", str(out), "--check")
+    assert proc.returncode == 1
+    assert "nodes.py" in proc.stderr and "extra.py" in proc.stderr and "make codegen" in proc.stderr
+
+
+def test_golden_spec_covers_the_features():
+    """Guard the fixture itself: each feature it exists to pin is still present."""
+    spec = codegen.load_spec(SPEC, HELPERS, KERNELS)
+    by_name = {e.schema.full_name: e for e in spec.entries}
+    nodes = {e.schema.full_name: e.node_name for e in spec.entries}
+    assert nodes["pow.Tensor_Scalar"] == "PowBackward0" and nodes["pow.Tensor_Tensor"] == "PowBackward1"
+    assert by_name["pow.Tensor_Scalar"].derivatives[0].usage.values == {"exponent"}
+    assert by_name["exp"].derivatives[0].usage.outputs == {"result"}
+    assert by_name["sum"].kernel == "sum_all"
+    assert by_name["sum"].derivatives[0].usage.metadata == {("self", "shape")}
+    assert by_name["sum"].derivatives[0].usage.tensors == set()
+    assert by_name["matmul"].derivatives[0].inputs == ("self", "other")
+    assert by_name["matmul"].derivatives[0].usage.mask
+    assert by_name["where.self"].non_differentiable == {"condition"}
+    assert by_name["eq.Tensor"].output_differentiability == (False,)
+    text = (EXPECTED / "functions.py").read_text()
+    assert "def pow(*args, **kwargs):" in text and "_POW_OVERLOADS" in text
+    assert "class EqBackward" not in (EXPECTED / "nodes.py").read_text()
