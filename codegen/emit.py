@@ -184,7 +184,10 @@ def _normalize(schema: Schema) -> list[str]:
     lines = []
     for argument in schema.arguments:
         name, op = argument.name, schema.base
-        if argument.type == "int[]":
+        if argument.type == "int":
+            lines.append(f'{name} = int_arg({name}, "{op}", "{name}")' if not argument.optional else
+                         f'{name} = None if {name} is None else int_arg({name}, "{op}", "{name}")')
+        elif argument.type == "int[]":
             lines.append(f'{name} = int_list({name}, "{op}", "{name}")' if not argument.optional else
                          f'{name} = None if {name} is None else int_list({name}, "{op}", "{name}")')
         elif argument.type == "ScalarType":

@@ -10,7 +10,7 @@ from runtime import kernels as K
 from runtime.backends import array_module, array_types
 from runtime.backends import device as as_device
 from runtime.dispatch import dispatch
-from runtime.tensor import int_list
+from runtime.tensor import int_arg, int_list
 
 zeros_like = numpy.zeros_like
 
@@ -215,6 +215,8 @@ def t(self):
 
 def transpose(self, dim0, dim1):
     """transpose.int(Tensor self, int dim0, int dim1) -> Tensor"""
+    dim0 = int_arg(dim0, "transpose", "dim0")
+    dim1 = int_arg(dim1, "transpose", "dim1")
     return K.transpose(self, dim0, dim1)
 
 
@@ -232,12 +234,48 @@ def expand(self, size, *, implicit=False):
 
 def unsqueeze(self, dim):
     """unsqueeze(Tensor self, int dim) -> Tensor"""
+    dim = int_arg(dim, "unsqueeze", "dim")
     return K.unsqueeze(self, dim)
 
 
 def squeeze(self, dim):
     """squeeze.dim(Tensor self, int dim) -> Tensor"""
+    dim = int_arg(dim, "squeeze", "dim")
     return K.squeeze(self, dim)
+
+
+def select(self, dim, index):
+    """select.int(Tensor self, int dim, int index) -> Tensor"""
+    dim = int_arg(dim, "select", "dim")
+    index = int_arg(index, "select", "index")
+    return K.select(self, dim, index)
+
+
+def select_backward(grad_output, input_sizes, dim, index):
+    """select_backward(Tensor grad_output, int[] input_sizes, int dim, int index) -> Tensor"""
+    input_sizes = int_list(input_sizes, "select_backward", "input_sizes")
+    dim = int_arg(dim, "select_backward", "dim")
+    index = int_arg(index, "select_backward", "index")
+    return K.select_backward(grad_output, input_sizes, dim, index)
+
+
+def slice(self, dim=0, start=0, end=0, step=1):
+    """slice.Tensor(Tensor self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor"""
+    dim = int_arg(dim, "slice", "dim")
+    start = None if start is None else int_arg(start, "slice", "start")
+    end = None if end is None else int_arg(end, "slice", "end")
+    step = int_arg(step, "slice", "step")
+    return K.slice(self, dim, start, end, step)
+
+
+def slice_backward(grad_output, input_sizes, dim, start, end, step):
+    """slice_backward(Tensor grad_output, int[] input_sizes, int dim, int? start, int? end, int step) -> Tensor"""
+    input_sizes = int_list(input_sizes, "slice_backward", "input_sizes")
+    dim = int_arg(dim, "slice_backward", "dim")
+    start = None if start is None else int_arg(start, "slice_backward", "start")
+    end = None if end is None else int_arg(end, "slice_backward", "end")
+    step = int_arg(step, "slice_backward", "step")
+    return K.slice_backward(grad_output, input_sizes, dim, start, end, step)
 
 
 def _to_copy(self, *, dtype=None, device=None, non_blocking=False):
@@ -249,6 +287,7 @@ def _to_copy(self, *, dtype=None, device=None, non_blocking=False):
 
 def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None, reduction=1):
     """binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=Mean) -> Tensor"""
+    reduction = int_arg(reduction, "binary_cross_entropy_with_logits", "reduction")
     return K.binary_cross_entropy_with_logits(self, target, weight, pos_weight, reduction)
 
 

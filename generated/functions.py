@@ -13,12 +13,12 @@ from runtime.backends import device as as_device
 from runtime.dispatch import dispatch
 from runtime.factories import zeros_like
 from runtime.grad_mode import STATE
-from runtime.tensor import Tensor, int_list, make_tensor, optional_tensor_data, requires_grad, tensor_data
+from runtime.tensor import Tensor, int_arg, int_list, make_tensor, optional_tensor_data, requires_grad, tensor_data
 
-from .nodes import AddBackward0, SubBackward0, RsubBackward0, RsubBackward1, MulBackward0, DivBackward0, NegBackward0, ReciprocalBackward0, PowBackward0, PowBackward1, PowBackward2, ExpBackward0, LogBackward0, SqrtBackward0, SinBackward0, CosBackward0, TanhBackward0, SigmoidBackward0, ReluBackward0, WhereBackward0, SumBackward0, SumBackward1, MeanBackward0, MeanBackward1, MatmulBackward0, ViewBackward0, ReshapeBackward0, CloneBackward0, TBackward0, TransposeBackward0, PermuteBackward0, ExpandBackward0, UnsqueezeBackward0, SqueezeBackward0, ToCopyBackward0, BinaryCrossEntropyWithLogitsBackward0
+from .nodes import AddBackward0, SubBackward0, RsubBackward0, RsubBackward1, MulBackward0, DivBackward0, NegBackward0, ReciprocalBackward0, PowBackward0, PowBackward1, PowBackward2, ExpBackward0, LogBackward0, SqrtBackward0, SinBackward0, CosBackward0, TanhBackward0, SigmoidBackward0, ReluBackward0, WhereBackward0, SumBackward0, SumBackward1, MeanBackward0, MeanBackward1, MatmulBackward0, ViewBackward0, ReshapeBackward0, CloneBackward0, TBackward0, TransposeBackward0, PermuteBackward0, ExpandBackward0, UnsqueezeBackward0, SqueezeBackward0, SelectBackward0, SelectBackwardBackward0, SliceBackward0, SliceBackwardBackward0, ToCopyBackward0, BinaryCrossEntropyWithLogitsBackward0
 
 # The public ops, by base name: one function per op, or its overload dispatcher.
-__all__ = ["add", "sub", "rsub", "mul", "div", "neg", "reciprocal", "pow", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "where", "eq", "ne", "gt", "ge", "lt", "le", "logical_and", "sum", "mean", "matmul", "view", "reshape", "clone", "t", "transpose", "permute", "expand", "unsqueeze", "squeeze", "_to_copy", "binary_cross_entropy_with_logits"]
+__all__ = ["add", "sub", "rsub", "mul", "div", "neg", "reciprocal", "pow", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "where", "eq", "ne", "gt", "ge", "lt", "le", "logical_and", "sum", "mean", "matmul", "view", "reshape", "clone", "t", "transpose", "permute", "expand", "unsqueeze", "squeeze", "select", "select_backward", "slice", "slice_backward", "_to_copy", "binary_cross_entropy_with_logits"]
 
 
 
@@ -539,6 +539,8 @@ def t(self):
 def transpose(self, dim0, dim1):
     """transpose.int(Tensor self, int dim0, int dim1) -> Tensor"""
     self_ = tensor_data(self, "transpose", "self", 1)
+    dim0 = int_arg(dim0, "transpose", "dim0")
+    dim1 = int_arg(dim1, "transpose", "dim1")
     result = make_tensor(K.transpose(self_, dim0, dim1))
     if STATE.enabled and requires_grad(self):
         node = TransposeBackward0()
@@ -584,6 +586,7 @@ def expand(self, size, *, implicit=False):
 def unsqueeze(self, dim):
     """unsqueeze(Tensor self, int dim) -> Tensor"""
     self_ = tensor_data(self, "unsqueeze", "self", 1)
+    dim = int_arg(dim, "unsqueeze", "dim")
     result = make_tensor(K.unsqueeze(self_, dim))
     if STATE.enabled and requires_grad(self):
         node = UnsqueezeBackward0()
@@ -598,12 +601,93 @@ def unsqueeze(self, dim):
 def squeeze(self, dim):
     """squeeze.dim(Tensor self, int dim) -> Tensor"""
     self_ = tensor_data(self, "squeeze", "self", 1)
+    dim = int_arg(dim, "squeeze", "dim")
     result = make_tensor(K.squeeze(self_, dim))
     if STATE.enabled and requires_grad(self):
         node = SqueezeBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def select(self, dim, index):
+    """select.int(Tensor self, int dim, int index) -> Tensor"""
+    self_ = tensor_data(self, "select", "self", 1)
+    dim = int_arg(dim, "select", "dim")
+    index = int_arg(index, "select", "index")
+    result = make_tensor(K.select(self_, dim, index))
+    if STATE.enabled and requires_grad(self):
+        node = SelectBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.dim = dim
+        node.index = index
+        node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def select_backward(grad_output, input_sizes, dim, index):
+    """select_backward(Tensor grad_output, int[] input_sizes, int dim, int index) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "select_backward", "grad_output", 1)
+    input_sizes = int_list(input_sizes, "select_backward", "input_sizes")
+    dim = int_arg(dim, "select_backward", "dim")
+    index = int_arg(index, "select_backward", "index")
+    result = make_tensor(K.select_backward(grad_output_, input_sizes, dim, index))
+    if STATE.enabled and requires_grad(grad_output):
+        node = SelectBackwardBackward0()
+        node.next_functions = (edge(grad_output),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.dim = dim
+        node.index = index
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def slice(self, dim=0, start=0, end=0, step=1):
+    """slice.Tensor(Tensor self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor"""
+    self_ = tensor_data(self, "slice", "self", 1)
+    dim = int_arg(dim, "slice", "dim")
+    start = None if start is None else int_arg(start, "slice", "start")
+    end = None if end is None else int_arg(end, "slice", "end")
+    step = int_arg(step, "slice", "step")
+    result = make_tensor(K.slice(self_, dim, start, end, step))
+    if STATE.enabled and requires_grad(self):
+        node = SliceBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.dim = dim
+        node.end = end
+        node.start = start
+        node.step = step
+        node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def slice_backward(grad_output, input_sizes, dim, start, end, step):
+    """slice_backward(Tensor grad_output, int[] input_sizes, int dim, int? start, int? end, int step) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "slice_backward", "grad_output", 1)
+    input_sizes = int_list(input_sizes, "slice_backward", "input_sizes")
+    dim = int_arg(dim, "slice_backward", "dim")
+    start = None if start is None else int_arg(start, "slice_backward", "start")
+    end = None if end is None else int_arg(end, "slice_backward", "end")
+    step = int_arg(step, "slice_backward", "step")
+    result = make_tensor(K.slice_backward(grad_output_, input_sizes, dim, start, end, step))
+    if STATE.enabled and requires_grad(grad_output):
+        node = SliceBackwardBackward0()
+        node.next_functions = (edge(grad_output),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.dim = dim
+        node.end = end
+        node.start = start
+        node.step = step
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -632,6 +716,7 @@ def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None,
     target_ = tensor_data(target, "binary_cross_entropy_with_logits", "target", 2)
     weight_ = optional_tensor_data(weight, "binary_cross_entropy_with_logits", "weight", 3)
     pos_weight_ = optional_tensor_data(pos_weight, "binary_cross_entropy_with_logits", "pos_weight", 4)
+    reduction = int_arg(reduction, "binary_cross_entropy_with_logits", "reduction")
     result = make_tensor(K.binary_cross_entropy_with_logits(self_, target_, weight_, pos_weight_, reduction))
     if requires_grad(weight):
         raise RuntimeError("the derivative for 'weight' is not implemented.")

@@ -856,10 +856,86 @@ class SqueezeBackward0(Node):
         return (T.reshape(grad, self.self_shape),)
 
 
+class SelectBackward0(Node):
+    """select.int(Tensor self, int dim, int index) -> Tensor
+
+    derivatives.yaml:300
+      self: select_backward(grad, self.shape, dim, index)
+    """
+
+    __slots__ = ("dim", "index", "self_shape")
+    value_slots = ("dim", "index", "self_shape")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A.select_backward(grad, self.self_shape, self.dim, self.index),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T.select_backward(grad, self.self_shape, self.dim, self.index),)
+
+
+class SelectBackwardBackward0(Node):
+    """select_backward(Tensor grad_output, int[] input_sizes, int dim, int index) -> Tensor
+
+    derivatives.yaml:305
+      grad_output: grad.select(dim, index)
+    """
+
+    __slots__ = ("dim", "index")
+    value_slots = ("dim", "index")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A.select(grad, self.dim, self.index),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T.select(grad, self.dim, self.index),)
+
+
+class SliceBackward0(Node):
+    """slice.Tensor(Tensor self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor
+
+    derivatives.yaml:310
+      self: slice_backward(grad, self.shape, dim, start, end, step)
+    """
+
+    __slots__ = ("dim", "end", "start", "step", "self_shape")
+    value_slots = ("dim", "end", "start", "step", "self_shape")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A.slice_backward(grad, self.self_shape, self.dim, self.start, self.end, self.step),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T.slice_backward(grad, self.self_shape, self.dim, self.start, self.end, self.step),)
+
+
+class SliceBackwardBackward0(Node):
+    """slice_backward(Tensor grad_output, int[] input_sizes, int dim, int? start, int? end, int step) -> Tensor
+
+    derivatives.yaml:318
+      grad_output: grad.slice(dim, start, end, step)
+    """
+
+    __slots__ = ("dim", "end", "start", "step")
+    value_slots = ("dim", "end", "start", "step")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A.slice(grad, self.dim, self.start, self.end, self.step),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T.slice(grad, self.dim, self.start, self.end, self.step),)
+
+
 class ToCopyBackward0(Node):
     """_to_copy(Tensor self, *, ScalarType? dtype=None, Device? device=None, bool non_blocking=False) -> Tensor
 
-    derivatives.yaml:300
+    derivatives.yaml:323
       self: to_copy_backward(grad, self.dtype, self.device)
     """
 
@@ -878,7 +954,7 @@ class ToCopyBackward0(Node):
 class BinaryCrossEntropyWithLogitsBackward0(Node):
     """binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=Mean) -> Tensor
 
-    derivatives.yaml:309
+    derivatives.yaml:332
       self: bce_with_logits_backward(grad, self, target, weight, pos_weight, reduction)
       target: bce_with_logits_target_backward(grad, self, target, weight, pos_weight, reduction)
     """

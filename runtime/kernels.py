@@ -7,6 +7,7 @@ on top of the array module; gradients are the spec's business, not theirs.
 
 from __future__ import annotations
 
+import builtins
 import math
 
 from .backends import array_module, to_device
@@ -150,6 +151,36 @@ def squeeze(self, dim):
         return self
     dim = wrap_dim(dim, self.ndim)
     return self.squeeze(dim) if self.shape[dim] == 1 else self
+
+
+def _index_at(dim: int, ndim: int, item) -> tuple:
+    return (builtins.slice(None),) * wrap_dim(dim, ndim) + (item,)
+
+
+def select(self, dim, index):
+    size = self.shape[wrap_dim(dim, self.ndim)] if self.ndim else 0
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(self.shape)} at "
+                         f"dimension {dim}")
+    return self[_index_at(dim, self.ndim, index)]
+
+
+def slice(self, dim, start, end, step):  # noqa: A001 - torch's op name
+    if step <= 0:
+        raise ValueError("slice step must be positive")
+    return self[_index_at(dim, self.ndim, builtins.slice(start, end, step))]
+
+
+def select_backward(grad_output, input_sizes, dim, index):
+    out = array_module(grad_output).zeros(input_sizes, grad_output.dtype)
+    out[_index_at(dim, len(input_sizes), index)] = grad_output
+    return out
+
+
+def slice_backward(grad_output, input_sizes, dim, start, end, step):
+    out = array_module(grad_output).zeros(input_sizes, grad_output.dtype)
+    out[_index_at(dim, len(input_sizes), builtins.slice(start, end, step))] = grad_output
+    return out
 
 
 def to_copy(self, dtype, device, non_blocking):

@@ -14,7 +14,8 @@ from generated import functions as F
 from . import dtypes
 from .backends import device as as_device
 from .backends import device_of
-from .tensor import SCALARS, Tensor, int_list, make_tensor
+from .grad_mode import STATE
+from .tensor import SCALARS, Tensor, array_index, int_list, make_tensor
 
 
 def _sizes(args: tuple, op: str) -> tuple[int, ...]:
@@ -49,13 +50,13 @@ def permute(self, *dims):
     return F.permute(self, _sizes(dims, "permute"))
 
 
-def sum(self, dim=None, keepdim=False, *, dtype=None):
+def reduce_sum(self, dim=None, keepdim=False, *, dtype=None):
     if dim is None:
         return F.sum_default(self, dtype=dtype)
     return F.sum_dim_IntList(self, dim, keepdim, dtype=dtype)
 
 
-def mean(self, dim=None, keepdim=False, *, dtype=None):
+def reduce_mean(self, dim=None, keepdim=False, *, dtype=None):
     if dim is None:
         return F.mean_default(self, dtype=dtype)
     return F.mean_dim(self, dim, keepdim, dtype=dtype)
@@ -126,12 +127,38 @@ def __pow__(self, exponent):
 
 
 def __getitem__(self, index):
-    if self._requires_grad:
-        raise NotImplementedError("indexing a tensor that requires grad is not supported yet; "
-                                  "index its .detach() or compute without indexing")
-    from .tensor import _array_index
+    """Basic indexing (ints, slices, None, ...) as select/slice/unsqueeze ops, as torch records it."""
+    items = index if isinstance(index, tuple) else (index,)
+    if not all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in items):
+        if self._requires_grad and STATE.enabled:
+            raise NotImplementedError("advanced indexing (tensors, lists, masks) of a tensor that requires grad "
+                                      "is not supported yet")
+        return make_tensor(self._data[array_index(index)])
+    items = _expand_ellipsis(items, self._data.ndim)
+    out, dim = self, 0
+    for item in items:
+        if item is None:
+            out = F.unsqueeze(out, dim)
+            dim += 1
+        elif isinstance(item, slice):
+            if item != slice(None):
+                out = F.slice(out, dim, item.start, item.stop, 1 if item.step is None else item.step)
+            dim += 1
+        else:
+            out = F.select(out, dim, item)
+    return out
 
-    return make_tensor(self._data[_array_index(index)])
+
+def _expand_ellipsis(items: tuple, ndim: int) -> tuple:
+    if items.count(Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    consumed = sum(1 for i in items if i is not None and i is not Ellipsis)
+    if consumed > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    if Ellipsis not in items:
+        return items
+    at = items.index(Ellipsis)
+    return items[:at] + (slice(None),) * (ndim - consumed) + items[at + 1:]
 
 
 def _reflected(op):
@@ -142,7 +169,7 @@ def _reflected(op):
 
 
 METHODS = dict(
-    view=view, reshape=reshape, expand=expand, permute=permute, sum=sum, mean=mean, squeeze=squeeze,
+    view=view, reshape=reshape, expand=expand, permute=permute, sum=reduce_sum, mean=reduce_mean, squeeze=squeeze,
     flatten=flatten, contiguous=contiguous, to=to, pow=__pow__,
     double=_cast(dtypes.float64), float=_cast(dtypes.float32), half=_cast(dtypes.float16),
     long=_cast(dtypes.int64), int=_cast(dtypes.int32), bool=_cast(dtypes.bool),

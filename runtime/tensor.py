@@ -354,7 +354,7 @@ class Tensor:
 
     def __setitem__(self, index, value) -> None:
         self._check_inplace(value)
-        self._data[_array_index(index)] = _operand(value)
+        self._data[array_index(index)] = _operand(value)
         self._bump()
 
 
@@ -380,7 +380,7 @@ def _operand(value):
     return value._data if isinstance(value, Tensor) else value
 
 
-def _array_index(index):
+def array_index(index):
     if isinstance(index, tuple):
         return tuple(_operand(i) for i in index)
     return _operand(index)
@@ -423,6 +423,13 @@ def data_of(value):
     return value._data if isinstance(value, Tensor) else value
 
 
+def int_arg(value, op: str, argument: str) -> int:
+    """An `int` argument: Python and numpy integers and 0-d integer tensors, not floats or bools."""
+    if isinstance(value, (bool, np.bool_)) or not hasattr(value, "__index__"):
+        raise TypeError(f"{op}(): argument '{argument}' must be int, not {type(value).__name__}")
+    return value.__index__()
+
+
 def int_list(value, op: str, argument: str) -> tuple[int, ...]:
     """An `int[]` argument: an int, or a sequence of ints (torch.Size, list, tuple, 0-d int tensors)."""
     if isinstance(value, (int, np.integer)):
@@ -441,5 +448,5 @@ def is_recording() -> bool:
     return STATE.enabled
 
 
-__all__ = ["Tensor", "Size", "make_tensor", "tensor_data", "optional_tensor_data", "data_of", "int_list",
+__all__ = ["Tensor", "Size", "make_tensor", "tensor_data", "optional_tensor_data", "data_of", "int_arg", "int_list",
            "requires_grad", "wrap_dim", "type_description"]

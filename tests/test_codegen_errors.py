@@ -1,0 +1,220 @@
+"""Spec validation: every error is a `codegen.SpecError` located as FILE:LINE:COL at the
+offending token, with a message that says what is wrong.
+
+Table-driven over tests/fixtures/bad/*.yaml: one fixture per error. Each fixture's first line
+is a comment, so its first entry starts on line 2. Lines and columns are 1-based and were
+counted by hand in the fixture; for a formula, column 1 of the formula text is the column of
+its first character in the file (after the opening quote of a quoted scalar).
+
+Two checks per fixture: that the error is reported at all (a SpecError whose message has the
+fragment), and that it is reported at the right place. Known codegen bugs are strict xfails,
+with the reason; when one is fixed the xfail turns into a failure: remove the mark.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import codegen
+
+ROOT = Path(__file__).resolve().parent.parent
+BAD = ROOT / "tests" / "fixtures" / "bad"
+HELPERS = ROOT / "runtime" / "formulas.py"
+KERNELS = ROOT / "runtime" / "kernels.py"
+
+# Known bugs, shared by several cases.
+FORWARD_AT_NAME = ("errors in a `forward:` formula are located relative to the entry's `name:` "
+                   "(check_forward gets entry.where, not the forward scalar's Where)")
+ATTRIBUTE_AT_RECEIVER = ("an ast.Attribute's col_offset is the start of its receiver: the error points "
+                         "at `result`, not at the attribute name")
+RETURNS_COLUMN = ("_parse_returns gets the column just after '->' (the space before the returns), and "
+                  "the same column for every piece of a tuple return")
+TEST_HINT_AT_MAPPING = "test-hint errors are located at the start of the `test:` mapping, not at the bad key/value"
+TEST_HINT_CRASH = "a malformed test hint crashes _check_test with a Python exception instead of a SpecError"
+MULTILINE = ("a formula spanning several lines is located from the scalar's start mark: wrong for block "
+             "scalars (`|`, `>`, which start at the indicator) and for folded plain scalars")
+
+
+@dataclass(frozen=True)
+class Case:
+    fixture: str
+    line: int
+    col: int
+    fragment: str  # part of the message; "" for cases where no SpecError is raised yet
+    location_bug: str = ""  # reason for a strict xfail of the location check
+    detect_bug: str = ""  # reason for a strict xfail of both checks
+    absent: str = ""  # a fragment the message must not contain
+
+    @property
+    def path(self) -> Path:
+        return BAD / f"{self.fixture}.yaml"
+
+
+CASES = [
+    # names and keys
+    Case("name_not_in_scope", 4, 16, "name 'bogus' is not in scope"),
+    Case("key_scalar_argument", 5, 3, "formula key 'exponent' is not a tensor input of pow.Tensor_Scalar"),
+    Case("key_unknown_input", 4, 3, "formula key 'other' is not a tensor input of exp"),
+    Case("formula_then_non_differentiable", 5, 3, "input 'other' has more than one derivative key"),
+    Case("non_differentiable_then_formula", 6, 3, "input 'condition' has more than one derivative key"),
+    Case("duplicate_key", 5, 3, "key 'self' appears twice in one entry"),
+    Case("shared_key_repeats_input", 4, 3, "self",
+         detect_bug="a shared key naming one input twice (`self, self:`) is accepted"),
+    Case("string_constant", 4, 16, "constant 'x' is not allowed"),
+    Case("unknown_attribute", 4, 23, "unknown attribute .sizes", location_bug=ATTRIBUTE_AT_RECEIVER),
+    Case("formula_not_a_string", 4, 9, "", absent="ScalarNode",
+         detect_bug="a non-scalar YAML value (`self: [grad]`) is str()-ed and parsed: the message talks "
+                    "about 'ScalarNode' at a meaningless column"),
+    # syntax
+    Case("syntax_error", 4, 16, "syntax error in formula: '(' was never closed"),
+    Case("syntax_error_quoted", 4, 17, "syntax error in formula"),
+    Case("multiline_literal", 6, 9, "name 'bogus' is not in scope", location_bug=MULTILINE),
+    Case("multiline_folded", 6, 5, "name 'bogus' is not in scope", location_bug=MULTILINE),
+    Case("multiline_plain", 5, 5, "name 'bogus' is not in scope", location_bug=MULTILINE),
+    Case("yaml_error", 5, 1, "YAML error"),
+    # schemas
+    Case("duplicate_schema", 6, 9, "duplicate schema 'exp'; first defined at line 2"),
+    Case("schema_missing_arrow", 2, 32, "schema has no '-> returns'"),
+    Case("schema_bad_type", 2, 40, "unknown argument type 'Scalr'"),
+    Case("schema_argument_without_name", 2, 13, "bad argument 'Tensor'"),
+    Case("schema_bad_argument_name", 2, 26, "bad argument 'Tensor 2other'"),
+    Case("schema_bad_default", 2, 53, "bad default '[1'",
+         location_bug="a bad default is located at the start of its argument, not at the default"),
+    Case("schema_bad_name", 2, 9, "bad operator name 'Exp'"),
+    Case("schema_unclosed", 2, 9, "schema must look like 'name(args) -> returns'"),
+    Case("schema_bad_return", 2, 29, "bad return 'Tensr'", location_bug=RETURNS_COLUMN),
+    Case("schema_unnamed_tuple_return", 2, 58, "every output of a tuple return needs a name",
+         location_bug=RETURNS_COLUMN),
+    Case("schema_duplicate_argument", 2, 26, "argument 'self' appears twice",
+         location_bug="a repeated argument is located at the first argument of the schema, not at the repeat"),
+    # outputs and grads
+    Case("grads_out_of_range", 4, 9, "grads[2] is out of range: max.dim has 2 output(s)"),
+    Case("grads_single_output", 4, 16, "grads[1] is out of range: exp has 1 output(s)"),
+    Case("grad_ambiguous", 4, 9, "'grad' is ambiguous"),
+    Case("output_differentiability_length", 5, 29, "output_differentiability has 2 flags for 1 outputs"),
+    Case("formulas_for_non_differentiable_output", 2, 9, "formulas given for an op whose outputs are all"),
+    Case("forward_mode_formula", 5, 3, "forward-mode formulas ('result:') are not supported"),
+    # calls
+    Case("unknown_helper", 4, 16, "unknown function or helper 'frobnicate'"),
+    Case("unknown_method", 4, 23, "unknown method .frobnicate()", location_bug=ATTRIBUTE_AT_RECEIVER),
+    Case("grad_input_mask_single_key", 4, 43, "grad_input_mask is only in scope in a key naming several inputs"),
+    # forward and kernel
+    Case("forward_calls_op", 3, 12, "a forward formula may only call xp.<function>", location_bug=FORWARD_AT_NAME),
+    Case("forward_calls_numpy", 3, 12, "a forward formula may only call xp.<function>",
+         location_bug=FORWARD_AT_NAME),
+    Case("forward_xp_not_allowed", 3, 19, "xp.fft is not an allowed array function", location_bug=FORWARD_AT_NAME),
+    Case("forward_name_not_in_scope", 3, 19, "name 'bogus' is not in scope in a forward formula",
+         location_bug=FORWARD_AT_NAME),
+    Case("unknown_kernel", 3, 11, "unknown kernel 'nope'"),
+    Case("no_forward_no_kernel", 2, 9, "entry needs a 'forward:' formula or a 'kernel:' name"),
+    Case("forward_and_kernel", 4, 3, "",
+         detect_bug="an entry with both `forward:` and `kernel:` is accepted (the kernel silently wins)"),
+    # test hints
+    Case("unknown_test_hint", 7, 5, "unknown test hint(s) ['bogus']", location_bug=TEST_HINT_AT_MAPPING),
+    Case("test_bad_domain", 6, 20, "test domain self: positiv", location_bug=TEST_HINT_AT_MAPPING),
+    Case("test_case_unknown_argument", 6, 21, "test case names unknown argument(s) ['alpha']",
+         location_bug=TEST_HINT_AT_MAPPING),
+    Case("test_bad_order", 6, 12, "order", detect_bug="`test: {order: 3}` is accepted (the header allows 1 or 2)"),
+    Case("test_not_a_mapping", 5, 9, "", detect_bug=TEST_HINT_CRASH),
+    Case("test_cases_not_a_list", 6, 12, "", detect_bug=TEST_HINT_CRASH),
+    Case("test_domain_not_a_mapping", 6, 13, "", detect_bug=TEST_HINT_CRASH),
+]
+
+
+def _marks(case: Case, location: bool) -> list:
+    reason = case.detect_bug or (case.location_bug if location else "")
+    return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+
+
+def _load(path: Path):
+    return codegen.load_spec(path, HELPERS, KERNELS)
+
+
+def _error(case: Case) -> str:
+    with pytest.raises(codegen.SpecError) as info:
+        _load(case.path)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.fixture, marks=_marks(c, False)) for c in CASES])
+def test_error_is_reported(case: Case):
+    message = _error(case)
+    assert re.match(rf"{re.escape(case.path.name)}:\d+:\d+: ", message), message
+    assert case.fragment in message
+    if case.absent:
+        assert case.absent not in message, message
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.fixture, marks=_marks(c, True)) for c in CASES])
+def test_error_location(case: Case):
+    message = _error(case)
+    expected = f"{case.path.name}:{case.line}:{case.col}: "
+    assert message.startswith(expected), f"expected {expected!r}, got {message!r}"
+
+
+def test_every_fixture_has_a_case():
+    assert sorted(p.stem for p in BAD.glob("*.yaml")) == sorted(c.fixture for c in CASES)
+    assert len({c.fixture for c in CASES}) == len(CASES)
+
+
+def test_fixtures_start_with_a_comment_line():
+    """The hand-counted lines assume one comment line before the first entry."""
+    for path in BAD.glob("*.yaml"):
+        lines = path.read_text().splitlines()
+        assert lines[0].startswith("# ") and lines[1].startswith("- name: "), path.name
+
+
+def test_error_names_the_entry():
+    message = _error(next(c for c in CASES if c.fixture == "name_not_in_scope"))
+    assert message.endswith("(in exp)"), message
+
+
+def test_error_message_lists_what_is_in_scope():
+    message = _error(next(c for c in CASES if c.fixture == "name_not_in_scope"))
+    assert "in scope: grad, result, self" in message
+
+
+def test_valid_spec_with_the_same_entry_loads(tmp_path):
+    """The fixtures differ from a valid spec only in the error they show."""
+    path = tmp_path / "derivatives.yaml"
+    path.write_text("- name: exp(Tensor self) -> Tensor\n  forward: xp.exp(self)\n  self: grad * result\n")
+    spec = _load(path)
+    assert [e.node_name for e in spec.entries] == ["ExpBackward0"]
+
+
+def test_real_spec_loads():
+    spec = _load(ROOT / "derivatives.yaml")
+    assert spec.entries
+
+
+def test_empty_spec_loads(tmp_path):
+    path = tmp_path / "derivatives.yaml"
+    path.write_text("# nothing yet\n")
+    assert _load(path).entries == []
+
+
+def test_cli_reports_error_with_location_and_exit_code_1(tmp_path):
+    spec = tmp_path / "derivatives.yaml"
+    spec.write_text((BAD / "name_not_in_scope.yaml").read_text())
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "codegen", "--spec", str(spec), "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: derivatives.yaml:4:16: name 'bogus' is not in scope"), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists(), "nothing may be written when the spec has an error"
+
+
+def test_cli_check_mode_reports_error_too(tmp_path):
+    spec = tmp_path / "derivatives.yaml"
+    spec.write_text((BAD / "unknown_kernel.yaml").read_text())
+    proc = subprocess.run([sys.executable, "-m", "codegen", "--spec", str(spec), "--out", str(tmp_path),
+                           "--check"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: derivatives.yaml:3:11: unknown kernel 'nope'"), proc.stderr
