@@ -10,7 +10,7 @@ from runtime import kernels as K
 from runtime.backends import array_module, array_types
 from runtime.backends import device as as_device
 from runtime.dispatch import dispatch
-from runtime.tensor import int_list
+from runtime.tensor import int_arg, int_list
 
 zeros_like = numpy.zeros_like
 

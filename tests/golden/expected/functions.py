@@ -13,7 +13,7 @@ from runtime.backends import device as as_device
 from runtime.dispatch import dispatch
 from runtime.factories import zeros_like
 from runtime.grad_mode import STATE
-from runtime.tensor import Tensor, int_list, make_tensor, optional_tensor_data, requires_grad, tensor_data
+from runtime.tensor import Tensor, int_arg, int_list, make_tensor, optional_tensor_data, requires_grad, tensor_data
 
 from .nodes import MulBackward0, PowBackward0, PowBackward1, ExpBackward0, SumBackward0, MatmulBackward0, WhereBackward0
 
@@ -30,7 +30,7 @@ def mul(self, other):
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MulBackward0()
         node.next_functions = (edge(self), edge(other))
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.other_ = other
         node.saved_versions = (version(self), version(other))
@@ -46,7 +46,7 @@ def pow_Tensor_Scalar(self, exponent):
     if STATE.enabled and requires_grad(self):
         node = PowBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.saved_versions = (version(self),)
         node.exponent = exponent
@@ -63,7 +63,7 @@ def pow_Tensor_Tensor(self, exponent):
     if STATE.enabled and (requires_grad(self) or requires_grad(exponent)):
         node = PowBackward1()
         node.next_functions = (edge(self), edge(exponent))
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.exponent_ = exponent
         node.result_ = SavedOutput(result)
@@ -81,7 +81,7 @@ def exp(self):
     if STATE.enabled and requires_grad(self):
         node = ExpBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.result_ = SavedOutput(result)
         node.saved_versions = (0,)
         result.grad_fn = node
@@ -97,7 +97,7 @@ def sum(self, *, dtype=None):
     if STATE.enabled and requires_grad(self):
         node = SumBackward0()
         node.next_functions = (edge(self),)
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_shape = self_.shape
         result.grad_fn = node
         result._requires_grad = True
@@ -112,7 +112,7 @@ def matmul(self, other):
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MatmulBackward0()
         node.next_functions = (edge(self), edge(other))
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.other_ = other
         node.saved_versions = (version(self), version(other))
@@ -131,7 +131,7 @@ def where(condition, self, other):
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = WhereBackward0()
         node.next_functions = (NO_EDGE, edge(self), edge(other))
-        node.output_meta = ((result._data.shape, result._data.dtype),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         node.condition_ = condition
         node.saved_versions = (version(condition),)
         result.grad_fn = node

@@ -32,10 +32,11 @@ class MulBackward0(Node):
         grad = grads[0]
         self_ = self.self_._data
         other = data_of(self.other_)
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
         return (
-            grad * other if need[0] else None,
-            grad * self_ if need[1] else None,
+            grad * other if need_self else None,
+            grad * self_ if need_other else None,
         )
 
     def apply_differentiable(self, grads):
@@ -43,10 +44,11 @@ class MulBackward0(Node):
         grad = grads[0]
         self_ = self.self_
         other = self.other_
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
         return (
-            grad * other if need[0] else None,
-            grad * self_ if need[1] else None,
+            grad * other if need_self else None,
+            grad * self_ if need_other else None,
         )
 
 
@@ -94,10 +96,11 @@ class PowBackward1(Node):
         self_ = self.self_._data
         exponent = data_of(self.exponent_)
         result = self.result_._data
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_exponent = self.next_functions[1][0] is not None
         return (
-            H.pow_backward_self(A, grad, self_, exponent) if need[0] else None,
-            H.pow_backward_exponent(A, grad, self_, exponent, result) if need[1] else None,
+            H.pow_backward_self(A, grad, self_, exponent) if need_self else None,
+            H.pow_backward_exponent(A, grad, self_, exponent, result) if need_exponent else None,
         )
 
     def apply_differentiable(self, grads):
@@ -106,10 +109,11 @@ class PowBackward1(Node):
         self_ = self.self_
         exponent = self.exponent_
         result = self.saved_output(self.result_)
-        need = self.needs_input_grad
+        need_self = self.next_functions[0][0] is not None
+        need_exponent = self.next_functions[1][0] is not None
         return (
-            H.pow_backward_self(T, grad, self_, exponent) if need[0] else None,
-            H.pow_backward_exponent(T, grad, self_, exponent, result) if need[1] else None,
+            H.pow_backward_self(T, grad, self_, exponent) if need_self else None,
+            H.pow_backward_exponent(T, grad, self_, exponent, result) if need_exponent else None,
         )
 
 
@@ -173,8 +177,9 @@ class MatmulBackward0(Node):
         grad = grads[0]
         self_ = self.self_._data
         other = data_of(self.other_)
-        need = self.needs_input_grad
-        grad_self, grad_other = H.matmul_backward(A, grad, self_, other, (need[0], need[1]))
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        grad_self, grad_other = H.matmul_backward(A, grad, self_, other, (need_self, need_other))
         return (
             grad_self,
             grad_other,
@@ -185,8 +190,9 @@ class MatmulBackward0(Node):
         grad = grads[0]
         self_ = self.self_
         other = self.other_
-        need = self.needs_input_grad
-        grad_self, grad_other = H.matmul_backward(T, grad, self_, other, (need[0], need[1]))
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        grad_self, grad_other = H.matmul_backward(T, grad, self_, other, (need_self, need_other))
         return (
             grad_self,
             grad_other,
@@ -209,21 +215,25 @@ class WhereBackward0(Node):
         self.check_saved()
         grad = grads[0]
         condition = self.condition_._data
-        need = self.needs_input_grad
+        need_condition = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        need_other = self.next_functions[2][0] is not None
         xp = array_module(grad)
         return (
             None,
-            xp.where(condition, grad, 0) if need[1] else None,
-            xp.where(condition, 0, grad) if need[2] else None,
+            xp.where(condition, grad, 0) if need_self else None,
+            xp.where(condition, 0, grad) if need_other else None,
         )
 
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
         condition = self.condition_
-        need = self.needs_input_grad
+        need_condition = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        need_other = self.next_functions[2][0] is not None
         return (
             None,
-            T.where(condition, grad, 0) if need[1] else None,
-            T.where(condition, 0, grad) if need[2] else None,
+            T.where(condition, grad, 0) if need_self else None,
+            T.where(condition, 0, grad) if need_other else None,
         )
