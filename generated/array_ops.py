@@ -100,6 +100,12 @@ def cos(self):
     return xp.cos(self)
 
 
+def tan(self):
+    """tan(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return xp.tan(self)
+
+
 def tanh(self):
     """tanh(Tensor self) -> Tensor"""
     xp = array_module(self)

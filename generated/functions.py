@@ -15,10 +15,10 @@ from runtime.factories import zeros_like
 from runtime.grad_mode import STATE
 from runtime.tensor import Tensor, int_arg, int_list, make_tensor, optional_tensor_data, requires_grad, tensor_data
 
-from .nodes import AddBackward0, SubBackward0, RsubBackward0, RsubBackward1, MulBackward0, DivBackward0, NegBackward0, ReciprocalBackward0, PowBackward0, PowBackward1, PowBackward2, ExpBackward0, LogBackward0, SqrtBackward0, SinBackward0, CosBackward0, TanhBackward0, SigmoidBackward0, ReluBackward0, WhereBackward0, SumBackward0, SumBackward1, MeanBackward0, MeanBackward1, MatmulBackward0, ViewBackward0, ReshapeBackward0, CloneBackward0, TBackward0, TransposeBackward0, PermuteBackward0, ExpandBackward0, UnsqueezeBackward0, SqueezeBackward0, SelectBackward0, SelectBackwardBackward0, SliceBackward0, SliceBackwardBackward0, ToCopyBackward0, BinaryCrossEntropyWithLogitsBackward0
+from .nodes import AddBackward0, SubBackward0, RsubBackward0, RsubBackward1, MulBackward0, DivBackward0, NegBackward0, ReciprocalBackward0, PowBackward0, PowBackward1, PowBackward2, ExpBackward0, LogBackward0, SqrtBackward0, SinBackward0, CosBackward0, TanBackward0, TanhBackward0, SigmoidBackward0, ReluBackward0, WhereBackward0, SumBackward0, SumBackward1, MeanBackward0, MeanBackward1, MatmulBackward0, ViewBackward0, ReshapeBackward0, CloneBackward0, TBackward0, TransposeBackward0, PermuteBackward0, ExpandBackward0, UnsqueezeBackward0, SqueezeBackward0, SelectBackward0, SelectBackwardBackward0, SliceBackward0, SliceBackwardBackward0, ToCopyBackward0, BinaryCrossEntropyWithLogitsBackward0
 
 # The public ops, by base name: one function per op, or its overload dispatcher.
-__all__ = ["add", "sub", "rsub", "mul", "div", "neg", "reciprocal", "pow", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "where", "eq", "ne", "gt", "ge", "lt", "le", "logical_and", "sum", "mean", "matmul", "view", "reshape", "clone", "t", "transpose", "permute", "expand", "unsqueeze", "squeeze", "select", "select_backward", "slice", "slice_backward", "_to_copy", "binary_cross_entropy_with_logits"]
+__all__ = ["add", "sub", "rsub", "mul", "div", "neg", "reciprocal", "pow", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "where", "eq", "ne", "gt", "ge", "lt", "le", "logical_and", "sum", "mean", "matmul", "view", "reshape", "clone", "t", "transpose", "permute", "expand", "unsqueeze", "squeeze", "select", "select_backward", "slice", "slice_backward", "_to_copy", "binary_cross_entropy_with_logits"]
 
 
 
@@ -269,6 +269,22 @@ def cos(self):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.saved_versions = (version(self),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def tan(self):
+    """tan(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "tan", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.tan(self_))
+    if STATE.enabled and requires_grad(self):
+        node = TanBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.result_ = SavedOutput(result)
+        node.saved_versions = (0,)
         result.grad_fn = node
         result._requires_grad = True
     return result

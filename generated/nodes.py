@@ -16,9 +16,8 @@ from . import functions as T
 
 
 class AddBackward0(Node):
-    """add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor
+    """derivatives.yaml: add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor
 
-    derivatives.yaml:80
       self: grad
       other: maybe_multiply(grad, alpha)
     """
@@ -46,9 +45,8 @@ class AddBackward0(Node):
 
 
 class SubBackward0(Node):
-    """sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor
+    """derivatives.yaml: sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor
 
-    derivatives.yaml:86
       self: grad
       other: -maybe_multiply(grad, alpha)
     """
@@ -76,9 +74,8 @@ class SubBackward0(Node):
 
 
 class RsubBackward0(Node):
-    """rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor
+    """derivatives.yaml: rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor
 
-    derivatives.yaml:92
       self: -maybe_multiply(grad, alpha)
       other: grad
     """
@@ -106,9 +103,8 @@ class RsubBackward0(Node):
 
 
 class RsubBackward1(Node):
-    """rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor
+    """derivatives.yaml: rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor
 
-    derivatives.yaml:97
       self: -maybe_multiply(grad, alpha)
     """
 
@@ -125,9 +121,8 @@ class RsubBackward1(Node):
 
 
 class MulBackward0(Node):
-    """mul.Tensor(Tensor self, Tensor other) -> Tensor
+    """derivatives.yaml: mul.Tensor(Tensor self, Tensor other) -> Tensor
 
-    derivatives.yaml:102
       self: grad * other
       other: grad * self
     """
@@ -162,9 +157,8 @@ class MulBackward0(Node):
 
 
 class DivBackward0(Node):
-    """div.Tensor(Tensor self, Tensor other) -> Tensor
+    """derivatives.yaml: div.Tensor(Tensor self, Tensor other) -> Tensor
 
-    derivatives.yaml:107
       self: grad / other
       other: -grad * self / (other * other)
     """
@@ -199,9 +193,8 @@ class DivBackward0(Node):
 
 
 class NegBackward0(Node):
-    """neg(Tensor self) -> Tensor
+    """derivatives.yaml: neg(Tensor self) -> Tensor
 
-    derivatives.yaml:113
       self: -grad
     """
 
@@ -217,9 +210,8 @@ class NegBackward0(Node):
 
 
 class ReciprocalBackward0(Node):
-    """reciprocal(Tensor self) -> Tensor
+    """derivatives.yaml: reciprocal(Tensor self) -> Tensor
 
-    derivatives.yaml:117
       self: -grad * result * result
     """
 
@@ -242,9 +234,8 @@ class ReciprocalBackward0(Node):
 
 
 class PowBackward0(Node):
-    """pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor
+    """derivatives.yaml: pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor
 
-    derivatives.yaml:122
       self: pow_backward(grad, self, exponent)
     """
 
@@ -267,9 +258,8 @@ class PowBackward0(Node):
 
 
 class PowBackward1(Node):
-    """pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor
+    """derivatives.yaml: pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor
 
-    derivatives.yaml:129
       self: pow_backward_self(grad, self, exponent)
       exponent: pow_backward_exponent(grad, self, exponent, result)
     """
@@ -307,9 +297,8 @@ class PowBackward1(Node):
 
 
 class PowBackward2(Node):
-    """pow.Scalar(Scalar self, Tensor exponent) -> Tensor
+    """derivatives.yaml: pow.Scalar(Scalar self, Tensor exponent) -> Tensor
 
-    derivatives.yaml:135
       exponent: pow_backward_exponent(grad, self, exponent, result)
     """
 
@@ -335,9 +324,8 @@ class PowBackward2(Node):
 
 
 class ExpBackward0(Node):
-    """exp(Tensor self) -> Tensor
+    """derivatives.yaml: exp(Tensor self) -> Tensor
 
-    derivatives.yaml:142
       self: grad * result
     """
 
@@ -360,9 +348,8 @@ class ExpBackward0(Node):
 
 
 class LogBackward0(Node):
-    """log(Tensor self) -> Tensor
+    """derivatives.yaml: log(Tensor self) -> Tensor
 
-    derivatives.yaml:146
       self: grad / self
     """
 
@@ -384,9 +371,8 @@ class LogBackward0(Node):
 
 
 class SqrtBackward0(Node):
-    """sqrt(Tensor self) -> Tensor
+    """derivatives.yaml: sqrt(Tensor self) -> Tensor
 
-    derivatives.yaml:151
       self: grad / (2 * result)
     """
 
@@ -409,9 +395,8 @@ class SqrtBackward0(Node):
 
 
 class SinBackward0(Node):
-    """sin(Tensor self) -> Tensor
+    """derivatives.yaml: sin(Tensor self) -> Tensor
 
-    derivatives.yaml:156
       self: grad * cos(self)
     """
 
@@ -434,9 +419,8 @@ class SinBackward0(Node):
 
 
 class CosBackward0(Node):
-    """cos(Tensor self) -> Tensor
+    """derivatives.yaml: cos(Tensor self) -> Tensor
 
-    derivatives.yaml:160
       self: grad * -sin(self)
     """
 
@@ -458,10 +442,33 @@ class CosBackward0(Node):
         return (grad * -T.sin(self_),)
 
 
-class TanhBackward0(Node):
-    """tanh(Tensor self) -> Tensor
+class TanBackward0(Node):
+    """derivatives.yaml: tan(Tensor self) -> Tensor
 
-    derivatives.yaml:164
+      self: grad * (1 + result * result)
+    """
+
+    __slots__ = ("result_",)
+    saved_slots = ("result_",)
+    saved_names = ("result",)
+    output_slots = ("result_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        return (grad * (1 + result * result),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        result = self.saved_output(self.result_)
+        return (grad * (1 + result * result),)
+
+
+class TanhBackward0(Node):
+    """derivatives.yaml: tanh(Tensor self) -> Tensor
+
       self: grad * (1 - result * result)
     """
 
@@ -484,9 +491,8 @@ class TanhBackward0(Node):
 
 
 class SigmoidBackward0(Node):
-    """sigmoid(Tensor self) -> Tensor
+    """derivatives.yaml: sigmoid(Tensor self) -> Tensor
 
-    derivatives.yaml:168
       self: grad * result * (1 - result)
     """
 
@@ -509,9 +515,8 @@ class SigmoidBackward0(Node):
 
 
 class ReluBackward0(Node):
-    """relu(Tensor self) -> Tensor
+    """derivatives.yaml: relu(Tensor self) -> Tensor
 
-    derivatives.yaml:172
       self: grad * (result > 0)
     """
 
@@ -534,9 +539,8 @@ class ReluBackward0(Node):
 
 
 class WhereBackward0(Node):
-    """where.self(Tensor condition, Tensor self, Tensor other) -> Tensor
+    """derivatives.yaml: where.self(Tensor condition, Tensor self, Tensor other) -> Tensor
 
-    derivatives.yaml:176
       self: where(condition, grad, 0)
       other: where(condition, 0, grad)
     """
@@ -574,9 +578,8 @@ class WhereBackward0(Node):
 
 
 class SumBackward0(Node):
-    """sum(Tensor self, *, ScalarType? dtype=None) -> Tensor
+    """derivatives.yaml: sum(Tensor self, *, ScalarType? dtype=None) -> Tensor
 
-    derivatives.yaml:219
       self: grad.expand(self.shape)
     """
 
@@ -593,9 +596,8 @@ class SumBackward0(Node):
 
 
 class SumBackward1(Node):
-    """sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor
+    """derivatives.yaml: sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor
 
-    derivatives.yaml:223
       self: sum_backward(grad, self.shape, dim, keepdim)
     """
 
@@ -612,9 +614,8 @@ class SumBackward1(Node):
 
 
 class MeanBackward0(Node):
-    """mean(Tensor self, *, ScalarType? dtype=None) -> Tensor
+    """derivatives.yaml: mean(Tensor self, *, ScalarType? dtype=None) -> Tensor
 
-    derivatives.yaml:229
       self: mean_backward(grad, self.shape, None, False)
     """
 
@@ -631,9 +632,8 @@ class MeanBackward0(Node):
 
 
 class MeanBackward1(Node):
-    """mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor
+    """derivatives.yaml: mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor
 
-    derivatives.yaml:233
       self: mean_backward(grad, self.shape, dim, keepdim)
     """
 
@@ -650,9 +650,8 @@ class MeanBackward1(Node):
 
 
 class MatmulBackward0(Node):
-    """matmul(Tensor self, Tensor other) -> Tensor
+    """derivatives.yaml: matmul(Tensor self, Tensor other) -> Tensor
 
-    derivatives.yaml:241
       self, other: matmul_backward(grad, self, other, grad_input_mask)
     """
 
@@ -688,9 +687,8 @@ class MatmulBackward0(Node):
 
 
 class ViewBackward0(Node):
-    """view(Tensor self, int[] size) -> Tensor
+    """derivatives.yaml: view(Tensor self, int[] size) -> Tensor
 
-    derivatives.yaml:256
       self: grad.reshape(self.shape)
     """
 
@@ -707,9 +705,8 @@ class ViewBackward0(Node):
 
 
 class ReshapeBackward0(Node):
-    """reshape(Tensor self, int[] shape) -> Tensor
+    """derivatives.yaml: reshape(Tensor self, int[] shape) -> Tensor
 
-    derivatives.yaml:261
       self: grad.reshape(self.shape)
     """
 
@@ -726,9 +723,8 @@ class ReshapeBackward0(Node):
 
 
 class CloneBackward0(Node):
-    """clone(Tensor self) -> Tensor
+    """derivatives.yaml: clone(Tensor self) -> Tensor
 
-    derivatives.yaml:266
       self: grad
     """
 
@@ -744,9 +740,8 @@ class CloneBackward0(Node):
 
 
 class TBackward0(Node):
-    """t(Tensor self) -> Tensor
+    """derivatives.yaml: t(Tensor self) -> Tensor
 
-    derivatives.yaml:270
       self: grad.t()
     """
 
@@ -762,9 +757,8 @@ class TBackward0(Node):
 
 
 class TransposeBackward0(Node):
-    """transpose.int(Tensor self, int dim0, int dim1) -> Tensor
+    """derivatives.yaml: transpose.int(Tensor self, int dim0, int dim1) -> Tensor
 
-    derivatives.yaml:275
       self: grad.transpose(dim0, dim1)
     """
 
@@ -781,9 +775,8 @@ class TransposeBackward0(Node):
 
 
 class PermuteBackward0(Node):
-    """permute(Tensor self, int[] dims) -> Tensor
+    """derivatives.yaml: permute(Tensor self, int[] dims) -> Tensor
 
-    derivatives.yaml:280
       self: permute_backwards(grad, dims)
     """
 
@@ -800,9 +793,8 @@ class PermuteBackward0(Node):
 
 
 class ExpandBackward0(Node):
-    """expand(Tensor self, int[] size, *, bool implicit=False) -> Tensor
+    """derivatives.yaml: expand(Tensor self, int[] size, *, bool implicit=False) -> Tensor
 
-    derivatives.yaml:285
       self: sum_to(grad, self.shape)
     """
 
@@ -819,9 +811,8 @@ class ExpandBackward0(Node):
 
 
 class UnsqueezeBackward0(Node):
-    """unsqueeze(Tensor self, int dim) -> Tensor
+    """derivatives.yaml: unsqueeze(Tensor self, int dim) -> Tensor
 
-    derivatives.yaml:290
       self: grad.squeeze(dim)
     """
 
@@ -838,9 +829,8 @@ class UnsqueezeBackward0(Node):
 
 
 class SqueezeBackward0(Node):
-    """squeeze.dim(Tensor self, int dim) -> Tensor
+    """derivatives.yaml: squeeze.dim(Tensor self, int dim) -> Tensor
 
-    derivatives.yaml:295
       self: grad.reshape(self.shape)
     """
 
@@ -857,9 +847,8 @@ class SqueezeBackward0(Node):
 
 
 class SelectBackward0(Node):
-    """select.int(Tensor self, int dim, int index) -> Tensor
+    """derivatives.yaml: select.int(Tensor self, int dim, int index) -> Tensor
 
-    derivatives.yaml:300
       self: select_backward(grad, self.shape, dim, index)
     """
 
@@ -876,9 +865,8 @@ class SelectBackward0(Node):
 
 
 class SelectBackwardBackward0(Node):
-    """select_backward(Tensor grad_output, int[] input_sizes, int dim, int index) -> Tensor
+    """derivatives.yaml: select_backward(Tensor grad_output, int[] input_sizes, int dim, int index) -> Tensor
 
-    derivatives.yaml:305
       grad_output: grad.select(dim, index)
     """
 
@@ -895,9 +883,8 @@ class SelectBackwardBackward0(Node):
 
 
 class SliceBackward0(Node):
-    """slice.Tensor(Tensor self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor
+    """derivatives.yaml: slice.Tensor(Tensor self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor
 
-    derivatives.yaml:310
       self: slice_backward(grad, self.shape, dim, start, end, step)
     """
 
@@ -914,9 +901,8 @@ class SliceBackward0(Node):
 
 
 class SliceBackwardBackward0(Node):
-    """slice_backward(Tensor grad_output, int[] input_sizes, int dim, int? start, int? end, int step) -> Tensor
+    """derivatives.yaml: slice_backward(Tensor grad_output, int[] input_sizes, int dim, int? start, int? end, int step) -> Tensor
 
-    derivatives.yaml:318
       grad_output: grad.slice(dim, start, end, step)
     """
 
@@ -933,9 +919,8 @@ class SliceBackwardBackward0(Node):
 
 
 class ToCopyBackward0(Node):
-    """_to_copy(Tensor self, *, ScalarType? dtype=None, Device? device=None, bool non_blocking=False) -> Tensor
+    """derivatives.yaml: _to_copy(Tensor self, *, ScalarType? dtype=None, Device? device=None, bool non_blocking=False) -> Tensor
 
-    derivatives.yaml:323
       self: to_copy_backward(grad, self.dtype, self.device)
     """
 
@@ -952,9 +937,8 @@ class ToCopyBackward0(Node):
 
 
 class BinaryCrossEntropyWithLogitsBackward0(Node):
-    """binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=Mean) -> Tensor
+    """derivatives.yaml: binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=Mean) -> Tensor
 
-    derivatives.yaml:332
       self: bce_with_logits_backward(grad, self, target, weight, pos_weight, reduction)
       target: bce_with_logits_target_backward(grad, self, target, weight, pos_weight, reduction)
     """
