@@ -1,6 +1,6 @@
 """gradspec's code generator: derivatives.yaml -> generated/ (nodes, Tensor ops, array ops).
 
-A text compiler: it reads the spec, and reads runtime/formulas.py and runtime/kernels.py as
+A text compiler: it reads the spec, and reads runtime/formulas.py and runtime/kernels/ as
 text to know which helper and kernel names exist, but imports neither runtime nor generated.
 """
 
@@ -15,15 +15,24 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def generate(spec_path: Path = ROOT / "derivatives.yaml", helpers: Path = ROOT / "runtime" / "formulas.py",
-             kernels: Path = ROOT / "runtime" / "kernels.py") -> dict[str, str]:
+             kernels: Path = ROOT / "runtime" / "kernels") -> dict[str, str]:
     """File name -> source for generated/."""
     spec = load_spec(spec_path, helpers, kernels)
     return render(spec, spec_path.name)
 
 
+# What generated/ holds: Python modules and the CUDA sources of the fused backward kernels.
+GENERATED_PATTERNS = ("*.py", "*.cuh", "*.cu")
+
+
+def generated_files(out: Path) -> list[Path]:
+    """The generated files present in `out` (what write() may replace or delete)."""
+    return sorted(p for pattern in GENERATED_PATTERNS for p in out.glob(pattern))
+
+
 def write(files: dict[str, str], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("*.py"):
+    for stale in generated_files(out):
         if stale.name not in files:
             stale.unlink()
     for name, text in files.items():
@@ -34,9 +43,10 @@ def write(files: dict[str, str], out: Path) -> None:
 
 def differences(files: dict[str, str], out: Path) -> list[str]:
     """Names of files in `out` that differ from `files` (missing, changed or extra)."""
-    present = {p.name for p in out.glob("*.py")} if out.exists() else set()
+    present = {p.name for p in generated_files(out)} if out.exists() else set()
     changed = [n for n, text in files.items() if n not in present or (out / n).read_text() != text]
     return sorted(changed + [n for n in present if n not in files])
 
 
-__all__ = ["generate", "write", "differences", "load_spec", "render", "Spec", "SpecError"]
+__all__ = ["generate", "write", "differences", "generated_files", "GENERATED_PATTERNS", "load_spec", "render", "Spec",
+           "SpecError"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import formula
+from . import cuda, formula
 from .schema import Argument, Schema
 from .spec import Entry, Spec
 
@@ -39,7 +39,9 @@ def render(spec: Spec, spec_label: str) -> dict[str, str]:
     inline = {base: (spec.overloads(base)[0].schema, spec.overloads(base)[0].forward)
               for base in spec.bases
               if len(spec.overloads(base)) == 1 and spec.overloads(base)[0].forward is not None}
-    nodes = [_node(entry, context, inline) for entry in spec.entries if entry.differentiable]
+    kernels = cuda.analyze(spec)  # elementwise nodes get a fused CUDA kernel
+    nodes = [_node(entry, context, inline, kernels.plans.get(entry.node_name))
+             for entry in spec.entries if entry.differentiable]
     data = dict(
         spec=spec_label,
         entries=spec.entries,
@@ -50,7 +52,27 @@ def render(spec: Spec, spec_label: str) -> dict[str, str]:
         bases=spec.bases,
         single={base: spec.overloads(base)[0].function_name for base in spec.bases if len(spec.overloads(base)) == 1},
     )
-    return {name: env.get_template(name + ".j2").render(**data) for name in OUTPUTS}
+    files = {name: _tidy_imports(env.get_template(name + ".j2").render(**data)) for name in OUTPUTS}
+    files.update(cuda.render(env, spec_label, kernels))
+    return files
+
+
+def _tidy_imports(source: str) -> str:
+    """Drop imported names the module does not use and wrap long import lines: the templates
+    import everything an op might need, each generated module keeps what its ops do need."""
+    tree = ast.parse(source)
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    used |= {n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
+    lines = source.split("\n")
+    for statement in reversed([s for s in tree.body if isinstance(s, ast.ImportFrom)]):
+        kept = [a for a in statement.names if (a.asname or a.name) in used]
+        names = [f"{a.name} as {a.asname}" if a.asname else a.name for a in kept]
+        text = f"from {'.' * statement.level}{statement.module or ''} import {', '.join(names)}"
+        if len(text) > 110:
+            text = "\n".join([f"from {'.' * statement.level}{statement.module or ''} import ("]
+                             + [f"    {n}," for n in names] + [")"])
+        lines[statement.lineno - 1:statement.end_lineno] = [text] if kept else []
+    return "\n".join(lines)
 
 
 def _string_tuple(items) -> str:
@@ -64,14 +86,15 @@ def _tuple(sources: list[str]) -> str:
 
 # ---- nodes -------------------------------------------------------------------------------
 
-def _node(entry: Entry, context: formula.Context, inline: dict) -> Node:
+def _node(entry: Entry, context: formula.Context, inline: dict, kernel: cuda.KernelPlan | None = None) -> Node:
     schema = entry.schema
     usage = _merged_usage(entry)
     tensors = [a for a in schema.tensor_arguments if a.name in usage.tensors]
     outputs = [o for o in schema.returns if o in usage.outputs]
     saved_slots = [formula.saved_slot(a.name) for a in tensors] + [formula.saved_slot(o) for o in outputs]
     value_slots = sorted(usage.values) + [f"{name}_{attr}" for name, attr in sorted(usage.metadata)]
-    body = {form: _apply_body(entry, context, inline, form, tensors, outputs) for form in ("array", "tensor")}
+    body = {form: _apply_body(entry, context, inline, form, tensors, outputs, kernel if form == "array" else None)
+            for form in ("array", "tensor")}
     return Node(entry, saved_slots + value_slots, saved_slots,
                 [a.name for a in tensors] + outputs, value_slots,
                 [formula.saved_slot(o) for o in outputs], body["array"], body["tensor"])
@@ -89,7 +112,8 @@ def _merged_usage(entry: Entry) -> formula.Usage:
     return merged
 
 
-def _apply_body(entry: Entry, context, inline, form: str, tensors: list[Argument], outputs: list[str]) -> list[str]:
+def _apply_body(entry: Entry, context, inline, form: str, tensors: list[Argument], outputs: list[str],
+                kernel: cuda.KernelPlan | None = None) -> list[str]:
     schema = entry.schema
     inputs = schema.tensor_arguments
     lines = []
@@ -98,7 +122,7 @@ def _apply_body(entry: Entry, context, inline, form: str, tensors: list[Argument
     if len(schema.returns) == 1:
         lines.append("grad = grads[0]")
     for argument in tensors:
-        lines.append(f"{formula.local_name(argument.name)} = {_unpack(schema, argument, form)}")
+        lines.append(f"{formula.local_name(argument.name)} = {_unpack(argument, form)}")
     for output in outputs:
         source = f"self.{formula.saved_slot(output)}"
         unpacked = f"{source}._data" if form == "array" else f"self.saved_output({source})"
@@ -106,7 +130,10 @@ def _apply_body(entry: Entry, context, inline, form: str, tensors: list[Argument
     several = len(inputs) > 1
     if several:
         for index, argument in enumerate(inputs):
-            lines.append(f"need_{argument.name} = self.next_functions[{index}][0] is not None")
+            if entry.formula_for(argument.name) or argument.name in entry.not_implemented:
+                lines.append(f"need_{argument.name} = self.next_functions[{index}][0] is not None")
+    if kernel is not None:  # a cupy gradient: one fused kernel launch computes every needed gradient
+        lines.extend(cuda.apply_branch(kernel, several))
     results, statements, uses_xp = [], [], False
     for index, argument in enumerate(inputs):
         condition = f" if {_need(argument.name, several)} else None" if several else ""
@@ -129,11 +156,18 @@ def _apply_body(entry: Entry, context, inline, form: str, tensors: list[Argument
             uses_xp |= emitter.uses_xp
             if form == "array" and _is_saved_name(derivative.tree, schema):
                 source = f"{source}.copy()"  # a gradient must never alias a saved array
+            if argument.is_tensor_list:
+                results.append(f"*{source}")  # one gradient per tensor of the list
+                continue
+            if condition and isinstance(ast.parse(source, mode="eval").body, ast.IfExp):
+                source = f"({source})"
             results.append(f"{source}{condition}")
     if uses_xp:
         lines.append("xp = array_module(grad)" if len(schema.returns) == 1 else "xp = array_module(grads[0])")
     lines.extend(statements)
-    if len(results) == 1:
+    if len(results) == 1 and results[0].startswith("*"):
+        lines.append(f"return tuple({results[0][1:]})")
+    elif len(results) == 1:
         lines.append(f"return ({results[0]},)")
     else:
         lines.append("return (")
@@ -148,23 +182,20 @@ def _need(name: str, several: bool) -> str:
     return f"need_{name}"
 
 
-def _unpack(schema: Schema, argument: Argument, form: str) -> str:
+def _unpack(argument: Argument, form: str) -> str:
+    """A saved input in the form's terms: Tensors as they are, or their arrays (a wrapped number
+    or None stays itself)."""
     source = f"self.{formula.saved_slot(argument.name)}"
     if form == "tensor":
         return source
-    return f"{source}._data" if _always_tensor(schema, argument) else f"data_of({source})"
-
-
-def _always_tensor(schema: Schema, argument: Argument) -> bool:
-    """The first Tensor argument must be a Tensor; later ones may be wrapped numbers or None."""
-    return argument is schema.tensor_arguments[0] and not argument.optional
+    return f"[t._data for t in {source}]" if argument.is_tensor_list else f"data_of({source})"
 
 
 def _is_saved_name(tree: ast.expr, schema: Schema) -> bool:
     if not isinstance(tree, ast.Name):
         return False
     argument = schema.argument(tree.id)
-    return tree.id in schema.returns or (argument is not None and argument.is_tensor)
+    return tree.id in schema.returns or (argument is not None and argument.is_input)
 
 
 # ---- forward wrappers and array functions ------------------------------------------------
@@ -188,8 +219,12 @@ def _normalize(schema: Schema) -> list[str]:
             lines.append(f'{name} = int_arg({name}, "{op}", "{name}")' if not argument.optional else
                          f'{name} = None if {name} is None else int_arg({name}, "{op}", "{name}")')
         elif argument.type == "int[]":
-            lines.append(f'{name} = int_list({name}, "{op}", "{name}")' if not argument.optional else
-                         f'{name} = None if {name} is None else int_list({name}, "{op}", "{name}")')
+            size = f", {argument.size}" if argument.size else ""
+            convert = f'int_list({name}, "{op}", "{name}"{size})'
+            lines.append(f"{name} = {convert}" if not argument.optional else
+                         f"{name} = None if {name} is None else {convert}")
+        elif argument.type == "Tensor?[]":
+            lines.append(f'{name} = index_list({name}, "{op}", "{name}")')
         elif argument.type == "ScalarType":
             lines.append(f"{name} = None if {name} is None else dtypes.to_numpy({name})")
         elif argument.type == "Device":
@@ -210,7 +245,8 @@ def _compute(entry: Entry, array_names: dict[str, str]) -> tuple[str, bool]:
 
 
 def _first_array(schema: Schema, array_names: dict[str, str]) -> str:
-    return array_names[schema.tensor_arguments[0].name]
+    first = schema.tensor_arguments[0]
+    return array_names[first.name] + ("[0]" if first.is_tensor_list else "")
 
 
 def _wrapper(entry: Entry) -> dict:
@@ -219,15 +255,26 @@ def _wrapper(entry: Entry) -> dict:
     arrays = {a.name: a.name + "_" for a in tensors}
     lines = []
     for position, argument in enumerate(schema.arguments, 1):
-        if argument.is_tensor:
-            check = "optional_tensor_data" if argument.optional else "tensor_data"
+        if argument.is_input:
+            check = ("tensor_list_data" if argument.is_tensor_list else
+                     "optional_tensor_data" if argument.optional else "tensor_data")
+            where = "" if argument.is_tensor_list else f", {position}"
             lines.append(f'{arrays[argument.name]} = {check}({argument.name}, "{schema.base}", '
-                         f'"{argument.name}", {position})')
+                         f'"{argument.name}"{where})')
+    single = [arrays[a.name] for a in tensors if a.is_tensor]
+    if len(single) > 1:  # one device per op; before cupy is loaded every array is a numpy array
+        lines.append("if B.cuda_loaded:")
+        lines.append(f"    B.check_devices({', '.join(single)})")
     lines.extend(_normalize(schema))
     compute, uses_xp = _compute(entry, arrays)
     if uses_xp:
         lines.append(f"xp = array_module({_first_array(schema, arrays)})")
-    lines.append(f"result = make_tensor({compute})")
+    outputs = schema.returns
+    if len(outputs) == 1:
+        lines.append(f"result = make_tensor({compute})")
+    else:
+        lines.append(f"{', '.join(o + '_' for o in outputs)} = {compute}")
+        lines.extend(f"{o} = make_tensor({o}_)" for o in outputs)
     undifferentiable = [a for a in tensors if entry.formula_for(a.name) is None
                         and a.name not in entry.non_differentiable | entry.not_implemented]
     if entry.differentiable:
@@ -235,7 +282,10 @@ def _wrapper(entry: Entry) -> dict:
             lines.append(f"if requires_grad({argument.name}):")
             lines.append(f'    raise RuntimeError("the derivative for \'{argument.name}\' is not implemented.")')
         lines.extend(_record(entry, arrays))
-    lines.append("return result")
+    if len(outputs) == 1:
+        lines.append("return result")
+    else:
+        lines.append(f'return return_type("{schema.base}", {_string_tuple(outputs)}, {_tuple(list(outputs))})')
     return dict(entry=entry, signature=_signature(schema), lines=lines)
 
 
@@ -243,28 +293,39 @@ def _record(entry: Entry, arrays: dict[str, str]) -> list[str]:
     schema = entry.schema
     tensors = schema.tensor_arguments
     differentiable = [a for a in tensors if a.name not in entry.non_differentiable]
-    condition = " or ".join(f"requires_grad({a.name})" for a in differentiable)
+    condition = " or ".join(f"any_requires_grad({a.name})" if a.is_tensor_list else f"requires_grad({a.name})"
+                            for a in differentiable)
     if len(differentiable) > 1:
         condition = f"({condition})"
     usage = _merged_usage(entry)
     lines = [f"if STATE.enabled and {condition}:", f"    node = {entry.node_name}()"]
-    edges = ["NO_EDGE" if a.name in entry.non_differentiable else f"edge({a.name})" for a in tensors]
+    edges = ["NO_EDGE" if a.name in entry.non_differentiable else
+             f"*map(edge, {a.name})" if a.is_tensor_list else f"edge({a.name})" for a in tensors]
     lines.append(f"    node.next_functions = {_tuple(edges)}")
-    lines.append("    node.output_meta = (result._data.shape, result._data.dtype)")
+    meta = ", ".join(f"{o}._data.shape, {o}._data.dtype" for o in schema.returns)
+    lines.append(f"    node.output_meta = ({meta})")
     saved = [a.name for a in tensors if a.name in usage.tensors]
+    saved_outputs = [o for o in schema.returns if o in usage.outputs]
     for name in saved:
         lines.append(f"    node.{formula.saved_slot(name)} = {name}")
-    for output in sorted(usage.outputs):
-        lines.append(f"    node.{formula.saved_slot(output)} = SavedOutput(result)")
-    versions = [f"version({name})" for name in saved] + ["0" for _ in usage.outputs]
+    for output in saved_outputs:
+        lines.append(f"    node.{formula.saved_slot(output)} = SavedOutput({output})")
+    versions = [f"version({name})" for name in saved] + [f"version({o})" for o in saved_outputs]
     if versions:
         lines.append(f"    node.saved_versions = {_tuple(versions)}")
     for value in sorted(usage.values):
         lines.append(f"    node.{value} = {value}")
+    lists = {a.name for a in tensors if a.is_tensor_list}
     for name, attr in sorted(usage.metadata):
-        lines.append(f"    node.{name}_{attr} = {_metadata(arrays[name], attr)}")
-    lines.append("    result.grad_fn = node")
-    lines.append("    result._requires_grad = True")
+        metadata = _metadata("t", attr)
+        value = f"tuple({metadata} for t in {arrays[name]})" if name in lists else _metadata(arrays[name], attr)
+        lines.append(f"    node.{name}_{attr} = {value}")
+    for nr, (output, flag) in enumerate(zip(schema.returns, entry.output_differentiability)):
+        if flag:
+            lines.append(f"    {output}.grad_fn = node")
+            lines.append(f"    {output}._requires_grad = True")
+            if nr:
+                lines.append(f"    {output}._output_nr = {nr}")
     return lines
 
 

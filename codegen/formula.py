@@ -25,16 +25,17 @@ BINARY_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult)
 UNARY_OPS = (ast.USub, ast.UAdd, ast.Not)
 # Array-module functions a `forward:` formula may call: present with the same meaning in numpy and cupy.
 XP_FUNCTIONS = {
-    "abs", "array", "cos", "cosh", "exp", "expm1", "log", "log1p", "logical_and", "logical_not",
-    "logical_or", "maximum", "minimum", "negative", "sign", "sin", "sinh", "sqrt", "square", "tan",
-    "tanh", "where",
+    "abs", "arccos", "arcsin", "arctan", "array", "cos", "cosh", "exp", "expm1", "isfinite", "isnan", "log",
+    "log10", "log1p", "log2", "logical_and", "logical_not", "logical_or", "logical_xor", "maximum",
+    "minimum", "negative", "sign", "sin", "sinh", "sqrt", "square", "tan", "tanh", "where",
 }
 
 
 class FormulaError(Exception):
-    def __init__(self, message: str, node: ast.AST):
+    def __init__(self, message: str, node: ast.AST, col: int | None = None):
         super().__init__(message)
         self.node = node
+        self.col = getattr(node, "col_offset", 0) if col is None else col
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,7 @@ class Usage:
 
 def located(where, error: FormulaError):
     """Turn a FormulaError into a SpecError at the offending node."""
-    node = error.node
-    return where.error(str(error), getattr(node, "col_offset", 0), getattr(node, "lineno", 1) - 1)
+    return where.error(str(error), error.col, getattr(error.node, "lineno", 1) - 1)
 
 
 def check_forward(tree: ast.expr, schema: Schema, where) -> None:
@@ -93,7 +93,7 @@ def analyze(tree: ast.expr, schema: Schema, context: Context, where, shared: boo
 def _check_syntax(node: ast.AST) -> None:
     allowed = (ast.Name, ast.Constant, ast.Attribute, ast.Call, ast.keyword, ast.Load, ast.Subscript,
                ast.Tuple, ast.List, ast.IfExp, ast.Compare, ast.BoolOp, ast.cmpop, ast.boolop,
-               ast.BinOp, ast.UnaryOp, *BINARY_OPS, *UNARY_OPS)
+               ast.BinOp, ast.UnaryOp, ast.Slice, *BINARY_OPS, *UNARY_OPS)
     if not isinstance(node, allowed):
         raise FormulaError(f"{type(node).__name__} is not allowed in a formula", node)
     if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, bool, type(None))):
@@ -127,6 +127,8 @@ class _Analyzer:
         ident, schema, usage = node.id, self.schema, self.usage
         argument = schema.argument(ident)
         if ident == "grad":
+            if isinstance(parent, ast.Subscript) and parent.value is node:
+                raise FormulaError("'grad' is a tensor, not a list: use grads[i] for the i-th output's gradient", node)
             if len(schema.returns) > 1:
                 raise FormulaError("'grad' is ambiguous for an op with several outputs: use grads[i]", node)
             usage.grads.add(0)
@@ -142,7 +144,7 @@ class _Analyzer:
             scope = ["grad", *schema.returns, *(a.name for a in schema.arguments)]
             raise FormulaError(f"name {ident!r} is not in scope (in scope: {', '.join(scope)}, "
                                "ops and helpers as calls)", node)
-        elif not argument.is_tensor:
+        elif not argument.is_input:
             usage.values.add(ident)
         elif not (isinstance(parent, ast.Attribute) and parent.attr in META_ATTRS):
             usage.tensors.add(ident)
@@ -153,10 +155,10 @@ class _Analyzer:
             return
         if node.attr not in META_ATTRS:
             raise FormulaError(f"unknown attribute .{node.attr} (metadata: {', '.join(sorted(META_ATTRS))}; "
-                               "ops are called as x.op(...))", node)
+                               "ops are called as x.op(...))", node, _attr_col(node))
         target = node.value
         argument = self.schema.argument(target.id) if isinstance(target, ast.Name) else None
-        if argument is None or not argument.is_tensor:
+        if argument is None or not argument.is_input:
             raise FormulaError(f".{node.attr} is metadata of a tensor input", node)
         self.usage.metadata.add((target.id, node.attr))
         self.visit(target, node)
@@ -182,12 +184,18 @@ class _Analyzer:
                                    "function of runtime/formulas.py", func)
         elif isinstance(func, ast.Attribute):
             if func.attr not in context.ops:
-                raise FormulaError(f"unknown method .{func.attr}(): methods must be ops of the spec", func)
+                raise FormulaError(f"unknown method .{func.attr}(): methods must be ops of the spec", func,
+                                   _attr_col(func))
             self.visit(func, node)
         else:
             raise FormulaError("only ops and helpers can be called", func)
         for child in [*node.args, *(k.value for k in node.keywords)]:
             self.visit(child, node)
+
+
+def _attr_col(node: ast.Attribute) -> int:
+    """The column of the attribute's name in `x.name` (ast gives the receiver's)."""
+    return node.end_col_offset - len(node.attr)
 
 
 def local_name(name: str) -> str:
@@ -221,7 +229,7 @@ class Emitter(ast.NodeTransformer):
             return _expr("grads[0]") if len(self.schema.returns) > 1 else node
         if ident == "grad_input_mask":
             return _expr(self.mask)
-        if argument is not None and not argument.is_tensor:
+        if argument is not None and not argument.is_input:
             return _expr(f"self.{ident}")
         return ast.Name(local_name(ident), ast.Load())
 
@@ -260,7 +268,7 @@ class Emitter(ast.NodeTransformer):
                for p, v in bound.items()):
             return None
         self.uses_xp |= "xp" in counts
-        return substitute(forward, bound)
+        return _FoldConstants().visit(substitute(forward, bound))
 
 
 def bind_arguments(schema: Schema, args: list[ast.expr], keywords: list[ast.keyword]) -> dict | None:
@@ -287,6 +295,27 @@ class _Substitute(ast.NodeTransformer):
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
         return copy.deepcopy(self.bound[node.id]) if node.id in self.bound else node
+
+
+class _FoldConstants(ast.NodeTransformer):
+    """Decide `a if 1 == 1 else b` at codegen time: inlined defaults often make the test constant."""
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        parts = [node.left, *node.comparators]
+        if len(node.ops) == 1 and all(isinstance(p, ast.Constant) for p in parts):
+            left, right = (p.value for p in parts)
+            if isinstance(node.ops[0], ast.Eq):
+                return ast.Constant(left == right)
+            if isinstance(node.ops[0], ast.NotEq):
+                return ast.Constant(left != right)
+        return node
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.test, ast.Constant):
+            return node.body if node.test.value else node.orelse
+        return node
 
 
 def _expr(text: str) -> ast.expr:

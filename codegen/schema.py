@@ -7,13 +7,14 @@ import re
 from dataclasses import dataclass
 
 # Argument types the runtime knows how to accept; `[N]` sizes and `?` are stripped first.
-ARG_TYPES = {"Tensor", "Tensor[]", "Scalar", "int", "int[]", "float", "bool", "str", "ScalarType", "Device"}
+ARG_TYPES = {"Tensor", "Tensor[]", "Tensor?[]", "Scalar", "int", "int[]", "float", "bool", "bool[]", "str",
+             "ScalarType", "Device"}
 
 # Reductions are spelled as in PyTorch's schemas and passed as at::Reduction's integers.
 REDUCTIONS = {"None": 0, "Mean": 1, "Sum": 2}
 
 _NAME = re.compile(r"^([a-z_][a-z0-9_]*)(?:\.([A-Za-z0-9_]+))?$")
-_ARG = re.compile(r"^(?P<type>[A-Za-z]+(?:\[\d*\])?\??)\s+(?P<name>[a-z_][a-z0-9_]*)(?:\s*=\s*(?P<default>.+))?$")
+_ARG = re.compile(r"^(?P<type>[A-Za-z]+\??(?:\[\d*\])?\??)\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\s*=\s*(?P<default>.+))?$")
 _RETURN = re.compile(r"^Tensor(?:\s+([a-z_][a-z0-9_]*))?$")
 
 
@@ -43,6 +44,11 @@ class Argument:
     def is_tensor_list(self) -> bool:
         return self.type == "Tensor[]"
 
+    @property
+    def is_input(self) -> bool:
+        """A graph input: a Tensor, optional Tensor, or list of Tensors (one edge each)."""
+        return self.type in ("Tensor", "Tensor[]")
+
 
 @dataclass(frozen=True)
 class Schema:
@@ -58,7 +64,8 @@ class Schema:
 
     @property
     def tensor_arguments(self) -> tuple[Argument, ...]:
-        return tuple(a for a in self.arguments if a.is_tensor)
+        """The graph inputs, in schema order (Tensor, Tensor? and Tensor[] arguments)."""
+        return tuple(a for a in self.arguments if a.is_input)
 
     def argument(self, name: str) -> Argument | None:
         return next((a for a in self.arguments if a.name == name), None)
@@ -77,15 +84,36 @@ def parse_schema(text: str) -> Schema:
         raise SchemaError(f"bad operator name {head[:open_at]!r}: expected base[.overload]")
     base, overload = match.group(1), match.group(2) or ""
     arguments = _parse_arguments(head[open_at + 1 : -1], open_at + 1)
-    returns = _parse_returns(ret.strip(), text.index("->") + 2)
+    after_arrow = text.index("->") + 2
+    returns = _parse_returns(ret.strip(), after_arrow + len(ret) - len(ret.lstrip()))
     return Schema(base, overload, arguments, returns, text)
+
+
+def _split_top_level(body: str) -> list[str]:
+    """Split on commas outside brackets and quotes: `int[2] stride=[1, 1], str mode='a,b'`."""
+    pieces, depth, quote, start = [], 0, "", 0
+    for i, char in enumerate(body):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            pieces.append(body[start:i])
+            start = i + 1
+    pieces.append(body[start:])
+    return pieces
 
 
 def _parse_arguments(body: str, offset: int) -> tuple[Argument, ...]:
     arguments: list[Argument] = []
+    columns: dict[str, int] = {}
     keyword_only = False
     column = offset
-    for piece in body.split(",") if body.strip() else []:
+    for piece in _split_top_level(body) if body.strip() else []:
         token = piece.strip()
         at = column + len(piece) - len(piece.lstrip())
         column += len(piece) + 1
@@ -97,11 +125,11 @@ def _parse_arguments(body: str, offset: int) -> tuple[Argument, ...]:
         match = _ARG.match(token)
         if not match:
             raise SchemaError(f"bad argument {token!r}: expected 'Type name' or 'Type name=default'", at)
-        arguments.append(_argument(match, keyword_only, at))
-    names = [a.name for a in arguments]
-    for name in names:
-        if names.count(name) > 1:
-            raise SchemaError(f"argument {name!r} appears twice", offset)
+        argument = _argument(match, keyword_only, at)
+        if argument.name in columns:
+            raise SchemaError(f"argument {argument.name!r} appears twice", at + match.start("name"))
+        columns[argument.name] = at
+        arguments.append(argument)
     return tuple(arguments)
 
 
@@ -109,6 +137,8 @@ def _argument(match: re.Match, keyword_only: bool, column: int) -> Argument:
     raw_type, name, default = match.group("type"), match.group("name"), match.group("default")
     optional = raw_type.endswith("?")
     base_type = raw_type.rstrip("?")
+    if base_type == "Tensor?[]":  # a list of optional index tensors: an argument, not an input
+        optional = False
     size = None
     sized = re.match(r"^(\w+)\[(\d+)\]$", base_type)
     if sized:
@@ -117,12 +147,12 @@ def _argument(match: re.Match, keyword_only: bool, column: int) -> Argument:
         raise SchemaError(f"unknown argument type {raw_type!r} (known: {', '.join(sorted(ARG_TYPES))})", column)
     value = None
     if default is not None:
-        value = _default_value(default.strip(), base_type, column)
+        value = _default_value(default.strip(), base_type, column + match.start("default"))
     return Argument(name, base_type, optional, size, default is not None, value, keyword_only)
 
 
 def _default_value(text: str, arg_type: str, column: int) -> object:
-    if arg_type == "int" and text in REDUCTIONS:
+    if arg_type == "int" and text in ("Mean", "Sum"):  # reductions, as in PyTorch's schemas
         return REDUCTIONS[text]
     try:
         value = ast.literal_eval(text)
@@ -133,13 +163,16 @@ def _default_value(text: str, arg_type: str, column: int) -> object:
 
 def _parse_returns(text: str, column: int) -> tuple[str, ...]:
     tuple_form = text.startswith("(") and text.endswith(")")
-    pieces = [p.strip() for p in (text[1:-1] if tuple_form else text).split(",")]
+    body, at = (text[1:-1], column + 1) if tuple_form else (text, column)
     names = []
-    for piece in pieces:
+    for raw in body.split(","):
+        piece = raw.strip()
         match = _RETURN.match(piece)
         if not match:
-            raise SchemaError(f"bad return {piece!r}: expected 'Tensor' or 'Tensor name'", column)
+            raise SchemaError(f"bad return {piece!r}: expected 'Tensor' or 'Tensor name'",
+                              at + len(raw) - len(raw.lstrip()))
         names.append(match.group(1) or "")
+        at += len(raw) + 1
     if len(names) == 1 and not tuple_form:
         return (names[0] or "result",)
     if not all(names):

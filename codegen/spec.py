@@ -55,6 +55,7 @@ class Entry:
     node_name: str = ""
     forward: ast.expr | None = None
     forward_text: str = ""
+    forward_where: Where | None = None
     kernel: str = ""
     kernel_where: Where | None = None
     derivatives: list[Derivative] = field(default_factory=list)
@@ -146,16 +147,20 @@ def _load_entry(path: str, node: yaml.Node) -> Entry:
     entry.output_differentiability = (True,) * len(schema.returns)
     for key, (key_node, value_node) in items.items():
         _load_key(entry, path, key, key_node, value_node)
-    if entry.forward is None and not entry.kernel:
-        raise _at(path, name_node, "entry needs a 'forward:' formula or a 'kernel:' name", label)
+    if (entry.forward is None) == (not entry.kernel):
+        raise _at(path, name_node, "entry needs exactly one of a 'forward:' formula and a 'kernel:' name", label)
     return entry
 
 
 def _load_key(entry: Entry, path: str, key: str, key_node: yaml.Node, value_node: yaml.Node) -> None:
     label = entry.schema.full_name
+    if key in ("forward", "kernel") or key not in ENTRY_KEYS:
+        if not isinstance(value_node, yaml.ScalarNode):
+            raise _at(path, value_node, f"'{key}:' takes a formula (a string), not a {value_node.id}", label)
     if key == "forward":
         entry.forward_text = str(value_node.value)
-        entry.forward = _parse(entry.forward_text, _where(path, value_node, label))
+        entry.forward_where = _where(path, value_node, label)
+        entry.forward = _parse(entry.forward_text, entry.forward_where)
     elif key == "kernel":
         entry.kernel = str(value_node.value)
         entry.kernel_where = _where(path, value_node, label)
@@ -181,9 +186,11 @@ def _load_key(entry: Entry, path: str, key: str, key_node: yaml.Node, value_node
 def _load_derivative(entry: Entry, path: str, key: str, key_node: yaml.Node, value_node: yaml.Node) -> None:
     label = entry.schema.full_name
     names = tuple(n.strip() for n in key.split(","))
+    if len(set(names)) != len(names):
+        raise _at(path, key_node, f"key {key!r} names an input twice", label)
     for name in names:
         argument = entry.schema.argument(name)
-        if argument is None or not argument.is_tensor:
+        if argument is None or not argument.is_input:
             tensors = ", ".join(a.name for a in entry.schema.tensor_arguments) or "none"
             raise _at(path, key_node, f"formula key {name!r} is not a tensor input of "
                       f"{entry.schema.full_name} (tensor inputs: {tensors})", label)
@@ -209,19 +216,35 @@ def _parse(text: str, where: Where) -> ast.expr:
 
 def _check_test(entry: Entry, path: str, node: yaml.Node) -> None:
     test, label = entry.test, entry.schema.full_name
+
+    def fail(message: str):
+        raise _at(path, node, message, label)
+
+    if not isinstance(test, dict):
+        fail("test: must be a mapping of hints (domain, cases, order)")
     unknown = set(test) - TEST_KEYS
     if unknown:
-        raise _at(path, node, f"unknown test hint(s) {sorted(unknown)}; known: {sorted(TEST_KEYS)}", label)
+        fail(f"unknown test hint(s) {sorted(unknown)}; known: {sorted(TEST_KEYS)}")
     tensors = {a.name for a in entry.schema.tensor_arguments}
-    for name, domain in (test.get("domain") or {}).items():
+    domains = test.get("domain") or {}
+    if not isinstance(domains, dict):
+        fail("test domain must map input names to domains")
+    for name, domain in domains.items():
         if name not in tensors or domain not in DOMAINS:
-            raise _at(path, node, f"test domain {name}: {domain} needs a tensor input and one of "
-                      f"{sorted(DOMAINS)}", label)
-    for case in test.get("cases") or []:
+            fail(f"test domain {name}: {domain} needs a tensor input and one of {sorted(DOMAINS)}")
+    cases = test.get("cases") or []
+    if not isinstance(cases, list) or not all(isinstance(c, dict) for c in cases):
+        fail("test cases must be a list of mappings {shapes: ..., args: ...}")
+    for case in cases:
+        if set(case) - {"shapes", "args", "numeric"} or not all(isinstance(case.get(k) or {}, dict)
+                                                                for k in ("shapes", "args")):
+            fail("each test case has only 'shapes:' and 'args:' mappings and a 'numeric:' flag")
         names = set(case.get("shapes") or {}) | set(case.get("args") or {})
         bad = names - {a.name for a in entry.schema.arguments}
         if bad:
-            raise _at(path, node, f"test case names unknown argument(s) {sorted(bad)}", label)
+            fail(f"test case names unknown argument(s) {sorted(bad)}")
+    if test.get("order", 2) not in (1, 2):
+        fail("test order must be 1 or 2")
 
 
 def _check_unique(spec: Spec) -> None:
@@ -235,9 +258,11 @@ def _check_unique(spec: Spec) -> None:
 
 
 def _name_nodes(spec: Spec) -> None:
-    """PyTorch's node names: CamelCase(base) + Backward + index among the base's overloads."""
+    """PyTorch's node names: TitleCase(base) + Backward + index among the base's overloads,
+    with a `_forward` suffix dropped (nll_loss_forward -> NllLossBackward0) and digits
+    followed by a capital as str.title() does (max_pool2d -> MaxPool2DBackward0)."""
     for base in spec.bases:
-        camel = "".join(part.capitalize() for part in base.split("_"))
+        camel = "".join(part.title() for part in base.removesuffix("_forward").split("_"))
         overloads = spec.overloads(base)
         for index, entry in enumerate(overloads):
             entry.node_name = f"{camel}Backward{index}"
@@ -246,17 +271,22 @@ def _name_nodes(spec: Spec) -> None:
 
 
 def _top_level_functions(path: Path) -> frozenset[str]:
-    """Public function names of a runtime module, read as text: codegen never imports runtime."""
-    tree = ast.parse(path.read_text())
-    return frozenset(n.name for n in tree.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("_"))
+    """Public function names of a runtime module (or of every module of a package), read as
+    text: codegen never imports runtime."""
+    files = sorted(path.glob("*.py")) if path.is_dir() else [path]
+    names = set()
+    for file in files:
+        tree = ast.parse(file.read_text())
+        names.update(n.name for n in tree.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("_"))
+    return frozenset(names)
 
 
 def _check_entry(entry: Entry, context: formula.Context) -> None:
     schema = entry.schema
     if entry.kernel and entry.kernel not in context.kernels:
-        raise entry.kernel_where.error(f"unknown kernel {entry.kernel!r}: no such function in runtime/kernels.py")
+        raise entry.kernel_where.error(f"unknown kernel {entry.kernel!r}: no such function in runtime/kernels/")
     if entry.forward is not None:
-        formula.check_forward(entry.forward, schema, entry.where)
+        formula.check_forward(entry.forward, schema, entry.forward_where)
     for derivative in entry.derivatives:
         derivative.usage = formula.analyze(derivative.tree, schema, context, derivative.where,
                                            shared=len(derivative.inputs) > 1)

@@ -3,16 +3,17 @@
 """The spec's ops over arrays (numpy or cupy): the namespace `A` that the array form of
 formulas and the helpers in runtime/formulas.py call."""
 
-import numpy
-
 from runtime import dtypes
 from runtime import kernels as K
 from runtime.backends import array_module, array_types
 from runtime.backends import device as as_device
 from runtime.dispatch import dispatch
-from runtime.tensor import int_arg, int_list
+from runtime.tensor import index_list, int_arg, int_list
 
-zeros_like = numpy.zeros_like
+# Helpers in runtime/formulas.py ask this to tell the two namespaces apart, and use these factories.
+DIFFERENTIABLE = False
+new_zeros = K.new_zeros
+zeros_like = K.zeros_like
 
 
 def add(self, other, *, alpha=1):
@@ -123,6 +124,149 @@ def relu(self):
     return xp.maximum(self, 0)
 
 
+def abs(self):
+    """abs(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return xp.abs(self)
+
+
+def sign(self):
+    """sign(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return xp.sign(self)
+
+
+def clamp_default(self, min=None, max=None):
+    """clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor"""
+    return K.clamp(self, min, max)
+
+
+def clamp_Tensor(self, min=None, max=None):
+    """clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor"""
+    return K.clamp(self, min, max)
+
+
+def clamp_min(self, min):
+    """clamp_min(Tensor self, Scalar min) -> Tensor"""
+    xp = array_module(self)
+    return xp.maximum(self, min)
+
+
+def clamp_max(self, max):
+    """clamp_max(Tensor self, Scalar max) -> Tensor"""
+    xp = array_module(self)
+    return xp.minimum(self, max)
+
+
+def maximum(self, other):
+    """maximum(Tensor self, Tensor other) -> Tensor"""
+    xp = array_module(self)
+    return xp.maximum(self, other)
+
+
+def minimum(self, other):
+    """minimum(Tensor self, Tensor other) -> Tensor"""
+    xp = array_module(self)
+    return xp.minimum(self, other)
+
+
+def log1p(self):
+    """log1p(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return xp.log1p(self)
+
+
+def expm1(self):
+    """expm1(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return xp.expm1(self)
+
+
+def log2(self):
+    """log2(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return xp.log2(self)
+
+
+def log10(self):
+    """log10(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return xp.log10(self)
+
+
+def rsqrt(self):
+    """rsqrt(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return 1 / xp.sqrt(self)
+
+
+def asin(self):
+    """asin(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return xp.arcsin(self)
+
+
+def acos(self):
+    """acos(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return xp.arccos(self)
+
+
+def atan(self):
+    """atan(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return xp.arctan(self)
+
+
+def sinh(self):
+    """sinh(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return xp.sinh(self)
+
+
+def cosh(self):
+    """cosh(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return xp.cosh(self)
+
+
+def erf(self):
+    """erf(Tensor self) -> Tensor"""
+    return K.erf(self)
+
+
+def leaky_relu(self, negative_slope=0.01):
+    """leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor"""
+    xp = array_module(self)
+    return xp.where(self > 0, self, self * negative_slope)
+
+
+def elu(self, alpha=1, scale=1, input_scale=1):
+    """elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor"""
+    return K.elu(self, alpha, scale, input_scale)
+
+
+def gelu(self, *, approximate='none'):
+    """gelu(Tensor self, *, str approximate='none') -> Tensor"""
+    return K.gelu(self, approximate)
+
+
+def silu(self):
+    """silu(Tensor self) -> Tensor"""
+    return K.silu(self)
+
+
+def softplus(self, beta=1, threshold=20):
+    """softplus(Tensor self, Scalar beta=1, Scalar threshold=20) -> Tensor"""
+    return K.softplus(self, beta, threshold)
+
+
+def hardtanh(self, min_val=-1, max_val=1):
+    """hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor"""
+    xp = array_module(self)
+    return xp.minimum(xp.maximum(self, min_val), max_val)
+
+
 def where(condition, self, other):
     """where.self(Tensor condition, Tensor self, Tensor other) -> Tensor"""
     xp = array_module(condition)
@@ -165,6 +309,36 @@ def logical_and(self, other):
     return xp.logical_and(self, other)
 
 
+def logical_or(self, other):
+    """logical_or(Tensor self, Tensor other) -> Tensor"""
+    xp = array_module(self)
+    return xp.logical_or(self, other)
+
+
+def logical_xor(self, other):
+    """logical_xor(Tensor self, Tensor other) -> Tensor"""
+    xp = array_module(self)
+    return xp.logical_xor(self, other)
+
+
+def logical_not(self):
+    """logical_not(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return xp.logical_not(self)
+
+
+def isnan(self):
+    """isnan(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return xp.isnan(self)
+
+
+def isfinite(self):
+    """isfinite(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return xp.isfinite(self)
+
+
 def sum_default(self, *, dtype=None):
     """sum(Tensor self, *, ScalarType? dtype=None) -> Tensor"""
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
@@ -173,7 +347,7 @@ def sum_default(self, *, dtype=None):
 
 def sum_dim_IntList(self, dim, keepdim=False, *, dtype=None):
     """sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor"""
-    dim = None if dim is None else int_list(dim, "sum", "dim")
+    dim = None if dim is None else int_list(dim, "sum", "dim", 1)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     return K.sum_dims(self, dim, keepdim, dtype)
 
@@ -186,14 +360,137 @@ def mean_default(self, *, dtype=None):
 
 def mean_dim(self, dim, keepdim=False, *, dtype=None):
     """mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor"""
-    dim = None if dim is None else int_list(dim, "mean", "dim")
+    dim = None if dim is None else int_list(dim, "mean", "dim", 1)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     return K.mean_dims(self, dim, keepdim, dtype)
+
+
+def prod_default(self, *, dtype=None):
+    """prod(Tensor self, *, ScalarType? dtype=None) -> Tensor"""
+    dtype = None if dtype is None else dtypes.to_numpy(dtype)
+    return K.prod_all(self, dtype)
+
+
+def prod_dim_int(self, dim, keepdim=False, *, dtype=None):
+    """prod.dim_int(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor"""
+    dim = int_arg(dim, "prod", "dim")
+    dtype = None if dtype is None else dtypes.to_numpy(dtype)
+    return K.prod_dim(self, dim, keepdim, dtype)
+
+
+def max_default(self):
+    """max(Tensor self) -> Tensor"""
+    return K.max_all(self)
+
+
+def max_dim(self, dim, keepdim=False):
+    """max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)"""
+    dim = int_arg(dim, "max", "dim")
+    return K.max_dim(self, dim, keepdim)
+
+
+def min_default(self):
+    """min(Tensor self) -> Tensor"""
+    return K.min_all(self)
+
+
+def min_dim(self, dim, keepdim=False):
+    """min.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)"""
+    dim = int_arg(dim, "min", "dim")
+    return K.min_dim(self, dim, keepdim)
+
+
+def amax(self, dim=(), keepdim=False):
+    """amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor"""
+    dim = int_list(dim, "amax", "dim", 1)
+    return K.amax(self, dim, keepdim)
+
+
+def amin(self, dim=(), keepdim=False):
+    """amin(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor"""
+    dim = int_list(dim, "amin", "dim", 1)
+    return K.amin(self, dim, keepdim)
+
+
+def argmax(self, dim=None, keepdim=False):
+    """argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor"""
+    dim = None if dim is None else int_arg(dim, "argmax", "dim")
+    return K.argmax(self, dim, keepdim)
+
+
+def argmin(self, dim=None, keepdim=False):
+    """argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor"""
+    dim = None if dim is None else int_arg(dim, "argmin", "dim")
+    return K.argmin(self, dim, keepdim)
+
+
+def logsumexp(self, dim, keepdim=False):
+    """logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor"""
+    dim = int_list(dim, "logsumexp", "dim", 1)
+    return K.logsumexp(self, dim, keepdim)
+
+
+def var(self, dim=None, *, correction=None, keepdim=False):
+    """var.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor"""
+    dim = None if dim is None else int_list(dim, "var", "dim", 1)
+    return K.var(self, dim, correction, keepdim)
+
+
+def std(self, dim=None, *, correction=None, keepdim=False):
+    """std.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor"""
+    dim = None if dim is None else int_list(dim, "std", "dim", 1)
+    return K.std(self, dim, correction, keepdim)
+
+
+def linalg_vector_norm(self, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor"""
+    dim = None if dim is None else int_list(dim, "linalg_vector_norm", "dim", 1)
+    dtype = None if dtype is None else dtypes.to_numpy(dtype)
+    return K.linalg_vector_norm(self, ord, dim, keepdim, dtype)
+
+
+def cumsum(self, dim, *, dtype=None):
+    """cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor"""
+    dim = int_arg(dim, "cumsum", "dim")
+    dtype = None if dtype is None else dtypes.to_numpy(dtype)
+    return K.cumsum(self, dim, dtype)
+
+
+def all(self, dim=None, keepdim=False):
+    """all.dims(Tensor self, int[1]? dim=None, bool keepdim=False) -> Tensor"""
+    dim = None if dim is None else int_list(dim, "all", "dim", 1)
+    return K.all(self, dim, keepdim)
+
+
+def any(self, dim=None, keepdim=False):
+    """any.dims(Tensor self, int[1]? dim=None, bool keepdim=False) -> Tensor"""
+    dim = None if dim is None else int_list(dim, "any", "dim", 1)
+    return K.any(self, dim, keepdim)
 
 
 def matmul(self, other):
     """matmul(Tensor self, Tensor other) -> Tensor"""
     return K.matmul(self, other)
+
+
+def mm(self, mat2):
+    """mm(Tensor self, Tensor mat2) -> Tensor"""
+    return K.matmul(self, mat2)
+
+
+def bmm(self, mat2):
+    """bmm(Tensor self, Tensor mat2) -> Tensor"""
+    return K.matmul(self, mat2)
+
+
+def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+    """addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor"""
+    return K.addmm(self, mat1, mat2, beta, alpha)
+
+
+def dot(self, tensor):
+    """dot(Tensor self, Tensor tensor) -> Tensor"""
+    return K.dot(self, tensor)
 
 
 def view(self, size):
@@ -250,6 +547,96 @@ def squeeze(self, dim):
     return K.squeeze(self, dim)
 
 
+def cat(tensors, dim=0):
+    """cat(Tensor[] tensors, int dim=0) -> Tensor"""
+    dim = int_arg(dim, "cat", "dim")
+    return K.cat(tensors, dim)
+
+
+def stack(tensors, dim=0):
+    """stack(Tensor[] tensors, int dim=0) -> Tensor"""
+    dim = int_arg(dim, "stack", "dim")
+    return K.stack(tensors, dim)
+
+
+def flip(self, dims):
+    """flip(Tensor self, int[] dims) -> Tensor"""
+    dims = int_list(dims, "flip", "dims")
+    return K.flip(self, dims)
+
+
+def roll(self, shifts, dims=()):
+    """roll(Tensor self, int[1] shifts, int[1] dims=[]) -> Tensor"""
+    shifts = int_list(shifts, "roll", "shifts", 1)
+    dims = int_list(dims, "roll", "dims", 1)
+    return K.roll(self, shifts, dims)
+
+
+def repeat(self, repeats):
+    """repeat(Tensor self, int[] repeats) -> Tensor"""
+    repeats = int_list(repeats, "repeat", "repeats")
+    return K.repeat(self, repeats)
+
+
+def index(self, indices):
+    """index.Tensor(Tensor self, Tensor?[] indices) -> Tensor"""
+    indices = index_list(indices, "index", "indices")
+    return K.index(self, indices)
+
+
+def index_backward(grad_output, input_sizes, indices):
+    """index_backward(Tensor grad_output, int[] input_sizes, Tensor?[] indices) -> Tensor"""
+    input_sizes = int_list(input_sizes, "index_backward", "input_sizes")
+    indices = index_list(indices, "index_backward", "indices")
+    return K.index_backward(grad_output, input_sizes, indices)
+
+
+def index_select(self, dim, index):
+    """index_select(Tensor self, int dim, Tensor index) -> Tensor"""
+    dim = int_arg(dim, "index_select", "dim")
+    return K.index_select(self, dim, index)
+
+
+def gather(self, dim, index, *, sparse_grad=False):
+    """gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor"""
+    dim = int_arg(dim, "gather", "dim")
+    return K.gather(self, dim, index, sparse_grad)
+
+
+def scatter_src(self, dim, index, src):
+    """scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor"""
+    dim = int_arg(dim, "scatter", "dim")
+    return K.scatter_src(self, dim, index, src)
+
+
+def scatter_value(self, dim, index, value):
+    """scatter.value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor"""
+    dim = int_arg(dim, "scatter", "dim")
+    return K.scatter_value(self, dim, index, value)
+
+
+def scatter_add(self, dim, index, src):
+    """scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor"""
+    dim = int_arg(dim, "scatter_add", "dim")
+    return K.scatter_add(self, dim, index, src)
+
+
+def masked_fill_Scalar(self, mask, value):
+    """masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor"""
+    return K.masked_fill(self, mask, value)
+
+
+def masked_fill_Tensor(self, mask, value):
+    """masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor"""
+    return K.masked_fill(self, mask, value)
+
+
+def constant_pad_nd(self, pad, value=0):
+    """constant_pad_nd(Tensor self, int[] pad, Scalar value=0) -> Tensor"""
+    pad = int_list(pad, "constant_pad_nd", "pad")
+    return K.constant_pad_nd(self, pad, value)
+
+
 def select(self, dim, index):
     """select.int(Tensor self, int dim, int index) -> Tensor"""
     dim = int_arg(dim, "select", "dim")
@@ -265,7 +652,7 @@ def select_backward(grad_output, input_sizes, dim, index):
     return K.select_backward(grad_output, input_sizes, dim, index)
 
 
-def slice(self, dim=0, start=0, end=0, step=1):
+def slice(self, dim=0, start=None, end=None, step=1):
     """slice.Tensor(Tensor self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor"""
     dim = int_arg(dim, "slice", "dim")
     start = None if start is None else int_arg(start, "slice", "start")
@@ -289,6 +676,135 @@ def _to_copy(self, *, dtype=None, device=None, non_blocking=False):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     device = None if device is None else as_device(device)
     return K.to_copy(self, dtype, device, non_blocking)
+
+
+def _softmax(self, dim, half_to_float=False):
+    """_softmax(Tensor self, int dim, bool half_to_float=False) -> Tensor"""
+    dim = int_arg(dim, "_softmax", "dim")
+    return K.softmax(self, dim, half_to_float)
+
+
+def _log_softmax(self, dim, half_to_float=False):
+    """_log_softmax(Tensor self, int dim, bool half_to_float=False) -> Tensor"""
+    dim = int_arg(dim, "_log_softmax", "dim")
+    return K.log_softmax(self, dim, half_to_float)
+
+
+def nll_loss_forward(self, target, weight, reduction, ignore_index):
+    """nll_loss_forward(Tensor self, Tensor target, Tensor? weight, int reduction, int ignore_index) -> (Tensor output, Tensor total_weight)"""
+    reduction = int_arg(reduction, "nll_loss_forward", "reduction")
+    ignore_index = int_arg(ignore_index, "nll_loss_forward", "ignore_index")
+    return K.nll_loss_forward(self, target, weight, reduction, ignore_index)
+
+
+def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index, total_weight):
+    """nll_loss_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight, int reduction, int ignore_index, Tensor total_weight) -> Tensor"""
+    reduction = int_arg(reduction, "nll_loss_backward", "reduction")
+    ignore_index = int_arg(ignore_index, "nll_loss_backward", "ignore_index")
+    return K.nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index, total_weight)
+
+
+def binary_cross_entropy(self, target, weight=None, reduction=1):
+    """binary_cross_entropy(Tensor self, Tensor target, Tensor? weight=None, int reduction=Mean) -> Tensor"""
+    reduction = int_arg(reduction, "binary_cross_entropy", "reduction")
+    return K.binary_cross_entropy(self, target, weight, reduction)
+
+
+def mse_loss(self, target, reduction=1):
+    """mse_loss(Tensor self, Tensor target, int reduction=Mean) -> Tensor"""
+    reduction = int_arg(reduction, "mse_loss", "reduction")
+    return K.mse_loss(self, target, reduction)
+
+
+def smooth_l1_loss(self, target, reduction=1, beta=1.0):
+    """smooth_l1_loss(Tensor self, Tensor target, int reduction=Mean, float beta=1.0) -> Tensor"""
+    reduction = int_arg(reduction, "smooth_l1_loss", "reduction")
+    return K.smooth_l1_loss(self, target, reduction, beta)
+
+
+def native_dropout(input, p, train):
+    """native_dropout(Tensor input, float p, bool? train) -> (Tensor output, Tensor mask)"""
+    return K.native_dropout(input, p, train)
+
+
+def convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
+    """convolution(Tensor input, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation, bool transposed, int[] output_padding, int groups) -> Tensor"""
+    stride = int_list(stride, "convolution", "stride")
+    padding = int_list(padding, "convolution", "padding")
+    dilation = int_list(dilation, "convolution", "dilation")
+    output_padding = int_list(output_padding, "convolution", "output_padding")
+    groups = int_arg(groups, "convolution", "groups")
+    return K.convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)
+
+
+def max_pool2d_with_indices(self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    """max_pool2d_with_indices(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> (Tensor output, Tensor indices)"""
+    kernel_size = int_list(kernel_size, "max_pool2d_with_indices", "kernel_size", 2)
+    stride = int_list(stride, "max_pool2d_with_indices", "stride", 2)
+    padding = int_list(padding, "max_pool2d_with_indices", "padding", 2)
+    dilation = int_list(dilation, "max_pool2d_with_indices", "dilation", 2)
+    return K.max_pool2d_with_indices(self, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def avg_pool2d(self, kernel_size, stride=(), padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
+    """avg_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) -> Tensor"""
+    kernel_size = int_list(kernel_size, "avg_pool2d", "kernel_size", 2)
+    stride = int_list(stride, "avg_pool2d", "stride", 2)
+    padding = int_list(padding, "avg_pool2d", "padding", 2)
+    divisor_override = None if divisor_override is None else int_arg(divisor_override, "avg_pool2d", "divisor_override")
+    return K.avg_pool2d(self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    """avg_pool2d_backward(Tensor grad_output, Tensor self, int[2] kernel_size, int[2] stride, int[2] padding, bool ceil_mode, bool count_include_pad, int? divisor_override) -> Tensor"""
+    kernel_size = int_list(kernel_size, "avg_pool2d_backward", "kernel_size", 2)
+    stride = int_list(stride, "avg_pool2d_backward", "stride", 2)
+    padding = int_list(padding, "avg_pool2d_backward", "padding", 2)
+    divisor_override = None if divisor_override is None else int_arg(divisor_override, "avg_pool2d_backward", "divisor_override")
+    return K.avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def _adaptive_avg_pool2d(self, output_size):
+    """_adaptive_avg_pool2d(Tensor self, int[2] output_size) -> Tensor"""
+    output_size = int_list(output_size, "_adaptive_avg_pool2d", "output_size", 2)
+    return K.adaptive_avg_pool2d(self, output_size)
+
+
+def _adaptive_avg_pool2d_backward(grad_output, self):
+    """_adaptive_avg_pool2d_backward(Tensor grad_output, Tensor self) -> Tensor"""
+    return K.adaptive_avg_pool2d_backward(grad_output, self)
+
+
+def native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps):
+    """native_batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, float momentum, float eps) -> (Tensor output, Tensor save_mean, Tensor save_invstd)"""
+    return K.native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)
+
+
+def native_layer_norm(input, normalized_shape, weight, bias, eps):
+    """native_layer_norm(Tensor input, int[] normalized_shape, Tensor? weight, Tensor? bias, float eps) -> (Tensor output, Tensor mean, Tensor rstd)"""
+    normalized_shape = int_list(normalized_shape, "native_layer_norm", "normalized_shape")
+    return K.native_layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
+    """native_group_norm(Tensor input, Tensor? weight, Tensor? bias, int N, int C, int HxW, int group, float eps) -> (Tensor output, Tensor mean, Tensor rstd)"""
+    N = int_arg(N, "native_group_norm", "N")
+    C = int_arg(C, "native_group_norm", "C")
+    HxW = int_arg(HxW, "native_group_norm", "HxW")
+    group = int_arg(group, "native_group_norm", "group")
+    return K.native_group_norm(input, weight, bias, N, C, HxW, group, eps)
+
+
+def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+    """embedding(Tensor weight, Tensor indices, int padding_idx=-1, bool scale_grad_by_freq=False, bool sparse=False) -> Tensor"""
+    padding_idx = int_arg(padding_idx, "embedding", "padding_idx")
+    return K.embedding(weight, indices, padding_idx, scale_grad_by_freq, sparse)
+
+
+def upsample_nearest2d(self, output_size, scales_h=None, scales_w=None):
+    """upsample_nearest2d(Tensor self, int[2] output_size, float? scales_h=None, float? scales_w=None) -> Tensor"""
+    output_size = int_list(output_size, "upsample_nearest2d", "output_size", 2)
+    return K.upsample_nearest2d(self, output_size, scales_h, scales_w)
 
 
 def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None, reduction=1):
@@ -335,6 +851,24 @@ _POW_OVERLOADS = (
 )
 
 
+def clamp(*args, **kwargs):
+    return dispatch("clamp", _CLAMP_OVERLOADS, args, kwargs, array_types())
+
+
+_CLAMP_OVERLOADS = (
+    (clamp_default, (
+        ("self", "Tensor", False, False),
+        ("min", "Scalar?", True, False),
+        ("max", "Scalar?", True, False),
+    )),
+    (clamp_Tensor, (
+        ("self", "Tensor", False, False),
+        ("min", "Tensor?", True, False),
+        ("max", "Tensor?", True, False),
+    )),
+)
+
+
 def sum(*args, **kwargs):
     return dispatch("sum", _SUM_OVERLOADS, args, kwargs, array_types())
 
@@ -367,5 +901,93 @@ _MEAN_OVERLOADS = (
         ("dim", "int[]?", False, False),
         ("keepdim", "bool", True, False),
         ("dtype", "ScalarType?", True, True),
+    )),
+)
+
+
+def prod(*args, **kwargs):
+    return dispatch("prod", _PROD_OVERLOADS, args, kwargs, array_types())
+
+
+_PROD_OVERLOADS = (
+    (prod_default, (
+        ("self", "Tensor", False, False),
+        ("dtype", "ScalarType?", True, True),
+    )),
+    (prod_dim_int, (
+        ("self", "Tensor", False, False),
+        ("dim", "int", False, False),
+        ("keepdim", "bool", True, False),
+        ("dtype", "ScalarType?", True, True),
+    )),
+)
+
+
+def max(*args, **kwargs):
+    return dispatch("max", _MAX_OVERLOADS, args, kwargs, array_types())
+
+
+_MAX_OVERLOADS = (
+    (max_default, (
+        ("self", "Tensor", False, False),
+    )),
+    (max_dim, (
+        ("self", "Tensor", False, False),
+        ("dim", "int", False, False),
+        ("keepdim", "bool", True, False),
+    )),
+)
+
+
+def min(*args, **kwargs):
+    return dispatch("min", _MIN_OVERLOADS, args, kwargs, array_types())
+
+
+_MIN_OVERLOADS = (
+    (min_default, (
+        ("self", "Tensor", False, False),
+    )),
+    (min_dim, (
+        ("self", "Tensor", False, False),
+        ("dim", "int", False, False),
+        ("keepdim", "bool", True, False),
+    )),
+)
+
+
+def scatter(*args, **kwargs):
+    return dispatch("scatter", _SCATTER_OVERLOADS, args, kwargs, array_types())
+
+
+_SCATTER_OVERLOADS = (
+    (scatter_src, (
+        ("self", "Tensor", False, False),
+        ("dim", "int", False, False),
+        ("index", "Tensor", False, False),
+        ("src", "Tensor", False, False),
+    )),
+    (scatter_value, (
+        ("self", "Tensor", False, False),
+        ("dim", "int", False, False),
+        ("index", "Tensor", False, False),
+        ("value", "Scalar", False, False),
+    )),
+)
+
+
+def masked_fill(*args, **kwargs):
+    return dispatch("masked_fill", _MASKED_FILL_OVERLOADS, args, kwargs, array_types())
+
+
+_MASKED_FILL_OVERLOADS = (
+    (masked_fill_Scalar, (
+        ("self", "Tensor", False, False),
+        ("mask", "Tensor", False, False),
+        ("value", "Scalar", False, False),
+    )),
+    (masked_fill_Tensor, (
+        ("self", "Tensor", False, False),
+        ("mask", "Tensor", False, False),
+        ("value", "Tensor", False, False),
     )),
 )

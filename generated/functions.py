@@ -5,27 +5,275 @@
 This is also the namespace `T` that the differentiable form of every formula calls.
 """
 
-from runtime import dtypes
+from runtime import backends as B
+from runtime import dtypes, factories
 from runtime import kernels as K
-from runtime.node import NO_EDGE, SavedOutput, edge, version
 from runtime.backends import array_module, device_of
 from runtime.backends import device as as_device
 from runtime.dispatch import dispatch
-from runtime.factories import zeros_like
 from runtime.grad_mode import STATE
-from runtime.tensor import Tensor, int_arg, int_list, make_tensor, optional_tensor_data, requires_grad, tensor_data
+from runtime.node import NO_EDGE, SavedOutput, edge, version
+from runtime.return_types import return_type
+from runtime.tensor import Tensor, any_requires_grad, index_list, int_arg, int_list, make_tensor
+from runtime.tensor import optional_tensor_data, requires_grad, tensor_data, tensor_list_data
 
-from .nodes import AddBackward0, SubBackward0, RsubBackward0, RsubBackward1, MulBackward0, DivBackward0, NegBackward0, ReciprocalBackward0, PowBackward0, PowBackward1, PowBackward2, ExpBackward0, LogBackward0, SqrtBackward0, SinBackward0, CosBackward0, TanBackward0, TanhBackward0, SigmoidBackward0, ReluBackward0, WhereBackward0, SumBackward0, SumBackward1, MeanBackward0, MeanBackward1, MatmulBackward0, ViewBackward0, ReshapeBackward0, CloneBackward0, TBackward0, TransposeBackward0, PermuteBackward0, ExpandBackward0, UnsqueezeBackward0, SqueezeBackward0, SelectBackward0, SelectBackwardBackward0, SliceBackward0, SliceBackwardBackward0, ToCopyBackward0, BinaryCrossEntropyWithLogitsBackward0
-
+from .nodes import (
+    AddBackward0,
+    SubBackward0,
+    RsubBackward0,
+    RsubBackward1,
+    MulBackward0,
+    DivBackward0,
+    NegBackward0,
+    ReciprocalBackward0,
+    PowBackward0,
+    PowBackward1,
+    PowBackward2,
+    ExpBackward0,
+    LogBackward0,
+    SqrtBackward0,
+    SinBackward0,
+    CosBackward0,
+    TanBackward0,
+    TanhBackward0,
+    SigmoidBackward0,
+    ReluBackward0,
+    AbsBackward0,
+    SignBackward0,
+    ClampBackward0,
+    ClampBackward1,
+    ClampMinBackward0,
+    ClampMaxBackward0,
+    MaximumBackward0,
+    MinimumBackward0,
+    Log1PBackward0,
+    Expm1Backward0,
+    Log2Backward0,
+    Log10Backward0,
+    RsqrtBackward0,
+    AsinBackward0,
+    AcosBackward0,
+    AtanBackward0,
+    SinhBackward0,
+    CoshBackward0,
+    ErfBackward0,
+    LeakyReluBackward0,
+    EluBackward0,
+    GeluBackward0,
+    SiluBackward0,
+    SoftplusBackward0,
+    HardtanhBackward0,
+    WhereBackward0,
+    SumBackward0,
+    SumBackward1,
+    MeanBackward0,
+    MeanBackward1,
+    ProdBackward0,
+    ProdBackward1,
+    MaxBackward0,
+    MaxBackward1,
+    MinBackward0,
+    MinBackward1,
+    AmaxBackward0,
+    AminBackward0,
+    LogsumexpBackward0,
+    VarBackward0,
+    StdBackward0,
+    LinalgVectorNormBackward0,
+    CumsumBackward0,
+    MatmulBackward0,
+    MmBackward0,
+    BmmBackward0,
+    AddmmBackward0,
+    DotBackward0,
+    ViewBackward0,
+    ReshapeBackward0,
+    CloneBackward0,
+    TBackward0,
+    TransposeBackward0,
+    PermuteBackward0,
+    ExpandBackward0,
+    UnsqueezeBackward0,
+    SqueezeBackward0,
+    CatBackward0,
+    StackBackward0,
+    FlipBackward0,
+    RollBackward0,
+    RepeatBackward0,
+    IndexBackward0,
+    IndexBackwardBackward0,
+    IndexSelectBackward0,
+    GatherBackward0,
+    ScatterBackward0,
+    ScatterBackward1,
+    ScatterAddBackward0,
+    MaskedFillBackward0,
+    MaskedFillBackward1,
+    ConstantPadNdBackward0,
+    SelectBackward0,
+    SelectBackwardBackward0,
+    SliceBackward0,
+    SliceBackwardBackward0,
+    ToCopyBackward0,
+    SoftmaxBackward0,
+    LogSoftmaxBackward0,
+    NllLossBackward0,
+    NllLossBackwardBackward0,
+    BinaryCrossEntropyBackward0,
+    MseLossBackward0,
+    SmoothL1LossBackward0,
+    NativeDropoutBackward0,
+    ConvolutionBackward0,
+    MaxPool2DWithIndicesBackward0,
+    AvgPool2DBackward0,
+    AvgPool2DBackwardBackward0,
+    AdaptiveAvgPool2DBackward0,
+    AdaptiveAvgPool2DBackwardBackward0,
+    NativeBatchNormBackward0,
+    NativeLayerNormBackward0,
+    NativeGroupNormBackward0,
+    EmbeddingBackward0,
+    UpsampleNearest2DBackward0,
+    BinaryCrossEntropyWithLogitsBackward0,
+)
 # The public ops, by base name: one function per op, or its overload dispatcher.
-__all__ = ["add", "sub", "rsub", "mul", "div", "neg", "reciprocal", "pow", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "where", "eq", "ne", "gt", "ge", "lt", "le", "logical_and", "sum", "mean", "matmul", "view", "reshape", "clone", "t", "transpose", "permute", "expand", "unsqueeze", "squeeze", "select", "select_backward", "slice", "slice_backward", "_to_copy", "binary_cross_entropy_with_logits"]
+__all__ = [
+    "add",
+    "sub",
+    "rsub",
+    "mul",
+    "div",
+    "neg",
+    "reciprocal",
+    "pow",
+    "exp",
+    "log",
+    "sqrt",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "abs",
+    "sign",
+    "clamp",
+    "clamp_min",
+    "clamp_max",
+    "maximum",
+    "minimum",
+    "log1p",
+    "expm1",
+    "log2",
+    "log10",
+    "rsqrt",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "erf",
+    "leaky_relu",
+    "elu",
+    "gelu",
+    "silu",
+    "softplus",
+    "hardtanh",
+    "where",
+    "eq",
+    "ne",
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+    "logical_not",
+    "isnan",
+    "isfinite",
+    "sum",
+    "mean",
+    "prod",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "argmax",
+    "argmin",
+    "logsumexp",
+    "var",
+    "std",
+    "linalg_vector_norm",
+    "cumsum",
+    "all",
+    "any",
+    "matmul",
+    "mm",
+    "bmm",
+    "addmm",
+    "dot",
+    "view",
+    "reshape",
+    "clone",
+    "t",
+    "transpose",
+    "permute",
+    "expand",
+    "unsqueeze",
+    "squeeze",
+    "cat",
+    "stack",
+    "flip",
+    "roll",
+    "repeat",
+    "index",
+    "index_backward",
+    "index_select",
+    "gather",
+    "scatter",
+    "scatter_add",
+    "masked_fill",
+    "constant_pad_nd",
+    "select",
+    "select_backward",
+    "slice",
+    "slice_backward",
+    "_to_copy",
+    "_softmax",
+    "_log_softmax",
+    "nll_loss_forward",
+    "nll_loss_backward",
+    "binary_cross_entropy",
+    "mse_loss",
+    "smooth_l1_loss",
+    "native_dropout",
+    "convolution",
+    "max_pool2d_with_indices",
+    "avg_pool2d",
+    "avg_pool2d_backward",
+    "_adaptive_avg_pool2d",
+    "_adaptive_avg_pool2d_backward",
+    "native_batch_norm",
+    "native_layer_norm",
+    "native_group_norm",
+    "embedding",
+    "upsample_nearest2d",
+    "binary_cross_entropy_with_logits",
+]
 
+# Helpers in runtime/formulas.py ask this to tell the two namespaces apart, and use these factories.
+DIFFERENTIABLE = True
+new_zeros = factories.new_zeros
+zeros_like = factories.zeros_like
 
 
 def add(self, other, *, alpha=1):
     """add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor"""
     self_ = tensor_data(self, "add", "self", 1)
     other_ = tensor_data(other, "add", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
     result = make_tensor(self_ + other_ if alpha == 1 else self_ + alpha * other_)
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = AddBackward0()
@@ -41,6 +289,8 @@ def sub(self, other, *, alpha=1):
     """sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor"""
     self_ = tensor_data(self, "sub", "self", 1)
     other_ = tensor_data(other, "sub", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
     result = make_tensor(self_ - other_ if alpha == 1 else self_ - alpha * other_)
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = SubBackward0()
@@ -56,6 +306,8 @@ def rsub_Tensor(self, other, *, alpha=1):
     """rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor"""
     self_ = tensor_data(self, "rsub", "self", 1)
     other_ = tensor_data(other, "rsub", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
     result = make_tensor(other_ - self_ if alpha == 1 else other_ - alpha * self_)
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = RsubBackward0()
@@ -85,6 +337,8 @@ def mul(self, other):
     """mul.Tensor(Tensor self, Tensor other) -> Tensor"""
     self_ = tensor_data(self, "mul", "self", 1)
     other_ = tensor_data(other, "mul", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
     result = make_tensor(self_ * other_)
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MulBackward0()
@@ -102,6 +356,8 @@ def div(self, other):
     """div.Tensor(Tensor self, Tensor other) -> Tensor"""
     self_ = tensor_data(self, "div", "self", 1)
     other_ = tensor_data(other, "div", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
     result = make_tensor(self_ / other_)
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = DivBackward0()
@@ -137,7 +393,7 @@ def reciprocal(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.result_ = SavedOutput(result)
-        node.saved_versions = (0,)
+        node.saved_versions = (version(result),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -163,6 +419,8 @@ def pow_Tensor_Tensor(self, exponent):
     """pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor"""
     self_ = tensor_data(self, "pow", "self", 1)
     exponent_ = tensor_data(exponent, "pow", "exponent", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, exponent_)
     result = make_tensor(self_ ** exponent_)
     if STATE.enabled and (requires_grad(self) or requires_grad(exponent)):
         node = PowBackward1()
@@ -171,7 +429,7 @@ def pow_Tensor_Tensor(self, exponent):
         node.self_ = self
         node.exponent_ = exponent
         node.result_ = SavedOutput(result)
-        node.saved_versions = (version(self), version(exponent), 0)
+        node.saved_versions = (version(self), version(exponent), version(result))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -187,7 +445,7 @@ def pow_Scalar(self, exponent):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.exponent_ = exponent
         node.result_ = SavedOutput(result)
-        node.saved_versions = (version(exponent), 0)
+        node.saved_versions = (version(exponent), version(result))
         node.self = self
         result.grad_fn = node
         result._requires_grad = True
@@ -204,7 +462,7 @@ def exp(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.result_ = SavedOutput(result)
-        node.saved_versions = (0,)
+        node.saved_versions = (version(result),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -236,7 +494,7 @@ def sqrt(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.result_ = SavedOutput(result)
-        node.saved_versions = (0,)
+        node.saved_versions = (version(result),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -284,7 +542,7 @@ def tan(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.result_ = SavedOutput(result)
-        node.saved_versions = (0,)
+        node.saved_versions = (version(result),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -300,7 +558,7 @@ def tanh(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.result_ = SavedOutput(result)
-        node.saved_versions = (0,)
+        node.saved_versions = (version(result),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -315,7 +573,7 @@ def sigmoid(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.result_ = SavedOutput(result)
-        node.saved_versions = (0,)
+        node.saved_versions = (version(result),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -331,7 +589,425 @@ def relu(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.result_ = SavedOutput(result)
-        node.saved_versions = (0,)
+        node.saved_versions = (version(result),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def abs(self):
+    """abs(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "abs", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.abs(self_))
+    if STATE.enabled and requires_grad(self):
+        node = AbsBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def sign(self):
+    """sign(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "sign", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.sign(self_))
+    if STATE.enabled and requires_grad(self):
+        node = SignBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def clamp_default(self, min=None, max=None):
+    """clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor"""
+    self_ = tensor_data(self, "clamp", "self", 1)
+    result = make_tensor(K.clamp(self_, min, max))
+    if STATE.enabled and requires_grad(self):
+        node = ClampBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        node.max = max
+        node.min = min
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def clamp_Tensor(self, min=None, max=None):
+    """clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor"""
+    self_ = tensor_data(self, "clamp", "self", 1)
+    min_ = optional_tensor_data(min, "clamp", "min", 2)
+    max_ = optional_tensor_data(max, "clamp", "max", 3)
+    if B.cuda_loaded:
+        B.check_devices(self_, min_, max_)
+    result = make_tensor(K.clamp(self_, min_, max_))
+    if STATE.enabled and (requires_grad(self) or requires_grad(min) or requires_grad(max)):
+        node = ClampBackward1()
+        node.next_functions = (edge(self), edge(min), edge(max))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.min_ = min
+        node.max_ = max
+        node.saved_versions = (version(self), version(min), version(max))
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def clamp_min(self, min):
+    """clamp_min(Tensor self, Scalar min) -> Tensor"""
+    self_ = tensor_data(self, "clamp_min", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.maximum(self_, min))
+    if STATE.enabled and requires_grad(self):
+        node = ClampMinBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        node.min = min
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def clamp_max(self, max):
+    """clamp_max(Tensor self, Scalar max) -> Tensor"""
+    self_ = tensor_data(self, "clamp_max", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.minimum(self_, max))
+    if STATE.enabled and requires_grad(self):
+        node = ClampMaxBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        node.max = max
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def maximum(self, other):
+    """maximum(Tensor self, Tensor other) -> Tensor"""
+    self_ = tensor_data(self, "maximum", "self", 1)
+    other_ = tensor_data(other, "maximum", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
+    xp = array_module(self_)
+    result = make_tensor(xp.maximum(self_, other_))
+    if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        node = MaximumBackward0()
+        node.next_functions = (edge(self), edge(other))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.other_ = other
+        node.saved_versions = (version(self), version(other))
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def minimum(self, other):
+    """minimum(Tensor self, Tensor other) -> Tensor"""
+    self_ = tensor_data(self, "minimum", "self", 1)
+    other_ = tensor_data(other, "minimum", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
+    xp = array_module(self_)
+    result = make_tensor(xp.minimum(self_, other_))
+    if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        node = MinimumBackward0()
+        node.next_functions = (edge(self), edge(other))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.other_ = other
+        node.saved_versions = (version(self), version(other))
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def log1p(self):
+    """log1p(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "log1p", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.log1p(self_))
+    if STATE.enabled and requires_grad(self):
+        node = Log1PBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def expm1(self):
+    """expm1(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "expm1", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.expm1(self_))
+    if STATE.enabled and requires_grad(self):
+        node = Expm1Backward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.result_ = SavedOutput(result)
+        node.saved_versions = (version(result),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def log2(self):
+    """log2(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "log2", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.log2(self_))
+    if STATE.enabled and requires_grad(self):
+        node = Log2Backward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def log10(self):
+    """log10(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "log10", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.log10(self_))
+    if STATE.enabled and requires_grad(self):
+        node = Log10Backward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def rsqrt(self):
+    """rsqrt(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "rsqrt", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(1 / xp.sqrt(self_))
+    if STATE.enabled and requires_grad(self):
+        node = RsqrtBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.result_ = SavedOutput(result)
+        node.saved_versions = (version(result),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def asin(self):
+    """asin(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "asin", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.arcsin(self_))
+    if STATE.enabled and requires_grad(self):
+        node = AsinBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def acos(self):
+    """acos(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "acos", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.arccos(self_))
+    if STATE.enabled and requires_grad(self):
+        node = AcosBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def atan(self):
+    """atan(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "atan", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.arctan(self_))
+    if STATE.enabled and requires_grad(self):
+        node = AtanBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def sinh(self):
+    """sinh(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "sinh", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.sinh(self_))
+    if STATE.enabled and requires_grad(self):
+        node = SinhBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def cosh(self):
+    """cosh(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "cosh", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.cosh(self_))
+    if STATE.enabled and requires_grad(self):
+        node = CoshBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def erf(self):
+    """erf(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "erf", "self", 1)
+    result = make_tensor(K.erf(self_))
+    if STATE.enabled and requires_grad(self):
+        node = ErfBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def leaky_relu(self, negative_slope=0.01):
+    """leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor"""
+    self_ = tensor_data(self, "leaky_relu", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.where(self_ > 0, self_, self_ * negative_slope))
+    if STATE.enabled and requires_grad(self):
+        node = LeakyReluBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        node.negative_slope = negative_slope
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def elu(self, alpha=1, scale=1, input_scale=1):
+    """elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor"""
+    self_ = tensor_data(self, "elu", "self", 1)
+    result = make_tensor(K.elu(self_, alpha, scale, input_scale))
+    if STATE.enabled and requires_grad(self):
+        node = EluBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        node.alpha = alpha
+        node.input_scale = input_scale
+        node.scale = scale
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def gelu(self, *, approximate='none'):
+    """gelu(Tensor self, *, str approximate='none') -> Tensor"""
+    self_ = tensor_data(self, "gelu", "self", 1)
+    result = make_tensor(K.gelu(self_, approximate))
+    if STATE.enabled and requires_grad(self):
+        node = GeluBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        node.approximate = approximate
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def silu(self):
+    """silu(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "silu", "self", 1)
+    result = make_tensor(K.silu(self_))
+    if STATE.enabled and requires_grad(self):
+        node = SiluBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def softplus(self, beta=1, threshold=20):
+    """softplus(Tensor self, Scalar beta=1, Scalar threshold=20) -> Tensor"""
+    self_ = tensor_data(self, "softplus", "self", 1)
+    result = make_tensor(K.softplus(self_, beta, threshold))
+    if STATE.enabled and requires_grad(self):
+        node = SoftplusBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        node.beta = beta
+        node.threshold = threshold
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def hardtanh(self, min_val=-1, max_val=1):
+    """hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor"""
+    self_ = tensor_data(self, "hardtanh", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.minimum(xp.maximum(self_, min_val), max_val))
+    if STATE.enabled and requires_grad(self):
+        node = HardtanhBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        node.max_val = max_val
+        node.min_val = min_val
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -342,6 +1018,8 @@ def where(condition, self, other):
     condition_ = tensor_data(condition, "where", "condition", 1)
     self_ = tensor_data(self, "where", "self", 2)
     other_ = tensor_data(other, "where", "other", 3)
+    if B.cuda_loaded:
+        B.check_devices(condition_, self_, other_)
     xp = array_module(condition_)
     result = make_tensor(xp.where(condition_, self_, other_))
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
@@ -359,6 +1037,8 @@ def eq(self, other):
     """eq.Tensor(Tensor self, Tensor other) -> Tensor"""
     self_ = tensor_data(self, "eq", "self", 1)
     other_ = tensor_data(other, "eq", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
     result = make_tensor(self_ == other_)
     return result
 
@@ -367,6 +1047,8 @@ def ne(self, other):
     """ne.Tensor(Tensor self, Tensor other) -> Tensor"""
     self_ = tensor_data(self, "ne", "self", 1)
     other_ = tensor_data(other, "ne", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
     result = make_tensor(self_ != other_)
     return result
 
@@ -375,6 +1057,8 @@ def gt(self, other):
     """gt.Tensor(Tensor self, Tensor other) -> Tensor"""
     self_ = tensor_data(self, "gt", "self", 1)
     other_ = tensor_data(other, "gt", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
     result = make_tensor(self_ > other_)
     return result
 
@@ -383,6 +1067,8 @@ def ge(self, other):
     """ge.Tensor(Tensor self, Tensor other) -> Tensor"""
     self_ = tensor_data(self, "ge", "self", 1)
     other_ = tensor_data(other, "ge", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
     result = make_tensor(self_ >= other_)
     return result
 
@@ -391,6 +1077,8 @@ def lt(self, other):
     """lt.Tensor(Tensor self, Tensor other) -> Tensor"""
     self_ = tensor_data(self, "lt", "self", 1)
     other_ = tensor_data(other, "lt", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
     result = make_tensor(self_ < other_)
     return result
 
@@ -399,6 +1087,8 @@ def le(self, other):
     """le.Tensor(Tensor self, Tensor other) -> Tensor"""
     self_ = tensor_data(self, "le", "self", 1)
     other_ = tensor_data(other, "le", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
     result = make_tensor(self_ <= other_)
     return result
 
@@ -407,8 +1097,56 @@ def logical_and(self, other):
     """logical_and(Tensor self, Tensor other) -> Tensor"""
     self_ = tensor_data(self, "logical_and", "self", 1)
     other_ = tensor_data(other, "logical_and", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
     xp = array_module(self_)
     result = make_tensor(xp.logical_and(self_, other_))
+    return result
+
+
+def logical_or(self, other):
+    """logical_or(Tensor self, Tensor other) -> Tensor"""
+    self_ = tensor_data(self, "logical_or", "self", 1)
+    other_ = tensor_data(other, "logical_or", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
+    xp = array_module(self_)
+    result = make_tensor(xp.logical_or(self_, other_))
+    return result
+
+
+def logical_xor(self, other):
+    """logical_xor(Tensor self, Tensor other) -> Tensor"""
+    self_ = tensor_data(self, "logical_xor", "self", 1)
+    other_ = tensor_data(other, "logical_xor", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
+    xp = array_module(self_)
+    result = make_tensor(xp.logical_xor(self_, other_))
+    return result
+
+
+def logical_not(self):
+    """logical_not(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "logical_not", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.logical_not(self_))
+    return result
+
+
+def isnan(self):
+    """isnan(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "isnan", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.isnan(self_))
+    return result
+
+
+def isfinite(self):
+    """isfinite(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "isfinite", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.isfinite(self_))
     return result
 
 
@@ -430,7 +1168,7 @@ def sum_default(self, *, dtype=None):
 def sum_dim_IntList(self, dim, keepdim=False, *, dtype=None):
     """sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "sum", "self", 1)
-    dim = None if dim is None else int_list(dim, "sum", "dim")
+    dim = None if dim is None else int_list(dim, "sum", "dim", 1)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.sum_dims(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
@@ -463,7 +1201,7 @@ def mean_default(self, *, dtype=None):
 def mean_dim(self, dim, keepdim=False, *, dtype=None):
     """mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "mean", "self", 1)
-    dim = None if dim is None else int_list(dim, "mean", "dim")
+    dim = None if dim is None else int_list(dim, "mean", "dim", 1)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.mean_dims(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
@@ -478,10 +1216,288 @@ def mean_dim(self, dim, keepdim=False, *, dtype=None):
     return result
 
 
+def prod_default(self, *, dtype=None):
+    """prod(Tensor self, *, ScalarType? dtype=None) -> Tensor"""
+    self_ = tensor_data(self, "prod", "self", 1)
+    dtype = None if dtype is None else dtypes.to_numpy(dtype)
+    result = make_tensor(K.prod_all(self_, dtype))
+    if STATE.enabled and requires_grad(self):
+        node = ProdBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.result_ = SavedOutput(result)
+        node.saved_versions = (version(self), version(result))
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def prod_dim_int(self, dim, keepdim=False, *, dtype=None):
+    """prod.dim_int(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor"""
+    self_ = tensor_data(self, "prod", "self", 1)
+    dim = int_arg(dim, "prod", "dim")
+    dtype = None if dtype is None else dtypes.to_numpy(dtype)
+    result = make_tensor(K.prod_dim(self_, dim, keepdim, dtype))
+    if STATE.enabled and requires_grad(self):
+        node = ProdBackward1()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.result_ = SavedOutput(result)
+        node.saved_versions = (version(self), version(result))
+        node.dim = dim
+        node.keepdim = keepdim
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def max_default(self):
+    """max(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "max", "self", 1)
+    result = make_tensor(K.max_all(self_))
+    if STATE.enabled and requires_grad(self):
+        node = MaxBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.result_ = SavedOutput(result)
+        node.saved_versions = (version(self), version(result))
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def max_dim(self, dim, keepdim=False):
+    """max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)"""
+    self_ = tensor_data(self, "max", "self", 1)
+    dim = int_arg(dim, "max", "dim")
+    values_, indices_ = K.max_dim(self_, dim, keepdim)
+    values = make_tensor(values_)
+    indices = make_tensor(indices_)
+    if STATE.enabled and requires_grad(self):
+        node = MaxBackward1()
+        node.next_functions = (edge(self),)
+        node.output_meta = (values._data.shape, values._data.dtype, indices._data.shape, indices._data.dtype)
+        node.indices_ = SavedOutput(indices)
+        node.saved_versions = (version(indices),)
+        node.dim = dim
+        node.keepdim = keepdim
+        node.self_shape = self_.shape
+        values.grad_fn = node
+        values._requires_grad = True
+    return return_type("max", ("values", "indices"), (values, indices))
+
+
+def min_default(self):
+    """min(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "min", "self", 1)
+    result = make_tensor(K.min_all(self_))
+    if STATE.enabled and requires_grad(self):
+        node = MinBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.result_ = SavedOutput(result)
+        node.saved_versions = (version(self), version(result))
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def min_dim(self, dim, keepdim=False):
+    """min.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)"""
+    self_ = tensor_data(self, "min", "self", 1)
+    dim = int_arg(dim, "min", "dim")
+    values_, indices_ = K.min_dim(self_, dim, keepdim)
+    values = make_tensor(values_)
+    indices = make_tensor(indices_)
+    if STATE.enabled and requires_grad(self):
+        node = MinBackward1()
+        node.next_functions = (edge(self),)
+        node.output_meta = (values._data.shape, values._data.dtype, indices._data.shape, indices._data.dtype)
+        node.indices_ = SavedOutput(indices)
+        node.saved_versions = (version(indices),)
+        node.dim = dim
+        node.keepdim = keepdim
+        node.self_shape = self_.shape
+        values.grad_fn = node
+        values._requires_grad = True
+    return return_type("min", ("values", "indices"), (values, indices))
+
+
+def amax(self, dim=(), keepdim=False):
+    """amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor"""
+    self_ = tensor_data(self, "amax", "self", 1)
+    dim = int_list(dim, "amax", "dim", 1)
+    result = make_tensor(K.amax(self_, dim, keepdim))
+    if STATE.enabled and requires_grad(self):
+        node = AmaxBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.result_ = SavedOutput(result)
+        node.saved_versions = (version(self), version(result))
+        node.dim = dim
+        node.keepdim = keepdim
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def amin(self, dim=(), keepdim=False):
+    """amin(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor"""
+    self_ = tensor_data(self, "amin", "self", 1)
+    dim = int_list(dim, "amin", "dim", 1)
+    result = make_tensor(K.amin(self_, dim, keepdim))
+    if STATE.enabled and requires_grad(self):
+        node = AminBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.result_ = SavedOutput(result)
+        node.saved_versions = (version(self), version(result))
+        node.dim = dim
+        node.keepdim = keepdim
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def argmax(self, dim=None, keepdim=False):
+    """argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor"""
+    self_ = tensor_data(self, "argmax", "self", 1)
+    dim = None if dim is None else int_arg(dim, "argmax", "dim")
+    result = make_tensor(K.argmax(self_, dim, keepdim))
+    return result
+
+
+def argmin(self, dim=None, keepdim=False):
+    """argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor"""
+    self_ = tensor_data(self, "argmin", "self", 1)
+    dim = None if dim is None else int_arg(dim, "argmin", "dim")
+    result = make_tensor(K.argmin(self_, dim, keepdim))
+    return result
+
+
+def logsumexp(self, dim, keepdim=False):
+    """logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor"""
+    self_ = tensor_data(self, "logsumexp", "self", 1)
+    dim = int_list(dim, "logsumexp", "dim", 1)
+    result = make_tensor(K.logsumexp(self_, dim, keepdim))
+    if STATE.enabled and requires_grad(self):
+        node = LogsumexpBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.result_ = SavedOutput(result)
+        node.saved_versions = (version(self), version(result))
+        node.dim = dim
+        node.keepdim = keepdim
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def var(self, dim=None, *, correction=None, keepdim=False):
+    """var.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor"""
+    self_ = tensor_data(self, "var", "self", 1)
+    dim = None if dim is None else int_list(dim, "var", "dim", 1)
+    result = make_tensor(K.var(self_, dim, correction, keepdim))
+    if STATE.enabled and requires_grad(self):
+        node = VarBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        node.correction = correction
+        node.dim = dim
+        node.keepdim = keepdim
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def std(self, dim=None, *, correction=None, keepdim=False):
+    """std.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor"""
+    self_ = tensor_data(self, "std", "self", 1)
+    dim = None if dim is None else int_list(dim, "std", "dim", 1)
+    result = make_tensor(K.std(self_, dim, correction, keepdim))
+    if STATE.enabled and requires_grad(self):
+        node = StdBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.result_ = SavedOutput(result)
+        node.saved_versions = (version(self), version(result))
+        node.correction = correction
+        node.dim = dim
+        node.keepdim = keepdim
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def linalg_vector_norm(self, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor"""
+    self_ = tensor_data(self, "linalg_vector_norm", "self", 1)
+    dim = None if dim is None else int_list(dim, "linalg_vector_norm", "dim", 1)
+    dtype = None if dtype is None else dtypes.to_numpy(dtype)
+    result = make_tensor(K.linalg_vector_norm(self_, ord, dim, keepdim, dtype))
+    if STATE.enabled and requires_grad(self):
+        node = LinalgVectorNormBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.result_ = SavedOutput(result)
+        node.saved_versions = (version(self), version(result))
+        node.dim = dim
+        node.keepdim = keepdim
+        node.ord = ord
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def cumsum(self, dim, *, dtype=None):
+    """cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor"""
+    self_ = tensor_data(self, "cumsum", "self", 1)
+    dim = int_arg(dim, "cumsum", "dim")
+    dtype = None if dtype is None else dtypes.to_numpy(dtype)
+    result = make_tensor(K.cumsum(self_, dim, dtype))
+    if STATE.enabled and requires_grad(self):
+        node = CumsumBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.dim = dim
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def all(self, dim=None, keepdim=False):
+    """all.dims(Tensor self, int[1]? dim=None, bool keepdim=False) -> Tensor"""
+    self_ = tensor_data(self, "all", "self", 1)
+    dim = None if dim is None else int_list(dim, "all", "dim", 1)
+    result = make_tensor(K.all(self_, dim, keepdim))
+    return result
+
+
+def any(self, dim=None, keepdim=False):
+    """any.dims(Tensor self, int[1]? dim=None, bool keepdim=False) -> Tensor"""
+    self_ = tensor_data(self, "any", "self", 1)
+    dim = None if dim is None else int_list(dim, "any", "dim", 1)
+    result = make_tensor(K.any(self_, dim, keepdim))
+    return result
+
+
 def matmul(self, other):
     """matmul(Tensor self, Tensor other) -> Tensor"""
     self_ = tensor_data(self, "matmul", "self", 1)
     other_ = tensor_data(other, "matmul", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
     result = make_tensor(K.matmul(self_, other_))
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MatmulBackward0()
@@ -490,6 +1506,85 @@ def matmul(self, other):
         node.self_ = self
         node.other_ = other
         node.saved_versions = (version(self), version(other))
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def mm(self, mat2):
+    """mm(Tensor self, Tensor mat2) -> Tensor"""
+    self_ = tensor_data(self, "mm", "self", 1)
+    mat2_ = tensor_data(mat2, "mm", "mat2", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, mat2_)
+    result = make_tensor(K.matmul(self_, mat2_))
+    if STATE.enabled and (requires_grad(self) or requires_grad(mat2)):
+        node = MmBackward0()
+        node.next_functions = (edge(self), edge(mat2))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.mat2_ = mat2
+        node.saved_versions = (version(self), version(mat2))
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def bmm(self, mat2):
+    """bmm(Tensor self, Tensor mat2) -> Tensor"""
+    self_ = tensor_data(self, "bmm", "self", 1)
+    mat2_ = tensor_data(mat2, "bmm", "mat2", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, mat2_)
+    result = make_tensor(K.matmul(self_, mat2_))
+    if STATE.enabled and (requires_grad(self) or requires_grad(mat2)):
+        node = BmmBackward0()
+        node.next_functions = (edge(self), edge(mat2))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.mat2_ = mat2
+        node.saved_versions = (version(self), version(mat2))
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+    """addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor"""
+    self_ = tensor_data(self, "addmm", "self", 1)
+    mat1_ = tensor_data(mat1, "addmm", "mat1", 2)
+    mat2_ = tensor_data(mat2, "addmm", "mat2", 3)
+    if B.cuda_loaded:
+        B.check_devices(self_, mat1_, mat2_)
+    result = make_tensor(K.addmm(self_, mat1_, mat2_, beta, alpha))
+    if STATE.enabled and (requires_grad(self) or requires_grad(mat1) or requires_grad(mat2)):
+        node = AddmmBackward0()
+        node.next_functions = (edge(self), edge(mat1), edge(mat2))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.mat1_ = mat1
+        node.mat2_ = mat2
+        node.saved_versions = (version(mat1), version(mat2))
+        node.alpha = alpha
+        node.beta = beta
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def dot(self, tensor):
+    """dot(Tensor self, Tensor tensor) -> Tensor"""
+    self_ = tensor_data(self, "dot", "self", 1)
+    tensor_ = tensor_data(tensor, "dot", "tensor", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, tensor_)
+    result = make_tensor(K.dot(self_, tensor_))
+    if STATE.enabled and (requires_grad(self) or requires_grad(tensor)):
+        node = DotBackward0()
+        node.next_functions = (edge(self), edge(tensor))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.tensor_ = tensor
+        node.saved_versions = (version(self), version(tensor))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -629,6 +1724,274 @@ def squeeze(self, dim):
     return result
 
 
+def cat(tensors, dim=0):
+    """cat(Tensor[] tensors, int dim=0) -> Tensor"""
+    tensors_ = tensor_list_data(tensors, "cat", "tensors")
+    dim = int_arg(dim, "cat", "dim")
+    result = make_tensor(K.cat(tensors_, dim))
+    if STATE.enabled and any_requires_grad(tensors):
+        node = CatBackward0()
+        node.next_functions = (*map(edge, tensors),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.dim = dim
+        node.tensors_shape = tuple(t.shape for t in tensors_)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def stack(tensors, dim=0):
+    """stack(Tensor[] tensors, int dim=0) -> Tensor"""
+    tensors_ = tensor_list_data(tensors, "stack", "tensors")
+    dim = int_arg(dim, "stack", "dim")
+    result = make_tensor(K.stack(tensors_, dim))
+    if STATE.enabled and any_requires_grad(tensors):
+        node = StackBackward0()
+        node.next_functions = (*map(edge, tensors),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.dim = dim
+        node.tensors_shape = tuple(t.shape for t in tensors_)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def flip(self, dims):
+    """flip(Tensor self, int[] dims) -> Tensor"""
+    self_ = tensor_data(self, "flip", "self", 1)
+    dims = int_list(dims, "flip", "dims")
+    result = make_tensor(K.flip(self_, dims))
+    if STATE.enabled and requires_grad(self):
+        node = FlipBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.dims = dims
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def roll(self, shifts, dims=()):
+    """roll(Tensor self, int[1] shifts, int[1] dims=[]) -> Tensor"""
+    self_ = tensor_data(self, "roll", "self", 1)
+    shifts = int_list(shifts, "roll", "shifts", 1)
+    dims = int_list(dims, "roll", "dims", 1)
+    result = make_tensor(K.roll(self_, shifts, dims))
+    if STATE.enabled and requires_grad(self):
+        node = RollBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.dims = dims
+        node.shifts = shifts
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def repeat(self, repeats):
+    """repeat(Tensor self, int[] repeats) -> Tensor"""
+    self_ = tensor_data(self, "repeat", "self", 1)
+    repeats = int_list(repeats, "repeat", "repeats")
+    result = make_tensor(K.repeat(self_, repeats))
+    if STATE.enabled and requires_grad(self):
+        node = RepeatBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.repeats = repeats
+        node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def index(self, indices):
+    """index.Tensor(Tensor self, Tensor?[] indices) -> Tensor"""
+    self_ = tensor_data(self, "index", "self", 1)
+    indices = index_list(indices, "index", "indices")
+    result = make_tensor(K.index(self_, indices))
+    if STATE.enabled and requires_grad(self):
+        node = IndexBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.indices = indices
+        node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def index_backward(grad_output, input_sizes, indices):
+    """index_backward(Tensor grad_output, int[] input_sizes, Tensor?[] indices) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "index_backward", "grad_output", 1)
+    input_sizes = int_list(input_sizes, "index_backward", "input_sizes")
+    indices = index_list(indices, "index_backward", "indices")
+    result = make_tensor(K.index_backward(grad_output_, input_sizes, indices))
+    if STATE.enabled and requires_grad(grad_output):
+        node = IndexBackwardBackward0()
+        node.next_functions = (edge(grad_output),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.indices = indices
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def index_select(self, dim, index):
+    """index_select(Tensor self, int dim, Tensor index) -> Tensor"""
+    self_ = tensor_data(self, "index_select", "self", 1)
+    index_ = tensor_data(index, "index_select", "index", 3)
+    if B.cuda_loaded:
+        B.check_devices(self_, index_)
+    dim = int_arg(dim, "index_select", "dim")
+    result = make_tensor(K.index_select(self_, dim, index_))
+    if STATE.enabled and requires_grad(self):
+        node = IndexSelectBackward0()
+        node.next_functions = (edge(self), NO_EDGE)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.index_ = index
+        node.saved_versions = (version(index),)
+        node.dim = dim
+        node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def gather(self, dim, index, *, sparse_grad=False):
+    """gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor"""
+    self_ = tensor_data(self, "gather", "self", 1)
+    index_ = tensor_data(index, "gather", "index", 3)
+    if B.cuda_loaded:
+        B.check_devices(self_, index_)
+    dim = int_arg(dim, "gather", "dim")
+    result = make_tensor(K.gather(self_, dim, index_, sparse_grad))
+    if STATE.enabled and requires_grad(self):
+        node = GatherBackward0()
+        node.next_functions = (edge(self), NO_EDGE)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.index_ = index
+        node.saved_versions = (version(index),)
+        node.dim = dim
+        node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def scatter_src(self, dim, index, src):
+    """scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor"""
+    self_ = tensor_data(self, "scatter", "self", 1)
+    index_ = tensor_data(index, "scatter", "index", 3)
+    src_ = tensor_data(src, "scatter", "src", 4)
+    if B.cuda_loaded:
+        B.check_devices(self_, index_, src_)
+    dim = int_arg(dim, "scatter", "dim")
+    result = make_tensor(K.scatter_src(self_, dim, index_, src_))
+    if STATE.enabled and (requires_grad(self) or requires_grad(src)):
+        node = ScatterBackward0()
+        node.next_functions = (edge(self), NO_EDGE, edge(src))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.index_ = index
+        node.saved_versions = (version(index),)
+        node.dim = dim
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def scatter_value(self, dim, index, value):
+    """scatter.value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor"""
+    self_ = tensor_data(self, "scatter", "self", 1)
+    index_ = tensor_data(index, "scatter", "index", 3)
+    if B.cuda_loaded:
+        B.check_devices(self_, index_)
+    dim = int_arg(dim, "scatter", "dim")
+    result = make_tensor(K.scatter_value(self_, dim, index_, value))
+    if STATE.enabled and requires_grad(self):
+        node = ScatterBackward1()
+        node.next_functions = (edge(self), NO_EDGE)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.index_ = index
+        node.saved_versions = (version(index),)
+        node.dim = dim
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def scatter_add(self, dim, index, src):
+    """scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor"""
+    self_ = tensor_data(self, "scatter_add", "self", 1)
+    index_ = tensor_data(index, "scatter_add", "index", 3)
+    src_ = tensor_data(src, "scatter_add", "src", 4)
+    if B.cuda_loaded:
+        B.check_devices(self_, index_, src_)
+    dim = int_arg(dim, "scatter_add", "dim")
+    result = make_tensor(K.scatter_add(self_, dim, index_, src_))
+    if STATE.enabled and (requires_grad(self) or requires_grad(src)):
+        node = ScatterAddBackward0()
+        node.next_functions = (edge(self), NO_EDGE, edge(src))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.index_ = index
+        node.saved_versions = (version(index),)
+        node.dim = dim
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def masked_fill_Scalar(self, mask, value):
+    """masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor"""
+    self_ = tensor_data(self, "masked_fill", "self", 1)
+    mask_ = tensor_data(mask, "masked_fill", "mask", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, mask_)
+    result = make_tensor(K.masked_fill(self_, mask_, value))
+    if STATE.enabled and requires_grad(self):
+        node = MaskedFillBackward0()
+        node.next_functions = (edge(self), NO_EDGE)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.mask_ = mask
+        node.saved_versions = (version(mask),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def masked_fill_Tensor(self, mask, value):
+    """masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor"""
+    self_ = tensor_data(self, "masked_fill", "self", 1)
+    mask_ = tensor_data(mask, "masked_fill", "mask", 2)
+    value_ = tensor_data(value, "masked_fill", "value", 3)
+    if B.cuda_loaded:
+        B.check_devices(self_, mask_, value_)
+    result = make_tensor(K.masked_fill(self_, mask_, value_))
+    if STATE.enabled and (requires_grad(self) or requires_grad(value)):
+        node = MaskedFillBackward1()
+        node.next_functions = (edge(self), NO_EDGE, edge(value))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.mask_ = mask
+        node.saved_versions = (version(mask),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def constant_pad_nd(self, pad, value=0):
+    """constant_pad_nd(Tensor self, int[] pad, Scalar value=0) -> Tensor"""
+    self_ = tensor_data(self, "constant_pad_nd", "self", 1)
+    pad = int_list(pad, "constant_pad_nd", "pad")
+    result = make_tensor(K.constant_pad_nd(self_, pad, value))
+    if STATE.enabled and requires_grad(self):
+        node = ConstantPadNdBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.pad = pad
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def select(self, dim, index):
     """select.int(Tensor self, int dim, int index) -> Tensor"""
     self_ = tensor_data(self, "select", "self", 1)
@@ -665,7 +2028,7 @@ def select_backward(grad_output, input_sizes, dim, index):
     return result
 
 
-def slice(self, dim=0, start=0, end=0, step=1):
+def slice(self, dim=0, start=None, end=None, step=1):
     """slice.Tensor(Tensor self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor"""
     self_ = tensor_data(self, "slice", "self", 1)
     dim = int_arg(dim, "slice", "dim")
@@ -726,12 +2089,461 @@ def _to_copy(self, *, dtype=None, device=None, non_blocking=False):
     return result
 
 
+def _softmax(self, dim, half_to_float=False):
+    """_softmax(Tensor self, int dim, bool half_to_float=False) -> Tensor"""
+    self_ = tensor_data(self, "_softmax", "self", 1)
+    dim = int_arg(dim, "_softmax", "dim")
+    result = make_tensor(K.softmax(self_, dim, half_to_float))
+    if STATE.enabled and requires_grad(self):
+        node = SoftmaxBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.result_ = SavedOutput(result)
+        node.saved_versions = (version(result),)
+        node.dim = dim
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def _log_softmax(self, dim, half_to_float=False):
+    """_log_softmax(Tensor self, int dim, bool half_to_float=False) -> Tensor"""
+    self_ = tensor_data(self, "_log_softmax", "self", 1)
+    dim = int_arg(dim, "_log_softmax", "dim")
+    result = make_tensor(K.log_softmax(self_, dim, half_to_float))
+    if STATE.enabled and requires_grad(self):
+        node = LogSoftmaxBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.result_ = SavedOutput(result)
+        node.saved_versions = (version(result),)
+        node.dim = dim
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def nll_loss_forward(self, target, weight, reduction, ignore_index):
+    """nll_loss_forward(Tensor self, Tensor target, Tensor? weight, int reduction, int ignore_index) -> (Tensor output, Tensor total_weight)"""
+    self_ = tensor_data(self, "nll_loss_forward", "self", 1)
+    target_ = tensor_data(target, "nll_loss_forward", "target", 2)
+    weight_ = optional_tensor_data(weight, "nll_loss_forward", "weight", 3)
+    if B.cuda_loaded:
+        B.check_devices(self_, target_, weight_)
+    reduction = int_arg(reduction, "nll_loss_forward", "reduction")
+    ignore_index = int_arg(ignore_index, "nll_loss_forward", "ignore_index")
+    output_, total_weight_ = K.nll_loss_forward(self_, target_, weight_, reduction, ignore_index)
+    output = make_tensor(output_)
+    total_weight = make_tensor(total_weight_)
+    if requires_grad(weight):
+        raise RuntimeError("the derivative for 'weight' is not implemented.")
+    if STATE.enabled and (requires_grad(self) or requires_grad(weight)):
+        node = NllLossBackward0()
+        node.next_functions = (edge(self), NO_EDGE, edge(weight))
+        node.output_meta = (output._data.shape, output._data.dtype, total_weight._data.shape, total_weight._data.dtype)
+        node.self_ = self
+        node.target_ = target
+        node.weight_ = weight
+        node.total_weight_ = SavedOutput(total_weight)
+        node.saved_versions = (version(self), version(target), version(weight), version(total_weight))
+        node.ignore_index = ignore_index
+        node.reduction = reduction
+        output.grad_fn = node
+        output._requires_grad = True
+    return return_type("nll_loss_forward", ("output", "total_weight"), (output, total_weight))
+
+
+def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index, total_weight):
+    """nll_loss_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight, int reduction, int ignore_index, Tensor total_weight) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "nll_loss_backward", "grad_output", 1)
+    self_ = tensor_data(self, "nll_loss_backward", "self", 2)
+    target_ = tensor_data(target, "nll_loss_backward", "target", 3)
+    weight_ = optional_tensor_data(weight, "nll_loss_backward", "weight", 4)
+    total_weight_ = tensor_data(total_weight, "nll_loss_backward", "total_weight", 7)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_, target_, weight_, total_weight_)
+    reduction = int_arg(reduction, "nll_loss_backward", "reduction")
+    ignore_index = int_arg(ignore_index, "nll_loss_backward", "ignore_index")
+    result = make_tensor(K.nll_loss_backward(grad_output_, self_, target_, weight_, reduction, ignore_index, total_weight_))
+    if requires_grad(weight):
+        raise RuntimeError("the derivative for 'weight' is not implemented.")
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self) or requires_grad(weight)):
+        node = NllLossBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self), NO_EDGE, edge(weight), NO_EDGE)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.target_ = target
+        node.weight_ = weight
+        node.saved_versions = (version(target), version(weight))
+        node.ignore_index = ignore_index
+        node.reduction = reduction
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def binary_cross_entropy(self, target, weight=None, reduction=1):
+    """binary_cross_entropy(Tensor self, Tensor target, Tensor? weight=None, int reduction=Mean) -> Tensor"""
+    self_ = tensor_data(self, "binary_cross_entropy", "self", 1)
+    target_ = tensor_data(target, "binary_cross_entropy", "target", 2)
+    weight_ = optional_tensor_data(weight, "binary_cross_entropy", "weight", 3)
+    if B.cuda_loaded:
+        B.check_devices(self_, target_, weight_)
+    reduction = int_arg(reduction, "binary_cross_entropy", "reduction")
+    result = make_tensor(K.binary_cross_entropy(self_, target_, weight_, reduction))
+    if requires_grad(weight):
+        raise RuntimeError("the derivative for 'weight' is not implemented.")
+    if STATE.enabled and (requires_grad(self) or requires_grad(target) or requires_grad(weight)):
+        node = BinaryCrossEntropyBackward0()
+        node.next_functions = (edge(self), edge(target), edge(weight))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.target_ = target
+        node.weight_ = weight
+        node.saved_versions = (version(self), version(target), version(weight))
+        node.reduction = reduction
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def mse_loss(self, target, reduction=1):
+    """mse_loss(Tensor self, Tensor target, int reduction=Mean) -> Tensor"""
+    self_ = tensor_data(self, "mse_loss", "self", 1)
+    target_ = tensor_data(target, "mse_loss", "target", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, target_)
+    reduction = int_arg(reduction, "mse_loss", "reduction")
+    result = make_tensor(K.mse_loss(self_, target_, reduction))
+    if STATE.enabled and (requires_grad(self) or requires_grad(target)):
+        node = MseLossBackward0()
+        node.next_functions = (edge(self), edge(target))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.target_ = target
+        node.saved_versions = (version(self), version(target))
+        node.reduction = reduction
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def smooth_l1_loss(self, target, reduction=1, beta=1.0):
+    """smooth_l1_loss(Tensor self, Tensor target, int reduction=Mean, float beta=1.0) -> Tensor"""
+    self_ = tensor_data(self, "smooth_l1_loss", "self", 1)
+    target_ = tensor_data(target, "smooth_l1_loss", "target", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, target_)
+    reduction = int_arg(reduction, "smooth_l1_loss", "reduction")
+    result = make_tensor(K.smooth_l1_loss(self_, target_, reduction, beta))
+    if STATE.enabled and (requires_grad(self) or requires_grad(target)):
+        node = SmoothL1LossBackward0()
+        node.next_functions = (edge(self), edge(target))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.target_ = target
+        node.saved_versions = (version(self), version(target))
+        node.beta = beta
+        node.reduction = reduction
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def native_dropout(input, p, train):
+    """native_dropout(Tensor input, float p, bool? train) -> (Tensor output, Tensor mask)"""
+    input_ = tensor_data(input, "native_dropout", "input", 1)
+    output_, mask_ = K.native_dropout(input_, p, train)
+    output = make_tensor(output_)
+    mask = make_tensor(mask_)
+    if STATE.enabled and requires_grad(input):
+        node = NativeDropoutBackward0()
+        node.next_functions = (edge(input),)
+        node.output_meta = (output._data.shape, output._data.dtype, mask._data.shape, mask._data.dtype)
+        node.mask_ = SavedOutput(mask)
+        node.saved_versions = (version(mask),)
+        node.p = p
+        node.train = train
+        output.grad_fn = node
+        output._requires_grad = True
+    return return_type("native_dropout", ("output", "mask"), (output, mask))
+
+
+def convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
+    """convolution(Tensor input, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation, bool transposed, int[] output_padding, int groups) -> Tensor"""
+    input_ = tensor_data(input, "convolution", "input", 1)
+    weight_ = tensor_data(weight, "convolution", "weight", 2)
+    bias_ = optional_tensor_data(bias, "convolution", "bias", 3)
+    if B.cuda_loaded:
+        B.check_devices(input_, weight_, bias_)
+    stride = int_list(stride, "convolution", "stride")
+    padding = int_list(padding, "convolution", "padding")
+    dilation = int_list(dilation, "convolution", "dilation")
+    output_padding = int_list(output_padding, "convolution", "output_padding")
+    groups = int_arg(groups, "convolution", "groups")
+    result = make_tensor(K.convolution(input_, weight_, bias_, stride, padding, dilation, transposed, output_padding, groups))
+    if STATE.enabled and (requires_grad(input) or requires_grad(weight) or requires_grad(bias)):
+        node = ConvolutionBackward0()
+        node.next_functions = (edge(input), edge(weight), edge(bias))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.input_ = input
+        node.weight_ = weight
+        node.bias_ = bias
+        node.saved_versions = (version(input), version(weight), version(bias))
+        node.dilation = dilation
+        node.groups = groups
+        node.output_padding = output_padding
+        node.padding = padding
+        node.stride = stride
+        node.transposed = transposed
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def max_pool2d_with_indices(self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    """max_pool2d_with_indices(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> (Tensor output, Tensor indices)"""
+    self_ = tensor_data(self, "max_pool2d_with_indices", "self", 1)
+    kernel_size = int_list(kernel_size, "max_pool2d_with_indices", "kernel_size", 2)
+    stride = int_list(stride, "max_pool2d_with_indices", "stride", 2)
+    padding = int_list(padding, "max_pool2d_with_indices", "padding", 2)
+    dilation = int_list(dilation, "max_pool2d_with_indices", "dilation", 2)
+    output_, indices_ = K.max_pool2d_with_indices(self_, kernel_size, stride, padding, dilation, ceil_mode)
+    output = make_tensor(output_)
+    indices = make_tensor(indices_)
+    if STATE.enabled and requires_grad(self):
+        node = MaxPool2DWithIndicesBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (output._data.shape, output._data.dtype, indices._data.shape, indices._data.dtype)
+        node.indices_ = SavedOutput(indices)
+        node.saved_versions = (version(indices),)
+        node.self_shape = self_.shape
+        output.grad_fn = node
+        output._requires_grad = True
+    return return_type("max_pool2d_with_indices", ("output", "indices"), (output, indices))
+
+
+def avg_pool2d(self, kernel_size, stride=(), padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
+    """avg_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) -> Tensor"""
+    self_ = tensor_data(self, "avg_pool2d", "self", 1)
+    kernel_size = int_list(kernel_size, "avg_pool2d", "kernel_size", 2)
+    stride = int_list(stride, "avg_pool2d", "stride", 2)
+    padding = int_list(padding, "avg_pool2d", "padding", 2)
+    divisor_override = None if divisor_override is None else int_arg(divisor_override, "avg_pool2d", "divisor_override")
+    result = make_tensor(K.avg_pool2d(self_, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override))
+    if STATE.enabled and requires_grad(self):
+        node = AvgPool2DBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        node.ceil_mode = ceil_mode
+        node.count_include_pad = count_include_pad
+        node.divisor_override = divisor_override
+        node.kernel_size = kernel_size
+        node.padding = padding
+        node.stride = stride
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    """avg_pool2d_backward(Tensor grad_output, Tensor self, int[2] kernel_size, int[2] stride, int[2] padding, bool ceil_mode, bool count_include_pad, int? divisor_override) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "avg_pool2d_backward", "grad_output", 1)
+    self_ = tensor_data(self, "avg_pool2d_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    kernel_size = int_list(kernel_size, "avg_pool2d_backward", "kernel_size", 2)
+    stride = int_list(stride, "avg_pool2d_backward", "stride", 2)
+    padding = int_list(padding, "avg_pool2d_backward", "padding", 2)
+    divisor_override = None if divisor_override is None else int_arg(divisor_override, "avg_pool2d_backward", "divisor_override")
+    result = make_tensor(K.avg_pool2d_backward(grad_output_, self_, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override))
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        node = AvgPool2DBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        node.ceil_mode = ceil_mode
+        node.count_include_pad = count_include_pad
+        node.divisor_override = divisor_override
+        node.kernel_size = kernel_size
+        node.padding = padding
+        node.stride = stride
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def _adaptive_avg_pool2d(self, output_size):
+    """_adaptive_avg_pool2d(Tensor self, int[2] output_size) -> Tensor"""
+    self_ = tensor_data(self, "_adaptive_avg_pool2d", "self", 1)
+    output_size = int_list(output_size, "_adaptive_avg_pool2d", "output_size", 2)
+    result = make_tensor(K.adaptive_avg_pool2d(self_, output_size))
+    if STATE.enabled and requires_grad(self):
+        node = AdaptiveAvgPool2DBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def _adaptive_avg_pool2d_backward(grad_output, self):
+    """_adaptive_avg_pool2d_backward(Tensor grad_output, Tensor self) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "_adaptive_avg_pool2d_backward", "grad_output", 1)
+    self_ = tensor_data(self, "_adaptive_avg_pool2d_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    result = make_tensor(K.adaptive_avg_pool2d_backward(grad_output_, self_))
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        node = AdaptiveAvgPool2DBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        node.grad_output_shape = grad_output_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps):
+    """native_batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, float momentum, float eps) -> (Tensor output, Tensor save_mean, Tensor save_invstd)"""
+    input_ = tensor_data(input, "native_batch_norm", "input", 1)
+    weight_ = optional_tensor_data(weight, "native_batch_norm", "weight", 2)
+    bias_ = optional_tensor_data(bias, "native_batch_norm", "bias", 3)
+    running_mean_ = optional_tensor_data(running_mean, "native_batch_norm", "running_mean", 4)
+    running_var_ = optional_tensor_data(running_var, "native_batch_norm", "running_var", 5)
+    if B.cuda_loaded:
+        B.check_devices(input_, weight_, bias_, running_mean_, running_var_)
+    output_, save_mean_, save_invstd_ = K.native_batch_norm(input_, weight_, bias_, running_mean_, running_var_, training, momentum, eps)
+    output = make_tensor(output_)
+    save_mean = make_tensor(save_mean_)
+    save_invstd = make_tensor(save_invstd_)
+    if STATE.enabled and (requires_grad(input) or requires_grad(weight) or requires_grad(bias)):
+        node = NativeBatchNormBackward0()
+        node.next_functions = (edge(input), edge(weight), edge(bias), NO_EDGE, NO_EDGE)
+        node.output_meta = (output._data.shape, output._data.dtype, save_mean._data.shape, save_mean._data.dtype, save_invstd._data.shape, save_invstd._data.dtype)
+        node.input_ = input
+        node.weight_ = weight
+        node.running_mean_ = running_mean
+        node.running_var_ = running_var
+        node.saved_versions = (version(input), version(weight), version(running_mean), version(running_var))
+        node.eps = eps
+        node.training = training
+        output.grad_fn = node
+        output._requires_grad = True
+    return return_type("native_batch_norm", ("output", "save_mean", "save_invstd"), (output, save_mean, save_invstd))
+
+
+def native_layer_norm(input, normalized_shape, weight, bias, eps):
+    """native_layer_norm(Tensor input, int[] normalized_shape, Tensor? weight, Tensor? bias, float eps) -> (Tensor output, Tensor mean, Tensor rstd)"""
+    input_ = tensor_data(input, "native_layer_norm", "input", 1)
+    weight_ = optional_tensor_data(weight, "native_layer_norm", "weight", 3)
+    bias_ = optional_tensor_data(bias, "native_layer_norm", "bias", 4)
+    if B.cuda_loaded:
+        B.check_devices(input_, weight_, bias_)
+    normalized_shape = int_list(normalized_shape, "native_layer_norm", "normalized_shape")
+    output_, mean_, rstd_ = K.native_layer_norm(input_, normalized_shape, weight_, bias_, eps)
+    output = make_tensor(output_)
+    mean = make_tensor(mean_)
+    rstd = make_tensor(rstd_)
+    if STATE.enabled and (requires_grad(input) or requires_grad(weight) or requires_grad(bias)):
+        node = NativeLayerNormBackward0()
+        node.next_functions = (edge(input), edge(weight), edge(bias))
+        node.output_meta = (output._data.shape, output._data.dtype, mean._data.shape, mean._data.dtype, rstd._data.shape, rstd._data.dtype)
+        node.input_ = input
+        node.weight_ = weight
+        node.saved_versions = (version(input), version(weight))
+        node.eps = eps
+        node.normalized_shape = normalized_shape
+        output.grad_fn = node
+        output._requires_grad = True
+    return return_type("native_layer_norm", ("output", "mean", "rstd"), (output, mean, rstd))
+
+
+def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
+    """native_group_norm(Tensor input, Tensor? weight, Tensor? bias, int N, int C, int HxW, int group, float eps) -> (Tensor output, Tensor mean, Tensor rstd)"""
+    input_ = tensor_data(input, "native_group_norm", "input", 1)
+    weight_ = optional_tensor_data(weight, "native_group_norm", "weight", 2)
+    bias_ = optional_tensor_data(bias, "native_group_norm", "bias", 3)
+    if B.cuda_loaded:
+        B.check_devices(input_, weight_, bias_)
+    N = int_arg(N, "native_group_norm", "N")
+    C = int_arg(C, "native_group_norm", "C")
+    HxW = int_arg(HxW, "native_group_norm", "HxW")
+    group = int_arg(group, "native_group_norm", "group")
+    output_, mean_, rstd_ = K.native_group_norm(input_, weight_, bias_, N, C, HxW, group, eps)
+    output = make_tensor(output_)
+    mean = make_tensor(mean_)
+    rstd = make_tensor(rstd_)
+    if STATE.enabled and (requires_grad(input) or requires_grad(weight) or requires_grad(bias)):
+        node = NativeGroupNormBackward0()
+        node.next_functions = (edge(input), edge(weight), edge(bias))
+        node.output_meta = (output._data.shape, output._data.dtype, mean._data.shape, mean._data.dtype, rstd._data.shape, rstd._data.dtype)
+        node.input_ = input
+        node.weight_ = weight
+        node.saved_versions = (version(input), version(weight))
+        node.C = C
+        node.HxW = HxW
+        node.N = N
+        node.eps = eps
+        node.group = group
+        output.grad_fn = node
+        output._requires_grad = True
+    return return_type("native_group_norm", ("output", "mean", "rstd"), (output, mean, rstd))
+
+
+def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+    """embedding(Tensor weight, Tensor indices, int padding_idx=-1, bool scale_grad_by_freq=False, bool sparse=False) -> Tensor"""
+    weight_ = tensor_data(weight, "embedding", "weight", 1)
+    indices_ = tensor_data(indices, "embedding", "indices", 2)
+    if B.cuda_loaded:
+        B.check_devices(weight_, indices_)
+    padding_idx = int_arg(padding_idx, "embedding", "padding_idx")
+    result = make_tensor(K.embedding(weight_, indices_, padding_idx, scale_grad_by_freq, sparse))
+    if STATE.enabled and requires_grad(weight):
+        node = EmbeddingBackward0()
+        node.next_functions = (edge(weight), NO_EDGE)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.indices_ = indices
+        node.saved_versions = (version(indices),)
+        node.padding_idx = padding_idx
+        node.weight_shape = weight_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def upsample_nearest2d(self, output_size, scales_h=None, scales_w=None):
+    """upsample_nearest2d(Tensor self, int[2] output_size, float? scales_h=None, float? scales_w=None) -> Tensor"""
+    self_ = tensor_data(self, "upsample_nearest2d", "self", 1)
+    output_size = int_list(output_size, "upsample_nearest2d", "output_size", 2)
+    result = make_tensor(K.upsample_nearest2d(self_, output_size, scales_h, scales_w))
+    if STATE.enabled and requires_grad(self):
+        node = UpsampleNearest2DBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.output_size = output_size
+        node.scales_h = scales_h
+        node.scales_w = scales_w
+        node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None, reduction=1):
     """binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=Mean) -> Tensor"""
     self_ = tensor_data(self, "binary_cross_entropy_with_logits", "self", 1)
     target_ = tensor_data(target, "binary_cross_entropy_with_logits", "target", 2)
     weight_ = optional_tensor_data(weight, "binary_cross_entropy_with_logits", "weight", 3)
     pos_weight_ = optional_tensor_data(pos_weight, "binary_cross_entropy_with_logits", "pos_weight", 4)
+    if B.cuda_loaded:
+        B.check_devices(self_, target_, weight_, pos_weight_)
     reduction = int_arg(reduction, "binary_cross_entropy_with_logits", "reduction")
     result = make_tensor(K.binary_cross_entropy_with_logits(self_, target_, weight_, pos_weight_, reduction))
     if requires_grad(weight):
@@ -800,6 +2612,28 @@ _POW_OVERLOADS = (
 )
 
 
+def clamp(*args, **kwargs):
+    """One of:
+    clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor
+    clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor
+    """
+    return dispatch("clamp", _CLAMP_OVERLOADS, args, kwargs, (Tensor,))
+
+
+_CLAMP_OVERLOADS = (
+    (clamp_default, (
+        ("self", "Tensor", False, False),
+        ("min", "Scalar?", True, False),
+        ("max", "Scalar?", True, False),
+    )),
+    (clamp_Tensor, (
+        ("self", "Tensor", False, False),
+        ("min", "Tensor?", True, False),
+        ("max", "Tensor?", True, False),
+    )),
+)
+
+
 def sum(*args, **kwargs):
     """One of:
     sum(Tensor self, *, ScalarType? dtype=None) -> Tensor
@@ -840,5 +2674,113 @@ _MEAN_OVERLOADS = (
         ("dim", "int[]?", False, False),
         ("keepdim", "bool", True, False),
         ("dtype", "ScalarType?", True, True),
+    )),
+)
+
+
+def prod(*args, **kwargs):
+    """One of:
+    prod(Tensor self, *, ScalarType? dtype=None) -> Tensor
+    prod.dim_int(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor
+    """
+    return dispatch("prod", _PROD_OVERLOADS, args, kwargs, (Tensor,))
+
+
+_PROD_OVERLOADS = (
+    (prod_default, (
+        ("self", "Tensor", False, False),
+        ("dtype", "ScalarType?", True, True),
+    )),
+    (prod_dim_int, (
+        ("self", "Tensor", False, False),
+        ("dim", "int", False, False),
+        ("keepdim", "bool", True, False),
+        ("dtype", "ScalarType?", True, True),
+    )),
+)
+
+
+def max(*args, **kwargs):
+    """One of:
+    max(Tensor self) -> Tensor
+    max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)
+    """
+    return dispatch("max", _MAX_OVERLOADS, args, kwargs, (Tensor,))
+
+
+_MAX_OVERLOADS = (
+    (max_default, (
+        ("self", "Tensor", False, False),
+    )),
+    (max_dim, (
+        ("self", "Tensor", False, False),
+        ("dim", "int", False, False),
+        ("keepdim", "bool", True, False),
+    )),
+)
+
+
+def min(*args, **kwargs):
+    """One of:
+    min(Tensor self) -> Tensor
+    min.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)
+    """
+    return dispatch("min", _MIN_OVERLOADS, args, kwargs, (Tensor,))
+
+
+_MIN_OVERLOADS = (
+    (min_default, (
+        ("self", "Tensor", False, False),
+    )),
+    (min_dim, (
+        ("self", "Tensor", False, False),
+        ("dim", "int", False, False),
+        ("keepdim", "bool", True, False),
+    )),
+)
+
+
+def scatter(*args, **kwargs):
+    """One of:
+    scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor
+    scatter.value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor
+    """
+    return dispatch("scatter", _SCATTER_OVERLOADS, args, kwargs, (Tensor,))
+
+
+_SCATTER_OVERLOADS = (
+    (scatter_src, (
+        ("self", "Tensor", False, False),
+        ("dim", "int", False, False),
+        ("index", "Tensor", False, False),
+        ("src", "Tensor", False, False),
+    )),
+    (scatter_value, (
+        ("self", "Tensor", False, False),
+        ("dim", "int", False, False),
+        ("index", "Tensor", False, False),
+        ("value", "Scalar", False, False),
+    )),
+)
+
+
+def masked_fill(*args, **kwargs):
+    """One of:
+    masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor
+    masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor
+    """
+    return dispatch("masked_fill", _MASKED_FILL_OVERLOADS, args, kwargs, (Tensor,))
+
+
+_MASKED_FILL_OVERLOADS = (
+    (masked_fill_Scalar, (
+        ("self", "Tensor", False, False),
+        ("mask", "Tensor", False, False),
+        ("value", "Scalar", False, False),
+    )),
+    (masked_fill_Tensor, (
+        ("self", "Tensor", False, False),
+        ("mask", "Tensor", False, False),
+        ("value", "Tensor", False, False),
     )),
 )

@@ -4,8 +4,13 @@
 
 `apply` is the array form (numpy or cupy through `xp`) run by ordinary backward;
 `apply_differentiable` runs the same formulas over Tensor ops for create_graph=True.
+On cupy arrays, an elementwise node's `apply` first tries its fused kernel (backward.cu,
+launched by runtime/cuda.py): one launch for all its input gradients.
 """
 
+from numpy import ndarray
+
+from runtime import cuda as C
 from runtime import formulas as H
 from runtime.node import Node
 from runtime.backends import array_module
@@ -29,6 +34,13 @@ class AddBackward0(Node):
         grad = grads[0]
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("AddBackward0", grad, (), (self.alpha,), (need_other,))
+            if fused is not None:
+                return (
+                    grad if need_self else None,
+                    fused[0],
+                )
         return (
             grad if need_self else None,
             H.maybe_multiply(A, grad, self.alpha) if need_other else None,
@@ -58,6 +70,13 @@ class SubBackward0(Node):
         grad = grads[0]
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("SubBackward0", grad, (), (self.alpha,), (need_other,))
+            if fused is not None:
+                return (
+                    grad if need_self else None,
+                    fused[0],
+                )
         return (
             grad if need_self else None,
             -H.maybe_multiply(A, grad, self.alpha) if need_other else None,
@@ -87,6 +106,13 @@ class RsubBackward0(Node):
         grad = grads[0]
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("RsubBackward0", grad, (), (self.alpha,), (need_self,))
+            if fused is not None:
+                return (
+                    fused[0],
+                    grad if need_other else None,
+                )
         return (
             -H.maybe_multiply(A, grad, self.alpha) if need_self else None,
             grad if need_other else None,
@@ -113,6 +139,10 @@ class RsubBackward1(Node):
 
     def apply(self, grads):
         grad = grads[0]
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("RsubBackward1", grad, (), (self.alpha,), (True,))
+            if fused is not None:
+                return fused
         return (-H.maybe_multiply(A, grad, self.alpha),)
 
     def apply_differentiable(self, grads):
@@ -134,10 +164,14 @@ class MulBackward0(Node):
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
-        self_ = self.self_._data
+        self_ = data_of(self.self_)
         other = data_of(self.other_)
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("MulBackward0", grad, (self_, other), (), (need_self, need_other))
+            if fused is not None:
+                return fused
         return (
             grad * other if need_self else None,
             grad * self_ if need_other else None,
@@ -170,10 +204,14 @@ class DivBackward0(Node):
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
-        self_ = self.self_._data
+        self_ = data_of(self.self_)
         other = data_of(self.other_)
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("DivBackward0", grad, (self_, other), (), (need_self, need_other))
+            if fused is not None:
+                return fused
         return (
             grad / other if need_self else None,
             -grad * self_ / (other * other) if need_other else None,
@@ -202,6 +240,10 @@ class NegBackward0(Node):
 
     def apply(self, grads):
         grad = grads[0]
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("NegBackward0", grad, (), (), (True,))
+            if fused is not None:
+                return fused
         return (-grad,)
 
     def apply_differentiable(self, grads):
@@ -224,6 +266,10 @@ class ReciprocalBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("ReciprocalBackward0", grad, (result,), (), (True,))
+            if fused is not None:
+                return fused
         return (-grad * result * result,)
 
     def apply_differentiable(self, grads):
@@ -247,7 +293,11 @@ class PowBackward0(Node):
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
-        self_ = self.self_._data
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("PowBackward0", grad, (self_,), (self.exponent,), (True,))
+            if fused is not None:
+                return fused
         return (H.pow_backward(A, grad, self_, self.exponent),)
 
     def apply_differentiable(self, grads):
@@ -272,11 +322,15 @@ class PowBackward1(Node):
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
-        self_ = self.self_._data
+        self_ = data_of(self.self_)
         exponent = data_of(self.exponent_)
         result = self.result_._data
         need_self = self.next_functions[0][0] is not None
         need_exponent = self.next_functions[1][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("PowBackward1", grad, (self_, exponent, result), (), (need_self, need_exponent))
+            if fused is not None:
+                return fused
         return (
             H.pow_backward_self(A, grad, self_, exponent) if need_self else None,
             H.pow_backward_exponent(A, grad, self_, exponent, result) if need_exponent else None,
@@ -311,8 +365,12 @@ class PowBackward2(Node):
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
-        exponent = self.exponent_._data
+        exponent = data_of(self.exponent_)
         result = self.result_._data
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("PowBackward2", grad, (exponent, result), (self.self,), (True,))
+            if fused is not None:
+                return fused
         return (H.pow_backward_exponent(A, grad, self.self, exponent, result),)
 
     def apply_differentiable(self, grads):
@@ -338,6 +396,10 @@ class ExpBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("ExpBackward0", grad, (result,), (), (True,))
+            if fused is not None:
+                return fused
         return (grad * result,)
 
     def apply_differentiable(self, grads):
@@ -360,7 +422,11 @@ class LogBackward0(Node):
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
-        self_ = self.self_._data
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("LogBackward0", grad, (self_,), (), (True,))
+            if fused is not None:
+                return fused
         return (grad / self_,)
 
     def apply_differentiable(self, grads):
@@ -385,6 +451,10 @@ class SqrtBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("SqrtBackward0", grad, (result,), (), (True,))
+            if fused is not None:
+                return fused
         return (grad / (2 * result),)
 
     def apply_differentiable(self, grads):
@@ -407,7 +477,11 @@ class SinBackward0(Node):
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
-        self_ = self.self_._data
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("SinBackward0", grad, (self_,), (), (True,))
+            if fused is not None:
+                return fused
         xp = array_module(grad)
         return (grad * xp.cos(self_),)
 
@@ -431,7 +505,11 @@ class CosBackward0(Node):
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
-        self_ = self.self_._data
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("CosBackward0", grad, (self_,), (), (True,))
+            if fused is not None:
+                return fused
         xp = array_module(grad)
         return (grad * -xp.sin(self_),)
 
@@ -457,6 +535,10 @@ class TanBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("TanBackward0", grad, (result,), (), (True,))
+            if fused is not None:
+                return fused
         return (grad * (1 + result * result),)
 
     def apply_differentiable(self, grads):
@@ -481,6 +563,10 @@ class TanhBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("TanhBackward0", grad, (result,), (), (True,))
+            if fused is not None:
+                return fused
         return (grad * (1 - result * result),)
 
     def apply_differentiable(self, grads):
@@ -505,6 +591,10 @@ class SigmoidBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("SigmoidBackward0", grad, (result,), (), (True,))
+            if fused is not None:
+                return fused
         return (grad * result * (1 - result),)
 
     def apply_differentiable(self, grads):
@@ -529,6 +619,10 @@ class ReluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("ReluBackward0", grad, (result,), (), (True,))
+            if fused is not None:
+                return fused
         return (grad * (result > 0),)
 
     def apply_differentiable(self, grads):
@@ -536,6 +630,725 @@ class ReluBackward0(Node):
         grad = grads[0]
         result = self.saved_output(self.result_)
         return (grad * (result > 0),)
+
+
+class AbsBackward0(Node):
+    """derivatives.yaml: abs(Tensor self) -> Tensor
+
+      self: grad * sign(self)
+    """
+
+    __slots__ = ("self_",)
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("AbsBackward0", grad, (self_,), (), (True,))
+            if fused is not None:
+                return fused
+        xp = array_module(grad)
+        return (grad * xp.sign(self_),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (grad * T.sign(self_),)
+
+
+class SignBackward0(Node):
+    """derivatives.yaml: sign(Tensor self) -> Tensor
+
+      self: zeros_like(grad)
+    """
+
+    __slots__ = ()
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (H.zeros_like(A, grad),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (H.zeros_like(T, grad),)
+
+
+class ClampBackward0(Node):
+    """derivatives.yaml: clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor
+
+      self: clamp_backward(grad, self, min, max)
+    """
+
+    __slots__ = ("self_", "max", "min")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("max", "min")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        return (H.clamp_backward(A, grad, self_, self.min, self.max),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (H.clamp_backward(T, grad, self_, self.min, self.max),)
+
+
+class ClampBackward1(Node):
+    """derivatives.yaml: clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor
+
+      self: clamp_backward(grad, self, min, max)
+      min: where(self < min, grad, 0)
+      max: where(self > max, grad, 0)
+    """
+
+    __slots__ = ("self_", "min_", "max_")
+    saved_slots = ("self_", "min_", "max_")
+    saved_names = ("self", "min", "max")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        min = data_of(self.min_)
+        max = data_of(self.max_)
+        need_self = self.next_functions[0][0] is not None
+        need_min = self.next_functions[1][0] is not None
+        need_max = self.next_functions[2][0] is not None
+        xp = array_module(grad)
+        return (
+            H.clamp_backward(A, grad, self_, min, max) if need_self else None,
+            xp.where(self_ < min, grad, 0) if need_min else None,
+            xp.where(self_ > max, grad, 0) if need_max else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        min = self.min_
+        max = self.max_
+        need_self = self.next_functions[0][0] is not None
+        need_min = self.next_functions[1][0] is not None
+        need_max = self.next_functions[2][0] is not None
+        return (
+            H.clamp_backward(T, grad, self_, min, max) if need_self else None,
+            T.where(self_ < min, grad, 0) if need_min else None,
+            T.where(self_ > max, grad, 0) if need_max else None,
+        )
+
+
+class ClampMinBackward0(Node):
+    """derivatives.yaml: clamp_min(Tensor self, Scalar min) -> Tensor
+
+      self: where(self >= min, grad, 0)
+    """
+
+    __slots__ = ("self_", "min")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("min",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("ClampMinBackward0", grad, (self_,), (self.min,), (True,))
+            if fused is not None:
+                return fused
+        xp = array_module(grad)
+        return (xp.where(self_ >= self.min, grad, 0),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (T.where(self_ >= self.min, grad, 0),)
+
+
+class ClampMaxBackward0(Node):
+    """derivatives.yaml: clamp_max(Tensor self, Scalar max) -> Tensor
+
+      self: where(self <= max, grad, 0)
+    """
+
+    __slots__ = ("self_", "max")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("max",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("ClampMaxBackward0", grad, (self_,), (self.max,), (True,))
+            if fused is not None:
+                return fused
+        xp = array_module(grad)
+        return (xp.where(self_ <= self.max, grad, 0),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (T.where(self_ <= self.max, grad, 0),)
+
+
+class MaximumBackward0(Node):
+    """derivatives.yaml: maximum(Tensor self, Tensor other) -> Tensor
+
+      self: where(self > other, grad, where(self == other, grad / 2, 0))
+      other: where(other > self, grad, where(self == other, grad / 2, 0))
+    """
+
+    __slots__ = ("self_", "other_")
+    saved_slots = ("self_", "other_")
+    saved_names = ("self", "other")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        other = data_of(self.other_)
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("MaximumBackward0", grad, (self_, other), (), (need_self, need_other))
+            if fused is not None:
+                return fused
+        xp = array_module(grad)
+        return (
+            xp.where(self_ > other, grad, xp.where(self_ == other, grad / 2, 0)) if need_self else None,
+            xp.where(other > self_, grad, xp.where(self_ == other, grad / 2, 0)) if need_other else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        other = self.other_
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        return (
+            T.where(self_ > other, grad, T.where(self_ == other, grad / 2, 0)) if need_self else None,
+            T.where(other > self_, grad, T.where(self_ == other, grad / 2, 0)) if need_other else None,
+        )
+
+
+class MinimumBackward0(Node):
+    """derivatives.yaml: minimum(Tensor self, Tensor other) -> Tensor
+
+      self: where(self < other, grad, where(self == other, grad / 2, 0))
+      other: where(other < self, grad, where(self == other, grad / 2, 0))
+    """
+
+    __slots__ = ("self_", "other_")
+    saved_slots = ("self_", "other_")
+    saved_names = ("self", "other")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        other = data_of(self.other_)
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("MinimumBackward0", grad, (self_, other), (), (need_self, need_other))
+            if fused is not None:
+                return fused
+        xp = array_module(grad)
+        return (
+            xp.where(self_ < other, grad, xp.where(self_ == other, grad / 2, 0)) if need_self else None,
+            xp.where(other < self_, grad, xp.where(self_ == other, grad / 2, 0)) if need_other else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        other = self.other_
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        return (
+            T.where(self_ < other, grad, T.where(self_ == other, grad / 2, 0)) if need_self else None,
+            T.where(other < self_, grad, T.where(self_ == other, grad / 2, 0)) if need_other else None,
+        )
+
+
+class Log1PBackward0(Node):
+    """derivatives.yaml: log1p(Tensor self) -> Tensor
+
+      self: grad / (1 + self)
+    """
+
+    __slots__ = ("self_",)
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("Log1PBackward0", grad, (self_,), (), (True,))
+            if fused is not None:
+                return fused
+        return (grad / (1 + self_),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (grad / (1 + self_),)
+
+
+class Expm1Backward0(Node):
+    """derivatives.yaml: expm1(Tensor self) -> Tensor
+
+      self: grad * (result + 1)
+    """
+
+    __slots__ = ("result_",)
+    saved_slots = ("result_",)
+    saved_names = ("result",)
+    output_slots = ("result_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("Expm1Backward0", grad, (result,), (), (True,))
+            if fused is not None:
+                return fused
+        return (grad * (result + 1),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        result = self.saved_output(self.result_)
+        return (grad * (result + 1),)
+
+
+class Log2Backward0(Node):
+    """derivatives.yaml: log2(Tensor self) -> Tensor
+
+      self: grad / (self * 0.6931471805599453)
+    """
+
+    __slots__ = ("self_",)
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("Log2Backward0", grad, (self_,), (), (True,))
+            if fused is not None:
+                return fused
+        return (grad / (self_ * 0.6931471805599453),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (grad / (self_ * 0.6931471805599453),)
+
+
+class Log10Backward0(Node):
+    """derivatives.yaml: log10(Tensor self) -> Tensor
+
+      self: grad / (self * 2.302585092994046)
+    """
+
+    __slots__ = ("self_",)
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("Log10Backward0", grad, (self_,), (), (True,))
+            if fused is not None:
+                return fused
+        return (grad / (self_ * 2.302585092994046),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (grad / (self_ * 2.302585092994046),)
+
+
+class RsqrtBackward0(Node):
+    """derivatives.yaml: rsqrt(Tensor self) -> Tensor
+
+      self: -0.5 * grad * result * result * result
+    """
+
+    __slots__ = ("result_",)
+    saved_slots = ("result_",)
+    saved_names = ("result",)
+    output_slots = ("result_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("RsqrtBackward0", grad, (result,), (), (True,))
+            if fused is not None:
+                return fused
+        return (-0.5 * grad * result * result * result,)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        result = self.saved_output(self.result_)
+        return (-0.5 * grad * result * result * result,)
+
+
+class AsinBackward0(Node):
+    """derivatives.yaml: asin(Tensor self) -> Tensor
+
+      self: grad / sqrt(1 - self * self)
+    """
+
+    __slots__ = ("self_",)
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("AsinBackward0", grad, (self_,), (), (True,))
+            if fused is not None:
+                return fused
+        xp = array_module(grad)
+        return (grad / xp.sqrt(1 - self_ * self_),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (grad / T.sqrt(1 - self_ * self_),)
+
+
+class AcosBackward0(Node):
+    """derivatives.yaml: acos(Tensor self) -> Tensor
+
+      self: -grad / sqrt(1 - self * self)
+    """
+
+    __slots__ = ("self_",)
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("AcosBackward0", grad, (self_,), (), (True,))
+            if fused is not None:
+                return fused
+        xp = array_module(grad)
+        return (-grad / xp.sqrt(1 - self_ * self_),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (-grad / T.sqrt(1 - self_ * self_),)
+
+
+class AtanBackward0(Node):
+    """derivatives.yaml: atan(Tensor self) -> Tensor
+
+      self: grad / (1 + self * self)
+    """
+
+    __slots__ = ("self_",)
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("AtanBackward0", grad, (self_,), (), (True,))
+            if fused is not None:
+                return fused
+        return (grad / (1 + self_ * self_),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (grad / (1 + self_ * self_),)
+
+
+class SinhBackward0(Node):
+    """derivatives.yaml: sinh(Tensor self) -> Tensor
+
+      self: grad * cosh(self)
+    """
+
+    __slots__ = ("self_",)
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("SinhBackward0", grad, (self_,), (), (True,))
+            if fused is not None:
+                return fused
+        xp = array_module(grad)
+        return (grad * xp.cosh(self_),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (grad * T.cosh(self_),)
+
+
+class CoshBackward0(Node):
+    """derivatives.yaml: cosh(Tensor self) -> Tensor
+
+      self: grad * sinh(self)
+    """
+
+    __slots__ = ("self_",)
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("CoshBackward0", grad, (self_,), (), (True,))
+            if fused is not None:
+                return fused
+        xp = array_module(grad)
+        return (grad * xp.sinh(self_),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (grad * T.sinh(self_),)
+
+
+class ErfBackward0(Node):
+    """derivatives.yaml: erf(Tensor self) -> Tensor
+
+      self: grad * 1.1283791670955126 * exp(-self * self)
+    """
+
+    __slots__ = ("self_",)
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("ErfBackward0", grad, (self_,), (), (True,))
+            if fused is not None:
+                return fused
+        xp = array_module(grad)
+        return (grad * 1.1283791670955126 * xp.exp(-self_ * self_),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (grad * 1.1283791670955126 * T.exp(-self_ * self_),)
+
+
+class LeakyReluBackward0(Node):
+    """derivatives.yaml: leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor
+
+      self: where(self > 0, grad, grad * negative_slope)
+    """
+
+    __slots__ = ("self_", "negative_slope")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("negative_slope",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("LeakyReluBackward0", grad, (self_,), (self.negative_slope,), (True,))
+            if fused is not None:
+                return fused
+        xp = array_module(grad)
+        return (xp.where(self_ > 0, grad, grad * self.negative_slope),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (T.where(self_ > 0, grad, grad * self.negative_slope),)
+
+
+class EluBackward0(Node):
+    """derivatives.yaml: elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor
+
+      self: elu_backward(grad, self, alpha, scale, input_scale)
+    """
+
+    __slots__ = ("self_", "alpha", "input_scale", "scale")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("alpha", "input_scale", "scale")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        return (H.elu_backward(A, grad, self_, self.alpha, self.scale, self.input_scale),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (H.elu_backward(T, grad, self_, self.alpha, self.scale, self.input_scale),)
+
+
+class GeluBackward0(Node):
+    """derivatives.yaml: gelu(Tensor self, *, str approximate='none') -> Tensor
+
+      self: gelu_backward(grad, self, approximate)
+    """
+
+    __slots__ = ("self_", "approximate")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("approximate",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        return (H.gelu_backward(A, grad, self_, self.approximate),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (H.gelu_backward(T, grad, self_, self.approximate),)
+
+
+class SiluBackward0(Node):
+    """derivatives.yaml: silu(Tensor self) -> Tensor
+
+      self: grad * sigmoid(self) * (1 + self * (1 - sigmoid(self)))
+    """
+
+    __slots__ = ("self_",)
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("SiluBackward0", grad, (self_,), (), (True,))
+            if fused is not None:
+                return fused
+        return (grad * A.sigmoid(self_) * (1 + self_ * (1 - A.sigmoid(self_))),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (grad * T.sigmoid(self_) * (1 + self_ * (1 - T.sigmoid(self_))),)
+
+
+class SoftplusBackward0(Node):
+    """derivatives.yaml: softplus(Tensor self, Scalar beta=1, Scalar threshold=20) -> Tensor
+
+      self: where(self * beta > threshold, grad, grad * sigmoid(self * beta))
+    """
+
+    __slots__ = ("self_", "beta", "threshold")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("beta", "threshold")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("SoftplusBackward0", grad, (self_,), (self.beta, self.threshold), (True,))
+            if fused is not None:
+                return fused
+        xp = array_module(grad)
+        return (xp.where(self_ * self.beta > self.threshold, grad, grad * A.sigmoid(self_ * self.beta)),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (T.where(self_ * self.beta > self.threshold, grad, grad * T.sigmoid(self_ * self.beta)),)
+
+
+class HardtanhBackward0(Node):
+    """derivatives.yaml: hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor
+
+      self: where(logical_and(self > min_val, self < max_val), grad, 0)
+    """
+
+    __slots__ = ("self_", "max_val", "min_val")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("max_val", "min_val")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("HardtanhBackward0", grad, (self_,), (self.min_val, self.max_val), (True,))
+            if fused is not None:
+                return fused
+        xp = array_module(grad)
+        return (xp.where(xp.logical_and(self_ > self.min_val, self_ < self.max_val), grad, 0),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (T.where(T.logical_and(self_ > self.min_val, self_ < self.max_val), grad, 0),)
 
 
 class WhereBackward0(Node):
@@ -552,10 +1365,17 @@ class WhereBackward0(Node):
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
-        condition = self.condition_._data
-        need_condition = self.next_functions[0][0] is not None
+        condition = data_of(self.condition_)
         need_self = self.next_functions[1][0] is not None
         need_other = self.next_functions[2][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("WhereBackward0", grad, (condition,), (), (need_self, need_other))
+            if fused is not None:
+                return (
+                    None,
+                    fused[0],
+                    fused[1],
+                )
         xp = array_module(grad)
         return (
             None,
@@ -567,7 +1387,6 @@ class WhereBackward0(Node):
         self.check_saved()
         grad = grads[0]
         condition = self.condition_
-        need_condition = self.next_functions[0][0] is not None
         need_self = self.next_functions[1][0] is not None
         need_other = self.next_functions[2][0] is not None
         return (
@@ -649,6 +1468,336 @@ class MeanBackward1(Node):
         return (H.mean_backward(T, grad, self.self_shape, self.dim, self.keepdim),)
 
 
+class ProdBackward0(Node):
+    """derivatives.yaml: prod(Tensor self, *, ScalarType? dtype=None) -> Tensor
+
+      self: prod_backward(grad, self, result, None, False)
+    """
+
+    __slots__ = ("self_", "result_")
+    saved_slots = ("self_", "result_")
+    saved_names = ("self", "result")
+    output_slots = ("result_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        result = self.result_._data
+        return (H.prod_backward(A, grad, self_, result, None, False),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        result = self.saved_output(self.result_)
+        return (H.prod_backward(T, grad, self_, result, None, False),)
+
+
+class ProdBackward1(Node):
+    """derivatives.yaml: prod.dim_int(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor
+
+      self: prod_backward(grad, self, result, dim, keepdim)
+    """
+
+    __slots__ = ("self_", "result_", "dim", "keepdim")
+    saved_slots = ("self_", "result_")
+    saved_names = ("self", "result")
+    value_slots = ("dim", "keepdim")
+    output_slots = ("result_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        result = self.result_._data
+        return (H.prod_backward(A, grad, self_, result, self.dim, self.keepdim),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        result = self.saved_output(self.result_)
+        return (H.prod_backward(T, grad, self_, result, self.dim, self.keepdim),)
+
+
+class MaxBackward0(Node):
+    """derivatives.yaml: max(Tensor self) -> Tensor
+
+      self: evenly_distribute_backward(grad, self, result)
+    """
+
+    __slots__ = ("self_", "result_")
+    saved_slots = ("self_", "result_")
+    saved_names = ("self", "result")
+    output_slots = ("result_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        result = self.result_._data
+        return (H.evenly_distribute_backward(A, grad, self_, result),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        result = self.saved_output(self.result_)
+        return (H.evenly_distribute_backward(T, grad, self_, result),)
+
+
+class MaxBackward1(Node):
+    """derivatives.yaml: max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)
+
+      self: value_selecting_reduction_backward(grads[0], dim, indices, self.shape, keepdim)
+    """
+
+    __slots__ = ("indices_", "dim", "keepdim", "self_shape")
+    num_outputs = 2
+    saved_slots = ("indices_",)
+    saved_names = ("indices",)
+    value_slots = ("dim", "keepdim", "self_shape")
+    output_slots = ("indices_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        indices = self.indices_._data
+        return (H.value_selecting_reduction_backward(A, grads[0], self.dim, indices, self.self_shape, self.keepdim),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        indices = self.saved_output(self.indices_)
+        return (H.value_selecting_reduction_backward(T, grads[0], self.dim, indices, self.self_shape, self.keepdim),)
+
+
+class MinBackward0(Node):
+    """derivatives.yaml: min(Tensor self) -> Tensor
+
+      self: evenly_distribute_backward(grad, self, result)
+    """
+
+    __slots__ = ("self_", "result_")
+    saved_slots = ("self_", "result_")
+    saved_names = ("self", "result")
+    output_slots = ("result_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        result = self.result_._data
+        return (H.evenly_distribute_backward(A, grad, self_, result),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        result = self.saved_output(self.result_)
+        return (H.evenly_distribute_backward(T, grad, self_, result),)
+
+
+class MinBackward1(Node):
+    """derivatives.yaml: min.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)
+
+      self: value_selecting_reduction_backward(grads[0], dim, indices, self.shape, keepdim)
+    """
+
+    __slots__ = ("indices_", "dim", "keepdim", "self_shape")
+    num_outputs = 2
+    saved_slots = ("indices_",)
+    saved_names = ("indices",)
+    value_slots = ("dim", "keepdim", "self_shape")
+    output_slots = ("indices_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        indices = self.indices_._data
+        return (H.value_selecting_reduction_backward(A, grads[0], self.dim, indices, self.self_shape, self.keepdim),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        indices = self.saved_output(self.indices_)
+        return (H.value_selecting_reduction_backward(T, grads[0], self.dim, indices, self.self_shape, self.keepdim),)
+
+
+class AmaxBackward0(Node):
+    """derivatives.yaml: amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor
+
+      self: amax_backward(grad, self, result, dim, keepdim)
+    """
+
+    __slots__ = ("self_", "result_", "dim", "keepdim")
+    saved_slots = ("self_", "result_")
+    saved_names = ("self", "result")
+    value_slots = ("dim", "keepdim")
+    output_slots = ("result_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        result = self.result_._data
+        return (H.amax_backward(A, grad, self_, result, self.dim, self.keepdim),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        result = self.saved_output(self.result_)
+        return (H.amax_backward(T, grad, self_, result, self.dim, self.keepdim),)
+
+
+class AminBackward0(Node):
+    """derivatives.yaml: amin(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor
+
+      self: amax_backward(grad, self, result, dim, keepdim)
+    """
+
+    __slots__ = ("self_", "result_", "dim", "keepdim")
+    saved_slots = ("self_", "result_")
+    saved_names = ("self", "result")
+    value_slots = ("dim", "keepdim")
+    output_slots = ("result_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        result = self.result_._data
+        return (H.amax_backward(A, grad, self_, result, self.dim, self.keepdim),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        result = self.saved_output(self.result_)
+        return (H.amax_backward(T, grad, self_, result, self.dim, self.keepdim),)
+
+
+class LogsumexpBackward0(Node):
+    """derivatives.yaml: logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor
+
+      self: logsumexp_backward(grad, self, result, dim, keepdim)
+    """
+
+    __slots__ = ("self_", "result_", "dim", "keepdim")
+    saved_slots = ("self_", "result_")
+    saved_names = ("self", "result")
+    value_slots = ("dim", "keepdim")
+    output_slots = ("result_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        result = self.result_._data
+        return (H.logsumexp_backward(A, grad, self_, result, self.dim, self.keepdim),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        result = self.saved_output(self.result_)
+        return (H.logsumexp_backward(T, grad, self_, result, self.dim, self.keepdim),)
+
+
+class VarBackward0(Node):
+    """derivatives.yaml: var.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor
+
+      self: var_backward(grad, self, dim, correction, keepdim)
+    """
+
+    __slots__ = ("self_", "correction", "dim", "keepdim")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("correction", "dim", "keepdim")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        return (H.var_backward(A, grad, self_, self.dim, self.correction, self.keepdim),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (H.var_backward(T, grad, self_, self.dim, self.correction, self.keepdim),)
+
+
+class StdBackward0(Node):
+    """derivatives.yaml: std.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor
+
+      self: std_backward(result, grad, self, dim, correction, keepdim)
+    """
+
+    __slots__ = ("self_", "result_", "correction", "dim", "keepdim")
+    saved_slots = ("self_", "result_")
+    saved_names = ("self", "result")
+    value_slots = ("correction", "dim", "keepdim")
+    output_slots = ("result_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        result = self.result_._data
+        return (H.std_backward(A, result, grad, self_, self.dim, self.correction, self.keepdim),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        result = self.saved_output(self.result_)
+        return (H.std_backward(T, result, grad, self_, self.dim, self.correction, self.keepdim),)
+
+
+class LinalgVectorNormBackward0(Node):
+    """derivatives.yaml: linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor
+
+      self: norm_backward(grad, self, ord, result, dim, keepdim)
+    """
+
+    __slots__ = ("self_", "result_", "dim", "keepdim", "ord")
+    saved_slots = ("self_", "result_")
+    saved_names = ("self", "result")
+    value_slots = ("dim", "keepdim", "ord")
+    output_slots = ("result_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        result = self.result_._data
+        return (H.norm_backward(A, grad, self_, self.ord, result, self.dim, self.keepdim),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        result = self.saved_output(self.result_)
+        return (H.norm_backward(T, grad, self_, self.ord, result, self.dim, self.keepdim),)
+
+
+class CumsumBackward0(Node):
+    """derivatives.yaml: cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor
+
+      self: cumsum_backward(grad, dim)
+    """
+
+    __slots__ = ("dim",)
+    value_slots = ("dim",)
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (H.cumsum_backward(A, grad, self.dim),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (H.cumsum_backward(T, grad, self.dim),)
+
+
 class MatmulBackward0(Node):
     """derivatives.yaml: matmul(Tensor self, Tensor other) -> Tensor
 
@@ -662,7 +1811,7 @@ class MatmulBackward0(Node):
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
-        self_ = self.self_._data
+        self_ = data_of(self.self_)
         other = data_of(self.other_)
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
@@ -683,6 +1832,160 @@ class MatmulBackward0(Node):
         return (
             grad_self,
             grad_other,
+        )
+
+
+class MmBackward0(Node):
+    """derivatives.yaml: mm(Tensor self, Tensor mat2) -> Tensor
+
+      self: mm(grad, mat2.t())
+      mat2: mm(self.t(), grad)
+    """
+
+    __slots__ = ("self_", "mat2_")
+    saved_slots = ("self_", "mat2_")
+    saved_names = ("self", "mat2")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        mat2 = data_of(self.mat2_)
+        need_self = self.next_functions[0][0] is not None
+        need_mat2 = self.next_functions[1][0] is not None
+        return (
+            A.mm(grad, A.t(mat2)) if need_self else None,
+            A.mm(A.t(self_), grad) if need_mat2 else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        mat2 = self.mat2_
+        need_self = self.next_functions[0][0] is not None
+        need_mat2 = self.next_functions[1][0] is not None
+        return (
+            T.mm(grad, T.t(mat2)) if need_self else None,
+            T.mm(T.t(self_), grad) if need_mat2 else None,
+        )
+
+
+class BmmBackward0(Node):
+    """derivatives.yaml: bmm(Tensor self, Tensor mat2) -> Tensor
+
+      self: bmm(grad, mat2.transpose(1, 2))
+      mat2: bmm(self.transpose(1, 2), grad)
+    """
+
+    __slots__ = ("self_", "mat2_")
+    saved_slots = ("self_", "mat2_")
+    saved_names = ("self", "mat2")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        mat2 = data_of(self.mat2_)
+        need_self = self.next_functions[0][0] is not None
+        need_mat2 = self.next_functions[1][0] is not None
+        return (
+            A.bmm(grad, A.transpose(mat2, 1, 2)) if need_self else None,
+            A.bmm(A.transpose(self_, 1, 2), grad) if need_mat2 else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        mat2 = self.mat2_
+        need_self = self.next_functions[0][0] is not None
+        need_mat2 = self.next_functions[1][0] is not None
+        return (
+            T.bmm(grad, T.transpose(mat2, 1, 2)) if need_self else None,
+            T.bmm(T.transpose(self_, 1, 2), grad) if need_mat2 else None,
+        )
+
+
+class AddmmBackward0(Node):
+    """derivatives.yaml: addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor
+
+      self: maybe_multiply(grad, beta)
+      mat1: maybe_multiply(mm(grad, mat2.t()), alpha)
+      mat2: maybe_multiply(mm(mat1.t(), grad), alpha)
+    """
+
+    __slots__ = ("mat1_", "mat2_", "alpha", "beta")
+    saved_slots = ("mat1_", "mat2_")
+    saved_names = ("mat1", "mat2")
+    value_slots = ("alpha", "beta")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        mat1 = data_of(self.mat1_)
+        mat2 = data_of(self.mat2_)
+        need_self = self.next_functions[0][0] is not None
+        need_mat1 = self.next_functions[1][0] is not None
+        need_mat2 = self.next_functions[2][0] is not None
+        return (
+            H.maybe_multiply(A, grad, self.beta) if need_self else None,
+            H.maybe_multiply(A, A.mm(grad, A.t(mat2)), self.alpha) if need_mat1 else None,
+            H.maybe_multiply(A, A.mm(A.t(mat1), grad), self.alpha) if need_mat2 else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        mat1 = self.mat1_
+        mat2 = self.mat2_
+        need_self = self.next_functions[0][0] is not None
+        need_mat1 = self.next_functions[1][0] is not None
+        need_mat2 = self.next_functions[2][0] is not None
+        return (
+            H.maybe_multiply(T, grad, self.beta) if need_self else None,
+            H.maybe_multiply(T, T.mm(grad, T.t(mat2)), self.alpha) if need_mat1 else None,
+            H.maybe_multiply(T, T.mm(T.t(mat1), grad), self.alpha) if need_mat2 else None,
+        )
+
+
+class DotBackward0(Node):
+    """derivatives.yaml: dot(Tensor self, Tensor tensor) -> Tensor
+
+      self: grad * tensor
+      tensor: grad * self
+    """
+
+    __slots__ = ("self_", "tensor_")
+    saved_slots = ("self_", "tensor_")
+    saved_names = ("self", "tensor")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        tensor = data_of(self.tensor_)
+        need_self = self.next_functions[0][0] is not None
+        need_tensor = self.next_functions[1][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("DotBackward0", grad, (self_, tensor), (), (need_self, need_tensor))
+            if fused is not None:
+                return fused
+        return (
+            grad * tensor if need_self else None,
+            grad * self_ if need_tensor else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        tensor = self.tensor_
+        need_self = self.next_functions[0][0] is not None
+        need_tensor = self.next_functions[1][0] is not None
+        return (
+            grad * tensor if need_self else None,
+            grad * self_ if need_tensor else None,
         )
 
 
@@ -846,6 +2149,396 @@ class SqueezeBackward0(Node):
         return (T.reshape(grad, self.self_shape),)
 
 
+class CatBackward0(Node):
+    """derivatives.yaml: cat(Tensor[] tensors, int dim=0) -> Tensor
+
+      tensors: cat_backward(grad, tensors.shape, dim)
+    """
+
+    __slots__ = ("dim", "tensors_shape")
+    value_slots = ("dim", "tensors_shape")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return tuple(H.cat_backward(A, grad, self.tensors_shape, self.dim))
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return tuple(H.cat_backward(T, grad, self.tensors_shape, self.dim))
+
+
+class StackBackward0(Node):
+    """derivatives.yaml: stack(Tensor[] tensors, int dim=0) -> Tensor
+
+      tensors: stack_backward(grad, dim, tensors.shape)
+    """
+
+    __slots__ = ("dim", "tensors_shape")
+    value_slots = ("dim", "tensors_shape")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return tuple(H.stack_backward(A, grad, self.dim, self.tensors_shape))
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return tuple(H.stack_backward(T, grad, self.dim, self.tensors_shape))
+
+
+class FlipBackward0(Node):
+    """derivatives.yaml: flip(Tensor self, int[] dims) -> Tensor
+
+      self: grad.flip(dims)
+    """
+
+    __slots__ = ("dims",)
+    value_slots = ("dims",)
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A.flip(grad, self.dims),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T.flip(grad, self.dims),)
+
+
+class RollBackward0(Node):
+    """derivatives.yaml: roll(Tensor self, int[1] shifts, int[1] dims=[]) -> Tensor
+
+      self: grad.roll(negated(shifts), dims)
+    """
+
+    __slots__ = ("dims", "shifts")
+    value_slots = ("dims", "shifts")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A.roll(grad, H.negated(A, self.shifts), self.dims),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T.roll(grad, H.negated(T, self.shifts), self.dims),)
+
+
+class RepeatBackward0(Node):
+    """derivatives.yaml: repeat(Tensor self, int[] repeats) -> Tensor
+
+      self: repeat_backward(grad, repeats, self.shape)
+    """
+
+    __slots__ = ("repeats", "self_shape")
+    value_slots = ("repeats", "self_shape")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (H.repeat_backward(A, grad, self.repeats, self.self_shape),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (H.repeat_backward(T, grad, self.repeats, self.self_shape),)
+
+
+class IndexBackward0(Node):
+    """derivatives.yaml: index.Tensor(Tensor self, Tensor?[] indices) -> Tensor
+
+      self: index_backward(grad, self.shape, indices)
+    """
+
+    __slots__ = ("indices", "self_shape")
+    value_slots = ("indices", "self_shape")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A.index_backward(grad, self.self_shape, self.indices),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T.index_backward(grad, self.self_shape, self.indices),)
+
+
+class IndexBackwardBackward0(Node):
+    """derivatives.yaml: index_backward(Tensor grad_output, int[] input_sizes, Tensor?[] indices) -> Tensor
+
+      grad_output: grad.index(indices)
+    """
+
+    __slots__ = ("indices",)
+    value_slots = ("indices",)
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A.index(grad, self.indices),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T.index(grad, self.indices),)
+
+
+class IndexSelectBackward0(Node):
+    """derivatives.yaml: index_select(Tensor self, int dim, Tensor index) -> Tensor
+
+      self: index_select_backward(grad, self.shape, dim, index)
+    """
+
+    __slots__ = ("index_", "dim", "self_shape")
+    saved_slots = ("index_",)
+    saved_names = ("index",)
+    value_slots = ("dim", "self_shape")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        index = data_of(self.index_)
+        need_self = self.next_functions[0][0] is not None
+        return (
+            H.index_select_backward(A, grad, self.self_shape, self.dim, index) if need_self else None,
+            None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        index = self.index_
+        need_self = self.next_functions[0][0] is not None
+        return (
+            H.index_select_backward(T, grad, self.self_shape, self.dim, index) if need_self else None,
+            None,
+        )
+
+
+class GatherBackward0(Node):
+    """derivatives.yaml: gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor
+
+      self: gather_backward(grad, self.shape, dim, index)
+    """
+
+    __slots__ = ("index_", "dim", "self_shape")
+    saved_slots = ("index_",)
+    saved_names = ("index",)
+    value_slots = ("dim", "self_shape")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        index = data_of(self.index_)
+        need_self = self.next_functions[0][0] is not None
+        return (
+            H.gather_backward(A, grad, self.self_shape, self.dim, index) if need_self else None,
+            None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        index = self.index_
+        need_self = self.next_functions[0][0] is not None
+        return (
+            H.gather_backward(T, grad, self.self_shape, self.dim, index) if need_self else None,
+            None,
+        )
+
+
+class ScatterBackward0(Node):
+    """derivatives.yaml: scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor
+
+      self: grad.scatter(dim, index, 0)
+      src: grad.gather(dim, index)
+    """
+
+    __slots__ = ("index_", "dim")
+    saved_slots = ("index_",)
+    saved_names = ("index",)
+    value_slots = ("dim",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        index = data_of(self.index_)
+        need_self = self.next_functions[0][0] is not None
+        need_src = self.next_functions[2][0] is not None
+        return (
+            A.scatter(grad, self.dim, index, 0) if need_self else None,
+            None,
+            A.gather(grad, self.dim, index) if need_src else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        index = self.index_
+        need_self = self.next_functions[0][0] is not None
+        need_src = self.next_functions[2][0] is not None
+        return (
+            T.scatter(grad, self.dim, index, 0) if need_self else None,
+            None,
+            T.gather(grad, self.dim, index) if need_src else None,
+        )
+
+
+class ScatterBackward1(Node):
+    """derivatives.yaml: scatter.value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor
+
+      self: grad.scatter(dim, index, 0)
+    """
+
+    __slots__ = ("index_", "dim")
+    saved_slots = ("index_",)
+    saved_names = ("index",)
+    value_slots = ("dim",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        index = data_of(self.index_)
+        need_self = self.next_functions[0][0] is not None
+        return (
+            A.scatter(grad, self.dim, index, 0) if need_self else None,
+            None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        index = self.index_
+        need_self = self.next_functions[0][0] is not None
+        return (
+            T.scatter(grad, self.dim, index, 0) if need_self else None,
+            None,
+        )
+
+
+class ScatterAddBackward0(Node):
+    """derivatives.yaml: scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor
+
+      self: grad
+      src: grad.gather(dim, index)
+    """
+
+    __slots__ = ("index_", "dim")
+    saved_slots = ("index_",)
+    saved_names = ("index",)
+    value_slots = ("dim",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        index = data_of(self.index_)
+        need_self = self.next_functions[0][0] is not None
+        need_src = self.next_functions[2][0] is not None
+        return (
+            grad if need_self else None,
+            None,
+            A.gather(grad, self.dim, index) if need_src else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        index = self.index_
+        need_self = self.next_functions[0][0] is not None
+        need_src = self.next_functions[2][0] is not None
+        return (
+            grad if need_self else None,
+            None,
+            T.gather(grad, self.dim, index) if need_src else None,
+        )
+
+
+class MaskedFillBackward0(Node):
+    """derivatives.yaml: masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor
+
+      self: where(mask, 0, grad)
+    """
+
+    __slots__ = ("mask_",)
+    saved_slots = ("mask_",)
+    saved_names = ("mask",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        mask = data_of(self.mask_)
+        need_self = self.next_functions[0][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("MaskedFillBackward0", grad, (mask,), (), (need_self,))
+            if fused is not None:
+                return (
+                    fused[0],
+                    None,
+                )
+        xp = array_module(grad)
+        return (
+            xp.where(mask, 0, grad) if need_self else None,
+            None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        mask = self.mask_
+        need_self = self.next_functions[0][0] is not None
+        return (
+            T.where(mask, 0, grad) if need_self else None,
+            None,
+        )
+
+
+class MaskedFillBackward1(Node):
+    """derivatives.yaml: masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor
+
+      self: where(mask, 0, grad)
+      value: sum(where(mask, grad, 0))
+    """
+
+    __slots__ = ("mask_",)
+    saved_slots = ("mask_",)
+    saved_names = ("mask",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        mask = data_of(self.mask_)
+        need_self = self.next_functions[0][0] is not None
+        need_value = self.next_functions[2][0] is not None
+        xp = array_module(grad)
+        return (
+            xp.where(mask, 0, grad) if need_self else None,
+            None,
+            A.sum(xp.where(mask, grad, 0)) if need_value else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        mask = self.mask_
+        need_self = self.next_functions[0][0] is not None
+        need_value = self.next_functions[2][0] is not None
+        return (
+            T.where(mask, 0, grad) if need_self else None,
+            None,
+            T.sum(T.where(mask, grad, 0)) if need_value else None,
+        )
+
+
+class ConstantPadNdBackward0(Node):
+    """derivatives.yaml: constant_pad_nd(Tensor self, int[] pad, Scalar value=0) -> Tensor
+
+      self: constant_pad_nd(grad, negated(pad), 0)
+    """
+
+    __slots__ = ("pad",)
+    value_slots = ("pad",)
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A.constant_pad_nd(grad, H.negated(A, self.pad), 0),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T.constant_pad_nd(grad, H.negated(T, self.pad), 0),)
+
+
 class SelectBackward0(Node):
     """derivatives.yaml: select.int(Tensor self, int dim, int index) -> Tensor
 
@@ -936,6 +2629,645 @@ class ToCopyBackward0(Node):
         return (H.to_copy_backward(T, grad, self.self_dtype, self.self_device),)
 
 
+class SoftmaxBackward0(Node):
+    """derivatives.yaml: _softmax(Tensor self, int dim, bool half_to_float=False) -> Tensor
+
+      self: result * (grad - sum(grad * result, [dim], True))
+    """
+
+    __slots__ = ("result_", "dim")
+    saved_slots = ("result_",)
+    saved_names = ("result",)
+    value_slots = ("dim",)
+    output_slots = ("result_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        return (result * (grad - A.sum(grad * result, [self.dim], True)),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        result = self.saved_output(self.result_)
+        return (result * (grad - T.sum(grad * result, [self.dim], True)),)
+
+
+class LogSoftmaxBackward0(Node):
+    """derivatives.yaml: _log_softmax(Tensor self, int dim, bool half_to_float=False) -> Tensor
+
+      self: grad - exp(result) * sum(grad, [dim], True)
+    """
+
+    __slots__ = ("result_", "dim")
+    saved_slots = ("result_",)
+    saved_names = ("result",)
+    value_slots = ("dim",)
+    output_slots = ("result_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        xp = array_module(grad)
+        return (grad - xp.exp(result) * A.sum(grad, [self.dim], True),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        result = self.saved_output(self.result_)
+        return (grad - T.exp(result) * T.sum(grad, [self.dim], True),)
+
+
+class NllLossBackward0(Node):
+    """derivatives.yaml: nll_loss_forward(Tensor self, Tensor target, Tensor? weight, int reduction, int ignore_index) -> (Tensor output, Tensor total_weight)
+
+      self: nll_loss_backward(grads[0], self, target, weight, reduction, ignore_index, total_weight)
+    """
+
+    __slots__ = ("self_", "target_", "weight_", "total_weight_", "ignore_index", "reduction")
+    num_outputs = 2
+    saved_slots = ("self_", "target_", "weight_", "total_weight_")
+    saved_names = ("self", "target", "weight", "total_weight")
+    value_slots = ("ignore_index", "reduction")
+    output_slots = ("total_weight_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        self_ = data_of(self.self_)
+        target = data_of(self.target_)
+        weight = data_of(self.weight_)
+        total_weight = self.total_weight_._data
+        need_self = self.next_functions[0][0] is not None
+        return (
+            A.nll_loss_backward(grads[0], self_, target, weight, self.reduction, self.ignore_index, total_weight) if need_self else None,
+            None,
+            None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        self_ = self.self_
+        target = self.target_
+        weight = self.weight_
+        total_weight = self.saved_output(self.total_weight_)
+        need_self = self.next_functions[0][0] is not None
+        return (
+            T.nll_loss_backward(grads[0], self_, target, weight, self.reduction, self.ignore_index, total_weight) if need_self else None,
+            None,
+            None,
+        )
+
+
+class NllLossBackwardBackward0(Node):
+    """derivatives.yaml: nll_loss_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight, int reduction, int ignore_index, Tensor total_weight) -> Tensor
+
+      grad_output: nll_loss_forward(grad, target, weight, reduction, ignore_index)[0]
+      self: zeros_like(grad)
+    """
+
+    __slots__ = ("target_", "weight_", "ignore_index", "reduction")
+    saved_slots = ("target_", "weight_")
+    saved_names = ("target", "weight")
+    value_slots = ("ignore_index", "reduction")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        target = data_of(self.target_)
+        weight = data_of(self.weight_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            A.nll_loss_forward(grad, target, weight, self.reduction, self.ignore_index)[0] if need_grad_output else None,
+            H.zeros_like(A, grad) if need_self else None,
+            None,
+            None,
+            None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        target = self.target_
+        weight = self.weight_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            T.nll_loss_forward(grad, target, weight, self.reduction, self.ignore_index)[0] if need_grad_output else None,
+            H.zeros_like(T, grad) if need_self else None,
+            None,
+            None,
+            None,
+        )
+
+
+class BinaryCrossEntropyBackward0(Node):
+    """derivatives.yaml: binary_cross_entropy(Tensor self, Tensor target, Tensor? weight=None, int reduction=Mean) -> Tensor
+
+      self: binary_cross_entropy_backward(grad, self, target, weight, reduction)
+      target: binary_cross_entropy_target_backward(grad, self, target, weight, reduction)
+    """
+
+    __slots__ = ("self_", "target_", "weight_", "reduction")
+    saved_slots = ("self_", "target_", "weight_")
+    saved_names = ("self", "target", "weight")
+    value_slots = ("reduction",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        target = data_of(self.target_)
+        weight = data_of(self.weight_)
+        need_self = self.next_functions[0][0] is not None
+        need_target = self.next_functions[1][0] is not None
+        return (
+            H.binary_cross_entropy_backward(A, grad, self_, target, weight, self.reduction) if need_self else None,
+            H.binary_cross_entropy_target_backward(A, grad, self_, target, weight, self.reduction) if need_target else None,
+            None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        target = self.target_
+        weight = self.weight_
+        need_self = self.next_functions[0][0] is not None
+        need_target = self.next_functions[1][0] is not None
+        return (
+            H.binary_cross_entropy_backward(T, grad, self_, target, weight, self.reduction) if need_self else None,
+            H.binary_cross_entropy_target_backward(T, grad, self_, target, weight, self.reduction) if need_target else None,
+            None,
+        )
+
+
+class MseLossBackward0(Node):
+    """derivatives.yaml: mse_loss(Tensor self, Tensor target, int reduction=Mean) -> Tensor
+
+      self: mse_loss_backward(grad, self, target, reduction)
+      target: mse_loss_backward(grad, target, self, reduction)
+    """
+
+    __slots__ = ("self_", "target_", "reduction")
+    saved_slots = ("self_", "target_")
+    saved_names = ("self", "target")
+    value_slots = ("reduction",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        target = data_of(self.target_)
+        need_self = self.next_functions[0][0] is not None
+        need_target = self.next_functions[1][0] is not None
+        return (
+            H.mse_loss_backward(A, grad, self_, target, self.reduction) if need_self else None,
+            H.mse_loss_backward(A, grad, target, self_, self.reduction) if need_target else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        target = self.target_
+        need_self = self.next_functions[0][0] is not None
+        need_target = self.next_functions[1][0] is not None
+        return (
+            H.mse_loss_backward(T, grad, self_, target, self.reduction) if need_self else None,
+            H.mse_loss_backward(T, grad, target, self_, self.reduction) if need_target else None,
+        )
+
+
+class SmoothL1LossBackward0(Node):
+    """derivatives.yaml: smooth_l1_loss(Tensor self, Tensor target, int reduction=Mean, float beta=1.0) -> Tensor
+
+      self: smooth_l1_loss_backward(grad, self, target, reduction, beta)
+      target: smooth_l1_loss_backward(grad, target, self, reduction, beta)
+    """
+
+    __slots__ = ("self_", "target_", "beta", "reduction")
+    saved_slots = ("self_", "target_")
+    saved_names = ("self", "target")
+    value_slots = ("beta", "reduction")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        target = data_of(self.target_)
+        need_self = self.next_functions[0][0] is not None
+        need_target = self.next_functions[1][0] is not None
+        return (
+            H.smooth_l1_loss_backward(A, grad, self_, target, self.reduction, self.beta) if need_self else None,
+            H.smooth_l1_loss_backward(A, grad, target, self_, self.reduction, self.beta) if need_target else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        target = self.target_
+        need_self = self.next_functions[0][0] is not None
+        need_target = self.next_functions[1][0] is not None
+        return (
+            H.smooth_l1_loss_backward(T, grad, self_, target, self.reduction, self.beta) if need_self else None,
+            H.smooth_l1_loss_backward(T, grad, target, self_, self.reduction, self.beta) if need_target else None,
+        )
+
+
+class NativeDropoutBackward0(Node):
+    """derivatives.yaml: native_dropout(Tensor input, float p, bool? train) -> (Tensor output, Tensor mask)
+
+      input: dropout_backward(grads[0], mask, p, train)
+    """
+
+    __slots__ = ("mask_", "p", "train")
+    num_outputs = 2
+    saved_slots = ("mask_",)
+    saved_names = ("mask",)
+    value_slots = ("p", "train")
+    output_slots = ("mask_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        mask = self.mask_._data
+        return (H.dropout_backward(A, grads[0], mask, self.p, self.train),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        mask = self.saved_output(self.mask_)
+        return (H.dropout_backward(T, grads[0], mask, self.p, self.train),)
+
+
+class ConvolutionBackward0(Node):
+    """derivatives.yaml: convolution(Tensor input, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation, bool transposed, int[] output_padding, int groups) -> Tensor
+
+      input, weight, bias: convolution_backward(grad, input, weight, bias, stride, padding, dilation, transposed, output_padding, groups, grad_input_mask)
+    """
+
+    __slots__ = ("input_", "weight_", "bias_", "dilation", "groups", "output_padding", "padding", "stride", "transposed")
+    saved_slots = ("input_", "weight_", "bias_")
+    saved_names = ("input", "weight", "bias")
+    value_slots = ("dilation", "groups", "output_padding", "padding", "stride", "transposed")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        input = data_of(self.input_)
+        weight = data_of(self.weight_)
+        bias = data_of(self.bias_)
+        need_input = self.next_functions[0][0] is not None
+        need_weight = self.next_functions[1][0] is not None
+        need_bias = self.next_functions[2][0] is not None
+        grad_input, grad_weight, grad_bias = H.convolution_backward(A, grad, input, weight, bias, self.stride, self.padding, self.dilation, self.transposed, self.output_padding, self.groups, (need_input, need_weight, need_bias))
+        return (
+            grad_input,
+            grad_weight,
+            grad_bias,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        input = self.input_
+        weight = self.weight_
+        bias = self.bias_
+        need_input = self.next_functions[0][0] is not None
+        need_weight = self.next_functions[1][0] is not None
+        need_bias = self.next_functions[2][0] is not None
+        grad_input, grad_weight, grad_bias = H.convolution_backward(T, grad, input, weight, bias, self.stride, self.padding, self.dilation, self.transposed, self.output_padding, self.groups, (need_input, need_weight, need_bias))
+        return (
+            grad_input,
+            grad_weight,
+            grad_bias,
+        )
+
+
+class MaxPool2DWithIndicesBackward0(Node):
+    """derivatives.yaml: max_pool2d_with_indices(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> (Tensor output, Tensor indices)
+
+      self: max_pool2d_backward(grads[0], self.shape, indices)
+    """
+
+    __slots__ = ("indices_", "self_shape")
+    num_outputs = 2
+    saved_slots = ("indices_",)
+    saved_names = ("indices",)
+    value_slots = ("self_shape",)
+    output_slots = ("indices_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        indices = self.indices_._data
+        return (H.max_pool2d_backward(A, grads[0], self.self_shape, indices),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        indices = self.saved_output(self.indices_)
+        return (H.max_pool2d_backward(T, grads[0], self.self_shape, indices),)
+
+
+class AvgPool2DBackward0(Node):
+    """derivatives.yaml: avg_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) -> Tensor
+
+      self: avg_pool2d_backward(grad, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    """
+
+    __slots__ = ("self_", "ceil_mode", "count_include_pad", "divisor_override", "kernel_size", "padding", "stride")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("ceil_mode", "count_include_pad", "divisor_override", "kernel_size", "padding", "stride")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        return (A.avg_pool2d_backward(grad, self_, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad, self.divisor_override),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (T.avg_pool2d_backward(grad, self_, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad, self.divisor_override),)
+
+
+class AvgPool2DBackwardBackward0(Node):
+    """derivatives.yaml: avg_pool2d_backward(Tensor grad_output, Tensor self, int[2] kernel_size, int[2] stride, int[2] padding, bool ceil_mode, bool count_include_pad, int? divisor_override) -> Tensor
+
+      grad_output: avg_pool2d(grad, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+      self: zeros_like(self)
+    """
+
+    __slots__ = ("self_", "ceil_mode", "count_include_pad", "divisor_override", "kernel_size", "padding", "stride")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("ceil_mode", "count_include_pad", "divisor_override", "kernel_size", "padding", "stride")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            A.avg_pool2d(grad, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad, self.divisor_override) if need_grad_output else None,
+            H.zeros_like(A, self_) if need_self else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            T.avg_pool2d(grad, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad, self.divisor_override) if need_grad_output else None,
+            H.zeros_like(T, self_) if need_self else None,
+        )
+
+
+class AdaptiveAvgPool2DBackward0(Node):
+    """derivatives.yaml: _adaptive_avg_pool2d(Tensor self, int[2] output_size) -> Tensor
+
+      self: _adaptive_avg_pool2d_backward(grad, self)
+    """
+
+    __slots__ = ("self_",)
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        return (A._adaptive_avg_pool2d_backward(grad, self_),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (T._adaptive_avg_pool2d_backward(grad, self_),)
+
+
+class AdaptiveAvgPool2DBackwardBackward0(Node):
+    """derivatives.yaml: _adaptive_avg_pool2d_backward(Tensor grad_output, Tensor self) -> Tensor
+
+      grad_output: _adaptive_avg_pool2d(grad, grad_output.shape[-2:])
+      self: zeros_like(self)
+    """
+
+    __slots__ = ("self_", "grad_output_shape")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("grad_output_shape",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            A._adaptive_avg_pool2d(grad, self.grad_output_shape[-2:]) if need_grad_output else None,
+            H.zeros_like(A, self_) if need_self else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            T._adaptive_avg_pool2d(grad, self.grad_output_shape[-2:]) if need_grad_output else None,
+            H.zeros_like(T, self_) if need_self else None,
+        )
+
+
+class NativeBatchNormBackward0(Node):
+    """derivatives.yaml: native_batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, float momentum, float eps) -> (Tensor output, Tensor save_mean, Tensor save_invstd)
+
+      input, weight, bias: batch_norm_backward(grads[0], input, weight, running_mean, running_var, training, eps, grad_input_mask)
+    """
+
+    __slots__ = ("input_", "weight_", "running_mean_", "running_var_", "eps", "training")
+    num_outputs = 3
+    saved_slots = ("input_", "weight_", "running_mean_", "running_var_")
+    saved_names = ("input", "weight", "running_mean", "running_var")
+    value_slots = ("eps", "training")
+
+    def apply(self, grads):
+        self.check_saved()
+        input = data_of(self.input_)
+        weight = data_of(self.weight_)
+        running_mean = data_of(self.running_mean_)
+        running_var = data_of(self.running_var_)
+        need_input = self.next_functions[0][0] is not None
+        need_weight = self.next_functions[1][0] is not None
+        need_bias = self.next_functions[2][0] is not None
+        grad_input, grad_weight, grad_bias = H.batch_norm_backward(A, grads[0], input, weight, running_mean, running_var, self.training, self.eps, (need_input, need_weight, need_bias))
+        return (
+            grad_input,
+            grad_weight,
+            grad_bias,
+            None,
+            None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        input = self.input_
+        weight = self.weight_
+        running_mean = self.running_mean_
+        running_var = self.running_var_
+        need_input = self.next_functions[0][0] is not None
+        need_weight = self.next_functions[1][0] is not None
+        need_bias = self.next_functions[2][0] is not None
+        grad_input, grad_weight, grad_bias = H.batch_norm_backward(T, grads[0], input, weight, running_mean, running_var, self.training, self.eps, (need_input, need_weight, need_bias))
+        return (
+            grad_input,
+            grad_weight,
+            grad_bias,
+            None,
+            None,
+        )
+
+
+class NativeLayerNormBackward0(Node):
+    """derivatives.yaml: native_layer_norm(Tensor input, int[] normalized_shape, Tensor? weight, Tensor? bias, float eps) -> (Tensor output, Tensor mean, Tensor rstd)
+
+      input, weight, bias: layer_norm_backward(grads[0], input, normalized_shape, weight, eps, grad_input_mask)
+    """
+
+    __slots__ = ("input_", "weight_", "eps", "normalized_shape")
+    num_outputs = 3
+    saved_slots = ("input_", "weight_")
+    saved_names = ("input", "weight")
+    value_slots = ("eps", "normalized_shape")
+
+    def apply(self, grads):
+        self.check_saved()
+        input = data_of(self.input_)
+        weight = data_of(self.weight_)
+        need_input = self.next_functions[0][0] is not None
+        need_weight = self.next_functions[1][0] is not None
+        need_bias = self.next_functions[2][0] is not None
+        grad_input, grad_weight, grad_bias = H.layer_norm_backward(A, grads[0], input, self.normalized_shape, weight, self.eps, (need_input, need_weight, need_bias))
+        return (
+            grad_input,
+            grad_weight,
+            grad_bias,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        input = self.input_
+        weight = self.weight_
+        need_input = self.next_functions[0][0] is not None
+        need_weight = self.next_functions[1][0] is not None
+        need_bias = self.next_functions[2][0] is not None
+        grad_input, grad_weight, grad_bias = H.layer_norm_backward(T, grads[0], input, self.normalized_shape, weight, self.eps, (need_input, need_weight, need_bias))
+        return (
+            grad_input,
+            grad_weight,
+            grad_bias,
+        )
+
+
+class NativeGroupNormBackward0(Node):
+    """derivatives.yaml: native_group_norm(Tensor input, Tensor? weight, Tensor? bias, int N, int C, int HxW, int group, float eps) -> (Tensor output, Tensor mean, Tensor rstd)
+
+      input, weight, bias: group_norm_backward(grads[0], input, weight, N, C, HxW, group, eps, grad_input_mask)
+    """
+
+    __slots__ = ("input_", "weight_", "C", "HxW", "N", "eps", "group")
+    num_outputs = 3
+    saved_slots = ("input_", "weight_")
+    saved_names = ("input", "weight")
+    value_slots = ("C", "HxW", "N", "eps", "group")
+
+    def apply(self, grads):
+        self.check_saved()
+        input = data_of(self.input_)
+        weight = data_of(self.weight_)
+        need_input = self.next_functions[0][0] is not None
+        need_weight = self.next_functions[1][0] is not None
+        need_bias = self.next_functions[2][0] is not None
+        grad_input, grad_weight, grad_bias = H.group_norm_backward(A, grads[0], input, weight, self.N, self.C, self.HxW, self.group, self.eps, (need_input, need_weight, need_bias))
+        return (
+            grad_input,
+            grad_weight,
+            grad_bias,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        input = self.input_
+        weight = self.weight_
+        need_input = self.next_functions[0][0] is not None
+        need_weight = self.next_functions[1][0] is not None
+        need_bias = self.next_functions[2][0] is not None
+        grad_input, grad_weight, grad_bias = H.group_norm_backward(T, grads[0], input, weight, self.N, self.C, self.HxW, self.group, self.eps, (need_input, need_weight, need_bias))
+        return (
+            grad_input,
+            grad_weight,
+            grad_bias,
+        )
+
+
+class EmbeddingBackward0(Node):
+    """derivatives.yaml: embedding(Tensor weight, Tensor indices, int padding_idx=-1, bool scale_grad_by_freq=False, bool sparse=False) -> Tensor
+
+      weight: embedding_backward(grad, indices, weight.shape[0], padding_idx)
+    """
+
+    __slots__ = ("indices_", "padding_idx", "weight_shape")
+    saved_slots = ("indices_",)
+    saved_names = ("indices",)
+    value_slots = ("padding_idx", "weight_shape")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        indices = data_of(self.indices_)
+        need_weight = self.next_functions[0][0] is not None
+        return (
+            H.embedding_backward(A, grad, indices, self.weight_shape[0], self.padding_idx) if need_weight else None,
+            None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        indices = self.indices_
+        need_weight = self.next_functions[0][0] is not None
+        return (
+            H.embedding_backward(T, grad, indices, self.weight_shape[0], self.padding_idx) if need_weight else None,
+            None,
+        )
+
+
+class UpsampleNearest2DBackward0(Node):
+    """derivatives.yaml: upsample_nearest2d(Tensor self, int[2] output_size, float? scales_h=None, float? scales_w=None) -> Tensor
+
+      self: upsample_nearest2d_backward(grad, self.shape, output_size, scales_h, scales_w)
+    """
+
+    __slots__ = ("output_size", "scales_h", "scales_w", "self_shape")
+    value_slots = ("output_size", "scales_h", "scales_w", "self_shape")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (H.upsample_nearest2d_backward(A, grad, self.self_shape, self.output_size, self.scales_h, self.scales_w),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (H.upsample_nearest2d_backward(T, grad, self.self_shape, self.output_size, self.scales_h, self.scales_w),)
+
+
 class BinaryCrossEntropyWithLogitsBackward0(Node):
     """derivatives.yaml: binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=Mean) -> Tensor
 
@@ -951,14 +3283,12 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
-        self_ = self.self_._data
+        self_ = data_of(self.self_)
         target = data_of(self.target_)
         weight = data_of(self.weight_)
         pos_weight = data_of(self.pos_weight_)
         need_self = self.next_functions[0][0] is not None
         need_target = self.next_functions[1][0] is not None
-        need_weight = self.next_functions[2][0] is not None
-        need_pos_weight = self.next_functions[3][0] is not None
         return (
             H.bce_with_logits_backward(A, grad, self_, target, weight, pos_weight, self.reduction) if need_self else None,
             H.bce_with_logits_target_backward(A, grad, self_, target, weight, pos_weight, self.reduction) if need_target else None,
@@ -975,8 +3305,6 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
         pos_weight = self.pos_weight_
         need_self = self.next_functions[0][0] is not None
         need_target = self.next_functions[1][0] is not None
-        need_weight = self.next_functions[2][0] is not None
-        need_pos_weight = self.next_functions[3][0] is not None
         return (
             H.bce_with_logits_backward(T, grad, self_, target, weight, pos_weight, self.reduction) if need_self else None,
             H.bce_with_logits_target_backward(T, grad, self_, target, weight, pos_weight, self.reduction) if need_target else None,

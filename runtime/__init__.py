@@ -35,3 +35,7 @@ squeeze = methods.squeeze
 flatten = methods.flatten
 
 __version__ = "0.1.0"
+
+# ---- training: nn (above), optim, data utilities, checkpoints, models (issue 5) ------------
+from . import optim, utils  # noqa: E402
+from .serialization import load, save  # noqa: E402

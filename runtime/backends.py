@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 _cupy = None
+cuda_loaded = False  # True once cupy is imported: generated ops check devices only from then on
 
 
 class device:  # noqa: N801 - named like torch.device
@@ -37,20 +38,51 @@ class device:  # noqa: N801 - named like torch.device
 CPU = device("cpu")
 
 
+INSTALL_HINT = ("install the cuda extra matching the machine's CUDA, `pip install gradspec[cuda12]` (or "
+                "`gradspec[cuda13]`), on a machine with an NVIDIA GPU and its driver")
+
+
 def cupy():
     """The cupy module, imported on first use; a clear error says what is missing."""
-    global _cupy
+    global _cupy, cuda_loaded
     if _cupy is None:
         try:
             import cupy as module
-        except ImportError:
-            raise RuntimeError("CUDA was requested but cupy is not installed: install the cuda extra, "
-                               "`pip install gradspec[cuda12]` (or `[cuda13]`), on a machine with an "
-                               "NVIDIA GPU") from None
-        if module.cuda.runtime.getDeviceCount() == 0:
-            raise RuntimeError("CUDA was requested but no NVIDIA GPU is visible to cupy")
-        _cupy = module
+        except ImportError as error:
+            missing = "cupy is not installed" if getattr(error, "name", None) == "cupy" else \
+                f"cupy could not be imported ({error})"
+            raise RuntimeError(f"CUDA was requested but {missing}: {INSTALL_HINT}") from None
+        try:
+            count, detail = module.cuda.runtime.getDeviceCount(), ""
+        except Exception as error:  # noqa: BLE001 - cupy's CUDARuntimeError when there is no driver
+            count, detail = 0, f" ({error})"
+        if count == 0:
+            raise RuntimeError(f"CUDA was requested but no NVIDIA GPU is visible to cupy{detail}; cupy is "
+                               f"installed, the GPU or its driver is missing (or hidden by "
+                               f"CUDA_VISIBLE_DEVICES): {INSTALL_HINT}")
+        _cupy, cuda_loaded = module, True
     return _cupy
+
+
+def mixed_devices_error(*arrays) -> RuntimeError:
+    """torch's error for one op given arrays on different devices, naming two of them."""
+    found = list(dict.fromkeys(str(device_of(a)) for a in arrays if hasattr(a, "shape")))
+    found += ["cpu"] * (2 - len(found))
+    return RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                        f"{found[0]} and {found[1]}!")
+
+
+def check_devices(*arrays) -> None:
+    """Raise mixed_devices_error unless every array (numbers are ignored) is on one device.
+    Only called once cupy is loaded: before that every array is a numpy array."""
+    first = None
+    for array in arrays:
+        if hasattr(array, "shape") and not isinstance(array, np.generic):
+            here = device_of(array)
+            if first is None:
+                first = here
+            elif here != first:
+                raise mixed_devices_error(*arrays)
 
 
 def module_for(dev: device):
@@ -79,5 +111,9 @@ def to_device(array, dev: device):
     if dev.type == "cpu":
         return array.get()
     xp = cupy()
-    with xp.cuda.Device(dev.index or 0):
+    index, count = dev.index or 0, xp.cuda.runtime.getDeviceCount()
+    if not 0 <= index < count:
+        raise RuntimeError(f"CUDA error: invalid device ordinal: {dev} was requested but cupy sees {count} "
+                           f"device(s), cuda:0 to cuda:{count - 1}")
+    with xp.cuda.Device(index):
         return xp.asarray(array)

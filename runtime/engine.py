@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backends import array_module
 from .grad_mode import set_grad_enabled
 from .tensor import Tensor, make_tensor
 from .node import AccumulateGrad
@@ -101,12 +102,27 @@ class _Run:
             return ()
         if hooks is not None and hooks.pre:
             grads = self._node_pre_hooks(hooks, grads)
+        if node.num_outputs > 1 and any(g is None for g in grads):
+            grads = self._zeros_for_unused_outputs(node, grads)
         outputs = node.apply_differentiable(grads) if self.create_graph else node.apply(grads)
         if not self.keep_graph:
             node.release_variables()
         if hooks is not None and hooks.post:
             outputs = self._post_hooks(hooks, outputs, grads)
         return outputs
+
+    def _zeros_for_unused_outputs(self, node, grads: list) -> list:
+        """A node of several outputs gets zeros for those no gradient reached, as in torch."""
+        meta = node.output_meta
+        present = next(g for g in grads if g is not None)
+        xp = array_module(present._data if self.create_graph else present)
+        filled = []
+        for nr, grad in enumerate(grads):
+            if grad is None:
+                grad = xp.zeros(meta[2 * nr], meta[2 * nr + 1])
+                grad = make_tensor(grad) if self.create_graph else grad
+            filled.append(grad)
+        return filled
 
     def validate(self, node, index: int, grad, next_node, nr: int):
         """Sum broadcast dims away and match the input's dtype; name the node otherwise."""

@@ -6,6 +6,7 @@ import numpy as np
 
 from . import dtypes, random
 from .backends import CPU, device, module_for, to_device
+from .backends import array_module as array_module_of
 from .tensor import Tensor, int_list, make_tensor
 
 
@@ -141,6 +142,11 @@ randn_like = _like(randn)
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device,
                 requires_grad=requires_grad)
+
+
+def new_zeros(like: Tensor, shape) -> Tensor:
+    """Zeros of `shape` with the dtype and device of `like` (Tensor.new_zeros)."""
+    return make_tensor(array_module_of(like._data).zeros(tuple(shape), like._data.dtype))
 
 
 def manual_seed(seed: int):

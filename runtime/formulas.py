@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import math
 
+from . import kernels
+from .backends import array_module
+
 REDUCTION_NONE, REDUCTION_MEAN = 0, 1
 
 
@@ -131,3 +134,323 @@ def _ndim(x) -> int:
 
 def _numel(x) -> int:
     return math.prod(_shape(x))
+
+
+# ---- element-wise ------------------------------------------------------------------------------
+
+def zeros_like(ops, x):
+    return ops.zeros_like(x)
+
+
+def negated(ops, values):
+    """An int list with every entry negated (roll back, crop what padding added)."""
+    return [-v for v in values]
+
+
+def clamp_backward(ops, grad, self, min, max):  # noqa: A002 - torch's names
+    """The gradient flows where min <= self <= max (inclusive bounds, as torch)."""
+    inside = None
+    if min is not None:
+        inside = self >= min
+    if max is not None:
+        inside = self <= max if inside is None else ops.logical_and(inside, self <= max)
+    return ops.where(inside, grad, 0)
+
+
+def gelu_backward(ops, grad, self, approximate):
+    if approximate == "tanh":
+        k = math.sqrt(2 / math.pi)
+        inner = ops.tanh(k * (self + 0.044715 * self * self * self))
+        derivative = 0.5 * (1 + inner) + 0.5 * self * (1 - inner * inner) * k * (1 + 3 * 0.044715 * self * self)
+        return grad * derivative
+    cdf = 0.5 * (1 + ops.erf(self * (1 / math.sqrt(2))))
+    pdf = ops.exp(self * self * -0.5) * (1 / math.sqrt(2 * math.pi))
+    return grad * (cdf + self * pdf)
+
+
+def elu_backward(ops, grad, self, alpha, scale, input_scale):
+    negative = grad * (input_scale * alpha * scale) * ops.exp(self * input_scale)
+    return ops.where(self > 0, grad * scale, negative)
+
+
+# ---- reductions --------------------------------------------------------------------------------
+
+def _restore_reduced(ops, x, shape, dim, keepdim):
+    """Give a reduced tensor its size-1 dims back, ready to broadcast against the input."""
+    if not keepdim and len(shape) > 0:
+        for d in sorted(_reduced_dims(dim, len(shape))):
+            x = ops.unsqueeze(x, d)
+    return x
+
+
+def prod_backward(ops, grad, self, result, dim, keepdim):
+    """d(prod)/dx_i = product of the others: result / x_i without zeros; with exactly one zero
+    in a slice only that element gets the product of the rest; with more, all get 0."""
+    shape = _shape(self)
+    dims = [] if dim is None else [dim]
+    grad = _restore_reduced(ops, grad, shape, dims, keepdim)
+    zero = self == 0
+    if not _any(zero):
+        return grad * _restore_reduced(ops, result, shape, dims, keepdim) / self
+    if ops.DIFFERENTIABLE:
+        raise NotImplementedError("double backward of prod through zero elements is not implemented")
+    safe = ops.where(zero, 1, self)
+    reduce = list(range(len(shape))) if dim is None else [dim]
+    others = ops.prod(safe) if dim is None else ops.prod(safe, dim, True)
+    zeros_per_slice = ops.sum(zero, reduce, True)
+    only_zero = ops.logical_and(zero, zeros_per_slice == 1)
+    return ops.where(only_zero, grad * others, ops.where(zeros_per_slice == 0, grad * others / safe, 0))
+
+
+def evenly_distribute_backward(ops, grad, self, result):
+    """max()/min() over everything: ties share the gradient equally."""
+    mask = self == result
+    return ops.where(mask, grad / ops.sum(mask), 0)
+
+
+def value_selecting_reduction_backward(ops, grad, dim, indices, shape, keepdim):
+    """max/min over a dim: the gradient goes to the selected element of each slice."""
+    if not keepdim and len(shape) > 0:
+        grad, indices = ops.unsqueeze(grad, dim), ops.unsqueeze(indices, dim)
+    return ops.scatter(ops.new_zeros(grad, shape), dim, indices, grad)
+
+
+def amax_backward(ops, grad, self, result, dim, keepdim):
+    shape = _shape(self)
+    grad = _restore_reduced(ops, grad, shape, dim, keepdim)
+    mask = self == _restore_reduced(ops, result, shape, dim, keepdim)
+    return ops.where(mask, grad / ops.sum(mask, _reduced_dims(dim, len(shape)), True), 0)
+
+
+def logsumexp_backward(ops, grad, self, result, dim, keepdim):
+    shape = _shape(self)
+    grad, result = (_restore_reduced(ops, x, shape, dim, keepdim) for x in (grad, result))
+    return grad * ops.exp(self - result)
+
+
+def var_backward(ops, grad, self, dim, correction, keepdim):
+    shape = _shape(self)
+    dims = _reduced_dims(dim, len(shape))
+    count = math.prod(shape[d] for d in dims)
+    correction = 1 if correction is None else correction
+    grad = _restore_reduced(ops, grad, shape, dim, keepdim)
+    scale = 2 / (count - correction) if count > correction else math.nan  # torch: nan for too few elements
+    return grad * scale * (self - ops.mean(self, dims, True))
+
+
+def std_backward(ops, result, grad, self, dim, correction, keepdim):
+    return var_backward(ops, ops.where(result == 0, 0, grad / (2 * result)), self, dim, correction, keepdim)
+
+
+def norm_backward(ops, grad, self, ord, result, dim, keepdim):
+    shape = _shape(self)
+    grad, result = (_restore_reduced(ops, x, shape, dim, keepdim) for x in (grad, result))
+    if ord == 0:
+        return ops.zeros_like(self)
+    if ord == 1:
+        return grad * ops.sign(self)
+    if ord in (math.inf, -math.inf):
+        mask = ops.abs(self) == result
+        count = ops.sum(mask, _reduced_dims(dim, len(shape)), True)
+        return ops.where(mask, grad * ops.sign(self) / count, 0)
+    if ord == 2:
+        return ops.where(result == 0, 0, grad * self / result)
+    scaled = self * ops.abs(self) ** (ord - 2) / result ** (ord - 1)
+    return ops.where(result == 0, 0, grad * scaled)
+
+
+def cumsum_backward(ops, grad, dim):
+    return ops.flip(ops.cumsum(ops.flip(grad, [dim]), dim), [dim])
+
+
+# ---- shape and indexing ------------------------------------------------------------------------
+
+def cat_backward(ops, grad, shapes, dim):
+    """One slice of the gradient per input of cat (1-D empties, skipped by cat, get empties)."""
+    ndim = len(_shape(grad))
+    dim = dim % ndim
+    grads, start = [], 0
+    for shape in shapes:
+        if len(shape) == 1 and shape[0] == 0 and ndim > 1:
+            grads.append(ops.new_zeros(grad, shape))
+            continue
+        grads.append(ops.slice(grad, dim, start, start + shape[dim], 1))
+        start += shape[dim]
+    return grads
+
+
+def stack_backward(ops, grad, dim, shapes):
+    return [ops.select(grad, dim, i) for i in range(len(shapes))]
+
+
+def repeat_backward(ops, grad, repeats, shape):
+    """Sum the tiles back: view the gradient as (r0, s0, r1, s1, ...) and sum the r dims."""
+    lead = len(repeats) - len(shape)
+    if lead:
+        grad = ops.sum(grad, list(range(lead)))
+        repeats = repeats[lead:]
+    split = []
+    for r, s in zip(repeats, shape):
+        split.extend((r, s))
+    if not split:
+        return grad
+    return ops.sum(ops.reshape(grad, split), list(range(0, len(split), 2)))
+
+
+def index_select_backward(ops, grad, shape, dim, index):
+    return ops.index_backward(grad, shape, [None] * (dim % len(shape)) + [index])
+
+
+def gather_backward(ops, grad, shape, dim, index):
+    return ops.scatter_add(ops.new_zeros(grad, shape), dim, index, grad)
+
+
+def embedding_backward(ops, grad, indices, num_weights, padding_idx):
+    width = _shape(grad)[-1]
+    flat_indices = ops.reshape(indices, [-1])
+    grad = ops.reshape(grad, [-1, width])
+    if padding_idx >= 0:
+        grad = ops.where(ops.unsqueeze(flat_indices == padding_idx, 1), 0, grad)
+    return ops.index_backward(grad, [num_weights, width], [flat_indices])
+
+
+def upsample_nearest2d_backward(ops, grad, self_shape, output_size, scales_h, scales_w):
+    from .kernels import nearest_source_indices
+
+    rows = nearest_source_indices(self_shape[-2], output_size[0], scales_h)
+    cols = nearest_source_indices(self_shape[-1], output_size[1], scales_w)
+    return ops.index_backward(grad, self_shape, [None, None, rows[:, None], cols])
+
+
+# ---- linear algebra and neural-network functions ------------------------------------------------
+
+def convolution_backward(ops, grad, input, weight, bias, stride, padding, dilation, transposed,  # noqa: A002
+                         output_padding, groups, mask):
+    if ops.DIFFERENTIABLE:
+        raise NotImplementedError("double backward through convolution is not implemented "
+                                  "(derivatives.yaml: convolution)")
+    return kernels.convolution_backward(grad, input, weight, bias, stride, padding, dilation, transposed,
+                                        output_padding, groups, mask)
+
+
+def max_pool2d_backward(ops, grad, self_shape, indices):
+    """Each output's gradient goes to the input element its window selected (summed over overlaps)."""
+    planes = math.prod(self_shape[:-2])
+    plane = self_shape[-2] * self_shape[-1]
+    positions = getattr(indices, "_data", indices)  # integer positions: constants, never differentiated
+    xp = array_module(positions)
+    flat = (positions.reshape(planes, -1) + xp.arange(planes)[:, None] * plane).reshape(-1)
+    picked = ops.index_backward(ops.reshape(grad, [-1]), [planes * plane], [flat])
+    return ops.reshape(picked, self_shape)
+
+
+def binary_cross_entropy_backward(ops, grad, self, target, weight, reduction):
+    local = (self - target) / ops.clamp_min(self * (1 - self), 1e-12)
+    return _scale_loss_grad(local, grad, weight, reduction, _numel(self))
+
+
+def binary_cross_entropy_target_backward(ops, grad, self, target, weight, reduction):
+    local = ops.clamp_min(ops.log1p(-self), -100) - ops.clamp_min(ops.log(self), -100)
+    return _scale_loss_grad(local, grad, weight, reduction, _numel(self))
+
+
+def mse_loss_backward(ops, grad, self, target, reduction):
+    return _scale_loss_grad(2 * (self - target), grad, None, reduction, _numel(self))
+
+
+def smooth_l1_loss_backward(ops, grad, self, target, reduction, beta):
+    diff = self - target
+    if beta == 0:
+        local = ops.sign(diff)
+    else:
+        local = ops.where(ops.abs(diff) < beta, diff / beta, ops.sign(diff))
+    return _scale_loss_grad(local, grad, None, reduction, _numel(self))
+
+
+def dropout_backward(ops, grad, mask, p, train):
+    if not train:
+        return grad
+    return grad * mask * (0 if p == 1 else 1 / (1 - p))
+
+
+def batch_norm_backward(ops, grad, input, weight, running_mean, running_var, training, eps, mask):  # noqa: A002
+    """(grad_input, grad_weight, grad_bias), recomputing the batch statistics with ops so that
+    the result is differentiable again (their dependence on the input included)."""
+    shape = _shape(input)
+    dims = [0] + list(range(2, len(shape)))
+    broadcast = [1, shape[1]] + [1] * (len(shape) - 2)
+    if training:
+        mean = ops.mean(input, dims, True)
+        centered = input - mean
+        invstd = 1 / ops.sqrt(ops.mean(centered * centered, dims, True) + eps)
+    else:
+        centered = input - ops.reshape(running_mean, broadcast)
+        invstd = 1 / ops.sqrt(ops.reshape(running_var, broadcast) + eps)
+    normalized = centered * invstd
+    scale = invstd if weight is None else invstd * ops.reshape(weight, broadcast)
+    grad_input = grad_weight = grad_bias = None
+    if mask[0]:
+        if training:
+            count = math.prod(shape[d] for d in dims)
+            mean_grad = ops.sum(grad, dims, True) / count
+            mean_grad_x = ops.sum(grad * normalized, dims, True) / count
+            grad_input = (grad - mean_grad - normalized * mean_grad_x) * scale
+        else:
+            grad_input = grad * scale
+    if mask[1]:
+        grad_weight = ops.sum(grad * normalized, dims)
+    if mask[2]:
+        grad_bias = ops.sum(grad, dims)
+    return grad_input, grad_weight, grad_bias
+
+
+def layer_norm_backward(ops, grad, input, normalized_shape, weight, eps, mask):  # noqa: A002
+    shape = _shape(input)
+    dims = list(range(len(shape) - len(normalized_shape), len(shape)))
+    lead = list(range(len(shape) - len(normalized_shape)))
+    count = math.prod(normalized_shape)
+    mean = ops.mean(input, dims, True)
+    centered = input - mean
+    rstd = 1 / ops.sqrt(ops.mean(centered * centered, dims, True) + eps)
+    normalized = centered * rstd
+    grad_input = grad_weight = grad_bias = None
+    if mask[0]:
+        g = grad if weight is None else grad * weight
+        mean_g = ops.sum(g, dims, True) / count
+        mean_gx = ops.sum(g * normalized, dims, True) / count
+        grad_input = (g - mean_g - normalized * mean_gx) * rstd
+    if mask[1]:
+        grad_weight = ops.sum(grad * normalized, lead) if lead else grad * normalized
+    if mask[2]:
+        grad_bias = ops.sum(grad, lead) if lead else grad
+    return grad_input, grad_weight, grad_bias
+
+
+def group_norm_backward(ops, grad, input, weight, N, C, HxW, group, eps, mask):  # noqa: A002,N803
+    shape = _shape(input)
+    grouped = ops.reshape(input, [N, group, -1])
+    mean = ops.mean(grouped, [2], True)
+    centered = grouped - mean
+    rstd = 1 / ops.sqrt(ops.mean(centered * centered, [2], True) + eps)
+    normalized = ops.reshape(centered * rstd, shape)
+    broadcast = [1, C] + [1] * (len(shape) - 2)
+    spatial = [0] + list(range(2, len(shape)))
+    grad_input = grad_weight = grad_bias = None
+    if mask[0]:
+        g = grad if weight is None else grad * ops.reshape(weight, broadcast)
+        g = ops.reshape(g, [N, group, -1])
+        x_hat = ops.reshape(normalized, [N, group, -1])
+        count = _shape(g)[2]
+        mean_g = ops.sum(g, [2], True) / count
+        mean_gx = ops.sum(g * x_hat, [2], True) / count
+        grad_input = ops.reshape((g - mean_g - x_hat * mean_gx) * rstd, shape)
+    if mask[1]:
+        grad_weight = ops.sum(grad * normalized, spatial)
+    if mask[2]:
+        grad_bias = ops.sum(grad, spatial)
+    return grad_input, grad_weight, grad_bias
+
+
+def _any(mask) -> bool:
+    """Whether a bool array or Tensor has a True: a data-dependent branch, read off the values."""
+    return bool(getattr(mask, "_data", mask).any())

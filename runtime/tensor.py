@@ -14,7 +14,7 @@ import numpy as np
 from . import dtypes
 from ._tensor_str import dtype_name, tensor_repr
 from .node import Hooks, add_hook
-from .backends import CPU, device_of
+from .backends import CPU, array_types, device_of
 from .grad_mode import STATE
 
 SCALARS = (int, float, np.number, np.bool_)
@@ -418,6 +418,28 @@ def optional_tensor_data(value, op: str, argument: str, position: int):
     return None if value is None else tensor_data(value, op, argument, position)
 
 
+def tensor_list_data(values, op: str, argument: str) -> list:
+    """The arrays of a `Tensor[]` argument."""
+    if isinstance(values, Tensor) or not isinstance(values, (list, tuple)):
+        raise TypeError(f"{op}(): argument '{argument}' must be tuple of Tensors, not {type(values).__name__}")
+    return [tensor_data(v, op, argument, i) for i, v in enumerate(values, 1)]
+
+
+def index_list(values, op: str, argument: str) -> tuple:
+    """A `Tensor?[]` argument (index tensors, None for a whole dim) as arrays: accepts Tensors,
+    arrays, and lists of ints or bools."""
+    arrays = []
+    for value in values:
+        if isinstance(value, Tensor):
+            value = value._data
+        elif value is not None and not isinstance(value, array_types()):
+            value = np.asarray(value)
+        if value is not None and value.dtype.kind not in "iub":
+            raise IndexError(f"{op}(): tensors used as indices must be long, int, byte or bool tensors")
+        arrays.append(value)
+    return tuple(arrays)
+
+
 def data_of(value):
     """A saved input's array, or the wrapped number / None saved in its place."""
     return value._data if isinstance(value, Tensor) else value
@@ -430,10 +452,11 @@ def int_arg(value, op: str, argument: str) -> int:
     return value.__index__()
 
 
-def int_list(value, op: str, argument: str) -> tuple[int, ...]:
-    """An `int[]` argument: an int, or a sequence of ints (torch.Size, list, tuple, 0-d int tensors)."""
+def int_list(value, op: str, argument: str, size: int = 1) -> tuple[int, ...]:
+    """An `int[]` argument: an int (repeated `size` times, as for `int[2] stride=1`), or a sequence
+    of ints (torch.Size, list, tuple, 0-d int tensors)."""
     if isinstance(value, (int, np.integer)):
-        return (int(value),)
+        return (int(value),) * size
     try:
         return tuple(int(v.__index__()) for v in value)
     except (TypeError, AttributeError):
@@ -442,6 +465,10 @@ def int_list(value, op: str, argument: str) -> tuple[int, ...]:
 
 def requires_grad(value) -> bool:
     return getattr(value, "_requires_grad", False)
+
+
+def any_requires_grad(values) -> bool:
+    return any(getattr(v, "_requires_grad", False) for v in values)
 
 
 def is_recording() -> bool:

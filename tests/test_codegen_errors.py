@@ -26,7 +26,7 @@ import codegen
 ROOT = Path(__file__).resolve().parent.parent
 BAD = ROOT / "tests" / "fixtures" / "bad"
 HELPERS = ROOT / "runtime" / "formulas.py"
-KERNELS = ROOT / "runtime" / "kernels.py"
+KERNELS = ROOT / "runtime" / "kernels"
 
 # Known bugs, shared by several cases.
 FORWARD_AT_NAME = ("errors in a `forward:` formula are located relative to the entry's `name:` "
@@ -114,7 +114,8 @@ CASES = [
     Case("unknown_kernel", 3, 11, "unknown kernel 'nope'"),
     Case("no_forward_no_kernel", 2, 9, "entry needs a 'forward:' formula or a 'kernel:' name"),
     Case("forward_and_kernel", 4, 3, "",
-         detect_bug="an entry with both `forward:` and `kernel:` is accepted (the kernel silently wins)"),
+         detect_bug="an entry with both `forward:` and `kernel:` is accepted "
+                    "(`forward:` silently wins; the kernel is ignored)"),
     # test hints
     Case("unknown_test_hint", 7, 5, "unknown test hint(s) ['bogus']", location_bug=TEST_HINT_AT_MAPPING),
     Case("test_bad_domain", 6, 20, "test domain self: positiv", location_bug=TEST_HINT_AT_MAPPING),

@@ -19,7 +19,7 @@ GOLDEN = ROOT / "tests" / "golden"
 SPEC = GOLDEN / "spec.yaml"
 EXPECTED = GOLDEN / "expected"
 HELPERS = ROOT / "runtime" / "formulas.py"
-KERNELS = ROOT / "runtime" / "kernels.py"
+KERNELS = ROOT / "runtime" / "kernels"
 HINT = "the generator's output changed: if intended, run `make golden` and review the diff"
 
 

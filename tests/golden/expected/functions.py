@@ -5,27 +5,48 @@
 This is also the namespace `T` that the differentiable form of every formula calls.
 """
 
-from runtime import dtypes
+from runtime import backends as B
+from runtime import dtypes, factories
 from runtime import kernels as K
-from runtime.node import NO_EDGE, SavedOutput, edge, version
-from runtime.backends import array_module, device_of
-from runtime.backends import device as as_device
+from runtime.backends import array_module
 from runtime.dispatch import dispatch
-from runtime.factories import zeros_like
 from runtime.grad_mode import STATE
-from runtime.tensor import Tensor, int_arg, int_list, make_tensor, optional_tensor_data, requires_grad, tensor_data
+from runtime.node import NO_EDGE, SavedOutput, edge, version
+from runtime.tensor import Tensor, make_tensor
+from runtime.tensor import requires_grad, tensor_data
 
-from .nodes import MulBackward0, PowBackward0, PowBackward1, ExpBackward0, SumBackward0, MatmulBackward0, WhereBackward0
-
+from .nodes import (
+    MulBackward0,
+    PowBackward0,
+    PowBackward1,
+    ExpBackward0,
+    SumBackward0,
+    MatmulBackward0,
+    WhereBackward0,
+)
 # The public ops, by base name: one function per op, or its overload dispatcher.
-__all__ = ["mul", "pow", "exp", "sum", "matmul", "where", "eq"]
+__all__ = [
+    "mul",
+    "pow",
+    "exp",
+    "sum",
+    "matmul",
+    "where",
+    "eq",
+]
 
+# Helpers in runtime/formulas.py ask this to tell the two namespaces apart, and use these factories.
+DIFFERENTIABLE = True
+new_zeros = factories.new_zeros
+zeros_like = factories.zeros_like
 
 
 def mul(self, other):
     """mul.Tensor(Tensor self, Tensor other) -> Tensor"""
     self_ = tensor_data(self, "mul", "self", 1)
     other_ = tensor_data(other, "mul", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
     result = make_tensor(self_ * other_)
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MulBackward0()
@@ -59,6 +80,8 @@ def pow_Tensor_Tensor(self, exponent):
     """pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor"""
     self_ = tensor_data(self, "pow", "self", 1)
     exponent_ = tensor_data(exponent, "pow", "exponent", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, exponent_)
     result = make_tensor(self_ ** exponent_)
     if STATE.enabled and (requires_grad(self) or requires_grad(exponent)):
         node = PowBackward1()
@@ -67,7 +90,7 @@ def pow_Tensor_Tensor(self, exponent):
         node.self_ = self
         node.exponent_ = exponent
         node.result_ = SavedOutput(result)
-        node.saved_versions = (version(self), version(exponent), 0)
+        node.saved_versions = (version(self), version(exponent), version(result))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -83,7 +106,7 @@ def exp(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.result_ = SavedOutput(result)
-        node.saved_versions = (0,)
+        node.saved_versions = (version(result),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -108,6 +131,8 @@ def matmul(self, other):
     """matmul(Tensor self, Tensor other) -> Tensor"""
     self_ = tensor_data(self, "matmul", "self", 1)
     other_ = tensor_data(other, "matmul", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
     result = make_tensor(K.matmul(self_, other_))
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MatmulBackward0()
@@ -126,6 +151,8 @@ def where(condition, self, other):
     condition_ = tensor_data(condition, "where", "condition", 1)
     self_ = tensor_data(self, "where", "self", 2)
     other_ = tensor_data(other, "where", "other", 3)
+    if B.cuda_loaded:
+        B.check_devices(condition_, self_, other_)
     xp = array_module(condition_)
     result = make_tensor(xp.where(condition_, self_, other_))
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
@@ -143,6 +170,8 @@ def eq(self, other):
     """eq.Tensor(Tensor self, Tensor other) -> Tensor"""
     self_ = tensor_data(self, "eq", "self", 1)
     other_ = tensor_data(other, "eq", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
     result = make_tensor(self_ == other_)
     return result
 

@@ -4,8 +4,13 @@
 
 `apply` is the array form (numpy or cupy through `xp`) run by ordinary backward;
 `apply_differentiable` runs the same formulas over Tensor ops for create_graph=True.
+On cupy arrays, an elementwise node's `apply` first tries its fused kernel (backward.cu,
+launched by runtime/cuda.py): one launch for all its input gradients.
 """
 
+from numpy import ndarray
+
+from runtime import cuda as C
 from runtime import formulas as H
 from runtime.node import Node
 from runtime.backends import array_module
@@ -16,9 +21,8 @@ from . import functions as T
 
 
 class MulBackward0(Node):
-    """mul.Tensor(Tensor self, Tensor other) -> Tensor
+    """spec.yaml: mul.Tensor(Tensor self, Tensor other) -> Tensor
 
-    spec.yaml:15
       self: grad * other
       other: grad * self
     """
@@ -30,10 +34,14 @@ class MulBackward0(Node):
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
-        self_ = self.self_._data
+        self_ = data_of(self.self_)
         other = data_of(self.other_)
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("MulBackward0", grad, (self_, other), (), (need_self, need_other))
+            if fused is not None:
+                return fused
         return (
             grad * other if need_self else None,
             grad * self_ if need_other else None,
@@ -53,9 +61,8 @@ class MulBackward0(Node):
 
 
 class PowBackward0(Node):
-    """pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor
+    """spec.yaml: pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor
 
-    spec.yaml:20
       self: pow_backward(grad, self, exponent)
     """
 
@@ -67,7 +74,11 @@ class PowBackward0(Node):
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
-        self_ = self.self_._data
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("PowBackward0", grad, (self_,), (self.exponent,), (True,))
+            if fused is not None:
+                return fused
         return (H.pow_backward(A, grad, self_, self.exponent),)
 
     def apply_differentiable(self, grads):
@@ -78,9 +89,8 @@ class PowBackward0(Node):
 
 
 class PowBackward1(Node):
-    """pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor
+    """spec.yaml: pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor
 
-    spec.yaml:27
       self: pow_backward_self(grad, self, exponent)
       exponent: pow_backward_exponent(grad, self, exponent, result)
     """
@@ -93,11 +103,15 @@ class PowBackward1(Node):
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
-        self_ = self.self_._data
+        self_ = data_of(self.self_)
         exponent = data_of(self.exponent_)
         result = self.result_._data
         need_self = self.next_functions[0][0] is not None
         need_exponent = self.next_functions[1][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("PowBackward1", grad, (self_, exponent, result), (), (need_self, need_exponent))
+            if fused is not None:
+                return fused
         return (
             H.pow_backward_self(A, grad, self_, exponent) if need_self else None,
             H.pow_backward_exponent(A, grad, self_, exponent, result) if need_exponent else None,
@@ -118,9 +132,8 @@ class PowBackward1(Node):
 
 
 class ExpBackward0(Node):
-    """exp(Tensor self) -> Tensor
+    """spec.yaml: exp(Tensor self) -> Tensor
 
-    spec.yaml:33
       self: grad * result
     """
 
@@ -133,6 +146,10 @@ class ExpBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("ExpBackward0", grad, (result,), (), (True,))
+            if fused is not None:
+                return fused
         return (grad * result,)
 
     def apply_differentiable(self, grads):
@@ -143,9 +160,8 @@ class ExpBackward0(Node):
 
 
 class SumBackward0(Node):
-    """sum(Tensor self, *, ScalarType? dtype=None) -> Tensor
+    """spec.yaml: sum(Tensor self, *, ScalarType? dtype=None) -> Tensor
 
-    spec.yaml:37
       self: sum_backward(grad, self.shape, None, False)
     """
 
@@ -162,9 +178,8 @@ class SumBackward0(Node):
 
 
 class MatmulBackward0(Node):
-    """matmul(Tensor self, Tensor other) -> Tensor
+    """spec.yaml: matmul(Tensor self, Tensor other) -> Tensor
 
-    spec.yaml:41
       self, other: matmul_backward(grad, self, other, grad_input_mask)
     """
 
@@ -175,7 +190,7 @@ class MatmulBackward0(Node):
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
-        self_ = self.self_._data
+        self_ = data_of(self.self_)
         other = data_of(self.other_)
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
@@ -200,9 +215,8 @@ class MatmulBackward0(Node):
 
 
 class WhereBackward0(Node):
-    """where.self(Tensor condition, Tensor self, Tensor other) -> Tensor
+    """spec.yaml: where.self(Tensor condition, Tensor self, Tensor other) -> Tensor
 
-    spec.yaml:45
       self: where(condition, grad, 0)
       other: where(condition, 0, grad)
     """
@@ -214,10 +228,17 @@ class WhereBackward0(Node):
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
-        condition = self.condition_._data
-        need_condition = self.next_functions[0][0] is not None
+        condition = data_of(self.condition_)
         need_self = self.next_functions[1][0] is not None
         need_other = self.next_functions[2][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("WhereBackward0", grad, (condition,), (), (need_self, need_other))
+            if fused is not None:
+                return (
+                    None,
+                    fused[0],
+                    fused[1],
+                )
         xp = array_module(grad)
         return (
             None,
@@ -229,7 +250,6 @@ class WhereBackward0(Node):
         self.check_saved()
         grad = grads[0]
         condition = self.condition_
-        need_condition = self.next_functions[0][0] is not None
         need_self = self.next_functions[1][0] is not None
         need_other = self.next_functions[2][0] is not None
         return (

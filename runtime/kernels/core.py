@@ -1,17 +1,12 @@
-"""Array kernels: the forward computation of spec entries that name a `kernel:`.
-
-Each takes the entry's arguments in schema order, with Tensors as arrays (numpy or cupy),
-and returns an array. They implement torch's semantics (dims, -1 sizes, error messages)
-on top of the array module; gradients are the spec's business, not theirs.
-"""
+"""Kernels of element-wise functions, layout and shape ops, matmul and simple losses."""
 
 from __future__ import annotations
 
 import builtins
 import math
 
-from .backends import array_module, to_device
-from .tensor import wrap_dim
+from ..backends import array_module, to_device
+from ..tensor import wrap_dim
 
 
 def _dims(dim, ndim: int, op: str) -> tuple[int, ...] | None:
@@ -29,6 +24,14 @@ def _reduce_dtype(self, dtype):
     if dtype is None and self.dtype.kind in "biu":
         return array_module(self).int64
     return dtype
+
+
+def zeros_like(self):
+    return array_module(self).zeros_like(self)
+
+
+def new_zeros(like, shape):
+    return array_module(like).zeros(tuple(shape), like.dtype)
 
 
 def sigmoid(self):
@@ -73,6 +76,22 @@ def matmul(self, other):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_rows(self)}x{inner_self} and "
                            f"{inner_other}x{other.shape[-1] if other.ndim > 1 else 1})")
     return array_module(self).matmul(self, other)
+
+
+def addmm(self, mat1, mat2, beta, alpha):
+    product = matmul(mat1, mat2)
+    product = product if alpha == 1 else product * alpha
+    return product + (self if beta == 1 else self * beta)
+
+
+def dot(self, tensor):
+    if self.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {tensor.ndim}D tensors")
+    if self.shape != tensor.shape:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{self.shape[0]}] and src "
+                           f"[{tensor.shape[0]}] to have the same number of elements, but got "
+                           f"{self.shape[0]} and {tensor.shape[0]} elements respectively")
+    return array_module(self).dot(self, tensor)
 
 
 def _rows(array) -> int:

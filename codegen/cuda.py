@@ -1,0 +1,512 @@
+"""CUDA emission: which backward formulas are elementwise, and their fused kernels.
+
+For every node whose formulas are all *elementwise* (the exact rule is `plan` below and
+docs/cuda.md), codegen emits into generated/:
+
+* `backward.cuh`: the device prelude (math over float and double, the helpers and kernels of
+  the spec that have a device version) and one `__host__ __device__` functor per input
+  gradient: the formula as one C++ expression over the values of one element;
+* `backward.cu`: one `__global__` kernel template per node that loads each operand once per
+  element and writes every needed input gradient in the same pass.
+
+The node's `apply` gets a cuda branch (`apply_branch`) that calls
+`runtime.cuda.fused_backward`: one launch computes all needed gradients. Everything else
+(and every node on numpy arrays) runs the array form. The same functors and kernels compile
+for the host (see the `#else` half of the prelude) so that the tests check them against the
+numpy form without a GPU; `host_harness` and `instantiations` give those tests their C++.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass, field
+
+from . import formula
+from .spec import Entry, Spec
+
+CUDA_OUTPUTS = ("backward.cuh", "backward.cu")
+
+# Non-tensor arguments a kernel takes as a per-call constant (converted to the kernel's T).
+VALUE_TYPES = {"Scalar", "float", "int", "bool"}
+
+# xp.<function> of a `forward:` formula that acts element by element, with its device version.
+XP_UNARY = {name: f"gs::{name}" for name in (
+    "abs", "cos", "cosh", "exp", "expm1", "log", "log1p", "sign", "sin", "sinh", "sqrt", "square", "tan", "tanh")}
+XP_UNARY["negative"] = "-"
+XP_BINARY = {"maximum": "gs::maximum", "minimum": "gs::minimum"}
+XP_LOGICAL = {"logical_and": "&&", "logical_or": "||"}
+
+# Helpers of runtime/formulas.py with a device version in the prelude (same name in `gs::`),
+# by arity. Their arguments may be tensors or Python values: per element both are numbers.
+DEVICE_HELPERS = {"maybe_multiply": 2, "pow_backward": 3, "pow_backward_self": 3, "pow_backward_exponent": 4}
+
+# Array kernels of runtime/kernels/ with a device version in the prelude (`gs::<name>`).
+DEVICE_KERNELS = {"sigmoid"}
+
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+_MAX_INLINE_DEPTH = 8
+
+
+class NotElementwise(Exception):
+    """Why a formula has no fused kernel: the node runs its array form on every device."""
+
+
+@dataclass(frozen=True)
+class Operand:
+    """A tensor the kernel reads per element: `grad`, a tensor input or a saved output."""
+
+    name: str  # the spec's name: "grad", an input, or an output ("result")
+    local: str  # the Python local holding its array (or wrapped number) in `apply`
+    param: str  # the C++ identifier of its value inside functors and kernels
+    domain: str = "real"  # the entry's test domain (the host harness instantiates bool ones as bool)
+
+
+@dataclass(frozen=True)
+class Gradient:
+    input: str  # the tensor input it is the gradient of
+    text: str  # the formula as written in the spec
+    expr: str | None  # the C++ expression; None for `grad` itself, which needs no kernel
+
+
+@dataclass
+class KernelPlan:
+    """Everything about one node's fused kernel."""
+
+    entry: Entry
+    operands: list[Operand]  # grad first, then inputs in schema order, then outputs
+    values: list[str]  # non-tensor arguments, in schema order
+    gradients: list[Gradient]  # one per differentiable input, in schema order
+    inputs: list[str] = field(default_factory=list)  # every tensor input, in schema order
+
+    @property
+    def node(self) -> str:
+        return self.entry.node_name
+
+    @property
+    def computed(self) -> list[Gradient]:
+        """The gradients the kernel writes (one output each), in order."""
+        return [g for g in self.gradients if g.expr is not None]
+
+    @property
+    def kernel(self) -> str:
+        return f"{self.node}_kernel"
+
+    def functor(self, gradient: Gradient) -> str:
+        return f"{self.node}_{gradient.input}"
+
+
+@dataclass
+class Analysis:
+    plans: dict[str, KernelPlan]  # node name -> plan, elementwise nodes only
+    fallbacks: dict[str, str]  # node name -> why it runs its array form on cuda
+
+    @property
+    def kernels(self) -> list[KernelPlan]:
+        """Plans that need a kernel (some gradient other than `grad` itself)."""
+        return [p for p in self.plans.values() if p.computed]
+
+
+# ---- elementwise detection --------------------------------------------------------------------
+
+def analyze(spec: Spec) -> Analysis:
+    plans, fallbacks = {}, {}
+    for entry in spec.entries:
+        if not entry.differentiable:
+            continue
+        try:
+            plans[entry.node_name] = plan(entry, spec)
+        except NotElementwise as reason:
+            fallbacks[entry.node_name] = str(reason)
+    return Analysis(plans, fallbacks)
+
+
+def plan(entry: Entry, spec: Spec) -> KernelPlan:
+    """The fused kernel of an entry's node, or NotElementwise saying why it has none.
+
+    An entry is elementwise when it has one output, no `not_implemented` input and no shared
+    key, and every formula is elementwise: built only from `grad`, tensor inputs (by bare
+    name), the output, non-tensor arguments of type Scalar/float/int/bool (per-call
+    constants), numbers and True/False, the operators + - * / ** and unary - + not,
+    comparisons, `and`/`or`/`a if c else b` on per-call constants, and calls of
+    (1) spec ops with a single overload whose `forward:` is itself elementwise (inlined, so
+        `cos(self)` is `xp.cos(self)`), the `xp.` functions allowed being XP_UNARY,
+        XP_BINARY, XP_LOGICAL, `where`, `logical_not` and `array` (a copy);
+    (2) spec ops with a single overload whose `kernel:` is in DEVICE_KERNELS;
+    (3) helpers in DEVICE_HELPERS.
+    """
+    schema = entry.schema
+    if len(schema.returns) != 1:
+        raise NotElementwise("several outputs")
+    if entry.not_implemented:
+        raise NotElementwise("a not_implemented input")
+    if any(a.is_tensor_list for a in schema.arguments):
+        raise NotElementwise("a Tensor[] argument")
+    domains = entry.test.get("domain") or {}
+    translator = _Translator(entry, spec)
+    gradients = []
+    for derivative in entry.derivatives:
+        if len(derivative.inputs) > 1:
+            raise NotElementwise(f"shared key '{', '.join(derivative.inputs)}'")
+        tree = derivative.tree
+        if isinstance(tree, ast.Name) and tree.id == "grad":
+            gradients.append(Gradient(derivative.inputs[0], derivative.text, None))
+            continue
+        value = translator.visit(tree)
+        if value.uniform:
+            raise NotElementwise(f"'{derivative.text}' does not depend on a tensor")
+        gradients.append(Gradient(derivative.inputs[0], derivative.text, translator.as_t(value)))
+    order = [a.name for a in schema.tensor_arguments]
+    gradients.sort(key=lambda g: order.index(g.input))
+    operands = [Operand("grad", "grad", "grad")]
+    for argument in schema.tensor_arguments:
+        if argument.name in translator.tensors:
+            operands.append(Operand(argument.name, formula.local_name(argument.name), f"x_{argument.name}",
+                                    domains.get(argument.name, "real")))
+    for output in schema.returns:
+        if output in translator.outputs:
+            operands.append(Operand(output, formula.local_name(output), f"y_{output}"))
+    values = [a.name for a in schema.arguments if a.name in translator.values]
+    return KernelPlan(entry, operands, values, gradients, order)
+
+
+@dataclass(frozen=True)
+class _C:
+    """A translated sub-expression: C++ source, its kind ("T" number or "bool"), and whether
+    it is the same for every element (built from per-call constants only)."""
+
+    code: str
+    kind: str
+    uniform: bool
+
+
+class _Translator:
+    """Formula AST -> C++ expression over one element's values (`T` is the kernel's float type)."""
+
+    def __init__(self, entry: Entry, spec: Spec):
+        self.entry, self.schema, self.spec = entry, entry.schema, spec
+        self.tensors: set[str] = set()
+        self.outputs: set[str] = set()
+        self.values: set[str] = set()
+        self.depth = 0
+
+    # kinds
+    @staticmethod
+    def as_t(value: _C) -> str:
+        return value.code if value.kind == "T" else f"T({value.code})"
+
+    @staticmethod
+    def as_bool(value: _C) -> str:
+        return value.code if value.kind == "bool" else f"({value.code} != T(0))"
+
+    def visit(self, node: ast.AST) -> _C:
+        method = getattr(self, f"visit_{type(node).__name__}", None)
+        if method is None:
+            raise NotElementwise(f"{type(node).__name__} in '{ast.unparse(node)}'")
+        return method(node)
+
+    def visit_Constant(self, node: ast.Constant) -> _C:
+        value = node.value
+        if isinstance(value, bool):
+            return _C("true" if value else "false", "bool", True)
+        if isinstance(value, (int, float)) and math.isfinite(float(value)):
+            return _C(f"T({float(value)!r})", "T", True)
+        raise NotElementwise(f"constant {value!r}")
+
+    def visit_Name(self, node: ast.Name) -> _C:
+        ident, schema = node.id, self.schema
+        if ident == "grad":
+            return _C("grad", "T", False)
+        if ident in schema.returns:
+            self.outputs.add(ident)
+            return _C(f"y_{ident}", "T", False)
+        argument = schema.argument(ident)
+        if argument is None:
+            raise NotElementwise(f"name '{ident}'")
+        if argument.is_tensor:
+            if argument.optional:
+                raise NotElementwise(f"optional tensor '{ident}'")
+            self.tensors.add(ident)
+            return _C(f"x_{ident}", "T", False)
+        if argument.type in VALUE_TYPES and not argument.optional:
+            self.values.add(ident)
+            return _C(f"s_{ident}", "T", True)
+        raise NotElementwise(f"argument '{ident}' of type {argument.type}")
+
+    def visit_BinOp(self, node: ast.BinOp) -> _C:
+        left, right = self.visit(node.left), self.visit(node.right)
+        uniform = left.uniform and right.uniform
+        if isinstance(node.op, ast.Pow):
+            return _C(f"gs::pow({self.as_t(left)}, {self.as_t(right)})", "T", uniform)
+        op = _BINARY.get(type(node.op))
+        if op is None:
+            raise NotElementwise(f"operator {type(node.op).__name__}")
+        return _C(f"({self.as_t(left)} {op} {self.as_t(right)})", "T", uniform)
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> _C:
+        operand = self.visit(node.operand)
+        if isinstance(node.op, ast.USub):
+            return _C(f"(-{self.as_t(operand)})", "T", operand.uniform)
+        if isinstance(node.op, ast.UAdd):
+            return _C(self.as_t(operand), "T", operand.uniform)
+        if isinstance(node.op, ast.Not) and operand.uniform:
+            return _C(f"(!{self.as_bool(operand)})", "bool", True)
+        raise NotElementwise(f"unary {type(node.op).__name__} in '{ast.unparse(node)}'")
+
+    def visit_Compare(self, node: ast.Compare) -> _C:
+        parts, uniform = [], True
+        left = self.visit(node.left)
+        for op, right_node in zip(node.ops, node.comparators):
+            right = self.visit(right_node)
+            symbol = _COMPARE.get(type(op))
+            if symbol is None:
+                raise NotElementwise(f"comparison {type(op).__name__}")
+            if left.kind == right.kind == "bool" and symbol in ("==", "!="):
+                parts.append(f"({left.code} {symbol} {right.code})")
+            else:
+                parts.append(f"({self.as_t(left)} {symbol} {self.as_t(right)})")
+            uniform = uniform and left.uniform and right.uniform
+            left = right
+        code = parts[0] if len(parts) == 1 else f"({' && '.join(parts)})"
+        return _C(code, "bool", uniform)
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> _C:
+        values = [self.visit(v) for v in node.values]
+        if not all(v.uniform and v.kind == "bool" for v in values):
+            raise NotElementwise(f"'and'/'or' on tensors or numbers in '{ast.unparse(node)}'")
+        symbol = " && " if isinstance(node.op, ast.And) else " || "
+        return _C(f"({symbol.join(v.code for v in values)})", "bool", True)
+
+    def visit_IfExp(self, node: ast.IfExp) -> _C:
+        test = self.visit(node.test)
+        if not test.uniform:
+            raise NotElementwise(f"'if' on a tensor in '{ast.unparse(node)}'")
+        return self._select(self.as_bool(test), self.visit(node.body), self.visit(node.orelse), True)
+
+    def _select(self, condition: str, yes: _C, no: _C, condition_uniform: bool) -> _C:
+        uniform = condition_uniform and yes.uniform and no.uniform
+        if yes.kind == no.kind == "bool":
+            return _C(f"({condition} ? {yes.code} : {no.code})", "bool", uniform)
+        return _C(f"({condition} ? {self.as_t(yes)} : {self.as_t(no)})", "T", uniform)
+
+    def visit_Call(self, node: ast.Call) -> _C:
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "xp":
+            return self._xp(func.attr, node)
+        if isinstance(func, ast.Attribute):
+            name, args = func.attr, [func.value, *node.args]
+        elif isinstance(func, ast.Name):
+            name, args = func.id, list(node.args)
+        else:
+            raise NotElementwise(f"call of '{ast.unparse(func)}'")
+        context = self.spec.context
+        if name in context.helpers and name not in context.ops:
+            return self._helper(name, args, node.keywords)
+        if name not in context.ops:
+            raise NotElementwise(f"unknown function '{name}'")
+        return self._op(name, args, node.keywords)
+
+    def _helper(self, name: str, args: list[ast.expr], keywords: list[ast.keyword]) -> _C:
+        if DEVICE_HELPERS.get(name) != len(args) or keywords:
+            raise NotElementwise(f"helper {name}() has no device version")
+        values = [self.visit(a) for a in args]
+        code = f"gs::{name}({', '.join(self.as_t(v) for v in values)})"
+        return _C(code, "T", all(v.uniform for v in values))
+
+    def _op(self, name: str, args: list[ast.expr], keywords: list[ast.keyword]) -> _C:
+        overloads = self.spec.overloads(name)
+        if len(overloads) != 1:
+            raise NotElementwise(f"op '{name}' has {len(overloads)} overloads")
+        callee = overloads[0]
+        if len(callee.schema.returns) != 1:
+            raise NotElementwise(f"op '{name}' has several outputs")
+        bound = formula.bind_arguments(callee.schema, args, keywords)
+        if bound is None:
+            raise NotElementwise(f"call of '{name}' does not match its schema")
+        if callee.forward is not None:
+            if self.depth >= _MAX_INLINE_DEPTH:
+                raise NotElementwise(f"ops nested more than {_MAX_INLINE_DEPTH} deep")
+            self.depth += 1
+            try:
+                return self.visit(formula.substitute(callee.forward, bound))
+            finally:
+                self.depth -= 1
+        if callee.kernel in DEVICE_KERNELS:
+            tensors = [a.name for a in callee.schema.arguments if a.is_tensor]
+            if len(tensors) != len(callee.schema.arguments):
+                raise NotElementwise(f"kernel op '{name}' takes non-tensor arguments")
+            values = [self.visit(bound[t]) for t in tensors]
+            code = f"gs::{callee.kernel}({', '.join(self.as_t(v) for v in values)})"
+            return _C(code, "T", all(v.uniform for v in values))
+        raise NotElementwise(f"op '{name}' runs the array kernel '{callee.kernel}'")
+
+    def _xp(self, name: str, node: ast.Call) -> _C:
+        args = node.args
+        if name == "array":
+            if len(args) == 1 and all(k.arg == "copy" for k in node.keywords):
+                return self.visit(args[0])
+            raise NotElementwise("xp.array with arguments")
+        if node.keywords:
+            raise NotElementwise(f"xp.{name} with keywords")
+        values = [self.visit(a) for a in args]
+        uniform = all(v.uniform for v in values)
+        if name in XP_UNARY and len(values) == 1:
+            return _C(f"{XP_UNARY[name]}({self.as_t(values[0])})", "T", uniform)
+        if name in XP_BINARY and len(values) == 2:
+            return _C(f"{XP_BINARY[name]}({self.as_t(values[0])}, {self.as_t(values[1])})", "T", uniform)
+        if name in XP_LOGICAL and len(values) == 2:
+            return _C(f"({self.as_bool(values[0])} {XP_LOGICAL[name]} {self.as_bool(values[1])})", "bool", uniform)
+        if name == "logical_not" and len(values) == 1:
+            return _C(f"(!{self.as_bool(values[0])})", "bool", uniform)
+        if name == "where" and len(values) == 3:
+            condition, yes, no = values
+            return self._select(self.as_bool(condition), yes, no, condition.uniform)
+        raise NotElementwise(f"xp.{name} has no device version")
+
+
+# ---- emission ---------------------------------------------------------------------------------
+
+def kernel_parameters(plan: KernelPlan, types: dict[str, str] | None = None) -> list[str]:
+    """The kernel's parameters, one declaration each: n; for each operand a descriptor (pointer,
+    value used where the pointer is null, inner and size of its broadcast, see gs::load); the
+    values; one output per computed gradient. `types` maps T, G, A_... to concrete types."""
+    types = types or {}
+    t = types.get("T", "T")
+    params = ["const gs::index_t n"]
+    for operand in plan.operands:
+        a, name = types.get(type_parameter(operand), type_parameter(operand)), operand.param
+        params += [f"const {a}* __restrict__ p_{name}", f"const {t} v_{name}", f"const gs::index_t in_{name}",
+                   f"const gs::index_t sz_{name}"]
+    params.extend(f"const {t} s_{v}" for v in plan.values)
+    params.extend(f"{t}* __restrict__ out_{g.input}" for g in plan.computed)
+    return params
+
+
+def kernel_arguments(plan: KernelPlan) -> list[str]:
+    return [p.split()[-1] for p in kernel_parameters(plan)]
+
+
+def template_parameters(plan: KernelPlan) -> list[str]:
+    return ["T", "G", *(type_parameter(o) for o in plan.operands[1:])]
+
+
+def type_parameter(operand: Operand) -> str:
+    return "G" if operand.name == "grad" else f"A_{operand.param}"
+
+
+def functor_parameters(plan: KernelPlan) -> str:
+    return ", ".join([f"const T {o.param}" for o in plan.operands] + [f"const T s_{v}" for v in plan.values])
+
+
+def functor_arguments(plan: KernelPlan) -> str:
+    return ", ".join([o.param for o in plan.operands] + [f"s_{v}" for v in plan.values])
+
+
+def render(env, spec_label: str, analysis: Analysis) -> dict[str, str]:
+    """backward.cuh and backward.cu, through codegen/templates/*.j2."""
+    data = dict(spec=spec_label, plans=[p for p in analysis.plans.values() if p.computed],
+                fallbacks=analysis.fallbacks, identities=[p for p in analysis.plans.values() if not p.computed],
+                kernel_parameters=kernel_parameters, template_parameters=template_parameters,
+                functor_parameters=functor_parameters, functor_arguments=functor_arguments)
+    return {name: env.get_template(name + ".j2").render(**data) for name in CUDA_OUTPUTS}
+
+
+def apply_branch(plan: KernelPlan, several: bool) -> list[str]:
+    """The lines of `apply` that hand a cupy gradient to the fused kernel (one launch)."""
+    computed = plan.computed
+    if not computed:
+        return []
+    need = {name: (f"need_{name}" if several else "True") for name in plan.inputs}
+    arrays = [o.local for o in plan.operands[1:]]
+    values = [f"self.{v}" for v in plan.values]
+    needs = [need[g.input] for g in computed]
+    call = (f'C.fused_backward("{plan.node}", grad, {_tuple(arrays)}, {_tuple(values)}, '
+            f"{_tuple(needs)})")
+    results, position = [], {g.input: i for i, g in enumerate(computed)}
+    by_input = {g.input: g for g in plan.gradients}
+    for name in plan.inputs:
+        gradient = by_input.get(name)
+        if gradient is None:
+            results.append("None")
+        elif gradient.expr is None:
+            results.append(f"grad if {need[name]} else None" if several else "grad")
+        else:
+            results.append(f"fused[{position[name]}]")
+    identity = results == [f"fused[{i}]" for i in range(len(computed))]
+    lines = ["if type(grad) is not ndarray:", f"    fused = {call}", "    if fused is not None:"]
+    if identity:
+        lines.append("        return fused")
+    elif len(results) == 1:
+        lines.append(f"        return ({results[0]},)")
+    else:
+        lines.append("        return (")
+        lines.extend(f"            {r}," for r in results)
+        lines.append("        )")
+    return lines
+
+
+def _tuple(items: list[str]) -> str:
+    if not items:
+        return "()"
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+
+
+# ---- host-side verification sources (used by the tests, not written to generated/) ----------
+
+C_TYPES = {"float32": "float", "float64": "double", "bool": "bool", "int8": "signed char", "uint8": "unsigned char",
+           "int16": "short", "int32": "int", "int64": "long long"}
+TYPE_CODES = {"float": "f", "double": "d", "bool": "b", "signed char": "i1", "unsigned char": "u1", "short": "i2",
+              "int": "i4", "long long": "i8"}
+
+
+def instantiation_types(plan: KernelPlan, t: str) -> tuple[str, ...]:
+    """(T, G, A...) as the tests instantiate a kernel: everything T, bool-domain operands bool."""
+    operands = [("bool" if o.domain == "bool" else t) for o in plan.operands[1:]]
+    return (t, t, *operands)
+
+
+def instance_name(plan: KernelPlan, types: tuple[str, ...]) -> str:
+    """The C++ name of one instantiation: also the name expression cupy compiles."""
+    return f"gs::{plan.kernel}<{', '.join(types)}>"
+
+
+def host_symbol(node: str, types: tuple[str, ...]) -> str:
+    """The extern "C" entry point of one instantiation in the host harness."""
+    return f"gs_host_{node}_{'_'.join(TYPE_CODES[t] for t in types)}"
+
+
+def instantiations(plans: list[KernelPlan]) -> str:
+    """A translation unit that instantiates every kernel for float and double (templates alone
+    compile to nothing), to be compiled by nvcc -cubin after `#include "backward.cu"`."""
+    lines = ['#include "backward.cu"', "", "void* gs_kernel_instances[] = {"]
+    for plan in plans:
+        for t in ("float", "double"):
+            lines.append(f"    (void*)&{instance_name(plan, instantiation_types(plan, t))},")
+    lines.append("};")
+    return "\n".join(lines) + "\n"
+
+
+def host_harness(plans: list[KernelPlan]) -> str:
+    """C++ that runs each kernel on the host: a loop over a stand-in grid sets blockIdx and
+    threadIdx and calls the very `__global__` function (compiled by g++ as a plain function)."""
+    out = ['#include "backward.cu"', "", "gs_dim3 threadIdx, blockIdx, blockDim, gridDim;", ""]
+    for plan in plans:
+        for t in ("float", "double"):
+            types = instantiation_types(plan, t)
+            params = kernel_parameters(plan, dict(zip(template_parameters(plan), types)))
+            args = kernel_arguments(plan)
+            out.append(f'extern "C" void {host_symbol(plan.node, types)}(unsigned grid, unsigned block, '
+                       f"{', '.join(params)}) {{")
+            out.append("    gridDim = gs_dim3{grid, 1, 1};")
+            out.append("    blockDim = gs_dim3{block, 1, 1};")
+            out.append("    for (unsigned b = 0; b < grid; ++b) {")
+            out.append("        for (unsigned t = 0; t < block; ++t) {")
+            out.append("            blockIdx = gs_dim3{b, 0, 0};")
+            out.append("            threadIdx = gs_dim3{t, 0, 0};")
+            out.append(f"            {instance_name(plan, types)}({', '.join(args)});")
+            out.append("        }")
+            out.append("    }")
+            out.append("}")
+            out.append("")
+    return "\n".join(out)

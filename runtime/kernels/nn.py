@@ -1,0 +1,481 @@
+"""Neural-network kernels: activations, softmax and losses, dropout, convolution, pooling,
+normalization, embedding and upsampling. Heavy ops avoid Python loops over pixels:
+convolution is an im2col over a strided window view and one batched BLAS matmul."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import random
+from ..backends import array_module
+from ..tensor import wrap_dim
+from .core import reduce_loss
+
+# ---- activations ---------------------------------------------------------------------------
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf(self):
+    xp = array_module(self)
+    if xp is np:  # numpy has no erf: libm's, element by element
+        return np.asarray(_erf(self)).astype(self.dtype if self.dtype.kind == "f" else np.float32)
+    import cupyx.scipy.special
+
+    return cupyx.scipy.special.erf(self)
+
+
+def gelu(self, approximate):
+    xp = array_module(self)
+    if approximate == "tanh":
+        inner = math.sqrt(2 / math.pi) * (self + 0.044715 * self * self * self)
+        return 0.5 * self * (1 + xp.tanh(inner))
+    if approximate != "none":
+        raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
+    return 0.5 * self * (1 + erf(self * (1 / math.sqrt(2))))
+
+
+def silu(self):
+    xp = array_module(self)
+    return self / (1 + xp.exp(-self))
+
+
+def elu(self, alpha, scale, input_scale):
+    xp = array_module(self)
+    negative = alpha * scale * xp.expm1(xp.minimum(self, 0) * input_scale)
+    return xp.where(self > 0, self * scale, negative).astype(self.dtype, copy=False)
+
+
+def softplus(self, beta, threshold):
+    xp = array_module(self)
+    scaled = self * beta
+    soft = xp.log1p(xp.exp(xp.minimum(scaled, threshold))) / beta
+    return xp.where(scaled > threshold, self, soft).astype(self.dtype, copy=False)
+
+
+def clamp(self, min, max):  # noqa: A002 - torch's argument names
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    xp = array_module(self)
+    out = self
+    if min is not None:
+        out = xp.maximum(out, min)
+    if max is not None:
+        out = xp.minimum(out, max)
+    return out.astype(self.dtype, copy=False) if out is not self else out.copy()
+
+
+# ---- softmax and losses ----------------------------------------------------------------------
+
+def softmax(self, dim, half_to_float):
+    xp = array_module(self)
+    axis = wrap_dim(dim, self.ndim)
+    shifted = xp.exp(self - xp.max(self, axis=axis, keepdims=True))
+    return shifted / xp.sum(shifted, axis=axis, keepdims=True)
+
+
+def log_softmax(self, dim, half_to_float):
+    xp = array_module(self)
+    axis = wrap_dim(dim, self.ndim)
+    shifted = self - xp.max(self, axis=axis, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+
+
+def _check_targets(self, target, ignore_index: int) -> None:
+    if target.dtype.kind not in "iu":
+        raise RuntimeError(f"nll_loss: expected target of dtype int64 (class indices), got {target.dtype}")
+    if self.ndim < 1 or (self.ndim > 1 and target.shape != self.shape[:1] + self.shape[2:]):
+        raise ValueError(f"Expected target size {list(self.shape[:1] + self.shape[2:])}, got {list(target.shape)}")
+    classes = self.shape[1] if self.ndim > 1 else self.shape[0]
+    valid = target[target != ignore_index]
+    if valid.size and (valid.min() < 0 or valid.max() >= classes):
+        bad = valid[(valid < 0) | (valid >= classes)][0]
+        raise IndexError(f"Target {int(bad)} is out of bounds.")
+
+
+def nll_loss_forward(self, target, weight, reduction, ignore_index):
+    """(loss, total_weight): -w[t] * self[n, t] summed (or averaged over the weights)."""
+    _check_targets(self, target, ignore_index)
+    xp = array_module(self)
+    scores = self if self.ndim > 1 else self[None]
+    labels = target if self.ndim > 1 else target[None]
+    valid = labels != ignore_index
+    safe = xp.where(valid, labels, 0)
+    picked = xp.take_along_axis(scores, xp.expand_dims(safe, 1), axis=1).squeeze(1)
+    weights = (weight[safe] if weight is not None else xp.ones_like(picked)) * valid
+    losses = -picked * weights
+    total = xp.sum(weights).astype(self.dtype)
+    if reduction == 0:  # torch leaves total_weight at 0 when it does not reduce
+        return (losses if self.ndim > 1 else losses[0]), xp.zeros((), self.dtype)
+    if reduction == 2:
+        return xp.sum(losses), total
+    return xp.sum(losses) / total, total
+
+
+def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index, total_weight):
+    xp = array_module(self)
+    labels = target if self.ndim > 1 else target[None]
+    valid = labels != ignore_index
+    safe = xp.where(valid, labels, 0)
+    weights = (weight[safe] if weight is not None else xp.ones(safe.shape, self.dtype)) * valid
+    scale = -weights * (grad_output if reduction == 0 else grad_output / total_weight if reduction == 1
+                        else grad_output)
+    if reduction == 0 and self.ndim == 1:
+        scale = scale.reshape(1)
+    out = xp.zeros(self.shape if self.ndim > 1 else (1,) + self.shape, self.dtype)
+    xp.put_along_axis(out, xp.expand_dims(safe, 1), xp.expand_dims(scale.astype(self.dtype), 1), axis=1)
+    return out if self.ndim > 1 else out[0]
+
+
+def binary_cross_entropy(self, target, weight, reduction):
+    xp = array_module(self)
+    if target.shape != self.shape:
+        raise ValueError(f"Using a target size ({list(target.shape)}) that is different to the input size "
+                         f"({list(self.shape)}) is deprecated. Please ensure they have the same size.")
+    if xp.any((self < 0) | (self > 1)):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    # torch clamps the logs at -100 so that 0 and 1 give finite losses
+    loss = -(target * xp.maximum(xp.log(self), -100) + (1 - target) * xp.maximum(xp.log1p(-self), -100))
+    return reduce_loss(loss if weight is None else loss * weight, reduction)
+
+
+def mse_loss(self, target, reduction):
+    diff = self - target
+    return reduce_loss(diff * diff, reduction)
+
+
+def smooth_l1_loss(self, target, reduction, beta):
+    xp = array_module(self)
+    diff = xp.abs(self - target)
+    loss = diff - 0.5 * beta if beta == 0 else xp.where(diff < beta, 0.5 * diff * diff / beta, diff - 0.5 * beta)
+    return reduce_loss(loss, reduction)
+
+
+def native_dropout(input, p, train):  # noqa: A002
+    """(output, mask) with the mask drawn as torch draws it (bernoulli(1 - p) from the CPU generator)."""
+    xp = array_module(input)
+    if not train or p == 0:
+        return input.copy(), xp.ones(input.shape, bool)
+    if p == 1:
+        return xp.zeros_like(input), xp.zeros(input.shape, bool)
+    mask = random.bernoulli(1 - p, input.shape, np.float32).astype(bool)
+    mask = xp.asarray(mask)
+    return input * mask * (1 / (1 - p)), mask
+
+
+# ---- convolution -----------------------------------------------------------------------------
+
+def _as_2d(array, spatial: int):
+    """1-D convolutions and pools run as 2-D ones over a height of 1."""
+    return array[:, :, None] if spatial == 1 else array
+
+
+def _pairs(values, spatial: int, fill: int) -> tuple:
+    """2-D parameters from 1-D ones: the added height dim gets `fill` (stride 1, padding 0, ...)."""
+    values = tuple(values)
+    return (fill,) + values if spatial == 1 else values
+
+
+def _output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool = False) -> int:
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:  # the last window must start inside the input
+        out -= 1
+    return out
+
+
+def _windows(padded, kernel, stride, dilation, out_hw):
+    """(N, C, KH, KW, OH, OW) strided view of every kernel position over every output pixel."""
+    xp = array_module(padded)
+    n, c, _, _ = padded.shape
+    s0, s1, s2, s3 = padded.strides
+    shape = (n, c, kernel[0], kernel[1], out_hw[0], out_hw[1])
+    strides = (s0, s1, s2 * dilation[0], s3 * dilation[1], s2 * stride[0], s3 * stride[1])
+    return xp.lib.stride_tricks.as_strided(padded, shape, strides, writeable=False)
+
+
+def _pad2d(x, padding, value=0.0):
+    if not any(padding):
+        return x
+    xp = array_module(x)
+    return xp.pad(x, ((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1])), constant_values=value)
+
+
+def convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):  # noqa: A002
+    if transposed:
+        raise NotImplementedError("transposed convolution is not supported yet")
+    spatial = input.ndim - 2
+    if spatial not in (1, 2) or weight.ndim != input.ndim:
+        raise RuntimeError(f"convolution: expected a 3-D or 4-D input and a weight of the same rank, got input "
+                           f"of shape {list(input.shape)} and weight of shape {list(weight.shape)}")
+    if input.shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+                           f"{list(input.shape)} to have {weight.shape[1] * groups} channels, but got "
+                           f"{input.shape[1]} channels instead")
+    x, w = _as_2d(input, spatial), _as_2d(weight, spatial)
+    stride, padding, dilation = _pairs(stride, spatial, 1), _pairs(padding, spatial, 0), _pairs(dilation, spatial, 1)
+    out = _conv2d(x, w, stride, padding, dilation, groups)
+    if bias is not None:
+        out += bias.reshape(1, -1, 1, 1)
+    return out[:, :, 0] if spatial == 1 else out
+
+
+def _conv2d(x, w, stride, padding, dilation, groups):
+    xp = array_module(x)
+    n, c, h, width = x.shape
+    o, cg, kh, kw = w.shape
+    oh = _output_size(h, kh, stride[0], padding[0], dilation[0])
+    ow = _output_size(width, kw, stride[1], padding[1], dilation[1])
+    if oh <= 0 or ow <= 0:
+        raise RuntimeError(f"Calculated output size ({oh}x{ow}) is too small for input ({h}x{width}) and kernel "
+                           f"({kh}x{kw})")
+    windows = _windows(_pad2d(x, padding), (kh, kw), stride, dilation, (oh, ow))
+    og = o // groups
+    out = xp.empty((n, o, oh * ow), x.dtype)
+    for g in range(groups):
+        cols = windows[:, g * cg:(g + 1) * cg].reshape(n, cg * kh * kw, oh * ow)  # im2col: one copy
+        out[:, g * og:(g + 1) * og] = xp.matmul(w[g * og:(g + 1) * og].reshape(og, -1), cols)
+    return out.reshape(n, o, oh, ow)
+
+
+def convolution_backward(grad_output, input, weight, bias_sizes, stride, padding, dilation, transposed,  # noqa: A002
+                         output_padding, groups, output_mask):
+    """(grad_input, grad_weight, grad_bias) of convolution, each computed only if asked for."""
+    spatial = input.ndim - 2
+    x, w, g = _as_2d(input, spatial), _as_2d(weight, spatial), _as_2d(grad_output, spatial)
+    stride, padding, dilation = _pairs(stride, spatial, 1), _pairs(padding, spatial, 0), _pairs(dilation, spatial, 1)
+    xp = array_module(x)
+    n, c, h, width = x.shape
+    o, cg, kh, kw = w.shape
+    oh, ow = g.shape[2:]
+    og = o // groups
+    grad_rows = g.reshape(n, o, oh * ow)
+    grad_input = grad_weight = grad_bias = None
+    if output_mask[1]:
+        windows = _windows(_pad2d(x, padding), (kh, kw), stride, dilation, (oh, ow))
+        grad_weight = xp.empty_like(w)
+        for group in range(groups):
+            cols = windows[:, group * cg:(group + 1) * cg].reshape(n, cg * kh * kw, oh * ow)
+            rows = grad_rows[:, group * og:(group + 1) * og]
+            grad_weight[group * og:(group + 1) * og] = xp.matmul(rows, cols.transpose(0, 2, 1)).sum(0).reshape(
+                og, cg, kh, kw)
+    if output_mask[0]:
+        padded = xp.zeros((n, c, h + 2 * padding[0], width + 2 * padding[1]), x.dtype)
+        for group in range(groups):
+            rows = grad_rows[:, group * og:(group + 1) * og]
+            cols = xp.matmul(w[group * og:(group + 1) * og].reshape(og, -1).T, rows).reshape(n, cg, kh, kw, oh, ow)
+            target = padded[:, group * cg:(group + 1) * cg]
+            for i in range(kh):  # col2im: one strided add per kernel position, not per pixel
+                for j in range(kw):
+                    top, left = i * dilation[0], j * dilation[1]
+                    target[:, :, top:top + stride[0] * oh:stride[0], left:left + stride[1] * ow:stride[1]] += \
+                        cols[:, :, i, j]
+        grad_input = padded[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + width]
+        grad_input = xp.ascontiguousarray(grad_input)
+    if output_mask[2] and bias_sizes is not None:
+        grad_bias = g.sum(axis=(0, 2, 3))
+    if spatial == 1:
+        grad_input = None if grad_input is None else grad_input[:, :, 0]
+        grad_weight = None if grad_weight is None else grad_weight[:, :, 0]
+    return grad_input, grad_weight, grad_bias
+
+
+# ---- pooling ---------------------------------------------------------------------------------
+
+def max_pool2d_with_indices(self, kernel_size, stride, padding, dilation, ceil_mode):
+    """(output, indices); indices are flat positions in each input plane (H * W), as torch's."""
+    xp = array_module(self)
+    batched = self.ndim == 4
+    x = self if batched else self[None]
+    stride = stride or kernel_size
+    n, c, h, w = x.shape
+    kh, kw = kernel_size
+    oh = _output_size(h, kh, stride[0], padding[0], dilation[0], ceil_mode)
+    ow = _output_size(w, kw, stride[1], padding[1], dilation[1], ceil_mode)
+    extra_h = max(0, (oh - 1) * stride[0] + dilation[0] * (kh - 1) + 1 - h - 2 * padding[0])
+    extra_w = max(0, (ow - 1) * stride[1] + dilation[1] * (kw - 1) + 1 - w - 2 * padding[1])
+    padded = xp.pad(x, ((0, 0), (0, 0), (padding[0], padding[0] + extra_h), (padding[1], padding[1] + extra_w)),
+                    constant_values=-xp.inf)
+    windows = _windows(padded, (kh, kw), stride, dilation, (oh, ow))
+    flat = windows.reshape(n, c, kh * kw, oh, ow)
+    position = xp.argmax(flat, axis=2)
+    values = xp.take_along_axis(flat, position[:, :, None], axis=2)[:, :, 0]
+    row = xp.arange(oh)[:, None] * stride[0] - padding[0] + (position // kw) * dilation[0]
+    col = xp.arange(ow)[None, :] * stride[1] - padding[1] + (position % kw) * dilation[1]
+    indices = (row * w + col).astype(xp.int64)
+    return (values, indices) if batched else (values[0], indices[0])
+
+
+def max_pool2d_with_indices_backward(grad_output, self, kernel_size, stride, padding, dilation, ceil_mode,
+                                     indices):
+    xp = array_module(self)
+    planes = self.shape[-2] * self.shape[-1]
+    count = grad_output.size // (indices.shape[-2] * indices.shape[-1]) if grad_output.ndim > 2 else 1
+    offsets = (xp.arange(count) * planes).reshape(grad_output.shape[:-2] + (1, 1))
+    flat = xp.bincount((indices + offsets).ravel(), weights=grad_output.ravel(), minlength=count * planes)
+    return flat.astype(self.dtype).reshape(self.shape)
+
+
+def _avg_divisors(h, w, kernel, stride, padding, out_hw, count_include_pad, divisor_override, xp, dtype):
+    if divisor_override:
+        return dtype.type(divisor_override)
+    if count_include_pad:
+        # windows clipped at the padded border (ceil_mode) count only the padded area
+        ones = xp.pad(xp.ones((1, 1, h, w), dtype), ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2),
+                      constant_values=1)
+    else:
+        ones = _pad2d(xp.ones((1, 1, h, w), dtype), padding)
+    extra = [max(0, (o - 1) * s + k - size) for o, s, k, size in zip(out_hw, stride, kernel, ones.shape[2:])]
+    ones = xp.pad(ones, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
+    return _windows(ones, kernel, stride, (1, 1), out_hw).sum(axis=(2, 3))
+
+
+def avg_pool2d(self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    xp = array_module(self)
+    batched = self.ndim == 4
+    x = self if batched else self[None]
+    stride = stride or kernel_size
+    n, c, h, w = x.shape
+    oh = _output_size(h, kernel_size[0], stride[0], padding[0], 1, ceil_mode)
+    ow = _output_size(w, kernel_size[1], stride[1], padding[1], 1, ceil_mode)
+    padded = _pad2d(x, padding)
+    extra = [max(0, (o - 1) * s + k - size) for o, s, k, size in zip((oh, ow), stride, kernel_size, padded.shape[2:])]
+    padded = xp.pad(padded, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
+    sums = _windows(padded, kernel_size, stride, (1, 1), (oh, ow)).sum(axis=(2, 3))
+    out = (sums / _avg_divisors(h, w, kernel_size, stride, padding, (oh, ow), count_include_pad,
+                                divisor_override, xp, x.dtype)).astype(x.dtype)
+    return out if batched else out[0]
+
+
+def avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                        divisor_override):
+    xp = array_module(self)
+    batched = self.ndim == 4
+    g = grad_output if batched else grad_output[None]
+    stride = stride or kernel_size
+    n, c, h, w = (self if batched else self[None]).shape
+    oh, ow = g.shape[2:]
+    share = g / _avg_divisors(h, w, kernel_size, stride, padding, (oh, ow), count_include_pad,
+                              divisor_override, xp, self.dtype)
+    rows = max(h + 2 * padding[0], (oh - 1) * stride[0] + kernel_size[0])
+    cols = max(w + 2 * padding[1], (ow - 1) * stride[1] + kernel_size[1])
+    padded = xp.zeros((n, c, rows, cols), self.dtype)
+    for i in range(kernel_size[0]):
+        for j in range(kernel_size[1]):
+            padded[:, :, i:i + stride[0] * oh:stride[0], j:j + stride[1] * ow:stride[1]] += share
+    out = padded[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+    return xp.ascontiguousarray(out if batched else out[0])
+
+
+def _adaptive_bounds(size: int, out: int) -> list[tuple[int, int]]:
+    return [((i * size) // out, -((-(i + 1) * size) // out)) for i in range(out)]
+
+
+def adaptive_avg_pool2d(self, output_size):
+    xp = array_module(self)
+    h, w = self.shape[-2:]
+    oh, ow = output_size
+    if h % oh == 0 and w % ow == 0:  # equal bins: one reshape and mean
+        shaped = self.reshape(self.shape[:-2] + (oh, h // oh, ow, w // ow))
+        return shaped.mean(axis=(-3, -1))
+    out = xp.empty(self.shape[:-2] + (oh, ow), self.dtype)
+    for i, (top, bottom) in enumerate(_adaptive_bounds(h, oh)):
+        for j, (left, right) in enumerate(_adaptive_bounds(w, ow)):
+            out[..., i, j] = self[..., top:bottom, left:right].mean(axis=(-2, -1))
+    return out
+
+
+def adaptive_avg_pool2d_backward(grad_output, self):
+    xp = array_module(self)
+    h, w = self.shape[-2:]
+    oh, ow = grad_output.shape[-2:]
+    out = xp.zeros(self.shape, self.dtype)
+    for i, (top, bottom) in enumerate(_adaptive_bounds(h, oh)):
+        for j, (left, right) in enumerate(_adaptive_bounds(w, ow)):
+            area = (bottom - top) * (right - left)
+            out[..., top:bottom, left:right] += (grad_output[..., i, j] / area)[..., None, None]
+    return out
+
+
+# ---- normalization, embedding, upsampling ------------------------------------------------------
+
+def native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps):  # noqa: A002
+    """(output, save_mean, save_invstd); in training, running stats are updated in place as torch does."""
+    xp = array_module(input)
+    axes = (0,) + tuple(range(2, input.ndim))
+    shape = (1, -1) + (1,) * (input.ndim - 2)
+    if training:
+        mean = input.mean(axis=axes)
+        variance = input.var(axis=axes)
+        if running_mean is not None:
+            count = input.size // input.shape[1]
+            running_mean *= 1 - momentum
+            running_mean += momentum * mean
+            running_var *= 1 - momentum
+            running_var += momentum * variance * (count / max(count - 1, 1))
+    else:
+        mean, variance = running_mean, running_var
+    invstd = 1 / xp.sqrt(variance + eps)
+    out = (input - mean.reshape(shape)) * invstd.reshape(shape)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    empty = xp.zeros((0,), input.dtype)
+    return (out.astype(input.dtype, copy=False), mean.astype(input.dtype) if training else empty,
+            invstd.astype(input.dtype) if training else empty)
+
+
+def native_layer_norm(input, normalized_shape, weight, bias, eps):  # noqa: A002
+    xp = array_module(input)
+    axes = tuple(range(input.ndim - len(normalized_shape), input.ndim))
+    mean = input.mean(axis=axes, keepdims=True)
+    rstd = 1 / xp.sqrt(input.var(axis=axes, keepdims=True) + eps)
+    out = (input - mean) * rstd
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out.astype(input.dtype, copy=False), mean, rstd
+
+
+def native_group_norm(input, weight, bias, N, C, HxW, group, eps):  # noqa: A002,N803 - torch's names
+    xp = array_module(input)
+    grouped = input.reshape(N, group, -1)
+    mean = grouped.mean(axis=2, keepdims=True)
+    rstd = 1 / xp.sqrt(grouped.var(axis=2, keepdims=True) + eps)
+    out = ((grouped - mean) * rstd).reshape(input.shape)
+    shape = (1, C) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out.astype(input.dtype, copy=False), mean.reshape(N, group), rstd.reshape(N, group)
+
+
+def embedding(weight, indices, padding_idx, scale_grad_by_freq, sparse):
+    if indices.dtype.kind not in "iu":
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {indices.dtype} instead (while checking arguments for embedding)")
+    if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
+        raise IndexError("index out of range in self")
+    return weight[indices]
+
+
+def upsample_nearest2d(self, output_size, scales_h, scales_w):
+    xp = array_module(self)
+    rows = _nearest_source(self.shape[-2], output_size[0], scales_h, xp)
+    cols = _nearest_source(self.shape[-1], output_size[1], scales_w, xp)
+    return self[..., rows[:, None], cols]
+
+
+def nearest_source_indices(size, output_size, scale):
+    """Input index of each output position of nearest upsampling (torch's floor(dst * in / out))."""
+    return _nearest_source(size, output_size, scale, np)
+
+
+def _nearest_source(size: int, out: int, scale, xp):
+    ratio = 1 / scale if scale else size / out
+    return xp.minimum(xp.floor(xp.arange(out) * ratio).astype(xp.int64), size - 1)

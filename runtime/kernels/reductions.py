@@ -1,0 +1,127 @@
+"""Reduction kernels: prod, max/min with indices, amax/amin, argmax, logsumexp, var/std, norms, cumsum."""
+
+from __future__ import annotations
+
+from ..backends import array_module
+from ..tensor import wrap_dim
+from .core import _dims, _reduce_dtype
+
+
+def _empty_check(self, op: str, dim=None) -> None:
+    if self.size == 0:
+        raise IndexError(f"{op}(): Expected reduction dim {dim} to have non-zero size.")
+
+
+def prod_all(self, dtype):
+    return array_module(self).prod(self, dtype=_reduce_dtype(self, dtype))
+
+
+def prod_dim(self, dim, keepdim, dtype):
+    return array_module(self).prod(self, axis=wrap_dim(dim, self.ndim), keepdims=keepdim,
+                                   dtype=_reduce_dtype(self, dtype))
+
+
+def max_all(self):
+    _empty_check(self, "max")
+    return array_module(self).max(self)
+
+
+def min_all(self):
+    _empty_check(self, "min")
+    return array_module(self).min(self)
+
+
+def _arg_reduce(self, dim, keepdim, find):
+    xp = array_module(self)
+    if self.ndim == 0:
+        return self.copy(), xp.zeros((), xp.int64)
+    axis = wrap_dim(dim, self.ndim)
+    _empty_check(self, "max", dim)
+    indices = find(self, axis=axis, keepdims=True)
+    values = xp.take_along_axis(self, indices, axis)
+    if not keepdim:
+        values, indices = values.squeeze(axis), indices.squeeze(axis)
+    return values, indices.astype(xp.int64, copy=False)
+
+
+def max_dim(self, dim, keepdim):
+    """(values, indices); the first maximal index wins ties, as torch on CPU."""
+    return _arg_reduce(self, dim, keepdim, array_module(self).argmax)
+
+
+def min_dim(self, dim, keepdim):
+    return _arg_reduce(self, dim, keepdim, array_module(self).argmin)
+
+
+def amax(self, dim, keepdim):
+    return array_module(self).max(self, axis=_dims(dim, self.ndim, "amax"), keepdims=keepdim)
+
+
+def amin(self, dim, keepdim):
+    return array_module(self).min(self, axis=_dims(dim, self.ndim, "amin"), keepdims=keepdim)
+
+
+def argmax(self, dim, keepdim):
+    xp = array_module(self)
+    if dim is None:
+        out = xp.argmax(self)
+        return out.reshape((1,) * self.ndim) if keepdim else out
+    return xp.argmax(self, axis=wrap_dim(dim, self.ndim), keepdims=keepdim)
+
+
+def argmin(self, dim, keepdim):
+    xp = array_module(self)
+    if dim is None:
+        out = xp.argmin(self)
+        return out.reshape((1,) * self.ndim) if keepdim else out
+    return xp.argmin(self, axis=wrap_dim(dim, self.ndim), keepdims=keepdim)
+
+
+def logsumexp(self, dim, keepdim):
+    xp = array_module(self)
+    axes = _dims(dim, self.ndim, "logsumexp")
+    peak = xp.max(self, axis=axes, keepdims=True)
+    peak = xp.where(xp.isfinite(peak), peak, 0)  # all -inf (or inf) slices: no shift
+    out = xp.log(xp.sum(xp.exp(self - peak), axis=axes, keepdims=True)) + peak
+    return out if keepdim else out.squeeze(axes) if axes is not None else out.reshape(())
+
+
+def var(self, dim, correction, keepdim):
+    xp = array_module(self)
+    axes = _dims(dim, self.ndim, "var")
+    return xp.var(self, axis=axes, ddof=1 if correction is None else correction, keepdims=keepdim)
+
+
+def std(self, dim, correction, keepdim):
+    xp = array_module(self)
+    return xp.sqrt(var(self, dim, correction, keepdim))
+
+
+def linalg_vector_norm(self, ord, dim, keepdim, dtype):
+    xp = array_module(self)
+    x = self if dtype is None else self.astype(dtype)
+    axes = _dims(dim, x.ndim, "linalg.vector_norm")
+    magnitude = xp.abs(x)
+    if ord == float("inf"):
+        return xp.max(magnitude, axis=axes, keepdims=keepdim)
+    if ord == float("-inf"):
+        return xp.min(magnitude, axis=axes, keepdims=keepdim)
+    if ord == 0:
+        return xp.sum(magnitude != 0, axis=axes, keepdims=keepdim).astype(x.dtype)
+    if ord == 1:
+        return xp.sum(magnitude, axis=axes, keepdims=keepdim)
+    if ord == 2:
+        return xp.sqrt(xp.sum(magnitude * magnitude, axis=axes, keepdims=keepdim))
+    return xp.sum(magnitude ** ord, axis=axes, keepdims=keepdim) ** (1.0 / ord)
+
+
+def cumsum(self, dim, dtype):
+    return array_module(self).cumsum(self, axis=wrap_dim(dim, self.ndim), dtype=_reduce_dtype(self, dtype))
+
+
+def all(self, dim, keepdim):  # noqa: A001 - torch's op name
+    return array_module(self).all(self, axis=_dims(dim, self.ndim, "all"), keepdims=keepdim)
+
+
+def any(self, dim, keepdim):  # noqa: A001
+    return array_module(self).any(self, axis=_dims(dim, self.ndim, "any"), keepdims=keepdim)

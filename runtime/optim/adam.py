@@ -1,0 +1,97 @@
+"""Adam and AdamW (decoupled weight decay), with amsgrad and maximize (torch's update rule)."""
+
+from __future__ import annotations
+
+from ..backends import array_module
+from ..tensor import make_tensor
+from .optimizer import Optimizer, check_lr, scalar, step_tensor
+
+__all__ = ["Adam", "AdamW"]
+
+
+def lerp_(xp, start, end, weight: float) -> None:
+    """start <- torch.lerp(start, end, weight), in place (torch's two-branch formula)."""
+    if abs(weight) < 0.5:
+        start += weight * (end - start)
+    else:
+        start[...] = end - (end - start) * (1 - weight)
+
+
+class Adam(Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
+                 amsgrad: bool = False, *, foreach=None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused=None, decoupled_weight_decay: bool = False) -> None:
+        check_lr(lr)
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                        foreach=foreach, capturable=capturable, differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _update_group(self, group: dict) -> None:
+        lr = scalar(group["lr"])
+        beta1, beta2 = (scalar(b) for b in group["betas"])
+        eps, weight_decay = group["eps"], group["weight_decay"]
+        amsgrad, maximize = group["amsgrad"], group["maximize"]
+        decoupled = group.get("decoupled_weight_decay", False)
+        for p in group["params"]:
+            grad = p._grad
+            if grad is None:
+                continue
+            xp = array_module(p._data)
+            d = -grad._data if maximize else grad._data
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = step_tensor(0.0)
+                state["exp_avg"] = make_tensor(xp.zeros_like(p._data))
+                state["exp_avg_sq"] = make_tensor(xp.zeros_like(p._data))
+                if amsgrad:
+                    state["max_exp_avg_sq"] = make_tensor(xp.zeros_like(p._data))
+            step_t = state["step"]
+            step_t._data += 1
+            if weight_decay != 0:
+                if decoupled:
+                    p._data *= 1 - lr * weight_decay
+                else:
+                    d = d + weight_decay * p._data
+            exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+            lerp_(xp, exp_avg, d, 1 - beta1)
+            exp_avg_sq *= beta2
+            exp_avg_sq += (1 - beta2) * d * d
+            step = step_t.item()
+            bias_correction1 = 1 - beta1 ** step
+            bias_correction2 = 1 - beta2 ** step
+            step_size = lr / bias_correction1
+            bias_correction2_sqrt = bias_correction2 ** 0.5
+            if amsgrad:
+                max_sq = state["max_exp_avg_sq"]._data
+                xp.maximum(max_sq, exp_avg_sq, out=max_sq)
+                denom = xp.sqrt(max_sq) / bias_correction2_sqrt
+            else:
+                denom = xp.sqrt(exp_avg_sq) / bias_correction2_sqrt
+            denom += eps
+            p._data += (-step_size) * exp_avg / denom
+            p._bump()
+
+
+class AdamW(Adam):
+    """Adam with weight decay applied to the parameters (p *= 1 - lr * weight_decay), not the gradients."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
+                 amsgrad: bool = False, *, maximize: bool = False, foreach=None, capturable: bool = False,
+                 differentiable: bool = False, fused=None) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
+
+    def __setstate__(self, state) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

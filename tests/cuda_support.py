@@ -1,0 +1,168 @@
+"""Shared by the CUDA tests: compile the generated kernels without a GPU, and run them on the host.
+
+* `cubin(files, plans, arch)`: nvcc -cubin of every kernel, instantiated for float and double;
+* `host_library(files, plans)`: the same backward.cu compiled by g++ with a harness
+  (codegen.cuda.host_harness) that runs each kernel over a stand-in grid, loaded with ctypes;
+* `HostBackend`: runtime.cuda's backend interface over numpy and that library, so that a
+  node's cuda branch, runtime.cuda.prepare and the kernel all run on the host.
+
+Compilations are cached by the hash of their inputs and command under the system temp folder,
+so a session (and the next one, on the same machine) compiles each source once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from codegen import cuda as codegen_cuda
+from runtime import cuda as runtime_cuda
+
+ROOT = Path(__file__).resolve().parent.parent
+NVCC = shutil.which("nvcc")
+CXX = shutil.which("g++") or shutil.which("c++")
+CACHE = Path(tempfile.gettempdir()) / "gradspec-cuda-cache"
+ARCHES = ("sm_80", "sm_90")
+NO_NVCC = "nvcc is not on PATH: the CUDA kernels cannot be compiled here (CI and the dev machines have it)"
+NO_CXX = "no C++ compiler (g++) on PATH: the kernels cannot be built for the host"
+
+
+class CompileError(AssertionError):
+    pass
+
+
+def generated_files(folder: Path = ROOT / "generated") -> dict[str, str]:
+    return {name: (folder / name).read_text() for name in codegen_cuda.CUDA_OUTPUTS}
+
+
+def _build(sources: dict[str, str], command: list[str], output: str) -> Path:
+    """Run `command` in a folder holding `sources`; cached by content. Returns the output path."""
+    digest = hashlib.sha256(repr((sorted(sources.items()), command)).encode()).hexdigest()[:24]
+    folder = CACHE / digest
+    if (folder / output).exists():
+        return folder / output
+    CACHE.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{digest}-", dir=CACHE))
+    for name, text in sources.items():
+        (work / name).write_text(text)
+    proc = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise CompileError(f"`{' '.join(command)}` failed:\n{proc.stdout}{proc.stderr}")
+    if proc.stderr.strip():
+        (work / "stderr.txt").write_text(proc.stderr)
+    try:
+        os.replace(work, folder)
+    except OSError:  # another process finished the same build first
+        shutil.rmtree(work, ignore_errors=True)
+    return folder / output
+
+
+def nvcc_command(arch: str) -> list[str]:
+    return [NVCC, "-cubin", f"-arch={arch}", "-std=c++14", "--Werror", "all-warnings", "-o", f"kernels_{arch}.cubin",
+            "instances.cu"]
+
+
+def cubins(files: dict[str, str], plans, arches=ARCHES) -> dict[str, bytes]:
+    """Every kernel of `plans` compiled by nvcc for each arch (the compiles run in parallel)."""
+    sources = dict(files, **{"instances.cu": codegen_cuda.instantiations(plans)})
+    results = {}
+    with _Parallel() as pool:
+        for arch in arches:
+            pool.submit(arch, _build, sources, nvcc_command(arch), f"kernels_{arch}.cubin")
+    for arch, path in pool.results.items():
+        results[arch] = path.read_bytes()
+    return results
+
+
+def host_command() -> list[str]:
+    # no FMA contraction: the host must round like numpy, one operation at a time
+    return [CXX, "-std=c++14", "-O1", "-ffp-contract=off", "-fno-fast-math", "-Wall", "-Werror", "-shared", "-fPIC",
+            "-o", "libgs_host.so", "harness.cpp"]
+
+
+def host_library(files: dict[str, str], plans) -> ctypes.CDLL:
+    sources = dict(files, **{"harness.cpp": codegen_cuda.host_harness(plans)})
+    return ctypes.CDLL(str(_build(sources, host_command(), "libgs_host.so")))
+
+
+class _Parallel:
+    """Run a few builds at once (two cores here): nvcc spends most of its time in one process."""
+
+    def __init__(self):
+        import concurrent.futures
+
+        self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+        self.futures, self.results = {}, {}
+
+    def submit(self, key, fn, *args):
+        self.futures[key] = self.executor.submit(fn, *args)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for key, future in self.futures.items():
+            self.results[key] = future.result()
+        self.executor.shutdown()
+
+
+# ---- running kernels on the host ----------------------------------------------------------------
+
+class HostArray(np.ndarray):
+    """A numpy array that is not of type numpy.ndarray, so that a node's `apply` takes its cuda
+    branch (`type(grad) is not ndarray`) while runtime.cuda and the host kernel see numpy."""
+
+
+class HostBackend:
+    """runtime.cuda's backend interface over numpy arrays and host-compiled kernels."""
+
+    xp = np
+    array_type = np.ndarray
+
+    def __init__(self, library: ctypes.CDLL, grid: tuple[int, int] | None = None):
+        self.library, self.grid = library, grid
+        self.launched: list[tuple[str, tuple]] = []
+
+    @staticmethod
+    def device_id(array) -> int:
+        return 0
+
+    def launch(self, node: str, call: runtime_cuda.Launch) -> None:
+        blocks, block = self.grid or (min(runtime_cuda.MAX_BLOCKS, -(-call.n // runtime_cuda.BLOCK)),
+                                      runtime_cuda.BLOCK)
+        run(self.library, node, call.types, blocks, block, call.args)
+        self.launched.append((node, call.types))
+
+
+def run(library: ctypes.CDLL, node: str, types: tuple, blocks: int, block: int, args: list) -> None:
+    """Call one harness entry point with runtime.cuda.prepare's kernel arguments."""
+    symbol = codegen_cuda.host_symbol(node, types)
+    try:
+        function = getattr(library, symbol)
+    except AttributeError:
+        raise AssertionError(f"the host harness has no instantiation {symbol} (types {types})") from None
+    converted = [ctypes.c_uint(blocks), ctypes.c_uint(block)] + [_c_argument(a) for a in args]
+    function.argtypes = [type(c) for c in converted]
+    function.restype = None
+    function(*converted)
+
+
+def _c_argument(value):
+    if isinstance(value, np.ndarray):
+        return ctypes.c_void_p(value.ctypes.data)
+    if isinstance(value, np.uint64):  # runtime.cuda.NULL
+        return ctypes.c_void_p(int(value) or None)
+    if isinstance(value, np.float32):
+        return ctypes.c_float(value)
+    if isinstance(value, np.float64):
+        return ctypes.c_double(value)
+    if isinstance(value, np.int64):
+        return ctypes.c_longlong(value)
+    raise TypeError(f"unexpected kernel argument {value!r}")
