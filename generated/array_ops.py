@@ -136,13 +136,13 @@ def sign(self):
     return xp.sign(self)
 
 
-def clamp_default(self, min=None, max=None):
-    """clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor"""
+def clamp_Tensor(self, min=None, max=None):
+    """clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor"""
     return K.clamp(self, min, max)
 
 
-def clamp_Tensor(self, min=None, max=None):
-    """clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor"""
+def clamp_default(self, min=None, max=None):
+    """clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor"""
     return K.clamp(self, min, max)
 
 
@@ -378,26 +378,26 @@ def prod_dim_int(self, dim, keepdim=False, *, dtype=None):
     return K.prod_dim(self, dim, keepdim, dtype)
 
 
-def max_default(self):
-    """max(Tensor self) -> Tensor"""
-    return K.max_all(self)
-
-
 def max_dim(self, dim, keepdim=False):
     """max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)"""
     dim = int_arg(dim, "max", "dim")
     return K.max_dim(self, dim, keepdim)
 
 
-def min_default(self):
-    """min(Tensor self) -> Tensor"""
-    return K.min_all(self)
+def max_default(self):
+    """max(Tensor self) -> Tensor"""
+    return K.max_all(self)
 
 
 def min_dim(self, dim, keepdim=False):
     """min.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)"""
     dim = int_arg(dim, "min", "dim")
     return K.min_dim(self, dim, keepdim)
+
+
+def min_default(self):
+    """min(Tensor self) -> Tensor"""
+    return K.min_all(self)
 
 
 def amax(self, dim=(), keepdim=False):
@@ -541,7 +541,12 @@ def unsqueeze(self, dim):
     return K.unsqueeze(self, dim)
 
 
-def squeeze(self, dim):
+def squeeze_default(self):
+    """squeeze(Tensor self) -> Tensor"""
+    return K.squeeze_all(self)
+
+
+def squeeze_dim(self, dim):
     """squeeze.dim(Tensor self, int dim) -> Tensor"""
     dim = int_arg(dim, "squeeze", "dim")
     return K.squeeze(self, dim)
@@ -856,15 +861,15 @@ def clamp(*args, **kwargs):
 
 
 _CLAMP_OVERLOADS = (
-    (clamp_default, (
-        ("self", "Tensor", False, False),
-        ("min", "Scalar?", True, False),
-        ("max", "Scalar?", True, False),
-    )),
     (clamp_Tensor, (
         ("self", "Tensor", False, False),
         ("min", "Tensor?", True, False),
         ("max", "Tensor?", True, False),
+    )),
+    (clamp_default, (
+        ("self", "Tensor", False, False),
+        ("min", "Scalar?", True, False),
+        ("max", "Scalar?", True, False),
     )),
 )
 
@@ -928,13 +933,13 @@ def max(*args, **kwargs):
 
 
 _MAX_OVERLOADS = (
-    (max_default, (
-        ("self", "Tensor", False, False),
-    )),
     (max_dim, (
         ("self", "Tensor", False, False),
         ("dim", "int", False, False),
         ("keepdim", "bool", True, False),
+    )),
+    (max_default, (
+        ("self", "Tensor", False, False),
     )),
 )
 
@@ -944,13 +949,28 @@ def min(*args, **kwargs):
 
 
 _MIN_OVERLOADS = (
-    (min_default, (
-        ("self", "Tensor", False, False),
-    )),
     (min_dim, (
         ("self", "Tensor", False, False),
         ("dim", "int", False, False),
         ("keepdim", "bool", True, False),
+    )),
+    (min_default, (
+        ("self", "Tensor", False, False),
+    )),
+)
+
+
+def squeeze(*args, **kwargs):
+    return dispatch("squeeze", _SQUEEZE_OVERLOADS, args, kwargs, array_types())
+
+
+_SQUEEZE_OVERLOADS = (
+    (squeeze_default, (
+        ("self", "Tensor", False, False),
+    )),
+    (squeeze_dim, (
+        ("self", "Tensor", False, False),
+        ("dim", "int", False, False),
     )),
 )
 

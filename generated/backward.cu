@@ -21,10 +21,10 @@
 //   MeanBackward1: helper mean_backward() has no device version
 //   ProdBackward0: helper prod_backward() has no device version
 //   ProdBackward1: helper prod_backward() has no device version
-//   MaxBackward0: helper evenly_distribute_backward() has no device version
-//   MaxBackward1: several outputs
-//   MinBackward0: helper evenly_distribute_backward() has no device version
-//   MinBackward1: several outputs
+//   MaxBackward0: several outputs
+//   MaxBackward1: helper evenly_distribute_backward() has no device version
+//   MinBackward0: several outputs
+//   MinBackward1: helper evenly_distribute_backward() has no device version
 //   AmaxBackward0: helper amax_backward() has no device version
 //   AminBackward0: helper amax_backward() has no device version
 //   LogsumexpBackward0: helper logsumexp_backward() has no device version
@@ -42,8 +42,9 @@
 //   TransposeBackward0: op 'transpose' runs the array kernel 'transpose'
 //   PermuteBackward0: helper permute_backwards() has no device version
 //   ExpandBackward0: helper sum_to() has no device version
-//   UnsqueezeBackward0: op 'squeeze' runs the array kernel 'squeeze'
+//   UnsqueezeBackward0: op 'squeeze' has 2 overloads
 //   SqueezeBackward0: op 'reshape' runs the array kernel 'reshape'
+//   SqueezeBackward1: op 'reshape' runs the array kernel 'reshape'
 //   CatBackward0: a Tensor[] argument
 //   StackBackward0: a Tensor[] argument
 //   FlipBackward0: op 'flip' runs the array kernel 'flip'

@@ -95,6 +95,7 @@ from .nodes import (
     ExpandBackward0,
     UnsqueezeBackward0,
     SqueezeBackward0,
+    SqueezeBackward1,
     CatBackward0,
     StackBackward0,
     FlipBackward0,
@@ -625,23 +626,6 @@ def sign(self):
     return result
 
 
-def clamp_default(self, min=None, max=None):
-    """clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor"""
-    self_ = tensor_data(self, "clamp", "self", 1)
-    result = make_tensor(K.clamp(self_, min, max))
-    if STATE.enabled and requires_grad(self):
-        node = ClampBackward0()
-        node.next_functions = (edge(self),)
-        node.output_meta = (result._data.shape, result._data.dtype)
-        node.self_ = self
-        node.saved_versions = (version(self),)
-        node.max = max
-        node.min = min
-        result.grad_fn = node
-        result._requires_grad = True
-    return result
-
-
 def clamp_Tensor(self, min=None, max=None):
     """clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor"""
     self_ = tensor_data(self, "clamp", "self", 1)
@@ -651,13 +635,30 @@ def clamp_Tensor(self, min=None, max=None):
         B.check_devices(self_, min_, max_)
     result = make_tensor(K.clamp(self_, min_, max_))
     if STATE.enabled and (requires_grad(self) or requires_grad(min) or requires_grad(max)):
-        node = ClampBackward1()
+        node = ClampBackward0()
         node.next_functions = (edge(self), edge(min), edge(max))
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.min_ = min
         node.max_ = max
         node.saved_versions = (version(self), version(min), version(max))
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def clamp_default(self, min=None, max=None):
+    """clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor"""
+    self_ = tensor_data(self, "clamp", "self", 1)
+    result = make_tensor(K.clamp(self_, min, max))
+    if STATE.enabled and requires_grad(self):
+        node = ClampBackward1()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(self),)
+        node.max = max
+        node.min = min
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -1253,22 +1254,6 @@ def prod_dim_int(self, dim, keepdim=False, *, dtype=None):
     return result
 
 
-def max_default(self):
-    """max(Tensor self) -> Tensor"""
-    self_ = tensor_data(self, "max", "self", 1)
-    result = make_tensor(K.max_all(self_))
-    if STATE.enabled and requires_grad(self):
-        node = MaxBackward0()
-        node.next_functions = (edge(self),)
-        node.output_meta = (result._data.shape, result._data.dtype)
-        node.self_ = self
-        node.result_ = SavedOutput(result)
-        node.saved_versions = (version(self), version(result))
-        result.grad_fn = node
-        result._requires_grad = True
-    return result
-
-
 def max_dim(self, dim, keepdim=False):
     """max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)"""
     self_ = tensor_data(self, "max", "self", 1)
@@ -1277,7 +1262,7 @@ def max_dim(self, dim, keepdim=False):
     values = make_tensor(values_)
     indices = make_tensor(indices_)
     if STATE.enabled and requires_grad(self):
-        node = MaxBackward1()
+        node = MaxBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (values._data.shape, values._data.dtype, indices._data.shape, indices._data.dtype)
         node.indices_ = SavedOutput(indices)
@@ -1290,12 +1275,12 @@ def max_dim(self, dim, keepdim=False):
     return return_type("max", ("values", "indices"), (values, indices))
 
 
-def min_default(self):
-    """min(Tensor self) -> Tensor"""
-    self_ = tensor_data(self, "min", "self", 1)
-    result = make_tensor(K.min_all(self_))
+def max_default(self):
+    """max(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "max", "self", 1)
+    result = make_tensor(K.max_all(self_))
     if STATE.enabled and requires_grad(self):
-        node = MinBackward0()
+        node = MaxBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
@@ -1314,7 +1299,7 @@ def min_dim(self, dim, keepdim=False):
     values = make_tensor(values_)
     indices = make_tensor(indices_)
     if STATE.enabled and requires_grad(self):
-        node = MinBackward1()
+        node = MinBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (values._data.shape, values._data.dtype, indices._data.shape, indices._data.dtype)
         node.indices_ = SavedOutput(indices)
@@ -1325,6 +1310,22 @@ def min_dim(self, dim, keepdim=False):
         values.grad_fn = node
         values._requires_grad = True
     return return_type("min", ("values", "indices"), (values, indices))
+
+
+def min_default(self):
+    """min(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "min", "self", 1)
+    result = make_tensor(K.min_all(self_))
+    if STATE.enabled and requires_grad(self):
+        node = MinBackward1()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.result_ = SavedOutput(result)
+        node.saved_versions = (version(self), version(result))
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
 
 
 def amax(self, dim=(), keepdim=False):
@@ -1709,13 +1710,27 @@ def unsqueeze(self, dim):
     return result
 
 
-def squeeze(self, dim):
+def squeeze_default(self):
+    """squeeze(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "squeeze", "self", 1)
+    result = make_tensor(K.squeeze_all(self_))
+    if STATE.enabled and requires_grad(self):
+        node = SqueezeBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def squeeze_dim(self, dim):
     """squeeze.dim(Tensor self, int dim) -> Tensor"""
     self_ = tensor_data(self, "squeeze", "self", 1)
     dim = int_arg(dim, "squeeze", "dim")
     result = make_tensor(K.squeeze(self_, dim))
     if STATE.enabled and requires_grad(self):
-        node = SqueezeBackward0()
+        node = SqueezeBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_shape = self_.shape
@@ -2614,22 +2629,22 @@ _POW_OVERLOADS = (
 
 def clamp(*args, **kwargs):
     """One of:
-    clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor
     clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor
+    clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor
     """
     return dispatch("clamp", _CLAMP_OVERLOADS, args, kwargs, (Tensor,))
 
 
 _CLAMP_OVERLOADS = (
-    (clamp_default, (
-        ("self", "Tensor", False, False),
-        ("min", "Scalar?", True, False),
-        ("max", "Scalar?", True, False),
-    )),
     (clamp_Tensor, (
         ("self", "Tensor", False, False),
         ("min", "Tensor?", True, False),
         ("max", "Tensor?", True, False),
+    )),
+    (clamp_default, (
+        ("self", "Tensor", False, False),
+        ("min", "Scalar?", True, False),
+        ("max", "Scalar?", True, False),
     )),
 )
 
@@ -2702,40 +2717,59 @@ _PROD_OVERLOADS = (
 
 def max(*args, **kwargs):
     """One of:
-    max(Tensor self) -> Tensor
     max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)
+    max(Tensor self) -> Tensor
     """
     return dispatch("max", _MAX_OVERLOADS, args, kwargs, (Tensor,))
 
 
 _MAX_OVERLOADS = (
-    (max_default, (
-        ("self", "Tensor", False, False),
-    )),
     (max_dim, (
         ("self", "Tensor", False, False),
         ("dim", "int", False, False),
         ("keepdim", "bool", True, False),
+    )),
+    (max_default, (
+        ("self", "Tensor", False, False),
     )),
 )
 
 
 def min(*args, **kwargs):
     """One of:
-    min(Tensor self) -> Tensor
     min.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)
+    min(Tensor self) -> Tensor
     """
     return dispatch("min", _MIN_OVERLOADS, args, kwargs, (Tensor,))
 
 
 _MIN_OVERLOADS = (
-    (min_default, (
-        ("self", "Tensor", False, False),
-    )),
     (min_dim, (
         ("self", "Tensor", False, False),
         ("dim", "int", False, False),
         ("keepdim", "bool", True, False),
+    )),
+    (min_default, (
+        ("self", "Tensor", False, False),
+    )),
+)
+
+
+def squeeze(*args, **kwargs):
+    """One of:
+    squeeze(Tensor self) -> Tensor
+    squeeze.dim(Tensor self, int dim) -> Tensor
+    """
+    return dispatch("squeeze", _SQUEEZE_OVERLOADS, args, kwargs, (Tensor,))
+
+
+_SQUEEZE_OVERLOADS = (
+    (squeeze_default, (
+        ("self", "Tensor", False, False),
+    )),
+    (squeeze_dim, (
+        ("self", "Tensor", False, False),
+        ("dim", "int", False, False),
     )),
 )
 

@@ -678,30 +678,6 @@ class SignBackward0(Node):
 
 
 class ClampBackward0(Node):
-    """derivatives.yaml: clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor
-
-      self: clamp_backward(grad, self, min, max)
-    """
-
-    __slots__ = ("self_", "max", "min")
-    saved_slots = ("self_",)
-    saved_names = ("self",)
-    value_slots = ("max", "min")
-
-    def apply(self, grads):
-        self.check_saved()
-        grad = grads[0]
-        self_ = data_of(self.self_)
-        return (H.clamp_backward(A, grad, self_, self.min, self.max),)
-
-    def apply_differentiable(self, grads):
-        self.check_saved()
-        grad = grads[0]
-        self_ = self.self_
-        return (H.clamp_backward(T, grad, self_, self.min, self.max),)
-
-
-class ClampBackward1(Node):
     """derivatives.yaml: clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor
 
       self: clamp_backward(grad, self, min, max)
@@ -743,6 +719,30 @@ class ClampBackward1(Node):
             T.where(self_ < min, grad, 0) if need_min else None,
             T.where(self_ > max, grad, 0) if need_max else None,
         )
+
+
+class ClampBackward1(Node):
+    """derivatives.yaml: clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor
+
+      self: clamp_backward(grad, self, min, max)
+    """
+
+    __slots__ = ("self_", "max", "min")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("max", "min")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        return (H.clamp_backward(A, grad, self_, self.min, self.max),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (H.clamp_backward(T, grad, self_, self.min, self.max),)
 
 
 class ClampMinBackward0(Node):
@@ -1522,6 +1522,30 @@ class ProdBackward1(Node):
 
 
 class MaxBackward0(Node):
+    """derivatives.yaml: max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)
+
+      self: value_selecting_reduction_backward(grads[0], dim, indices, self.shape, keepdim)
+    """
+
+    __slots__ = ("indices_", "dim", "keepdim", "self_shape")
+    num_outputs = 2
+    saved_slots = ("indices_",)
+    saved_names = ("indices",)
+    value_slots = ("dim", "keepdim", "self_shape")
+    output_slots = ("indices_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        indices = self.indices_._data
+        return (H.value_selecting_reduction_backward(A, grads[0], self.dim, indices, self.self_shape, self.keepdim),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        indices = self.saved_output(self.indices_)
+        return (H.value_selecting_reduction_backward(T, grads[0], self.dim, indices, self.self_shape, self.keepdim),)
+
+
+class MaxBackward1(Node):
     """derivatives.yaml: max(Tensor self) -> Tensor
 
       self: evenly_distribute_backward(grad, self, result)
@@ -1547,8 +1571,8 @@ class MaxBackward0(Node):
         return (H.evenly_distribute_backward(T, grad, self_, result),)
 
 
-class MaxBackward1(Node):
-    """derivatives.yaml: max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)
+class MinBackward0(Node):
+    """derivatives.yaml: min.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)
 
       self: value_selecting_reduction_backward(grads[0], dim, indices, self.shape, keepdim)
     """
@@ -1571,7 +1595,7 @@ class MaxBackward1(Node):
         return (H.value_selecting_reduction_backward(T, grads[0], self.dim, indices, self.self_shape, self.keepdim),)
 
 
-class MinBackward0(Node):
+class MinBackward1(Node):
     """derivatives.yaml: min(Tensor self) -> Tensor
 
       self: evenly_distribute_backward(grad, self, result)
@@ -1595,30 +1619,6 @@ class MinBackward0(Node):
         self_ = self.self_
         result = self.saved_output(self.result_)
         return (H.evenly_distribute_backward(T, grad, self_, result),)
-
-
-class MinBackward1(Node):
-    """derivatives.yaml: min.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)
-
-      self: value_selecting_reduction_backward(grads[0], dim, indices, self.shape, keepdim)
-    """
-
-    __slots__ = ("indices_", "dim", "keepdim", "self_shape")
-    num_outputs = 2
-    saved_slots = ("indices_",)
-    saved_names = ("indices",)
-    value_slots = ("dim", "keepdim", "self_shape")
-    output_slots = ("indices_",)
-
-    def apply(self, grads):
-        self.check_saved()
-        indices = self.indices_._data
-        return (H.value_selecting_reduction_backward(A, grads[0], self.dim, indices, self.self_shape, self.keepdim),)
-
-    def apply_differentiable(self, grads):
-        self.check_saved()
-        indices = self.saved_output(self.indices_)
-        return (H.value_selecting_reduction_backward(T, grads[0], self.dim, indices, self.self_shape, self.keepdim),)
 
 
 class AmaxBackward0(Node):
@@ -2132,6 +2132,24 @@ class UnsqueezeBackward0(Node):
 
 
 class SqueezeBackward0(Node):
+    """derivatives.yaml: squeeze(Tensor self) -> Tensor
+
+      self: grad.reshape(self.shape)
+    """
+
+    __slots__ = ("self_shape",)
+    value_slots = ("self_shape",)
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A.reshape(grad, self.self_shape),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T.reshape(grad, self.self_shape),)
+
+
+class SqueezeBackward1(Node):
     """derivatives.yaml: squeeze.dim(Tensor self, int dim) -> Tensor
 
       self: grad.reshape(self.shape)

@@ -22,17 +22,21 @@ from .tensor import Size, Tensor
 import generated  # noqa: E402  (after the core: generated imports it)
 from generated.functions import *  # noqa: E402,F401,F403  the ops: add, mul, matmul, exp, sum, ...
 
-from . import methods  # noqa: E402
+from . import composites, methods  # noqa: E402
 
 methods.bind()
 engine.install(generated.array_ops, generated.functions, formulas)
 
 from . import autograd, nn  # noqa: E402
 
+from .composites import (chunk, clamp, einsum, flatten, is_tensor, log_softmax, matmul, max, min,  # noqa: E402,A004
+                         movedim, narrow, norm, numel, outer, prod, reshape, softmax, split, square, squeeze, std,
+                         tile, unbind, unflatten, var)
+
 dtype = dtypes.dtype
-reshape = methods.reshape
-squeeze = methods.squeeze
-flatten = methods.flatten
+clip = clamp
+sum = composites.reduce_sum  # noqa: A001
+mean = composites.reduce_mean
 
 __version__ = "0.1.0"
 

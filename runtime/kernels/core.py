@@ -165,6 +165,10 @@ def unsqueeze(self, dim):
     return array_module(self).expand_dims(self, wrap_dim(dim, self.ndim + 1))
 
 
+def squeeze_all(self):
+    return self.reshape(tuple(s for s in self.shape if s != 1))
+
+
 def squeeze(self, dim):
     if self.ndim == 0:
         return self
