@@ -477,9 +477,10 @@ def host_symbol(node: str, types: tuple[str, ...]) -> str:
 
 
 def instantiations(plans: list[KernelPlan]) -> str:
-    """A translation unit that instantiates every kernel for float and double (templates alone
-    compile to nothing), to be compiled by nvcc -cubin after `#include "backward.cu"`."""
-    lines = ['#include "backward.cu"', "", "void* gs_kernel_instances[] = {"]
+    """C++ that instantiates every kernel for float and double (templates alone compile to
+    nothing): appended to the kernels' source, for nvcc -cubin."""
+    lines = ["", "// every kernel, for float and double: templates alone compile to nothing",
+             "void* gs_kernel_instances[] = {"]
     for plan in plans:
         for t in ("float", "double"):
             lines.append(f"    (void*)&{instance_name(plan, instantiation_types(plan, t))},")

@@ -270,7 +270,9 @@ def _wrapper(entry: Entry) -> dict:
     if uses_xp:
         lines.append(f"xp = array_module({_first_array(schema, arrays)})")
     outputs = schema.returns
-    if len(outputs) == 1:
+    if schema.view_of:  # shares storage: also the version counter, so in-place writes are seen
+        lines.append(f"result = view_of({schema.view_of}, {compute})")
+    elif len(outputs) == 1:
         lines.append(f"result = make_tensor({compute})")
     else:
         lines.append(f"{', '.join(o + '_' for o in outputs)} = {compute}")

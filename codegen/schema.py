@@ -14,8 +14,8 @@ ARG_TYPES = {"Tensor", "Tensor[]", "Tensor?[]", "Scalar", "int", "int[]", "float
 REDUCTIONS = {"None": 0, "Mean": 1, "Sum": 2}
 
 _NAME = re.compile(r"^([a-z_][a-z0-9_]*)(?:\.([A-Za-z0-9_]+))?$")
-_ARG = re.compile(r"^(?P<type>[A-Za-z]+\??(?:\[\d*\])?\??)\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\s*=\s*(?P<default>.+))?$")
-_RETURN = re.compile(r"^Tensor(?:\s+([a-z_][a-z0-9_]*))?$")
+_ARG = re.compile(r"^(?P<type>[A-Za-z]+(?:\((?P<alias>[a-z])\))?\??(?:\[\d*\])?\??)\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\s*=\s*(?P<default>.+))?$")
+_RETURN = re.compile(r"^Tensor(?:\((?P<alias>[a-z])\))?(?:\s+(?P<name>[a-z_][a-z0-9_]*))?$")
 
 
 class SchemaError(ValueError):
@@ -35,6 +35,7 @@ class Argument:
     has_default: bool
     default: object
     keyword_only: bool
+    alias: str = ""  # `Tensor(a) self`: outputs annotated `Tensor(a)` are views of this input
 
     @property
     def is_tensor(self) -> bool:
@@ -57,6 +58,7 @@ class Schema:
     arguments: tuple[Argument, ...]
     returns: tuple[str, ...]  # names of the outputs ("result" for a single unnamed one)
     text: str
+    view_of: str = ""  # the input the (single) output is a view of, from `Tensor(a)` annotations
 
     @property
     def full_name(self) -> str:
@@ -85,8 +87,16 @@ def parse_schema(text: str) -> Schema:
     base, overload = match.group(1), match.group(2) or ""
     arguments = _parse_arguments(head[open_at + 1 : -1], open_at + 1)
     after_arrow = text.index("->") + 2
-    returns = _parse_returns(ret.strip(), after_arrow + len(ret) - len(ret.lstrip()))
-    return Schema(base, overload, arguments, returns, text)
+    returns, aliases = _parse_returns(ret.strip(), after_arrow + len(ret) - len(ret.lstrip()))
+    view_of = ""
+    if any(aliases):
+        if len(aliases) > 1:
+            raise SchemaError("only a single output can be a view (`-> Tensor(a)`)", after_arrow)
+        owner = [a.name for a in arguments if a.alias == aliases[0]]
+        if not owner:
+            raise SchemaError(f"output alias ({aliases[0]}) names no input `Tensor({aliases[0]}) ...`", after_arrow)
+        view_of = owner[0]
+    return Schema(base, overload, arguments, returns, text, view_of)
 
 
 def _split_top_level(body: str) -> list[str]:
@@ -136,7 +146,8 @@ def _parse_arguments(body: str, offset: int) -> tuple[Argument, ...]:
 def _argument(match: re.Match, keyword_only: bool, column: int) -> Argument:
     raw_type, name, default = match.group("type"), match.group("name"), match.group("default")
     optional = raw_type.endswith("?")
-    base_type = raw_type.rstrip("?")
+    alias = match.group("alias") or ""
+    base_type = raw_type.rstrip("?").replace(f"({alias})", "") if alias else raw_type.rstrip("?")
     if base_type == "Tensor?[]":  # a list of optional index tensors: an argument, not an input
         optional = False
     size = None
@@ -148,7 +159,7 @@ def _argument(match: re.Match, keyword_only: bool, column: int) -> Argument:
     value = None
     if default is not None:
         value = _default_value(default.strip(), base_type, column + match.start("default"))
-    return Argument(name, base_type, optional, size, default is not None, value, keyword_only)
+    return Argument(name, base_type, optional, size, default is not None, value, keyword_only, alias)
 
 
 def _default_value(text: str, arg_type: str, column: int) -> object:
@@ -161,20 +172,22 @@ def _default_value(text: str, arg_type: str, column: int) -> object:
     return tuple(value) if isinstance(value, list) else value
 
 
-def _parse_returns(text: str, column: int) -> tuple[str, ...]:
+def _parse_returns(text: str, column: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(output names, alias letter or '' per output)."""
     tuple_form = text.startswith("(") and text.endswith(")")
     body, at = (text[1:-1], column + 1) if tuple_form else (text, column)
-    names = []
+    names, aliases = [], []
     for raw in body.split(","):
         piece = raw.strip()
         match = _RETURN.match(piece)
         if not match:
             raise SchemaError(f"bad return {piece!r}: expected 'Tensor' or 'Tensor name'",
                               at + len(raw) - len(raw.lstrip()))
-        names.append(match.group(1) or "")
+        names.append(match.group("name") or "")
+        aliases.append(match.group("alias") or "")
         at += len(raw) + 1
     if len(names) == 1 and not tuple_form:
-        return (names[0] or "result",)
+        return (names[0] or "result",), tuple(aliases)
     if not all(names):
         raise SchemaError("every output of a tuple return needs a name: '(Tensor values, Tensor indices)'", column)
-    return tuple(names)
+    return tuple(names), tuple(aliases)

@@ -494,7 +494,7 @@ def dot(self, tensor):
 
 
 def view(self, size):
-    """view(Tensor self, int[] size) -> Tensor"""
+    """view(Tensor(a) self, int[] size) -> Tensor(a)"""
     size = int_list(size, "view", "size")
     return K.view(self, size)
 
@@ -512,42 +512,42 @@ def clone(self):
 
 
 def t(self):
-    """t(Tensor self) -> Tensor"""
+    """t(Tensor(a) self) -> Tensor(a)"""
     return K.t(self)
 
 
 def transpose(self, dim0, dim1):
-    """transpose.int(Tensor self, int dim0, int dim1) -> Tensor"""
+    """transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)"""
     dim0 = int_arg(dim0, "transpose", "dim0")
     dim1 = int_arg(dim1, "transpose", "dim1")
     return K.transpose(self, dim0, dim1)
 
 
 def permute(self, dims):
-    """permute(Tensor self, int[] dims) -> Tensor"""
+    """permute(Tensor(a) self, int[] dims) -> Tensor(a)"""
     dims = int_list(dims, "permute", "dims")
     return K.permute(self, dims)
 
 
 def expand(self, size, *, implicit=False):
-    """expand(Tensor self, int[] size, *, bool implicit=False) -> Tensor"""
+    """expand(Tensor(a) self, int[] size, *, bool implicit=False) -> Tensor(a)"""
     size = int_list(size, "expand", "size")
     return K.expand(self, size, implicit)
 
 
 def unsqueeze(self, dim):
-    """unsqueeze(Tensor self, int dim) -> Tensor"""
+    """unsqueeze(Tensor(a) self, int dim) -> Tensor(a)"""
     dim = int_arg(dim, "unsqueeze", "dim")
     return K.unsqueeze(self, dim)
 
 
 def squeeze_default(self):
-    """squeeze(Tensor self) -> Tensor"""
+    """squeeze(Tensor(a) self) -> Tensor(a)"""
     return K.squeeze_all(self)
 
 
 def squeeze_dim(self, dim):
-    """squeeze.dim(Tensor self, int dim) -> Tensor"""
+    """squeeze.dim(Tensor(a) self, int dim) -> Tensor(a)"""
     dim = int_arg(dim, "squeeze", "dim")
     return K.squeeze(self, dim)
 
@@ -643,7 +643,7 @@ def constant_pad_nd(self, pad, value=0):
 
 
 def select(self, dim, index):
-    """select.int(Tensor self, int dim, int index) -> Tensor"""
+    """select.int(Tensor(a) self, int dim, int index) -> Tensor(a)"""
     dim = int_arg(dim, "select", "dim")
     index = int_arg(index, "select", "index")
     return K.select(self, dim, index)
@@ -658,7 +658,7 @@ def select_backward(grad_output, input_sizes, dim, index):
 
 
 def slice(self, dim=0, start=None, end=None, step=1):
-    """slice.Tensor(Tensor self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor"""
+    """slice.Tensor(Tensor(a) self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor(a)"""
     dim = int_arg(dim, "slice", "dim")
     start = None if start is None else int_arg(start, "slice", "start")
     end = None if end is None else int_arg(end, "slice", "end")

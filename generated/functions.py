@@ -15,7 +15,7 @@ from runtime.grad_mode import STATE
 from runtime.node import NO_EDGE, SavedOutput, edge, version
 from runtime.return_types import return_type
 from runtime.tensor import Tensor, any_requires_grad, index_list, int_arg, int_list, make_tensor
-from runtime.tensor import optional_tensor_data, requires_grad, tensor_data, tensor_list_data
+from runtime.tensor import optional_tensor_data, requires_grad, tensor_data, tensor_list_data, view_of
 
 from .nodes import (
     AddBackward0,
@@ -1592,10 +1592,10 @@ def dot(self, tensor):
 
 
 def view(self, size):
-    """view(Tensor self, int[] size) -> Tensor"""
+    """view(Tensor(a) self, int[] size) -> Tensor(a)"""
     self_ = tensor_data(self, "view", "self", 1)
     size = int_list(size, "view", "size")
-    result = make_tensor(K.view(self_, size))
+    result = view_of(self, K.view(self_, size))
     if STATE.enabled and requires_grad(self):
         node = ViewBackward0()
         node.next_functions = (edge(self),)
@@ -1636,9 +1636,9 @@ def clone(self):
 
 
 def t(self):
-    """t(Tensor self) -> Tensor"""
+    """t(Tensor(a) self) -> Tensor(a)"""
     self_ = tensor_data(self, "t", "self", 1)
-    result = make_tensor(K.t(self_))
+    result = view_of(self, K.t(self_))
     if STATE.enabled and requires_grad(self):
         node = TBackward0()
         node.next_functions = (edge(self),)
@@ -1649,11 +1649,11 @@ def t(self):
 
 
 def transpose(self, dim0, dim1):
-    """transpose.int(Tensor self, int dim0, int dim1) -> Tensor"""
+    """transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)"""
     self_ = tensor_data(self, "transpose", "self", 1)
     dim0 = int_arg(dim0, "transpose", "dim0")
     dim1 = int_arg(dim1, "transpose", "dim1")
-    result = make_tensor(K.transpose(self_, dim0, dim1))
+    result = view_of(self, K.transpose(self_, dim0, dim1))
     if STATE.enabled and requires_grad(self):
         node = TransposeBackward0()
         node.next_functions = (edge(self),)
@@ -1666,10 +1666,10 @@ def transpose(self, dim0, dim1):
 
 
 def permute(self, dims):
-    """permute(Tensor self, int[] dims) -> Tensor"""
+    """permute(Tensor(a) self, int[] dims) -> Tensor(a)"""
     self_ = tensor_data(self, "permute", "self", 1)
     dims = int_list(dims, "permute", "dims")
-    result = make_tensor(K.permute(self_, dims))
+    result = view_of(self, K.permute(self_, dims))
     if STATE.enabled and requires_grad(self):
         node = PermuteBackward0()
         node.next_functions = (edge(self),)
@@ -1681,10 +1681,10 @@ def permute(self, dims):
 
 
 def expand(self, size, *, implicit=False):
-    """expand(Tensor self, int[] size, *, bool implicit=False) -> Tensor"""
+    """expand(Tensor(a) self, int[] size, *, bool implicit=False) -> Tensor(a)"""
     self_ = tensor_data(self, "expand", "self", 1)
     size = int_list(size, "expand", "size")
-    result = make_tensor(K.expand(self_, size, implicit))
+    result = view_of(self, K.expand(self_, size, implicit))
     if STATE.enabled and requires_grad(self):
         node = ExpandBackward0()
         node.next_functions = (edge(self),)
@@ -1696,10 +1696,10 @@ def expand(self, size, *, implicit=False):
 
 
 def unsqueeze(self, dim):
-    """unsqueeze(Tensor self, int dim) -> Tensor"""
+    """unsqueeze(Tensor(a) self, int dim) -> Tensor(a)"""
     self_ = tensor_data(self, "unsqueeze", "self", 1)
     dim = int_arg(dim, "unsqueeze", "dim")
-    result = make_tensor(K.unsqueeze(self_, dim))
+    result = view_of(self, K.unsqueeze(self_, dim))
     if STATE.enabled and requires_grad(self):
         node = UnsqueezeBackward0()
         node.next_functions = (edge(self),)
@@ -1711,9 +1711,9 @@ def unsqueeze(self, dim):
 
 
 def squeeze_default(self):
-    """squeeze(Tensor self) -> Tensor"""
+    """squeeze(Tensor(a) self) -> Tensor(a)"""
     self_ = tensor_data(self, "squeeze", "self", 1)
-    result = make_tensor(K.squeeze_all(self_))
+    result = view_of(self, K.squeeze_all(self_))
     if STATE.enabled and requires_grad(self):
         node = SqueezeBackward0()
         node.next_functions = (edge(self),)
@@ -1725,10 +1725,10 @@ def squeeze_default(self):
 
 
 def squeeze_dim(self, dim):
-    """squeeze.dim(Tensor self, int dim) -> Tensor"""
+    """squeeze.dim(Tensor(a) self, int dim) -> Tensor(a)"""
     self_ = tensor_data(self, "squeeze", "self", 1)
     dim = int_arg(dim, "squeeze", "dim")
-    result = make_tensor(K.squeeze(self_, dim))
+    result = view_of(self, K.squeeze(self_, dim))
     if STATE.enabled and requires_grad(self):
         node = SqueezeBackward1()
         node.next_functions = (edge(self),)
@@ -2008,11 +2008,11 @@ def constant_pad_nd(self, pad, value=0):
 
 
 def select(self, dim, index):
-    """select.int(Tensor self, int dim, int index) -> Tensor"""
+    """select.int(Tensor(a) self, int dim, int index) -> Tensor(a)"""
     self_ = tensor_data(self, "select", "self", 1)
     dim = int_arg(dim, "select", "dim")
     index = int_arg(index, "select", "index")
-    result = make_tensor(K.select(self_, dim, index))
+    result = view_of(self, K.select(self_, dim, index))
     if STATE.enabled and requires_grad(self):
         node = SelectBackward0()
         node.next_functions = (edge(self),)
@@ -2044,13 +2044,13 @@ def select_backward(grad_output, input_sizes, dim, index):
 
 
 def slice(self, dim=0, start=None, end=None, step=1):
-    """slice.Tensor(Tensor self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor"""
+    """slice.Tensor(Tensor(a) self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor(a)"""
     self_ = tensor_data(self, "slice", "self", 1)
     dim = int_arg(dim, "slice", "dim")
     start = None if start is None else int_arg(start, "slice", "start")
     end = None if end is None else int_arg(end, "slice", "end")
     step = int_arg(step, "slice", "step")
-    result = make_tensor(K.slice(self_, dim, start, end, step))
+    result = view_of(self, K.slice(self_, dim, start, end, step))
     if STATE.enabled and requires_grad(self):
         node = SliceBackward0()
         node.next_functions = (edge(self),)
@@ -2757,8 +2757,8 @@ _MIN_OVERLOADS = (
 
 def squeeze(*args, **kwargs):
     """One of:
-    squeeze(Tensor self) -> Tensor
-    squeeze.dim(Tensor self, int dim) -> Tensor
+    squeeze(Tensor(a) self) -> Tensor(a)
+    squeeze.dim(Tensor(a) self, int dim) -> Tensor(a)
     """
     return dispatch("squeeze", _SQUEEZE_OVERLOADS, args, kwargs, (Tensor,))
 

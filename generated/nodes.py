@@ -1990,7 +1990,7 @@ class DotBackward0(Node):
 
 
 class ViewBackward0(Node):
-    """derivatives.yaml: view(Tensor self, int[] size) -> Tensor
+    """derivatives.yaml: view(Tensor(a) self, int[] size) -> Tensor(a)
 
       self: grad.reshape(self.shape)
     """
@@ -2043,7 +2043,7 @@ class CloneBackward0(Node):
 
 
 class TBackward0(Node):
-    """derivatives.yaml: t(Tensor self) -> Tensor
+    """derivatives.yaml: t(Tensor(a) self) -> Tensor(a)
 
       self: grad.t()
     """
@@ -2060,7 +2060,7 @@ class TBackward0(Node):
 
 
 class TransposeBackward0(Node):
-    """derivatives.yaml: transpose.int(Tensor self, int dim0, int dim1) -> Tensor
+    """derivatives.yaml: transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)
 
       self: grad.transpose(dim0, dim1)
     """
@@ -2078,7 +2078,7 @@ class TransposeBackward0(Node):
 
 
 class PermuteBackward0(Node):
-    """derivatives.yaml: permute(Tensor self, int[] dims) -> Tensor
+    """derivatives.yaml: permute(Tensor(a) self, int[] dims) -> Tensor(a)
 
       self: permute_backwards(grad, dims)
     """
@@ -2096,7 +2096,7 @@ class PermuteBackward0(Node):
 
 
 class ExpandBackward0(Node):
-    """derivatives.yaml: expand(Tensor self, int[] size, *, bool implicit=False) -> Tensor
+    """derivatives.yaml: expand(Tensor(a) self, int[] size, *, bool implicit=False) -> Tensor(a)
 
       self: sum_to(grad, self.shape)
     """
@@ -2114,7 +2114,7 @@ class ExpandBackward0(Node):
 
 
 class UnsqueezeBackward0(Node):
-    """derivatives.yaml: unsqueeze(Tensor self, int dim) -> Tensor
+    """derivatives.yaml: unsqueeze(Tensor(a) self, int dim) -> Tensor(a)
 
       self: grad.squeeze(dim)
     """
@@ -2132,7 +2132,7 @@ class UnsqueezeBackward0(Node):
 
 
 class SqueezeBackward0(Node):
-    """derivatives.yaml: squeeze(Tensor self) -> Tensor
+    """derivatives.yaml: squeeze(Tensor(a) self) -> Tensor(a)
 
       self: grad.reshape(self.shape)
     """
@@ -2150,7 +2150,7 @@ class SqueezeBackward0(Node):
 
 
 class SqueezeBackward1(Node):
-    """derivatives.yaml: squeeze.dim(Tensor self, int dim) -> Tensor
+    """derivatives.yaml: squeeze.dim(Tensor(a) self, int dim) -> Tensor(a)
 
       self: grad.reshape(self.shape)
     """
@@ -2558,7 +2558,7 @@ class ConstantPadNdBackward0(Node):
 
 
 class SelectBackward0(Node):
-    """derivatives.yaml: select.int(Tensor self, int dim, int index) -> Tensor
+    """derivatives.yaml: select.int(Tensor(a) self, int dim, int index) -> Tensor(a)
 
       self: select_backward(grad, self.shape, dim, index)
     """
@@ -2594,7 +2594,7 @@ class SelectBackwardBackward0(Node):
 
 
 class SliceBackward0(Node):
-    """derivatives.yaml: slice.Tensor(Tensor self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor
+    """derivatives.yaml: slice.Tensor(Tensor(a) self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor(a)
 
       self: slice_backward(grad, self.shape, dim, start, end, step)
     """

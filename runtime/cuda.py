@@ -120,8 +120,14 @@ def kernel_source(folder: Path | None = None) -> str:
     """backward.cu with backward.cuh pasted in (nvrtc is given one source, no include path)."""
     if folder is None:
         folder = Path(sys.modules["generated"].__file__).resolve().parent
-    header = (folder / "backward.cuh").read_text()
-    return (folder / "backward.cu").read_text().replace('#include "backward.cuh"', header, 1)
+    return paste_header((folder / "backward.cu").read_text(), (folder / "backward.cuh").read_text())
+
+
+def paste_header(kernels: str, header: str) -> str:
+    include = '#include "backward.cuh"'
+    if include not in kernels:
+        raise RuntimeError("backward.cu does not include backward.cuh: regenerate generated/ (make codegen)")
+    return kernels.replace(include, header, 1)
 
 
 def _current_backend():

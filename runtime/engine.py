@@ -17,7 +17,7 @@ import numpy as np
 
 from .backends import array_module
 from .grad_mode import set_grad_enabled
-from .tensor import Tensor, make_tensor
+from .tensor import Tensor, make_tensor, type_description
 from .node import AccumulateGrad
 
 # The generated array and Tensor namespaces and the formula helpers, installed by runtime/__init__.
@@ -43,7 +43,8 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
         _add_to_buffer(buffers, node, nr, grad)
     ready = [node for node in dict.fromkeys(node for node, _ in roots) if dependencies.get(node, 0) == 0]
     run = _Run(keep_graph, create_graph, owned_elsewhere={id(g) for g in root_grads})
-    with set_grad_enabled(create_graph):
+    # numpy's divide-by-zero warnings: torch gives inf and nan silently
+    with set_grad_enabled(create_graph), np.errstate(all="ignore"):
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
@@ -157,10 +158,17 @@ class _Run:
         result = hook(self._as_tensor(grad))
         if result is None:
             return grad
+        before, after = (grad._data, result._data) if self.create_graph else (grad, result._data)
+        name = getattr(hook, "__name__", repr(hook))
+        if after.shape != before.shape:
+            raise RuntimeError(f"hook '{name}' has changed the size of value")
+        if after.dtype != before.dtype:
+            raise RuntimeError(f"hook '{name}' has changed the type of value (was {_type_name(before)} got "
+                               f"{_type_name(after)})")
         if self.create_graph:
             return result
-        self.owned_elsewhere.add(id(result._data))
-        return result._data
+        self.owned_elsewhere.add(id(after))
+        return after
 
     def _node_pre_hooks(self, hooks, grads: list) -> list:
         for hook in tuple(hooks.pre.values()):
@@ -174,6 +182,9 @@ class _Run:
         for hook in tuple(hooks.post.values()):
             result = hook(tuple(self._as_tensor(g) for g in outputs), wrapped_in)
             if result is not None:
+                if len(result) != len(outputs):
+                    raise RuntimeError(f"hook '{getattr(hook, '__name__', repr(hook))}' has returned an incorrect "
+                                       f"number of values (got {len(result)}, but expected {len(outputs)})")
                 outputs = tuple(self._unwrap(g) for g in result)
         return outputs
 
@@ -217,6 +228,10 @@ class _Run:
         else:
             existing._data += grad
             existing._bump()
+
+
+def _type_name(array) -> str:
+    return type_description(array).split(" ")[0]
 
 
 def _add_to_buffer(buffers: dict, node, nr: int, grad) -> None:

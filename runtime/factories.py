@@ -15,7 +15,9 @@ def _finish(array, dtype, dev, requires_grad: bool) -> Tensor:
         array = array.astype(dtypes.to_numpy(dtype), copy=False)
     if dev is not None:
         array = to_device(array, device(dev))
-    return make_tensor(array).requires_grad_(requires_grad) if requires_grad else make_tensor(array)
+    if requires_grad and array.dtype.kind != "f":
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+    return make_tensor(array, requires_grad)
 
 
 def _size(size: tuple, op: str) -> tuple[int, ...]:

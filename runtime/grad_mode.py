@@ -44,9 +44,16 @@ class set_grad_enabled:  # noqa: N801 - torch's name; a function, context manage
 
 
 class _Mode:
-    """Base of no_grad / enable_grad: a context manager and decorator for a fixed mode."""
+    """Base of no_grad / enable_grad: a context manager and decorator (`@no_grad()` or `@no_grad`)."""
 
     mode = True
+
+    def __new__(cls, function=None):
+        mode = super().__new__(cls)
+        return mode(function) if callable(function) else mode
+
+    def __init__(self, function=None):
+        pass
 
     def __enter__(self):
         self.previous = STATE.enabled

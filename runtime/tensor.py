@@ -56,6 +56,10 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
+        if self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                               "computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
         self.requires_grad_(flag)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -66,7 +70,7 @@ class Tensor:
                                    "use var_no_grad = var.detach().")
             return self
         if requires_grad and self._data.dtype.kind != "f":
-            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -87,7 +91,9 @@ class Tensor:
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
                                 f"{type(value).__name__}")
             if value._data.shape != self._data.shape:
-                raise RuntimeError("assigned grad has data of a different size")
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(value._data.shape)}' to a tensor "
+                                   f"of size '{list(self._data.shape)}'. Please ensure that the gradient and the "
+                                   "tensor are the same size")
             if value._data.dtype != self._data.dtype:
                 raise RuntimeError("assigned grad has data of a different type")
         self._grad = value
@@ -137,10 +143,7 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """A new leaf sharing this tensor's storage and version counter."""
-        out = make_tensor(self._data)
-        out._vc = self._version_counter()
-        out._base = self
-        return out
+        return view_of(self, self._data)
 
     def detach_(self) -> "Tensor":
         self.grad_fn = None
@@ -356,6 +359,14 @@ class Tensor:
         self._check_inplace(value)
         self._data[array_index(index)] = _operand(value)
         self._bump()
+
+
+def view_of(base: Tensor, data) -> Tensor:
+    """A tensor over a view of `base`'s array, sharing its version counter (torch's views)."""
+    out = make_tensor(data)
+    out._vc = base._version_counter()
+    out._base = base if base._base is None else base._base
+    return out
 
 
 def make_tensor(data, requires_grad: bool = False, grad_fn=None) -> Tensor:

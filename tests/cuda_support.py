@@ -71,7 +71,9 @@ def nvcc_command(arch: str) -> list[str]:
 
 def cubins(files: dict[str, str], plans, arches=ARCHES) -> dict[str, bytes]:
     """Every kernel of `plans` compiled by nvcc for each arch (the compiles run in parallel)."""
-    sources = dict(files, **{"instances.cu": codegen_cuda.instantiations(plans)})
+    # exactly the source runtime.cuda gives cupy (header pasted in), plus the instantiations
+    source = runtime_cuda.paste_header(files["backward.cu"], files["backward.cuh"])
+    sources = {"instances.cu": source + codegen_cuda.instantiations(plans)}
     results = {}
     with _Parallel() as pool:
         for arch in arches:

@@ -298,7 +298,7 @@ def test_a_broadcast_bug_planted_in_the_prelude_is_caught(tmp_path, monkeypatch)
     victim = _victim()
     backend = HostBackend(host_library(files, [planted.plans[victim.node]]))
     monkeypatch.setattr(runtime_cuda, "_backend", backend)
-    broadcast = {"shapes": {"self": [5, 7], "other": [5, 1]}, "args": {}}
+    broadcast = {"shapes": {"self": [5, 7], "other": [7]}, "args": {}}  # (the planted bug reads past `other`)
     if victim.entry.schema.full_name != "mul.Tensor":
         pytest.skip("mul.Tensor is not in the spec")
     assert check(victim.entry, broadcast, np.float64, backend)

@@ -25,8 +25,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         return
     inputs = _as_tuple(inputs)
     if not inputs:
-        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     targets = [_input_edge(t, "backward") for t in inputs]
+    for tensor in inputs:
+        if tensor.grad_fn is not None:
+            tensor._retains_grad = True  # as torch: a non-leaf named in inputs keeps its .grad
     grads = engine.run_backward(roots, root_grads, retain_graph, create_graph, targets)
     engine.accumulate_captured(inputs, grads, create_graph, root_grads)
 
@@ -49,11 +52,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     targets = [_input_edge(t, "grad") for t in inputs]
     grads = engine.run_backward(roots, root_grads, retain_graph, create_graph, targets)
     result = []
-    for tensor, g in zip(inputs, grads):
+    for index, (tensor, g) in enumerate(zip(inputs, grads)):
         if g is None:
             if not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
-                                   "Set allow_unused=True if this is the desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {index} appears to not have been used in the "
+                                   "graph. Set allow_unused=True if this is the desired behavior.")
             if materialize_grads:
                 g = np.zeros_like(tensor._data)
         result.append(_wrap(g, create_graph))
