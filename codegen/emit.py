@@ -266,6 +266,10 @@ def _wrapper(entry: Entry) -> dict:
         lines.append("if B.cuda_loaded:")
         lines.append(f"    B.check_devices({', '.join(single)})")
     lines.extend(_normalize(schema))
+    if entry.promotion:
+        promoted = [arrays[a.name] for a in tensors if a.name not in entry.non_differentiable]
+        to_float = ", to_float=True" if entry.promotion == "float" else ""
+        lines.append(f"{', '.join(promoted)}{',' if len(promoted) == 1 else ''} = promote({', '.join(promoted)}{to_float})")
     compute, uses_xp = _compute(entry, arrays)
     if uses_xp:
         lines.append(f"xp = array_module({_first_array(schema, arrays)})")

@@ -11,7 +11,8 @@ import yaml
 from . import formula
 from .schema import Schema, SchemaError, parse_schema
 
-ENTRY_KEYS = {"name", "forward", "kernel", "output_differentiability", "test"}
+ENTRY_KEYS = {"name", "forward", "kernel", "output_differentiability", "test", "dtype"}
+PROMOTIONS = {"common", "float"}
 MARKERS = {"non_differentiable", "not_implemented"}
 DOMAINS = {"real", "positive", "nonzero", "unit", "probability", "bool"}
 TEST_KEYS = {"domain", "cases", "order"}
@@ -64,6 +65,7 @@ class Entry:
     output_differentiability: tuple[bool, ...] = ()
     test: dict = field(default_factory=dict)
     function_name: str = ""  # the Python wrapper's name: the base, or base_overload if overloaded
+    promotion: str = ""  # "common" or "float": the inputs are cast to torch's result dtype first
 
     @property
     def differentiable(self) -> bool:
@@ -175,6 +177,10 @@ def _load_key(entry: Entry, path: str, key: str, key_node: yaml.Node, value_node
     elif key == "test":
         entry.test = yaml.safe_load(yaml.serialize(value_node)) or {}
         _check_test(entry, path, value_node)
+    elif key == "dtype":
+        if value_node.value not in PROMOTIONS:
+            raise _at(path, value_node, f"dtype: must be one of {sorted(PROMOTIONS)}", label)
+        entry.promotion = value_node.value
     elif key == "result":
         raise _at(path, key_node, "forward-mode formulas ('result:') are not supported yet", label)
     elif key in ENTRY_KEYS:

@@ -9,6 +9,7 @@ from runtime import backends as B
 from runtime import dtypes, factories
 from runtime import kernels as K
 from runtime.backends import array_module, device_of
+from runtime.dtypes import promote
 from runtime.backends import device as as_device
 from runtime.dispatch import dispatch
 from runtime.grad_mode import STATE
@@ -275,6 +276,7 @@ def add(self, other, *, alpha=1):
     other_ = tensor_data(other, "add", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     result = make_tensor(self_ + other_ if alpha == 1 else self_ + alpha * other_)
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = AddBackward0()
@@ -292,6 +294,7 @@ def sub(self, other, *, alpha=1):
     other_ = tensor_data(other, "sub", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     result = make_tensor(self_ - other_ if alpha == 1 else self_ - alpha * other_)
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = SubBackward0()
@@ -309,6 +312,7 @@ def rsub_Tensor(self, other, *, alpha=1):
     other_ = tensor_data(other, "rsub", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     result = make_tensor(other_ - self_ if alpha == 1 else other_ - alpha * self_)
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = RsubBackward0()
@@ -340,6 +344,7 @@ def mul(self, other):
     other_ = tensor_data(other, "mul", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     result = make_tensor(self_ * other_)
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MulBackward0()
@@ -359,6 +364,7 @@ def div(self, other):
     other_ = tensor_data(other, "div", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_, to_float=True)
     result = make_tensor(self_ / other_)
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = DivBackward0()
@@ -388,6 +394,7 @@ def neg(self):
 def reciprocal(self):
     """reciprocal(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "reciprocal", "self", 1)
+    self_, = promote(self_, to_float=True)
     result = make_tensor(1 / self_)
     if STATE.enabled and requires_grad(self):
         node = ReciprocalBackward0()
@@ -422,6 +429,7 @@ def pow_Tensor_Tensor(self, exponent):
     exponent_ = tensor_data(exponent, "pow", "exponent", 2)
     if B.cuda_loaded:
         B.check_devices(self_, exponent_)
+    self_, exponent_ = promote(self_, exponent_)
     result = make_tensor(self_ ** exponent_)
     if STATE.enabled and (requires_grad(self) or requires_grad(exponent)):
         node = PowBackward1()
@@ -439,6 +447,7 @@ def pow_Tensor_Tensor(self, exponent):
 def pow_Scalar(self, exponent):
     """pow.Scalar(Scalar self, Tensor exponent) -> Tensor"""
     exponent_ = tensor_data(exponent, "pow", "exponent", 2)
+    exponent_, = promote(exponent_, to_float=True)
     result = make_tensor(self ** exponent_)
     if STATE.enabled and requires_grad(exponent):
         node = PowBackward2()
@@ -456,6 +465,7 @@ def pow_Scalar(self, exponent):
 def exp(self):
     """exp(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "exp", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.exp(self_))
     if STATE.enabled and requires_grad(self):
@@ -472,6 +482,7 @@ def exp(self):
 def log(self):
     """log(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "log", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.log(self_))
     if STATE.enabled and requires_grad(self):
@@ -488,6 +499,7 @@ def log(self):
 def sqrt(self):
     """sqrt(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sqrt", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.sqrt(self_))
     if STATE.enabled and requires_grad(self):
@@ -504,6 +516,7 @@ def sqrt(self):
 def sin(self):
     """sin(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sin", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.sin(self_))
     if STATE.enabled and requires_grad(self):
@@ -520,6 +533,7 @@ def sin(self):
 def cos(self):
     """cos(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "cos", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.cos(self_))
     if STATE.enabled and requires_grad(self):
@@ -536,6 +550,7 @@ def cos(self):
 def tan(self):
     """tan(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "tan", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.tan(self_))
     if STATE.enabled and requires_grad(self):
@@ -552,6 +567,7 @@ def tan(self):
 def tanh(self):
     """tanh(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "tanh", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.tanh(self_))
     if STATE.enabled and requires_grad(self):
@@ -568,6 +584,7 @@ def tanh(self):
 def sigmoid(self):
     """sigmoid(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sigmoid", "self", 1)
+    self_, = promote(self_, to_float=True)
     result = make_tensor(K.sigmoid(self_))
     if STATE.enabled and requires_grad(self):
         node = SigmoidBackward0()
@@ -633,6 +650,7 @@ def clamp_Tensor(self, min=None, max=None):
     max_ = optional_tensor_data(max, "clamp", "max", 3)
     if B.cuda_loaded:
         B.check_devices(self_, min_, max_)
+    self_, min_, max_ = promote(self_, min_, max_)
     result = make_tensor(K.clamp(self_, min_, max_))
     if STATE.enabled and (requires_grad(self) or requires_grad(min) or requires_grad(max)):
         node = ClampBackward0()
@@ -704,6 +722,7 @@ def maximum(self, other):
     other_ = tensor_data(other, "maximum", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     xp = array_module(self_)
     result = make_tensor(xp.maximum(self_, other_))
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
@@ -724,6 +743,7 @@ def minimum(self, other):
     other_ = tensor_data(other, "minimum", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     xp = array_module(self_)
     result = make_tensor(xp.minimum(self_, other_))
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
@@ -741,6 +761,7 @@ def minimum(self, other):
 def log1p(self):
     """log1p(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "log1p", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.log1p(self_))
     if STATE.enabled and requires_grad(self):
@@ -757,6 +778,7 @@ def log1p(self):
 def expm1(self):
     """expm1(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "expm1", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.expm1(self_))
     if STATE.enabled and requires_grad(self):
@@ -773,6 +795,7 @@ def expm1(self):
 def log2(self):
     """log2(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "log2", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.log2(self_))
     if STATE.enabled and requires_grad(self):
@@ -789,6 +812,7 @@ def log2(self):
 def log10(self):
     """log10(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "log10", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.log10(self_))
     if STATE.enabled and requires_grad(self):
@@ -805,6 +829,7 @@ def log10(self):
 def rsqrt(self):
     """rsqrt(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "rsqrt", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(1 / xp.sqrt(self_))
     if STATE.enabled and requires_grad(self):
@@ -821,6 +846,7 @@ def rsqrt(self):
 def asin(self):
     """asin(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "asin", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.arcsin(self_))
     if STATE.enabled and requires_grad(self):
@@ -837,6 +863,7 @@ def asin(self):
 def acos(self):
     """acos(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "acos", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.arccos(self_))
     if STATE.enabled and requires_grad(self):
@@ -853,6 +880,7 @@ def acos(self):
 def atan(self):
     """atan(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "atan", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.arctan(self_))
     if STATE.enabled and requires_grad(self):
@@ -869,6 +897,7 @@ def atan(self):
 def sinh(self):
     """sinh(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sinh", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.sinh(self_))
     if STATE.enabled and requires_grad(self):
@@ -885,6 +914,7 @@ def sinh(self):
 def cosh(self):
     """cosh(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "cosh", "self", 1)
+    self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.cosh(self_))
     if STATE.enabled and requires_grad(self):
@@ -901,6 +931,7 @@ def cosh(self):
 def erf(self):
     """erf(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "erf", "self", 1)
+    self_, = promote(self_, to_float=True)
     result = make_tensor(K.erf(self_))
     if STATE.enabled and requires_grad(self):
         node = ErfBackward0()
@@ -1021,6 +1052,7 @@ def where(condition, self, other):
     other_ = tensor_data(other, "where", "other", 3)
     if B.cuda_loaded:
         B.check_devices(condition_, self_, other_)
+    self_, other_ = promote(self_, other_)
     xp = array_module(condition_)
     result = make_tensor(xp.where(condition_, self_, other_))
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):

@@ -60,3 +60,69 @@ def set_default_dtype(d: dtype) -> None:
     if type(d) is not dtype or not d.is_floating_point:
         raise TypeError(f"only floating-point types are supported as the default type, got {d}")
     _default[0] = d
+
+
+# ---- type promotion, as torch's result_type ------------------------------------------------------
+#
+# Operands fall in three classes, from strongest to weakest: tensors with dims, 0-d tensors, and
+# Python numbers. Within a class dtypes promote as usual; a weaker class only raises the result's
+# category (bool < integer < floating), never its width: float32 tensor * float64 0-d tensor is
+# float32, int64 tensor * 2.5 is the default float dtype, not float64 as in numpy.
+
+def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
+    """torch's promotion table: like numpy's, except that integers never widen a float
+    (int64 + float32 is float32 in torch, float64 in numpy)."""
+    if a.kind == "f" and b.kind != "f":
+        return a
+    if b.kind == "f" and a.kind != "f":
+        return b
+    return np.promote_types(a, b)
+
+
+def _combine(higher, lower):
+    """torch's combine_categories(higher, lower) over numpy dtypes (None: no operand)."""
+    if higher is None:
+        return lower
+    if lower is None or higher.kind == "f":
+        return higher
+    if higher.kind == "b" or lower.kind == "f":
+        return promote_types(higher, lower)
+    return higher
+
+
+def _number_dtype(value) -> np.dtype:
+    if isinstance(value, (builtins.bool, np.bool_)):
+        return np.dtype(np.bool_)
+    if isinstance(value, (builtins.int, np.integer)):
+        return np.dtype(np.int64)
+    return _default[0].numpy
+
+
+def result_type(values) -> np.dtype:
+    """The dtype torch computes for an elementwise op over arrays and Python numbers."""
+    classes = [None, None, None]  # dimensioned, 0-d, numbers
+    for value in values:
+        if value is None:
+            continue
+        if hasattr(value, "dtype") and not isinstance(value, np.generic):
+            which, dtype = (0 if value.ndim else 1), value.dtype
+        else:
+            which, dtype = 2, _number_dtype(value)
+        current = classes[which]
+        classes[which] = dtype if current is None else promote_types(current, dtype)
+    return _combine(classes[0], _combine(classes[1], classes[2]))
+
+
+def promote(*values, to_float: builtins.bool = False) -> tuple:
+    """Cast the arrays among `values` to the op's result dtype (numbers stay: numpy keeps them weak);
+    to_float: integer and bool results become the default float dtype, as torch's true division."""
+    arrays = [v for v in values if hasattr(v, "dtype") and not isinstance(v, np.generic)]
+    first = arrays[0].dtype
+    if first.kind == "f" and all(a.dtype == first for a in arrays) and all(
+            isinstance(v, (builtins.int, builtins.float)) or v is None or hasattr(v, "dtype") for v in values):
+        return values  # the common case: one float dtype, Python numbers adopt it
+    target = result_type(values)
+    if to_float and target.kind != "f":
+        target = _default[0].numpy
+    return tuple(v.astype(target) if hasattr(v, "dtype") and not isinstance(v, np.generic) and v.dtype != target
+                 else v for v in values)

@@ -71,9 +71,12 @@ def method(source: str, cls: str, name: str) -> ast.FunctionDef:
 
 
 def returned(source: str, cls: str, name: str = "apply") -> list[ast.expr]:
-    """The expressions of the tuple an `apply` method returns, one per tensor input."""
-    body = method(source, cls, name)
-    value = [n for n in ast.walk(body) if isinstance(n, ast.Return)][-1].value
+    """The expressions of the tuple an `apply` method returns, one per tensor input: its final
+    top-level `return` (in `apply`, after the branch that hands a cupy gradient to a fused CUDA
+    kernel, that is the array form every other gradient runs)."""
+    body = method(source, cls, name).body
+    assert isinstance(body[-1], ast.Return), f"{cls}.{name} does not end with a return"
+    value = body[-1].value
     assert isinstance(value, ast.Tuple)
     return value.elts
 

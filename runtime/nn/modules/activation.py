@@ -53,7 +53,7 @@ class SiLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return F.silu(input, inplace=self.inplace)
+        return F.silu(input, inplace=True) if self.inplace else F.silu(input)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
