@@ -1,6 +1,6 @@
 PYTHON ?= python3
 
-.PHONY: codegen check-codegen golden test bench train
+.PHONY: codegen check-codegen golden test bench bench-ops train
 
 codegen:  ## regenerate generated/ from derivatives.yaml
 	$(PYTHON) -m codegen
@@ -17,6 +17,10 @@ test:
 bench:  ## one thread, and without the BLAS overrides that force a slow kernel on this machine
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 		$(PYTHON) -m bench.bench_core
+
+bench-ops:
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(PYTHON) -m bench.bench_ops
 
 train:
 	$(PYTHON) -m runtime.demo

@@ -168,9 +168,11 @@ def mlp_numpy():
     return step
 
 
-def report(name: str, unit: str, scale: float, ours: float, numpy_time: float, torch_time: float | None) -> None:
-    line = (f"{name:<34} gradspec {ours * scale:9.2f} {unit}   numpy {numpy_time * scale:9.2f} {unit} "
-            f"({ours / numpy_time:5.2f}x)")
+def report(name: str, unit: str, scale: float, ours: float, numpy_time: float | None,
+           torch_time: float | None) -> None:
+    line = f"{name:<34} gradspec {ours * scale:9.2f} {unit}"
+    if numpy_time is not None:
+        line += f"   numpy {numpy_time * scale:9.2f} {unit} ({ours / numpy_time:5.2f}x)"
     if torch_time is not None:
         line += f"   torch {torch_time * scale:9.2f} {unit} ({ours / torch_time:5.2f}x)"
     print(line, flush=True)

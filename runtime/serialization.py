@@ -120,7 +120,8 @@ class _Encoder:
             data = to_device(data, CPU)
         if data.dtype.name not in _DTYPES:
             raise TypeError(f"runtime.save: arrays of dtype {data.dtype} are not supported")
-        array = np.ascontiguousarray(data, dtype=data.dtype.newbyteorder("<"))
+        # (not np.ascontiguousarray: it turns a 0-d array into a 1-d one)
+        array = np.asarray(data, dtype=data.dtype.newbyteorder("<"), order="C")
         meta.update(dtype=data.dtype.name, shape=list(array.shape), nbytes=int(array.nbytes))
         self.arrays.append(array)
         self.metas.append(meta)

@@ -64,10 +64,10 @@ def default_collate(batch):
     elem = batch[0]
     if isinstance(elem, Tensor):
         shape = elem._data.shape
-        for b in batch:
+        for i, b in enumerate(batch):
             if b._data.shape != shape:
                 raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 "
-                                   f"and {list(b._data.shape)} at entry {batch.index(b)}")
+                                   f"and {list(b._data.shape)} at entry {i}")
         return _stack([b._data for b in batch])
     if isinstance(elem, np.ndarray):
         if _np_str_obj_array_pattern.search(elem.dtype.str) is not None:
