@@ -23,6 +23,15 @@ KERNELS = ROOT / "runtime" / "kernels"
 HINT = "the generator's output changed: if intended, run `make golden` and review the diff"
 
 
+def _golden_names() -> list[str]:
+    """The generated files present in expected/: Python modules and the CUDA sources."""
+    return [p.name for p in codegen.generated_files(EXPECTED)]
+
+
+def _written(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in codegen.generated_files(out)}
+
+
 def _generate() -> dict[str, str]:
     return codegen.generate(SPEC, HELPERS, KERNELS)
 
@@ -40,7 +49,7 @@ def _run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
 
 def test_golden_files_match():
     files = _generate()
-    present = sorted(p.name for p in EXPECTED.glob("*.py"))
+    present = sorted(_golden_names())
     assert present == sorted(files), f"golden file set differs: {present} vs {sorted(files)}; {HINT}"
     problems = []
     for name, text in sorted(files.items()):
@@ -54,11 +63,11 @@ def test_golden_cli_writes_the_same_bytes(tmp_path):
     out = tmp_path / "out"
     proc = _run_cli("--spec", str(SPEC), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    for path in sorted(EXPECTED.glob("*.py")):
+    for path in codegen.generated_files(EXPECTED):
         written = (out / path.name).read_bytes()
         assert written == path.read_bytes(), f"{path.name}: {HINT}\n" + _diff(
             path.read_text(), written.decode(), path.name)
-    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in EXPECTED.glob("*.py"))
+    assert sorted(p.name for p in out.iterdir()) == sorted(_golden_names())
 
 
 def test_golden_check_mode_passes():
@@ -67,8 +76,13 @@ def test_golden_check_mode_passes():
 
 
 def test_golden_output_is_valid_python():
-    for name, text in _generate().items():
-        compile(text, f"golden/{name}", "exec")
+    """Every generated Python module compiles; backward.cu and backward.cuh are CUDA sources."""
+    files = _generate()
+    python = [name for name in files if name.endswith(".py")]
+    assert sorted(python) == ["__init__.py", "array_ops.py", "functions.py", "nodes.py"]
+    assert sorted(set(files) - set(python)) == ["backward.cu", "backward.cuh"]
+    for name in python:
+        compile(files[name], f"golden/{name}", "exec")
 
 
 def test_generation_is_deterministic_in_process():
@@ -87,8 +101,8 @@ def test_generation_is_deterministic_across_hash_seeds(tmp_path):
         env = dict(os.environ, PYTHONHASHSEED=seed)
         proc = _run_cli("--spec", str(SPEC), "--out", str(out), env=env)
         assert proc.returncode == 0, proc.stderr
-        outputs.append({p.name: p.read_bytes() for p in sorted(out.glob("*.py"))})
-    assert outputs[0] == outputs[1] == outputs[2]
+        outputs.append(_written(out))
+    assert outputs[0] and outputs[0] == outputs[1] == outputs[2]
 
 
 def test_real_spec_is_deterministic_across_hash_seeds(tmp_path):
@@ -97,8 +111,8 @@ def test_real_spec_is_deterministic_across_hash_seeds(tmp_path):
         out = tmp_path / f"seed{seed}"
         proc = _run_cli("--out", str(out), env=dict(os.environ, PYTHONHASHSEED=seed))
         assert proc.returncode == 0, proc.stderr
-        outputs.append({p.name: p.read_bytes() for p in sorted(out.glob("*.py"))})
-    assert outputs[0] == outputs[1]
+        outputs.append(_written(out))
+    assert outputs[0] and outputs[0] == outputs[1]
 
 
 def test_generated_is_in_step_with_derivatives_yaml():

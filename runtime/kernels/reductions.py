@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from ..backends import array_module
 from ..tensor import wrap_dim
 from .core import _dims, _reduce_dtype
@@ -89,7 +93,11 @@ def logsumexp(self, dim, keepdim):
 def var(self, dim, correction, keepdim):
     xp = array_module(self)
     axes = _dims(dim, self.ndim, "var")
-    return xp.var(self, axis=axes, ddof=1 if correction is None else correction, keepdims=keepdim)
+    count = self.size if axes is None else math.prod(self.shape[a] for a in axes)
+    centered = self - xp.mean(self, axis=axes, keepdims=True)
+    squares = xp.sum(centered * centered, axis=axes, keepdims=keepdim)
+    with np.errstate(divide="ignore", invalid="ignore"):  # too few elements: inf or nan, silently, as torch
+        return squares / max(count - (1 if correction is None else correction), 0)
 
 
 def std(self, dim, correction, keepdim):

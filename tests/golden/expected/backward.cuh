@@ -14,11 +14,13 @@
 
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
 #define GS_HD __host__ __device__ __forceinline__
+#define GS_CALL static __host__ __device__ __noinline__
 #else
 // A host compiler: a kernel is a plain function, run by a harness over a stand-in grid that
 // sets these four variables before each call (tests/test_cuda_host.py).
 #include <math.h>
 #define GS_HD inline
+#define GS_CALL static inline
 #define __global__
 struct gs_dim3 {
     unsigned x, y, z;
@@ -104,13 +106,18 @@ GS_HD T pow_backward_exponent(const T grad, const T self, const T exponent, cons
 // Python number (v); otherwise the operand is C-contiguous and broadcast to the gradient's
 // shape as one block of `size` elements, each repeated `inner` times, the block repeated to
 // fill n: element i reads p[(i / inner) % size]. Same shape: inner 1, size n; one element: size 1.
+// The 64-bit division is one shared function, called only for broadcast operands (inlined in
+// every load it made each kernel three times bigger and slower to compile).
+GS_CALL index_t broadcast_index(const index_t i, const index_t inner, const index_t size) {
+    return (i / inner) % size;
+}
+
 template <typename T, typename A>
 GS_HD T load(const A* p, const T v, const index_t inner, const index_t size, const index_t i) {
     if (p == nullptr) return v;
     if (size == 1) return static_cast<T>(p[0]);
-    index_t j = inner == 1 ? i : i / inner;
-    if (j >= size) j %= size;
-    return static_cast<T>(p[j]);
+    if (inner == 1 && i < size) return static_cast<T>(p[i]);
+    return static_cast<T>(p[broadcast_index(i, inner, size)]);
 }
 
 // ---- one functor per input gradient -----------------------------------------------------------
