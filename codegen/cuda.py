@@ -39,7 +39,8 @@ XP_LOGICAL = {"logical_and": "&&", "logical_or": "||"}
 
 # Helpers of runtime/formulas.py with a device version in the prelude (same name in `gs::`),
 # by arity. Their arguments may be tensors or Python values: per element both are numbers.
-DEVICE_HELPERS = {"maybe_multiply": 2, "pow_backward": 3, "pow_backward_self": 3, "pow_backward_exponent": 4}
+DEVICE_HELPERS = {"maybe_multiply": 2, "pow_backward": 3, "pow_backward_self": 3, "pow_backward_exponent": 4,
+                  "elu_backward": 5}
 
 # Array kernels of runtime/kernels/ with a device version in the prelude (`gs::<name>`).
 DEVICE_KERNELS = {"sigmoid"}

@@ -50,6 +50,7 @@ def render(spec: Spec, spec_label: str) -> dict[str, str]:
         array_functions=[_array_function(entry) for entry in spec.entries],
         dispatchers=[_dispatcher(base, spec.overloads(base)) for base in spec.bases if len(spec.overloads(base)) > 1],
         bases=spec.bases,
+        inplace=[base for base in spec.bases if any(e.inplace for e in spec.overloads(base))],
         single={base: spec.overloads(base)[0].function_name for base in spec.bases if len(spec.overloads(base)) == 1},
     )
     files = {name: _tidy_imports(env.get_template(name + ".j2").render(**data)) for name in OUTPUTS}
@@ -313,10 +314,10 @@ def _record(entry: Entry, arrays: dict[str, str]) -> list[str]:
     saved = [a.name for a in tensors if a.name in usage.tensors]
     saved_outputs = [o for o in schema.returns if o in usage.outputs]
     for name in saved:
-        lines.append(f"    node.{formula.saved_slot(name)} = {name}")
+        lines.append(f"    node.{formula.saved_slot(name)} = {name}{_saved_if_needed(entry, name, differentiable)}")
     for output in saved_outputs:
         lines.append(f"    node.{formula.saved_slot(output)} = SavedOutput({output})")
-    versions = [f"version({name})" for name in saved] + [f"version({o})" for o in saved_outputs]
+    versions = [f"version(node.{formula.saved_slot(name)})" for name in saved] + [f"version({o})" for o in saved_outputs]
     if versions:
         lines.append(f"    node.saved_versions = {_tuple(versions)}")
     for value in sorted(usage.values):
@@ -333,6 +334,18 @@ def _record(entry: Entry, arrays: dict[str, str]) -> list[str]:
             if nr:
                 lines.append(f"    {output}._output_nr = {nr}")
     return lines
+
+
+def _saved_if_needed(entry: Entry, name: str, differentiable: list[Argument]) -> str:
+    """As torch: save a tensor only if an input whose formula reads it requires grad (x * 2.0
+    saves nothing; x * w saves x only when w requires grad)."""
+    readers = [a for a in differentiable if any(name in d.usage.tensors and a.name in d.inputs
+                                                 for d in entry.derivatives)]
+    if len(readers) == len(differentiable):
+        return ""
+    condition = " or ".join(f"any_requires_grad({a.name})" if a.is_tensor_list else f"requires_grad({a.name})"
+                            for a in readers)
+    return f" if {condition} else None"
 
 
 def _metadata(array: str, attr: str) -> str:

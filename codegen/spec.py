@@ -11,7 +11,7 @@ import yaml
 from . import formula
 from .schema import Schema, SchemaError, parse_schema
 
-ENTRY_KEYS = {"name", "forward", "kernel", "output_differentiability", "test", "dtype"}
+ENTRY_KEYS = {"name", "forward", "kernel", "output_differentiability", "test", "dtype", "inplace"}
 PROMOTIONS = {"common", "float"}
 MARKERS = {"non_differentiable", "not_implemented"}
 DOMAINS = {"real", "positive", "nonzero", "unit", "probability", "bool"}
@@ -66,6 +66,7 @@ class Entry:
     test: dict = field(default_factory=dict)
     function_name: str = ""  # the Python wrapper's name: the base, or base_overload if overloaded
     promotion: str = ""  # "common" or "float": the inputs are cast to torch's result dtype first
+    inplace: bool = False  # also emit `base_(self, ...)`: the op in place (runtime/inplace.py)
 
     @property
     def differentiable(self) -> bool:
@@ -177,6 +178,10 @@ def _load_key(entry: Entry, path: str, key: str, key_node: yaml.Node, value_node
     elif key == "test":
         entry.test = yaml.safe_load(yaml.serialize(value_node)) or {}
         _check_test(entry, path, value_node)
+    elif key == "inplace":
+        if value_node.value not in ("true", "false"):
+            raise _at(path, value_node, "inplace: must be true or false", label)
+        entry.inplace = value_node.value == "true"
     elif key == "dtype":
         if value_node.value not in PROMOTIONS:
             raise _at(path, value_node, f"dtype: must be one of {sorted(PROMOTIONS)}", label)

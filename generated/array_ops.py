@@ -642,6 +642,21 @@ def constant_pad_nd(self, pad, value=0):
     return K.constant_pad_nd(self, pad, value)
 
 
+def fill_Scalar(self, value):
+    """fill.Scalar(Tensor self, Scalar value) -> Tensor"""
+    return K.fill(self, value)
+
+
+def fill_Tensor(self, value):
+    """fill.Tensor(Tensor self, Tensor value) -> Tensor"""
+    return K.fill(self, value)
+
+
+def zero(self):
+    """zero(Tensor self) -> Tensor"""
+    return K.zeros_like(self)
+
+
 def select(self, dim, index):
     """select.int(Tensor(a) self, int dim, int index) -> Tensor(a)"""
     dim = int_arg(dim, "select", "dim")
@@ -1008,6 +1023,22 @@ _MASKED_FILL_OVERLOADS = (
     (masked_fill_Tensor, (
         ("self", "Tensor", False, False),
         ("mask", "Tensor", False, False),
+        ("value", "Tensor", False, False),
+    )),
+)
+
+
+def fill(*args, **kwargs):
+    return dispatch("fill", _FILL_OVERLOADS, args, kwargs, array_types())
+
+
+_FILL_OVERLOADS = (
+    (fill_Scalar, (
+        ("self", "Tensor", False, False),
+        ("value", "Scalar", False, False),
+    )),
+    (fill_Tensor, (
+        ("self", "Tensor", False, False),
         ("value", "Tensor", False, False),
     )),
 )

@@ -100,6 +100,12 @@ GS_HD T pow_backward_exponent(const T grad, const T self, const T exponent, cons
     return (self == T(0) && exponent >= T(0)) ? T(0) : grad * result * gs::log(self);
 }
 
+// the negative branch at 0, as torch
+template <typename T>
+GS_HD T elu_backward(const T grad, const T self, const T alpha, const T scale, const T input_scale) {
+    return self > T(0) ? grad * scale : grad * (input_scale * alpha * scale) * gs::exp(self * input_scale);
+}
+
 // ---- operands ---------------------------------------------------------------------------------
 
 // The value of an operand at element i of the gradient's shape. A null pointer stands for a
@@ -487,6 +493,15 @@ struct LeakyReluBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_self, const T s_negative_slope) const {
         return ((x_self > T(0.0)) ? grad : (grad * s_negative_slope));
+    }
+};
+
+// EluBackward0: elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor
+//   self: elu_backward(grad, self, alpha, scale, input_scale)
+struct EluBackward0_self {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_self, const T s_alpha, const T s_scale, const T s_input_scale) const {
+        return gs::elu_backward(grad, x_self, s_alpha, s_scale, s_input_scale);
     }
 };
 

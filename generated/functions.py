@@ -13,6 +13,7 @@ from runtime.dtypes import promote
 from runtime.backends import device as as_device
 from runtime.dispatch import dispatch
 from runtime.grad_mode import STATE
+from runtime.inplace import inplace
 from runtime.node import NO_EDGE, SavedOutput, edge, version
 from runtime.return_types import return_type
 from runtime.tensor import Tensor, any_requires_grad, index_list, int_arg, int_list, make_tensor
@@ -112,6 +113,9 @@ from .nodes import (
     MaskedFillBackward0,
     MaskedFillBackward1,
     ConstantPadNdBackward0,
+    FillBackward0,
+    FillBackward1,
+    ZeroBackward0,
     SelectBackward0,
     SelectBackwardBackward0,
     SliceBackward0,
@@ -237,6 +241,8 @@ __all__ = [
     "scatter_add",
     "masked_fill",
     "constant_pad_nd",
+    "fill",
+    "zero",
     "select",
     "select_backward",
     "slice",
@@ -262,6 +268,30 @@ __all__ = [
     "embedding",
     "upsample_nearest2d",
     "binary_cross_entropy_with_logits",
+    "add_",
+    "sub_",
+    "mul_",
+    "div_",
+    "neg_",
+    "reciprocal_",
+    "pow_",
+    "exp_",
+    "log_",
+    "sqrt_",
+    "sin_",
+    "cos_",
+    "tanh_",
+    "sigmoid_",
+    "relu_",
+    "abs_",
+    "clamp_",
+    "clamp_min_",
+    "clamp_max_",
+    "leaky_relu_",
+    "hardtanh_",
+    "masked_fill_",
+    "fill_",
+    "zero_",
 ]
 
 # Helpers in runtime/formulas.py ask this to tell the two namespaces apart, and use these factories.
@@ -350,9 +380,9 @@ def mul(self, other):
         node = MulBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.self_ = self
-        node.other_ = other
-        node.saved_versions = (version(self), version(other))
+        node.self_ = self if requires_grad(other) else None
+        node.other_ = other if requires_grad(self) else None
+        node.saved_versions = (version(node.self_), version(node.other_))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -370,9 +400,9 @@ def div(self, other):
         node = DivBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.self_ = self
+        node.self_ = self if requires_grad(other) else None
         node.other_ = other
-        node.saved_versions = (version(self), version(other))
+        node.saved_versions = (version(node.self_), version(node.other_))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -416,7 +446,7 @@ def pow_Tensor_Scalar(self, exponent):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         node.exponent = exponent
         result.grad_fn = node
         result._requires_grad = True
@@ -438,7 +468,7 @@ def pow_Tensor_Tensor(self, exponent):
         node.self_ = self
         node.exponent_ = exponent
         node.result_ = SavedOutput(result)
-        node.saved_versions = (version(self), version(exponent), version(result))
+        node.saved_versions = (version(node.self_), version(node.exponent_), version(result))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -455,7 +485,7 @@ def pow_Scalar(self, exponent):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.exponent_ = exponent
         node.result_ = SavedOutput(result)
-        node.saved_versions = (version(exponent), version(result))
+        node.saved_versions = (version(node.exponent_), version(result))
         node.self = self
         result.grad_fn = node
         result._requires_grad = True
@@ -490,7 +520,7 @@ def log(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -524,7 +554,7 @@ def sin(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -541,7 +571,7 @@ def cos(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -623,7 +653,7 @@ def abs(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -657,9 +687,9 @@ def clamp_Tensor(self, min=None, max=None):
         node.next_functions = (edge(self), edge(min), edge(max))
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.min_ = min
-        node.max_ = max
-        node.saved_versions = (version(self), version(min), version(max))
+        node.min_ = min if requires_grad(self) or requires_grad(min) else None
+        node.max_ = max if requires_grad(self) or requires_grad(max) else None
+        node.saved_versions = (version(node.self_), version(node.min_), version(node.max_))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -674,7 +704,7 @@ def clamp_default(self, min=None, max=None):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         node.max = max
         node.min = min
         result.grad_fn = node
@@ -692,7 +722,7 @@ def clamp_min(self, min):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         node.min = min
         result.grad_fn = node
         result._requires_grad = True
@@ -709,7 +739,7 @@ def clamp_max(self, max):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         node.max = max
         result.grad_fn = node
         result._requires_grad = True
@@ -731,7 +761,7 @@ def maximum(self, other):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.other_ = other
-        node.saved_versions = (version(self), version(other))
+        node.saved_versions = (version(node.self_), version(node.other_))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -752,7 +782,7 @@ def minimum(self, other):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.other_ = other
-        node.saved_versions = (version(self), version(other))
+        node.saved_versions = (version(node.self_), version(node.other_))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -769,7 +799,7 @@ def log1p(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -803,7 +833,7 @@ def log2(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -820,7 +850,7 @@ def log10(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -854,7 +884,7 @@ def asin(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -871,7 +901,7 @@ def acos(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -888,7 +918,7 @@ def atan(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -905,7 +935,7 @@ def sinh(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -922,7 +952,7 @@ def cosh(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -938,7 +968,7 @@ def erf(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -954,7 +984,7 @@ def leaky_relu(self, negative_slope=0.01):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         node.negative_slope = negative_slope
         result.grad_fn = node
         result._requires_grad = True
@@ -970,7 +1000,7 @@ def elu(self, alpha=1, scale=1, input_scale=1):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         node.alpha = alpha
         node.input_scale = input_scale
         node.scale = scale
@@ -988,7 +1018,7 @@ def gelu(self, *, approximate='none'):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         node.approximate = approximate
         result.grad_fn = node
         result._requires_grad = True
@@ -1004,7 +1034,7 @@ def silu(self):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -1019,7 +1049,7 @@ def softplus(self, beta=1, threshold=20):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         node.beta = beta
         node.threshold = threshold
         result.grad_fn = node
@@ -1037,7 +1067,7 @@ def hardtanh(self, min_val=-1, max_val=1):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         node.max_val = max_val
         node.min_val = min_val
         result.grad_fn = node
@@ -1060,7 +1090,7 @@ def where(condition, self, other):
         node.next_functions = (NO_EDGE, edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
         node.condition_ = condition
-        node.saved_versions = (version(condition),)
+        node.saved_versions = (version(node.condition_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -1260,7 +1290,7 @@ def prod_default(self, *, dtype=None):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.result_ = SavedOutput(result)
-        node.saved_versions = (version(self), version(result))
+        node.saved_versions = (version(node.self_), version(result))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -1278,7 +1308,7 @@ def prod_dim_int(self, dim, keepdim=False, *, dtype=None):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.result_ = SavedOutput(result)
-        node.saved_versions = (version(self), version(result))
+        node.saved_versions = (version(node.self_), version(result))
         node.dim = dim
         node.keepdim = keepdim
         result.grad_fn = node
@@ -1317,7 +1347,7 @@ def max_default(self):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.result_ = SavedOutput(result)
-        node.saved_versions = (version(self), version(result))
+        node.saved_versions = (version(node.self_), version(result))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -1354,7 +1384,7 @@ def min_default(self):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.result_ = SavedOutput(result)
-        node.saved_versions = (version(self), version(result))
+        node.saved_versions = (version(node.self_), version(result))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -1371,7 +1401,7 @@ def amax(self, dim=(), keepdim=False):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.result_ = SavedOutput(result)
-        node.saved_versions = (version(self), version(result))
+        node.saved_versions = (version(node.self_), version(result))
         node.dim = dim
         node.keepdim = keepdim
         result.grad_fn = node
@@ -1390,7 +1420,7 @@ def amin(self, dim=(), keepdim=False):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.result_ = SavedOutput(result)
-        node.saved_versions = (version(self), version(result))
+        node.saved_versions = (version(node.self_), version(result))
         node.dim = dim
         node.keepdim = keepdim
         result.grad_fn = node
@@ -1425,7 +1455,7 @@ def logsumexp(self, dim, keepdim=False):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.result_ = SavedOutput(result)
-        node.saved_versions = (version(self), version(result))
+        node.saved_versions = (version(node.self_), version(result))
         node.dim = dim
         node.keepdim = keepdim
         result.grad_fn = node
@@ -1443,7 +1473,7 @@ def var(self, dim=None, *, correction=None, keepdim=False):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         node.correction = correction
         node.dim = dim
         node.keepdim = keepdim
@@ -1463,7 +1493,7 @@ def std(self, dim=None, *, correction=None, keepdim=False):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.result_ = SavedOutput(result)
-        node.saved_versions = (version(self), version(result))
+        node.saved_versions = (version(node.self_), version(result))
         node.correction = correction
         node.dim = dim
         node.keepdim = keepdim
@@ -1484,7 +1514,7 @@ def linalg_vector_norm(self, ord=2, dim=None, keepdim=False, *, dtype=None):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.result_ = SavedOutput(result)
-        node.saved_versions = (version(self), version(result))
+        node.saved_versions = (version(node.self_), version(result))
         node.dim = dim
         node.keepdim = keepdim
         node.ord = ord
@@ -1538,7 +1568,7 @@ def matmul(self, other):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.other_ = other
-        node.saved_versions = (version(self), version(other))
+        node.saved_versions = (version(node.self_), version(node.other_))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -1555,9 +1585,9 @@ def mm(self, mat2):
         node = MmBackward0()
         node.next_functions = (edge(self), edge(mat2))
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.self_ = self
-        node.mat2_ = mat2
-        node.saved_versions = (version(self), version(mat2))
+        node.self_ = self if requires_grad(mat2) else None
+        node.mat2_ = mat2 if requires_grad(self) else None
+        node.saved_versions = (version(node.self_), version(node.mat2_))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -1574,9 +1604,9 @@ def bmm(self, mat2):
         node = BmmBackward0()
         node.next_functions = (edge(self), edge(mat2))
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.self_ = self
-        node.mat2_ = mat2
-        node.saved_versions = (version(self), version(mat2))
+        node.self_ = self if requires_grad(mat2) else None
+        node.mat2_ = mat2 if requires_grad(self) else None
+        node.saved_versions = (version(node.self_), version(node.mat2_))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -1594,9 +1624,9 @@ def addmm(self, mat1, mat2, *, beta=1, alpha=1):
         node = AddmmBackward0()
         node.next_functions = (edge(self), edge(mat1), edge(mat2))
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.mat1_ = mat1
-        node.mat2_ = mat2
-        node.saved_versions = (version(mat1), version(mat2))
+        node.mat1_ = mat1 if requires_grad(mat2) else None
+        node.mat2_ = mat2 if requires_grad(mat1) else None
+        node.saved_versions = (version(node.mat1_), version(node.mat2_))
         node.alpha = alpha
         node.beta = beta
         result.grad_fn = node
@@ -1615,9 +1645,9 @@ def dot(self, tensor):
         node = DotBackward0()
         node.next_functions = (edge(self), edge(tensor))
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.self_ = self
-        node.tensor_ = tensor
-        node.saved_versions = (version(self), version(tensor))
+        node.self_ = self if requires_grad(tensor) else None
+        node.tensor_ = tensor if requires_grad(self) else None
+        node.saved_versions = (version(node.self_), version(node.tensor_))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -1896,7 +1926,7 @@ def index_select(self, dim, index):
         node.next_functions = (edge(self), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.index_ = index
-        node.saved_versions = (version(index),)
+        node.saved_versions = (version(node.index_),)
         node.dim = dim
         node.self_shape = self_.shape
         result.grad_fn = node
@@ -1917,7 +1947,7 @@ def gather(self, dim, index, *, sparse_grad=False):
         node.next_functions = (edge(self), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.index_ = index
-        node.saved_versions = (version(index),)
+        node.saved_versions = (version(node.index_),)
         node.dim = dim
         node.self_shape = self_.shape
         result.grad_fn = node
@@ -1939,7 +1969,7 @@ def scatter_src(self, dim, index, src):
         node.next_functions = (edge(self), NO_EDGE, edge(src))
         node.output_meta = (result._data.shape, result._data.dtype)
         node.index_ = index
-        node.saved_versions = (version(index),)
+        node.saved_versions = (version(node.index_),)
         node.dim = dim
         result.grad_fn = node
         result._requires_grad = True
@@ -1959,7 +1989,7 @@ def scatter_value(self, dim, index, value):
         node.next_functions = (edge(self), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.index_ = index
-        node.saved_versions = (version(index),)
+        node.saved_versions = (version(node.index_),)
         node.dim = dim
         result.grad_fn = node
         result._requires_grad = True
@@ -1979,8 +2009,8 @@ def scatter_add(self, dim, index, src):
         node = ScatterAddBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(src))
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.index_ = index
-        node.saved_versions = (version(index),)
+        node.index_ = index if requires_grad(src) else None
+        node.saved_versions = (version(node.index_),)
         node.dim = dim
         result.grad_fn = node
         result._requires_grad = True
@@ -1999,7 +2029,7 @@ def masked_fill_Scalar(self, mask, value):
         node.next_functions = (edge(self), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.mask_ = mask
-        node.saved_versions = (version(mask),)
+        node.saved_versions = (version(node.mask_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -2018,7 +2048,7 @@ def masked_fill_Tensor(self, mask, value):
         node.next_functions = (edge(self), NO_EDGE, edge(value))
         node.output_meta = (result._data.shape, result._data.dtype)
         node.mask_ = mask
-        node.saved_versions = (version(mask),)
+        node.saved_versions = (version(node.mask_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -2034,6 +2064,48 @@ def constant_pad_nd(self, pad, value=0):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.pad = pad
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def fill_Scalar(self, value):
+    """fill.Scalar(Tensor self, Scalar value) -> Tensor"""
+    self_ = tensor_data(self, "fill", "self", 1)
+    result = make_tensor(K.fill(self_, value))
+    if STATE.enabled and requires_grad(self):
+        node = FillBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def fill_Tensor(self, value):
+    """fill.Tensor(Tensor self, Tensor value) -> Tensor"""
+    self_ = tensor_data(self, "fill", "self", 1)
+    value_ = tensor_data(value, "fill", "value", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, value_)
+    result = make_tensor(K.fill(self_, value_))
+    if STATE.enabled and (requires_grad(self) or requires_grad(value)):
+        node = FillBackward1()
+        node.next_functions = (edge(self), edge(value))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def zero(self):
+    """zero(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "zero", "self", 1)
+    result = make_tensor(K.zeros_like(self_))
+    if STATE.enabled and requires_grad(self):
+        node = ZeroBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -2188,11 +2260,11 @@ def nll_loss_forward(self, target, weight, reduction, ignore_index):
         node = NllLossBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(weight))
         node.output_meta = (output._data.shape, output._data.dtype, total_weight._data.shape, total_weight._data.dtype)
-        node.self_ = self
-        node.target_ = target
-        node.weight_ = weight
+        node.self_ = self if requires_grad(self) else None
+        node.target_ = target if requires_grad(self) else None
+        node.weight_ = weight if requires_grad(self) else None
         node.total_weight_ = SavedOutput(total_weight)
-        node.saved_versions = (version(self), version(target), version(weight), version(total_weight))
+        node.saved_versions = (version(node.self_), version(node.target_), version(node.weight_), version(total_weight))
         node.ignore_index = ignore_index
         node.reduction = reduction
         output.grad_fn = node
@@ -2218,9 +2290,9 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
         node = NllLossBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self), NO_EDGE, edge(weight), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.target_ = target
-        node.weight_ = weight
-        node.saved_versions = (version(target), version(weight))
+        node.target_ = target if requires_grad(grad_output) else None
+        node.weight_ = weight if requires_grad(grad_output) else None
+        node.saved_versions = (version(node.target_), version(node.weight_))
         node.ignore_index = ignore_index
         node.reduction = reduction
         result.grad_fn = node
@@ -2243,10 +2315,10 @@ def binary_cross_entropy(self, target, weight=None, reduction=1):
         node = BinaryCrossEntropyBackward0()
         node.next_functions = (edge(self), edge(target), edge(weight))
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.self_ = self
-        node.target_ = target
-        node.weight_ = weight
-        node.saved_versions = (version(self), version(target), version(weight))
+        node.self_ = self if requires_grad(self) or requires_grad(target) else None
+        node.target_ = target if requires_grad(self) or requires_grad(target) else None
+        node.weight_ = weight if requires_grad(self) or requires_grad(target) else None
+        node.saved_versions = (version(node.self_), version(node.target_), version(node.weight_))
         node.reduction = reduction
         result.grad_fn = node
         result._requires_grad = True
@@ -2267,7 +2339,7 @@ def mse_loss(self, target, reduction=1):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.target_ = target
-        node.saved_versions = (version(self), version(target))
+        node.saved_versions = (version(node.self_), version(node.target_))
         node.reduction = reduction
         result.grad_fn = node
         result._requires_grad = True
@@ -2288,7 +2360,7 @@ def smooth_l1_loss(self, target, reduction=1, beta=1.0):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.target_ = target
-        node.saved_versions = (version(self), version(target))
+        node.saved_versions = (version(node.self_), version(node.target_))
         node.beta = beta
         node.reduction = reduction
         result.grad_fn = node
@@ -2335,7 +2407,7 @@ def convolution(input, weight, bias, stride, padding, dilation, transposed, outp
         node.input_ = input
         node.weight_ = weight
         node.bias_ = bias
-        node.saved_versions = (version(input), version(weight), version(bias))
+        node.saved_versions = (version(node.input_), version(node.weight_), version(node.bias_))
         node.dilation = dilation
         node.groups = groups
         node.output_padding = output_padding
@@ -2382,7 +2454,7 @@ def avg_pool2d(self, kernel_size, stride=(), padding=0, ceil_mode=False, count_i
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         node.ceil_mode = ceil_mode
         node.count_include_pad = count_include_pad
         node.divisor_override = divisor_override
@@ -2409,8 +2481,8 @@ def avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mo
         node = AvgPool2DBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.self_ = self
-        node.saved_versions = (version(self),)
+        node.self_ = self if requires_grad(self) else None
+        node.saved_versions = (version(node.self_),)
         node.ceil_mode = ceil_mode
         node.count_include_pad = count_include_pad
         node.divisor_override = divisor_override
@@ -2432,7 +2504,7 @@ def _adaptive_avg_pool2d(self, output_size):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -2449,8 +2521,8 @@ def _adaptive_avg_pool2d_backward(grad_output, self):
         node = AdaptiveAvgPool2DBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.self_ = self
-        node.saved_versions = (version(self),)
+        node.self_ = self if requires_grad(self) else None
+        node.saved_versions = (version(node.self_),)
         node.grad_output_shape = grad_output_.shape
         result.grad_fn = node
         result._requires_grad = True
@@ -2478,7 +2550,7 @@ def native_batch_norm(input, weight, bias, running_mean, running_var, training, 
         node.weight_ = weight
         node.running_mean_ = running_mean
         node.running_var_ = running_var
-        node.saved_versions = (version(input), version(weight), version(running_mean), version(running_var))
+        node.saved_versions = (version(node.input_), version(node.weight_), version(node.running_mean_), version(node.running_var_))
         node.eps = eps
         node.training = training
         output.grad_fn = node
@@ -2504,7 +2576,7 @@ def native_layer_norm(input, normalized_shape, weight, bias, eps):
         node.output_meta = (output._data.shape, output._data.dtype, mean._data.shape, mean._data.dtype, rstd._data.shape, rstd._data.dtype)
         node.input_ = input
         node.weight_ = weight
-        node.saved_versions = (version(input), version(weight))
+        node.saved_versions = (version(node.input_), version(node.weight_))
         node.eps = eps
         node.normalized_shape = normalized_shape
         output.grad_fn = node
@@ -2533,7 +2605,7 @@ def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
         node.output_meta = (output._data.shape, output._data.dtype, mean._data.shape, mean._data.dtype, rstd._data.shape, rstd._data.dtype)
         node.input_ = input
         node.weight_ = weight
-        node.saved_versions = (version(input), version(weight))
+        node.saved_versions = (version(node.input_), version(node.weight_))
         node.C = C
         node.HxW = HxW
         node.N = N
@@ -2557,7 +2629,7 @@ def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=
         node.next_functions = (edge(weight), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.indices_ = indices
-        node.saved_versions = (version(indices),)
+        node.saved_versions = (version(node.indices_),)
         node.padding_idx = padding_idx
         node.weight_shape = weight_.shape
         result.grad_fn = node
@@ -2601,11 +2673,11 @@ def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None,
         node = BinaryCrossEntropyWithLogitsBackward0()
         node.next_functions = (edge(self), edge(target), edge(weight), edge(pos_weight))
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.self_ = self
-        node.target_ = target
-        node.weight_ = weight
-        node.pos_weight_ = pos_weight
-        node.saved_versions = (version(self), version(target), version(weight), version(pos_weight))
+        node.self_ = self if requires_grad(self) or requires_grad(target) else None
+        node.target_ = target if requires_grad(self) or requires_grad(target) else None
+        node.weight_ = weight if requires_grad(self) or requires_grad(target) else None
+        node.pos_weight_ = pos_weight if requires_grad(self) or requires_grad(target) else None
+        node.saved_versions = (version(node.self_), version(node.target_), version(node.weight_), version(node.pos_weight_))
         node.reduction = reduction
         result.grad_fn = node
         result._requires_grad = True
@@ -2850,3 +2922,143 @@ _MASKED_FILL_OVERLOADS = (
         ("value", "Tensor", False, False),
     )),
 )
+
+
+def fill(*args, **kwargs):
+    """One of:
+    fill.Scalar(Tensor self, Scalar value) -> Tensor
+    fill.Tensor(Tensor self, Tensor value) -> Tensor
+    """
+    return dispatch("fill", _FILL_OVERLOADS, args, kwargs, (Tensor,))
+
+
+_FILL_OVERLOADS = (
+    (fill_Scalar, (
+        ("self", "Tensor", False, False),
+        ("value", "Scalar", False, False),
+    )),
+    (fill_Tensor, (
+        ("self", "Tensor", False, False),
+        ("value", "Tensor", False, False),
+    )),
+)
+
+
+def add_(self, *args, **kwargs):
+    """add in place: the result written into self, its node made self's history."""
+    return inplace(self, add, *args, **kwargs)
+
+
+def sub_(self, *args, **kwargs):
+    """sub in place: the result written into self, its node made self's history."""
+    return inplace(self, sub, *args, **kwargs)
+
+
+def mul_(self, *args, **kwargs):
+    """mul in place: the result written into self, its node made self's history."""
+    return inplace(self, mul, *args, **kwargs)
+
+
+def div_(self, *args, **kwargs):
+    """div in place: the result written into self, its node made self's history."""
+    return inplace(self, div, *args, **kwargs)
+
+
+def neg_(self, *args, **kwargs):
+    """neg in place: the result written into self, its node made self's history."""
+    return inplace(self, neg, *args, **kwargs)
+
+
+def reciprocal_(self, *args, **kwargs):
+    """reciprocal in place: the result written into self, its node made self's history."""
+    return inplace(self, reciprocal, *args, **kwargs)
+
+
+def pow_(self, *args, **kwargs):
+    """pow in place: the result written into self, its node made self's history."""
+    return inplace(self, pow, *args, **kwargs)
+
+
+def exp_(self, *args, **kwargs):
+    """exp in place: the result written into self, its node made self's history."""
+    return inplace(self, exp, *args, **kwargs)
+
+
+def log_(self, *args, **kwargs):
+    """log in place: the result written into self, its node made self's history."""
+    return inplace(self, log, *args, **kwargs)
+
+
+def sqrt_(self, *args, **kwargs):
+    """sqrt in place: the result written into self, its node made self's history."""
+    return inplace(self, sqrt, *args, **kwargs)
+
+
+def sin_(self, *args, **kwargs):
+    """sin in place: the result written into self, its node made self's history."""
+    return inplace(self, sin, *args, **kwargs)
+
+
+def cos_(self, *args, **kwargs):
+    """cos in place: the result written into self, its node made self's history."""
+    return inplace(self, cos, *args, **kwargs)
+
+
+def tanh_(self, *args, **kwargs):
+    """tanh in place: the result written into self, its node made self's history."""
+    return inplace(self, tanh, *args, **kwargs)
+
+
+def sigmoid_(self, *args, **kwargs):
+    """sigmoid in place: the result written into self, its node made self's history."""
+    return inplace(self, sigmoid, *args, **kwargs)
+
+
+def relu_(self, *args, **kwargs):
+    """relu in place: the result written into self, its node made self's history."""
+    return inplace(self, relu, *args, **kwargs)
+
+
+def abs_(self, *args, **kwargs):
+    """abs in place: the result written into self, its node made self's history."""
+    return inplace(self, abs, *args, **kwargs)
+
+
+def clamp_(self, *args, **kwargs):
+    """clamp in place: the result written into self, its node made self's history."""
+    return inplace(self, clamp, *args, **kwargs)
+
+
+def clamp_min_(self, *args, **kwargs):
+    """clamp_min in place: the result written into self, its node made self's history."""
+    return inplace(self, clamp_min, *args, **kwargs)
+
+
+def clamp_max_(self, *args, **kwargs):
+    """clamp_max in place: the result written into self, its node made self's history."""
+    return inplace(self, clamp_max, *args, **kwargs)
+
+
+def leaky_relu_(self, *args, **kwargs):
+    """leaky_relu in place: the result written into self, its node made self's history."""
+    return inplace(self, leaky_relu, *args, **kwargs)
+
+
+def hardtanh_(self, *args, **kwargs):
+    """hardtanh in place: the result written into self, its node made self's history."""
+    return inplace(self, hardtanh, *args, **kwargs)
+
+
+def masked_fill_(self, *args, **kwargs):
+    """masked_fill in place: the result written into self, its node made self's history."""
+    return inplace(self, masked_fill, *args, **kwargs)
+
+
+def fill_(self, *args, **kwargs):
+    """fill in place: the result written into self, its node made self's history."""
+    return inplace(self, fill, *args, **kwargs)
+
+
+def zero_(self, *args, **kwargs):
+    """zero in place: the result written into self, its node made self's history."""
+    return inplace(self, zero, *args, **kwargs)

@@ -1233,6 +1233,10 @@ class EluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("EluBackward0", grad, (self_,), (self.alpha, self.scale, self.input_scale), (True,))
+            if fused is not None:
+                return fused
         return (H.elu_backward(A, grad, self_, self.alpha, self.scale, self.input_scale),)
 
     def apply_differentiable(self, grads):
@@ -2555,6 +2559,68 @@ class ConstantPadNdBackward0(Node):
     def apply_differentiable(self, grads):
         grad = grads[0]
         return (T.constant_pad_nd(grad, H.negated(T, self.pad), 0),)
+
+
+class FillBackward0(Node):
+    """derivatives.yaml: fill.Scalar(Tensor self, Scalar value) -> Tensor
+
+      self: zeros_like(grad)
+    """
+
+    __slots__ = ()
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (H.zeros_like(A, grad),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (H.zeros_like(T, grad),)
+
+
+class FillBackward1(Node):
+    """derivatives.yaml: fill.Tensor(Tensor self, Tensor value) -> Tensor
+
+      self: zeros_like(grad)
+      value: sum(grad)
+    """
+
+    __slots__ = ()
+
+    def apply(self, grads):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_value = self.next_functions[1][0] is not None
+        return (
+            H.zeros_like(A, grad) if need_self else None,
+            A.sum(grad) if need_value else None,
+        )
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_value = self.next_functions[1][0] is not None
+        return (
+            H.zeros_like(T, grad) if need_self else None,
+            T.sum(grad) if need_value else None,
+        )
+
+
+class ZeroBackward0(Node):
+    """derivatives.yaml: zero(Tensor self) -> Tensor
+
+      self: zeros_like(grad)
+    """
+
+    __slots__ = ()
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (H.zeros_like(A, grad),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (H.zeros_like(T, grad),)
 
 
 class SelectBackward0(Node):

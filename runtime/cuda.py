@@ -160,10 +160,12 @@ def fused_backward(node: str, grad, operands: tuple, values: tuple, needs: tuple
 def prepare(grad, operands: tuple, values: tuple, needs: tuple, backend) -> Launch | None:
     """Kernel arguments for `grad` and the node's operands, or None for the array form.
 
-    An operand is an array of the backend, a Python number (a wrapped number), or a host
-    array of one element (torch's CPU scalar beside cuda tensors). Each array is passed as
-    (pointer, 0, inner, size): C-contiguous, broadcast to the gradient's shape as one block
-    repeated (see gs::load); an operand that is not is copied so that it is (counted in
+    An operand is an array of the backend, a Python number (a wrapped number), a host array of
+    one element (torch's CPU scalar beside cuda tensors), or None where the forward did not
+    save it because no gradient needed now reads it (passed as 0). Each array is passed as
+    (pointer, 0, inner, size): its elements C-contiguous, broadcast to the gradient's shape as
+    one block repeated (see gs::load); expanded views (stride 0, as the gradient of a sum)
+    qualify as they are. An operand that does not is copied so that it does (counted in
     stats["copies"]). A number is passed as (null, value, 1, 1).
     """
     xp, array_type = backend.xp, backend.array_type
@@ -184,6 +186,8 @@ def prepare(grad, operands: tuple, values: tuple, needs: tuple, backend) -> Laun
             if operand.size != 1:
                 raise backends.mixed_devices_error(grad, operand)
             operand = operand.item()
+        elif operand is None:  # not saved: only the gradients not needed now read it
+            operand = 0
         elif not isinstance(operand, _NUMBERS):
             return None
         arrays.append(operand)
@@ -198,22 +202,40 @@ def prepare(grad, operands: tuple, values: tuple, needs: tuple, backend) -> Laun
             types.append(types[0])
             args += [NULL, value, np.int64(1), np.int64(1)]
             continue
-        layout = _layout(operand.shape, shape, n)
+        if operand.flags.c_contiguous:
+            layout = _layout(operand.shape, shape, n)
+        else:  # a view: an expanded one (stride 0) reads its elements in place
+            compact = _compact_shape(operand)
+            layout = "copy" if compact is None else _layout(compact, shape, n)
         if layout is None:
             return None  # does not broadcast into the gradient's shape: the array form knows better
-        if layout == "copy" or not operand.flags.c_contiguous:
-            operand = xp.broadcast_to(operand, shape).copy() if layout == "copy" else operand.copy()
+        if layout == "copy":
+            operand, layout = xp.broadcast_to(operand, shape).copy(), (1, n)
             stats["copies"] += 1
-            layout = _layout(operand.shape, shape, n)
         types.append(C_TYPES[operand.dtype])
         args += [operand, t(0), np.int64(layout[0]), np.int64(layout[1])]
     for value in values:
-        if not isinstance(value, _NUMBERS):
+        if value is None:
+            value = 0  # not saved: only the gradients not needed now read it
+        elif not isinstance(value, _NUMBERS):
             return None
         args.append(t(value))
     outputs = tuple(xp.empty(shape, dtype=t) if need else None for need in needs)
     args.extend(NULL if out is None else out for out in outputs)
     return Launch(tuple(types), args, n, outputs, device)
+
+
+def _compact_shape(array) -> tuple | None:
+    """The shape of the elements a view reads, 1 along its stride-0 (expanded) dims, if those
+    elements are C-contiguous from its first one; None otherwise (a transpose, a slice)."""
+    shape = tuple(1 if stride == 0 else extent for extent, stride in zip(array.shape, array.strides))
+    expected = array.itemsize
+    for extent, stride in zip(reversed(shape), reversed(array.strides)):
+        if extent != 1:
+            if stride != expected:
+                return None
+            expected *= extent
+    return shape
 
 
 def _layout(shape: tuple, out: tuple, n: int):

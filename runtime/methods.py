@@ -7,12 +7,15 @@ reflected operators) or that compose ops (runtime/composites.py).
 
 from __future__ import annotations
 
+import numpy as np
+
 from generated import functions as F
 
 from . import composites as C
 from . import dtypes
 from .backends import device as as_device
 from .backends import device_of
+from .inplace import cast_name, copy_, inplace, is_recorded, setitem
 from .tensor import SCALARS, Tensor
 
 
@@ -79,6 +82,25 @@ def __pow__(self, exponent):
     return F.pow_Tensor_Tensor(self, exponent) if isinstance(exponent, Tensor) else F.pow_Tensor_Scalar(self, exponent)
 
 
+def _arithmetic_inplace(op, ufunc):
+    """x.add_(y), x += y: one numpy ufunc writing into x where no graph is recorded (optimizer
+    steps, initialisation), runtime/inplace.py's general path where one is."""
+
+    def method(self, other, **kwargs):
+        if kwargs or is_recorded(self, other):
+            return inplace(self, op, other, **kwargs)
+        operand = other._data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self._data, operand, out=self._data, casting="same_kind")
+        except TypeError:  # numpy's casting error, in torch's words
+            raise RuntimeError(f"{op.__name__}_(): result type {cast_name(np.result_type(self._data, operand))} "
+                               f"can't be cast to the desired output type {cast_name(self._data.dtype)}") from None
+        return self._bump()
+
+    method.__name__ = op.__name__ + "_"
+    return method
+
+
 def _reflected(op):
     def reflected(self, other):
         return op(self, other)
@@ -110,7 +132,11 @@ METHODS = dict(
     __rmatmul__=lambda self, other: C.matmul(other, self),
     __eq__=F.eq, __ne__=F.ne, __gt__=F.gt, __ge__=F.ge, __lt__=F.lt, __le__=F.le,
     __and__=F.logical_and, __or__=F.logical_or, __xor__=F.logical_xor, __invert__=F.logical_not,
-    __getitem__=C.getitem,
+    __getitem__=C.getitem, __setitem__=setitem, copy_=copy_,
+    add_=_arithmetic_inplace(F.add, np.add), sub_=_arithmetic_inplace(F.sub, np.subtract),
+    mul_=_arithmetic_inplace(F.mul, np.multiply), div_=_arithmetic_inplace(F.div, np.true_divide),
+    __iadd__=_arithmetic_inplace(F.add, np.add), __isub__=_arithmetic_inplace(F.sub, np.subtract),
+    __imul__=_arithmetic_inplace(F.mul, np.multiply), __itruediv__=_arithmetic_inplace(F.div, np.true_divide),
     T=property(lambda self: permute(self, tuple(reversed(range(self._data.ndim))))),
     mT=property(lambda self: F.transpose(self, -2, -1)),
 )

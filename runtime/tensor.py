@@ -285,17 +285,7 @@ class Tensor:
     def __reduce_ex__(self, protocol):
         raise TypeError("pickling a Tensor is not supported: use runtime.save/runtime.load")
 
-    # ---- in-place updates outside the graph (optimizer steps, initialisation) -------------
-
-    def _check_inplace(self, other=None) -> None:
-        """In-place writes are allowed where no graph is recorded through them."""
-        if not STATE.enabled:
-            return
-        if self._requires_grad and self.grad_fn is None:
-            raise RuntimeError(LEAF_INPLACE_MESSAGE)
-        if self._requires_grad or getattr(other, "_requires_grad", False):
-            raise NotImplementedError("in-place operations on tensors that are part of a graph are not "
-                                      "supported yet; use the out-of-place op or torch.no_grad()")
+    # ---- version counter (in-place ops live in runtime/inplace.py) ------------------------
 
     def _version_counter(self) -> list:
         """The counter, shared with views, created on first need: most tensors never get one."""
@@ -310,55 +300,6 @@ class Tensor:
     def _bump(self) -> "Tensor":
         self._version_counter()[0] += 1
         return self
-
-    def _inplace(self, ufunc, other) -> "Tensor":
-        self._check_inplace(other)
-        ufunc(self._data, _operand(other), out=self._data, casting="same_kind")
-        return self._bump()
-
-    def __iadd__(self, other):
-        return self._inplace(np.add, other)
-
-    def __isub__(self, other):
-        return self._inplace(np.subtract, other)
-
-    def __imul__(self, other):
-        return self._inplace(np.multiply, other)
-
-    def __itruediv__(self, other):
-        return self._inplace(np.true_divide, other)
-
-    def add_(self, other, *, alpha=1):
-        return self._inplace(np.add, other if alpha == 1 else other * alpha)
-
-    def sub_(self, other, *, alpha=1):
-        return self._inplace(np.subtract, other if alpha == 1 else other * alpha)
-
-    def mul_(self, other):
-        return self._inplace(np.multiply, other)
-
-    def div_(self, other):
-        return self._inplace(np.true_divide, other)
-
-    def zero_(self) -> "Tensor":
-        return self.fill_(0)
-
-    def fill_(self, value) -> "Tensor":
-        self._check_inplace(value)
-        self._data[...] = _operand(value)
-        return self._bump()
-
-    def copy_(self, source) -> "Tensor":
-        self._check_inplace(source)
-        from .backends import to_device
-
-        self._data[...] = to_device(_operand(source), device_of(self._data))
-        return self._bump()
-
-    def __setitem__(self, index, value) -> None:
-        self._check_inplace(value)
-        self._data[array_index(index)] = _operand(value)
-        self._bump()
 
 
 def view_of(base: Tensor, data) -> Tensor:

@@ -210,8 +210,11 @@ def _resume(path: str, model, optimizer, scheduler, args) -> int:
     return int(state["epoch"])
 
 
-def run(args: argparse.Namespace) -> dict:
-    """Train as the command line says; returns the final test accuracy and loss and the timings."""
+def run(args: argparse.Namespace, stop_after: int | None = None) -> dict:
+    """Train as the command line says; returns the final test accuracy and loss and the timings.
+
+    stop_after: end after that many epochs (counted from the start of training, checkpoint
+    written as usual) as an interrupted run would; for tests of resuming."""
     device = args.device
     torch.manual_seed(args.seed)
     training_data, test_data, image_size = load_data(args.dataset, args.data)
@@ -244,11 +247,13 @@ def run(args: argparse.Namespace) -> dict:
         accuracy, test_loss = test(test_dataloader, model, loss_fn, device)
         if args.save:
             torch.save(_checkpoint(model, optimizer, scheduler, t + 1, args), args.save)
+        if stop_after is not None and t + 1 >= stop_after:
+            break
     if start_epoch >= args.epochs and args.epochs:
         accuracy, test_loss = test(test_dataloader, model, loss_fn, device)
     total = time.perf_counter() - started
     if steps:
-        print(f"Done! {args.epochs - start_epoch} epochs in {total:.1f} s "
+        print(f"Done! {steps // len(train_dataloader)} epochs in {total:.1f} s "
               f"({1000 * train_seconds / steps:.2f} ms per training step, data loading included)")
     else:
         print("Done!")

@@ -59,7 +59,15 @@ def library():
 # ---- the check itself ---------------------------------------------------------------------------
 
 def build(entry, case, dtype, special: bool, seed: int = 0, only_first: bool = False):
-    """The entry's op called on fresh inputs: (result, the saved operand shapes)."""
+    """The entry's op called on fresh inputs (make_inputs)."""
+    kwargs = make_inputs(entry, case, dtype, special, seed, only_first)
+    with np.errstate(all="ignore"):
+        return getattr(F, entry.function_name)(**kwargs)
+
+
+def make_inputs(entry, case, dtype, special: bool, seed: int = 0, only_first: bool = False) -> dict:
+    """The entry's arguments: tensors drawn from the `test:` hints in `dtype` (bool domains stay
+    bool), or from SPECIALS; `only_first`: only the first differentiable input requires grad."""
     rng = np.random.default_rng(seed)
     domains = entry.test.get("domain") or {}
     kwargs, first = {}, True
@@ -79,8 +87,7 @@ def build(entry, case, dtype, special: bool, seed: int = 0, only_first: bool = F
             continue
         elif name in case["args"]:
             kwargs[name] = _argument_value(argument, case["args"][name])
-    with np.errstate(all="ignore"):
-        return getattr(F, entry.function_name)(**kwargs)
+    return kwargs
 
 
 def check(entry, case, dtype, backend: HostBackend, special: bool = False, only_first: bool = False) -> list[str]:
@@ -219,7 +226,9 @@ def test_prepare_passes_numbers_by_value_and_unneeded_outputs_as_null():
     assert args[-2] is runtime_cuda.NULL and args[-1].shape == (2, 3) and args[-1].dtype == np.float64
     assert call.outputs[0] is None and call.outputs[1] is args[-1]
     assert runtime_cuda.prepare(grad.astype(np.float16), (), (), (True,), HostBackend(None)) is None
-    assert runtime_cuda.prepare(grad, (None,), (), (True,), HostBackend(None)) is None
+    assert runtime_cuda.prepare(grad, ("text",), (), (True,), HostBackend(None)) is None
+    unsaved = runtime_cuda.prepare(grad, (None,), (None,), (True,), HostBackend(None))  # read by no needed gradient
+    assert unsaved.args[5:10] == [runtime_cuda.NULL, 0, 1, 1, 0]
 
 
 def test_non_contiguous_operands_are_copied_once():
@@ -228,6 +237,36 @@ def test_non_contiguous_operands_are_copied_once():
     call = runtime_cuda.prepare(np.ones((4, 3)), (base.T,), (), (True,), HostBackend(None))
     assert runtime_cuda.stats["copies"] == before + 1
     assert call.args[5].flags.c_contiguous and np.array_equal(call.args[5], base.T)
+
+
+def test_expanded_views_are_read_in_place():
+    grad = np.broadcast_to(np.float32(2.0), (5, 7))  # the gradient a sum's backward hands on
+    bias = np.broadcast_to(np.arange(7, dtype=np.float32), (5, 7))
+    column = np.broadcast_to(np.arange(5, dtype=np.float32).reshape(5, 1), (5, 7))
+    before = runtime_cuda.stats["copies"]
+    call = runtime_cuda.prepare(grad, (bias, column), (), (True,), HostBackend(None))
+    assert runtime_cuda.stats["copies"] == before
+    assert [int(a) for a in call.args[3:5]] == [1, 1]  # grad: one element
+    assert [int(a) for a in call.args[7:9]] == [1, 7]  # bias: 7 elements repeated
+    assert [int(a) for a in call.args[11:13]] == [7, 5]  # column: 5 elements, each 7 times
+    assert runtime_cuda._compact_shape(np.ones((4, 3)).T) is None
+    assert runtime_cuda._compact_shape(np.ones((4, 6))[:, ::2]) is None
+
+
+@needs_cxx
+def test_expanded_gradients_launch_without_copies(library, monkeypatch):
+    backend = HostBackend(library)
+    monkeypatch.setattr(runtime_cuda, "_backend", backend)
+    x = runtime.randn(6, 5, requires_grad=True)
+    y = x.tanh()
+    node = y.grad_fn
+    grad = np.broadcast_to(np.array(1.5, y.detach().numpy().dtype).view(HostArray), (6, 5), subok=True)
+    assert type(grad) is HostArray and grad.strides == (0, 0)
+    before = runtime_cuda.stats["copies"]
+    (got,) = node.apply((grad,))
+    assert runtime_cuda.stats["copies"] == before and len(backend.launched) == 1
+    result = y.detach().numpy()
+    np.testing.assert_allclose(got, 1.5 * (1 - result * result), rtol=1e-6)
 
 
 # ---- planted faults: the checks above have teeth -------------------------------------------------

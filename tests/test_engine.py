@@ -1099,9 +1099,6 @@ def test_in_place_on_leaf_message_matches_torch(torch):
     assert str(actual.value) == str(expected.value)
 
 
-@pytest.mark.xfail(strict=True, raises=NotImplementedError,
-                   reason="in-place ops on non-leaf tensors in a graph raise NotImplementedError in gradspec; "
-                          "torch records them (y.add_(1) rebases y's grad_fn)")
 def test_in_place_on_non_leaf_is_recorded():
     x = gs.tensor([1.0, 2.0], requires_grad=True)
     y = x * 3

@@ -146,6 +146,20 @@ def test_golden_spec_covers_the_features():
     assert by_name["matmul"].derivatives[0].usage.mask
     assert by_name["where.self"].non_differentiable == {"condition"}
     assert by_name["eq.Tensor"].output_differentiability == (False,)
+    assert nodes["log1p"] == "Log1PBackward0"
+    assert nodes["max_pool2d_with_indices"] == "MaxPool2DWithIndicesBackward0"
+    assert by_name["expand"].schema.view_of == "self"
+    assert [(a.name, a.is_tensor_list) for a in by_name["cat"].schema.tensor_arguments] == [("tensors", True)]
+    assert by_name["cat"].derivatives[0].usage.metadata == {("tensors", "shape")}
+    pool = by_name["max_pool2d_with_indices"]
+    assert pool.schema.argument("kernel_size").size == 2 and pool.output_differentiability == (True, False)
+    assert pool.derivatives[0].usage.outputs == {"indices"}
+    assert by_name["add.Tensor"].forward is not None and len(spec.overloads("add")) == 1
     text = (EXPECTED / "functions.py").read_text()
     assert "def pow(*args, **kwargs):" in text and "_POW_OVERLOADS" in text
-    assert "class EqBackward" not in (EXPECTED / "nodes.py").read_text()
+    assert "result = view_of(self, K.expand(" in text
+    assert 'int_list(kernel_size, "max_pool2d_with_indices", "kernel_size", 2)' in text
+    nodes_text = (EXPECTED / "nodes.py").read_text()
+    assert "class EqBackward" not in nodes_text
+    assert "num_outputs = 2" in nodes_text
+    assert "return (grad / (self_ + 1),)" in nodes_text, "add's inlined forward, its `1 == 1` folded"

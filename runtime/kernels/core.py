@@ -30,6 +30,10 @@ def zeros_like(self):
     return array_module(self).zeros_like(self)
 
 
+def fill(self, value):
+    return array_module(self).full(self.shape, value, dtype=self.dtype)
+
+
 def new_zeros(like, shape):
     return array_module(like).zeros(tuple(shape), like.dtype)
 

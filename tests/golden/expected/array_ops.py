@@ -7,6 +7,7 @@ from runtime import dtypes
 from runtime import kernels as K
 from runtime.backends import array_module, array_types
 from runtime.dispatch import dispatch
+from runtime.tensor import int_arg, int_list
 
 # Helpers in runtime/formulas.py ask this to tell the two namespaces apart, and use these factories.
 DIFFERENTIABLE = False
@@ -55,6 +56,38 @@ def where(condition, self, other):
 def eq(self, other):
     """eq.Tensor(Tensor self, Tensor other) -> Tensor"""
     return self == other
+
+
+def add(self, other, *, alpha=1):
+    """add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor"""
+    return self + other if alpha == 1 else self + alpha * other
+
+
+def log1p(self):
+    """log1p(Tensor self) -> Tensor"""
+    xp = array_module(self)
+    return xp.log1p(self)
+
+
+def expand(self, size, *, implicit=False):
+    """expand(Tensor(a) self, int[] size, *, bool implicit=False) -> Tensor(a)"""
+    size = int_list(size, "expand", "size")
+    return K.expand(self, size, implicit)
+
+
+def cat(tensors, dim=0):
+    """cat(Tensor[] tensors, int dim=0) -> Tensor"""
+    dim = int_arg(dim, "cat", "dim")
+    return K.cat(tensors, dim)
+
+
+def max_pool2d_with_indices(self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    """max_pool2d_with_indices(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> (Tensor output, Tensor indices)"""
+    kernel_size = int_list(kernel_size, "max_pool2d_with_indices", "kernel_size", 2)
+    stride = int_list(stride, "max_pool2d_with_indices", "stride", 2)
+    padding = int_list(padding, "max_pool2d_with_indices", "padding", 2)
+    dilation = int_list(dilation, "max_pool2d_with_indices", "dilation", 2)
+    return K.max_pool2d_with_indices(self, kernel_size, stride, padding, dilation, ceil_mode)
 
 
 def pow(*args, **kwargs):

@@ -100,6 +100,12 @@ GS_HD T pow_backward_exponent(const T grad, const T self, const T exponent, cons
     return (self == T(0) && exponent >= T(0)) ? T(0) : grad * result * gs::log(self);
 }
 
+// the negative branch at 0, as torch
+template <typename T>
+GS_HD T elu_backward(const T grad, const T self, const T alpha, const T scale, const T input_scale) {
+    return self > T(0) ? grad * scale : grad * (input_scale * alpha * scale) * gs::exp(self * input_scale);
+}
+
 // ---- operands ---------------------------------------------------------------------------------
 
 // The value of an operand at element i of the gradient's shape. A null pointer stands for a
@@ -185,6 +191,24 @@ struct WhereBackward0_other {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_condition) const {
         return ((x_condition != T(0)) ? T(0.0) : grad);
+    }
+};
+
+// AddBackward0: add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor
+//   other: maybe_multiply(grad, alpha)
+struct AddBackward0_other {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T s_alpha) const {
+        return gs::maybe_multiply(grad, s_alpha);
+    }
+};
+
+// Log1PBackward0: log1p(Tensor self) -> Tensor
+//   self: grad / add(self, 1)
+struct Log1PBackward0_self {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_self) const {
+        return (grad / ((T(1.0) == T(1.0)) ? (x_self + T(1.0)) : (x_self + (T(1.0) * T(1.0)))));
     }
 };
 

@@ -12,8 +12,9 @@ from runtime.backends import array_module
 from runtime.dispatch import dispatch
 from runtime.grad_mode import STATE
 from runtime.node import NO_EDGE, SavedOutput, edge, version
-from runtime.tensor import Tensor, make_tensor
-from runtime.tensor import requires_grad, tensor_data
+from runtime.return_types import return_type
+from runtime.tensor import Tensor, any_requires_grad, int_arg, int_list, make_tensor
+from runtime.tensor import requires_grad, tensor_data, tensor_list_data, view_of
 
 from .nodes import (
     MulBackward0,
@@ -23,6 +24,11 @@ from .nodes import (
     SumBackward0,
     MatmulBackward0,
     WhereBackward0,
+    AddBackward0,
+    Log1PBackward0,
+    ExpandBackward0,
+    CatBackward0,
+    MaxPool2DWithIndicesBackward0,
 )
 # The public ops, by base name: one function per op, or its overload dispatcher.
 __all__ = [
@@ -33,6 +39,11 @@ __all__ = [
     "matmul",
     "where",
     "eq",
+    "add",
+    "log1p",
+    "expand",
+    "cat",
+    "max_pool2d_with_indices",
 ]
 
 # Helpers in runtime/formulas.py ask this to tell the two namespaces apart, and use these factories.
@@ -52,9 +63,9 @@ def mul(self, other):
         node = MulBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.self_ = self
-        node.other_ = other
-        node.saved_versions = (version(self), version(other))
+        node.self_ = self if requires_grad(other) else None
+        node.other_ = other if requires_grad(self) else None
+        node.saved_versions = (version(node.self_), version(node.other_))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -69,7 +80,7 @@ def pow_Tensor_Scalar(self, exponent):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
-        node.saved_versions = (version(self),)
+        node.saved_versions = (version(node.self_),)
         node.exponent = exponent
         result.grad_fn = node
         result._requires_grad = True
@@ -90,7 +101,7 @@ def pow_Tensor_Tensor(self, exponent):
         node.self_ = self
         node.exponent_ = exponent
         node.result_ = SavedOutput(result)
-        node.saved_versions = (version(self), version(exponent), version(result))
+        node.saved_versions = (version(node.self_), version(node.exponent_), version(result))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -140,7 +151,7 @@ def matmul(self, other):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.other_ = other
-        node.saved_versions = (version(self), version(other))
+        node.saved_versions = (version(node.self_), version(node.other_))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -160,7 +171,7 @@ def where(condition, self, other):
         node.next_functions = (NO_EDGE, edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
         node.condition_ = condition
-        node.saved_versions = (version(condition),)
+        node.saved_versions = (version(node.condition_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -174,6 +185,92 @@ def eq(self, other):
         B.check_devices(self_, other_)
     result = make_tensor(self_ == other_)
     return result
+
+
+def add(self, other, *, alpha=1):
+    """add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor"""
+    self_ = tensor_data(self, "add", "self", 1)
+    other_ = tensor_data(other, "add", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
+    result = make_tensor(self_ + other_ if alpha == 1 else self_ + alpha * other_)
+    if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        node = AddBackward0()
+        node.next_functions = (edge(self), edge(other))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.alpha = alpha
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def log1p(self):
+    """log1p(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "log1p", "self", 1)
+    xp = array_module(self_)
+    result = make_tensor(xp.log1p(self_))
+    if STATE.enabled and requires_grad(self):
+        node = Log1PBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(node.self_),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def expand(self, size, *, implicit=False):
+    """expand(Tensor(a) self, int[] size, *, bool implicit=False) -> Tensor(a)"""
+    self_ = tensor_data(self, "expand", "self", 1)
+    size = int_list(size, "expand", "size")
+    result = view_of(self, K.expand(self_, size, implicit))
+    if STATE.enabled and requires_grad(self):
+        node = ExpandBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def cat(tensors, dim=0):
+    """cat(Tensor[] tensors, int dim=0) -> Tensor"""
+    tensors_ = tensor_list_data(tensors, "cat", "tensors")
+    dim = int_arg(dim, "cat", "dim")
+    result = make_tensor(K.cat(tensors_, dim))
+    if STATE.enabled and any_requires_grad(tensors):
+        node = CatBackward0()
+        node.next_functions = (*map(edge, tensors),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.dim = dim
+        node.tensors_shape = tuple(t.shape for t in tensors_)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def max_pool2d_with_indices(self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    """max_pool2d_with_indices(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> (Tensor output, Tensor indices)"""
+    self_ = tensor_data(self, "max_pool2d_with_indices", "self", 1)
+    kernel_size = int_list(kernel_size, "max_pool2d_with_indices", "kernel_size", 2)
+    stride = int_list(stride, "max_pool2d_with_indices", "stride", 2)
+    padding = int_list(padding, "max_pool2d_with_indices", "padding", 2)
+    dilation = int_list(dilation, "max_pool2d_with_indices", "dilation", 2)
+    output_, indices_ = K.max_pool2d_with_indices(self_, kernel_size, stride, padding, dilation, ceil_mode)
+    output = make_tensor(output_)
+    indices = make_tensor(indices_)
+    if STATE.enabled and requires_grad(self):
+        node = MaxPool2DWithIndicesBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (output._data.shape, output._data.dtype, indices._data.shape, indices._data.dtype)
+        node.indices_ = SavedOutput(indices)
+        node.saved_versions = (version(indices),)
+        node.self_shape = self_.shape
+        output.grad_fn = node
+        output._requires_grad = True
+    return return_type("max_pool2d_with_indices", ("output", "indices"), (output, indices))
 
 
 def pow(*args, **kwargs):

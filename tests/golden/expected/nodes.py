@@ -257,3 +257,126 @@ class WhereBackward0(Node):
             T.where(condition, grad, 0) if need_self else None,
             T.where(condition, 0, grad) if need_other else None,
         )
+
+
+class AddBackward0(Node):
+    """spec.yaml: add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor
+
+      self: grad
+      other: maybe_multiply(grad, alpha)
+    """
+
+    __slots__ = ("alpha",)
+    value_slots = ("alpha",)
+
+    def apply(self, grads):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("AddBackward0", grad, (), (self.alpha,), (need_other,))
+            if fused is not None:
+                return (
+                    grad if need_self else None,
+                    fused[0],
+                )
+        return (
+            grad if need_self else None,
+            H.maybe_multiply(A, grad, self.alpha) if need_other else None,
+        )
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        return (
+            grad if need_self else None,
+            H.maybe_multiply(T, grad, self.alpha) if need_other else None,
+        )
+
+
+class Log1PBackward0(Node):
+    """spec.yaml: log1p(Tensor self) -> Tensor
+
+      self: grad / add(self, 1)
+    """
+
+    __slots__ = ("self_",)
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("Log1PBackward0", grad, (self_,), (), (True,))
+            if fused is not None:
+                return fused
+        return (grad / (self_ + 1),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (grad / T.add(self_, 1),)
+
+
+class ExpandBackward0(Node):
+    """spec.yaml: expand(Tensor(a) self, int[] size, *, bool implicit=False) -> Tensor(a)
+
+      self: sum_to(grad, self.shape)
+    """
+
+    __slots__ = ("self_shape",)
+    value_slots = ("self_shape",)
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (H.sum_to(A, grad, self.self_shape),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (H.sum_to(T, grad, self.self_shape),)
+
+
+class CatBackward0(Node):
+    """spec.yaml: cat(Tensor[] tensors, int dim=0) -> Tensor
+
+      tensors: cat_backward(grad, tensors.shape, dim)
+    """
+
+    __slots__ = ("dim", "tensors_shape")
+    value_slots = ("dim", "tensors_shape")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return tuple(H.cat_backward(A, grad, self.tensors_shape, self.dim))
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return tuple(H.cat_backward(T, grad, self.tensors_shape, self.dim))
+
+
+class MaxPool2DWithIndicesBackward0(Node):
+    """spec.yaml: max_pool2d_with_indices(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> (Tensor output, Tensor indices)
+
+      self: max_pool2d_backward(grads[0], self.shape, indices)
+    """
+
+    __slots__ = ("indices_", "self_shape")
+    num_outputs = 2
+    saved_slots = ("indices_",)
+    saved_names = ("indices",)
+    value_slots = ("self_shape",)
+    output_slots = ("indices_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        indices = self.indices_._data
+        return (H.max_pool2d_backward(A, grads[0], self.self_shape, indices),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        indices = self.saved_output(self.indices_)
+        return (H.max_pool2d_backward(T, grads[0], self.self_shape, indices),)

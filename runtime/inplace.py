@@ -1,0 +1,133 @@
+"""In-place ops: `x.mul_(2)` is `mul(x, 2)` computed out of place, written back into x's storage,
+and, when a graph is recorded, made x's history (x.grad_fn becomes the new MulBackward0).
+
+Reusing the out-of-place op keeps one derivative per op in the spec. What PyTorch gets from
+its in-place formulas is restored here: where the new node saved x itself, it gets a snapshot
+of x as it was (same history, old values), and where it saved its output, it gets x (so a
+later in-place write to x is caught by the version check).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .grad_mode import STATE, no_grad
+from .node import SavedOutput
+from .tensor import LEAF_INPLACE_MESSAGE, Tensor, array_index, make_tensor, requires_grad, type_description
+
+
+def inplace(self: Tensor, op, *args, casting: str = "same_kind", **kwargs) -> Tensor:
+    if not is_recorded(self, *args, *kwargs.values()):
+        with no_grad():
+            result = op(self, *args, **kwargs)
+        _write(self, result._data, op, casting)
+        return self
+    _check_graph_inplace(self)
+    result = op(self, *args, **kwargs)
+    node = result.grad_fn
+    snapshot = _snapshot_if_saved(self, node)
+    _write(self, result._data, op, casting)
+    if node is not None:
+        _rebase(self, result, node, snapshot)
+    return self
+
+
+def is_recorded(*values) -> bool:
+    """Whether an op over these values records a node (grad mode on, some input requiring grad)."""
+    return STATE.enabled and any(map(requires_grad, values))
+
+
+def _check_graph_inplace(self: Tensor) -> None:
+    if self._requires_grad and self.grad_fn is None:
+        raise RuntimeError(LEAF_INPLACE_MESSAGE)
+    base = self._base
+    if base is not None and (base._requires_grad or self._requires_grad):
+        raise NotImplementedError("in-place modification of a view of a tensor that requires grad is not "
+                                  "supported yet: modify the base tensor, or use the out-of-place op")
+
+
+def _write(self: Tensor, data, op, casting: str) -> None:
+    name = getattr(op, "__name__", "op")
+    target = self._data
+    if np.broadcast_shapes(data.shape, target.shape) != target.shape:
+        raise RuntimeError(f"{name}_(): output with shape {list(target.shape)} doesn't match the broadcast shape "
+                           f"{list(np.broadcast_shapes(data.shape, target.shape))}")
+    if not np.can_cast(data.dtype, target.dtype, casting):
+        raise RuntimeError(f"{name}_(): result type {cast_name(data.dtype)} can't be cast to the desired output "
+                           f"type {cast_name(target.dtype)}")
+    target[...] = data
+    self._bump()
+
+
+def cast_name(dtype) -> str:
+    """torch's scalar-type name in casting errors (Float, Double, Long, ...)."""
+    return type_description(np.empty(0, dtype)).split(" ")[0].split(".")[-1].removesuffix("Tensor")
+
+
+def _snapshot_if_saved(self: Tensor, node):
+    """x as it is now, if the node saved x itself: its history, and a copy of its values."""
+    if node is None or not any(getattr(node, slot) is self for slot in node.saved_slots):
+        return None
+    snapshot = make_tensor(self._data.copy(), self._requires_grad, self.grad_fn)
+    snapshot._output_nr = self._output_nr
+    return snapshot
+
+
+def _rebase(self: Tensor, result: Tensor, node, snapshot) -> None:
+    versions = list(node.saved_versions) if node.saved_slots else []
+    for position, slot in enumerate(node.saved_slots):
+        saved = getattr(node, slot)
+        if saved is self:
+            setattr(node, slot, snapshot)
+            versions[position] = 0
+        elif slot in node.output_slots and saved._data is result._data:
+            setattr(node, slot, SavedOutput(self))
+            versions[position] = self._version
+    if versions:
+        node.saved_versions = tuple(versions)
+    self.grad_fn = node
+    self._output_nr = result._output_nr
+    self._requires_grad = True
+
+
+def copy_(self: Tensor, source, non_blocking: bool = False) -> Tensor:
+    """Every element of self replaced by source (broadcast, cast, moved): the gradient goes to source."""
+    from generated import functions as F
+
+    from .backends import device_of
+
+    if not isinstance(source, Tensor):
+        source = make_tensor(np.asarray(source, dtype=self._data.dtype))
+    if device_of(source._data) != device_of(self._data):
+        source = F._to_copy(source, device=device_of(self._data))
+
+    def copy(target, src):
+        everywhere = make_tensor(np.ones(target._data.shape, bool))
+        return F.where(everywhere, src, target)
+
+    return inplace(self, copy, source, casting="unsafe")
+
+
+def setitem(self: Tensor, index, value) -> None:
+    """x[index] = value: the selected elements replaced, as a where() over a mask of them, the
+    value's elements placed by index_backward so that gradients reach both x and value."""
+    from generated import functions as F
+
+    if not is_recorded(self, value):
+        self._data[array_index(index)] = value._data if isinstance(value, Tensor) else value
+        self._bump()
+        return
+    shape = self._data.shape
+    positions = np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)[array_index(index)]
+    mask = np.zeros(shape, bool)
+    mask.reshape(-1)[positions.reshape(-1)] = True
+
+    def put(target, source):
+        if isinstance(source, Tensor):
+            flat = F.reshape(F.expand(source, positions.shape), [-1])
+            placed = F.index_backward(flat, shape, np.unravel_index(positions.reshape(-1), shape))
+        else:
+            placed = make_tensor(np.full(shape, source, dtype=target._data.dtype))
+        return F.where(make_tensor(mask), placed, target)
+
+    inplace(self, put, value)

@@ -1,0 +1,166 @@
+"""Real-GPU tests (`pytest -m gpu`): what only a GPU run verifies (docs/cuda.md).
+
+cupy compiling each kernel through nvrtc and launching it, on the GPU's own math library and
+with its FMA contraction, and the whole cuda device path (factories, `.cuda()`/`.cpu()`,
+`Module.to`, the array form of the other nodes on cupy, optimizers) compared with the CPU:
+
+* every elementwise entry's gradients on cuda, float32 and float64, against the CPU, with one
+  kernel launch per node;
+* the seed notebook's autograd example (seed 001) and a training step of a small network;
+* `to` is differentiable across devices; mixing devices in one op raises naming both.
+
+Skipped, with the reason (cupy missing, or no GPU), everywhere else.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import runtime
+from runtime import backends
+from runtime import cuda as runtime_cuda
+
+
+def _missing() -> str | None:
+    try:
+        backends.cupy()
+    except RuntimeError as error:
+        return str(error)
+    return None
+
+
+MISSING = _missing()
+pytestmark = [pytest.mark.gpu,
+              pytest.mark.skipif(MISSING is not None, reason=f"needs a CUDA GPU and cupy: {MISSING}")]
+
+if MISSING is None:  # the same entries and inputs as the host check
+    from test_cuda_host import CASES, make_inputs  # noqa: E402
+else:
+    CASES, make_inputs = [], None
+
+RTOL = {np.float32: 1e-4, np.float64: 1e-10}  # the GPU's libdevice and FMA contraction vs numpy
+
+
+def host(tensor) -> np.ndarray:
+    return tensor.detach().cpu().numpy()
+
+
+def test_is_available_and_device_count():
+    assert runtime.cuda.is_available()
+    assert runtime.cuda.device_count() >= 1
+    assert runtime.zeros(2, device="cuda").device == runtime.device("cuda", 0)
+
+
+@pytest.mark.parametrize("plan,case,dtype", CASES)
+def test_entry_gradients_on_cuda_match_the_cpu(plan, case, dtype):
+    from generated import functions as F
+
+    op = getattr(F, plan.entry.function_name)
+    kwargs = make_inputs(plan.entry, case, dtype, special=False)
+    tensors = {k: v for k, v in kwargs.items() if isinstance(v, runtime.Tensor)}
+    leaves = [k for k, v in tensors.items() if v.requires_grad]
+    result = op(**kwargs)
+    cotangent = runtime.tensor(np.asarray(np.random.default_rng(1).standard_normal(result.shape), dtype=dtype))
+    expected = runtime.autograd.grad(result, [kwargs[k] for k in leaves], cotangent)
+
+    on_gpu = dict(kwargs, **{k: v.detach().cuda().requires_grad_(v.requires_grad) for k, v in tensors.items()})
+    result_gpu = op(**on_gpu)
+    assert result_gpu.grad_fn.name() == plan.node
+    before = runtime_cuda.stats["launches"]
+    actual = runtime.autograd.grad(result_gpu, [on_gpu[k] for k in leaves], cotangent.cuda())
+    fits = all(np.broadcast_shapes(t.shape, result.shape) == tuple(result.shape) for t in tensors.values())
+    computed = {g.input for g in plan.computed} & set(leaves)
+    assert runtime_cuda.stats["launches"] - before == (1 if fits and computed else 0)
+    for name, want, got in zip(leaves, expected, actual):
+        assert got.device.type == "cuda", name
+        np.testing.assert_allclose(host(got), host(want), rtol=RTOL[dtype], atol=RTOL[dtype] * 1e-3, err_msg=name)
+
+
+def test_one_launch_per_elementwise_node():
+    x = runtime.randn(64, 33, device="cuda", requires_grad=True)
+    y = runtime.randn(33, device="cuda", requires_grad=True)
+    loss = ((x * y).sin() / (y * y + 1)).tanh().sum()
+    before = dict(runtime_cuda.stats)
+    loss.backward()
+    # Tanh, Div, Sin and both Muls are elementwise: one launch each; the sum runs its array form
+    assert runtime_cuda.stats["launches"] - before["launches"] == 5
+    assert runtime_cuda.stats["fallbacks"] == before["fallbacks"]
+    x_cpu, y_cpu = x.detach().cpu().requires_grad_(), y.detach().cpu().requires_grad_()
+    ((x_cpu * y_cpu).sin() / (y_cpu * y_cpu + 1)).tanh().sum().backward()
+    np.testing.assert_allclose(host(x.grad), x_cpu.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(host(y.grad), y_cpu.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_seed_001_autograd_example_on_cuda():
+    """The tutorial's one-layer network (tests/test_seeds.py) on cuda: the same gradients."""
+    from test_seeds import seed_001_model
+
+    _, _, w_cpu, b_cpu, _, loss_cpu = seed_001_model()
+    loss_cpu.backward()
+    x = runtime.ones(5, device="cuda")
+    y = runtime.zeros(3, device="cuda")
+    w = w_cpu.detach().cuda().requires_grad_()
+    b = b_cpu.detach().cuda().requires_grad_()
+    z = runtime.matmul(x, w) + b
+    loss = runtime.nn.functional.binary_cross_entropy_with_logits(z, y)
+    assert z.grad_fn.name() == "AddBackward0" and loss.grad_fn.name() == "BinaryCrossEntropyWithLogitsBackward0"
+    loss.backward()
+    assert w.grad.device.type == "cuda"
+    np.testing.assert_allclose(host(w.grad), w_cpu.grad.numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(host(b.grad), b_cpu.grad.numpy(), rtol=1e-5, atol=1e-7)
+    inp = runtime.eye(5, device="cuda", requires_grad=True)
+    out = (inp + 1).pow(2)
+    out.backward(runtime.ones_like(inp), retain_graph=True)
+    np.testing.assert_array_equal(host(inp.grad), 2 * (np.eye(5) + 1))
+
+
+def test_training_step_on_cuda_matches_the_cpu():
+    nn, optim = runtime.nn, runtime.optim
+    runtime.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 3))
+    inputs, targets = runtime.randn(32, 6), runtime.randn(32, 3)
+    on_gpu = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 3))
+    on_gpu.load_state_dict(model.state_dict())
+    on_gpu.to("cuda")
+    assert all(p.device.type == "cuda" for p in on_gpu.parameters())
+    losses = []
+    for net, x, t in ((model, inputs, targets), (on_gpu, inputs.cuda(), targets.cuda())):
+        opt = optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        for _ in range(3):
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(net(x), t)
+            loss.backward()
+            opt.step()
+        losses.append(float(loss))
+    assert math.isclose(losses[0], losses[1], rel_tol=1e-4)
+    for p_cpu, p_gpu in zip(model.parameters(), on_gpu.parameters()):
+        np.testing.assert_allclose(host(p_gpu), p_cpu.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_to_is_differentiable_across_devices():
+    x = runtime.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = (x.cuda() * 2).exp().cpu()
+    assert y.device.type == "cpu" and y.grad_fn is not None
+    y.sum().backward()
+    assert x.grad.device.type == "cpu"
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp(2 * x.detach().numpy()), rtol=1e-6)
+
+
+def test_mixing_devices_in_one_op_names_both():
+    a, b = runtime.ones(3, device="cuda"), runtime.ones(3)
+    with pytest.raises(RuntimeError, match="found at least two devices, (cuda:0 and cpu|cpu and cuda:0)"):
+        a + b
+    with pytest.raises(RuntimeError, match="found at least two devices"):
+        runtime.matmul(b, a)
+
+
+def test_float16_and_non_elementwise_nodes_run_the_array_form_on_cupy():
+    x = runtime.randn(8, 8, device="cuda", dtype=runtime.float16, requires_grad=True)
+    (x * x).sum().backward()
+    assert x.grad.dtype == runtime.float16 and x.grad.device.type == "cuda"
+    y = runtime.randn(4, 5, device="cuda", requires_grad=True)
+    (y @ y.T).mean().backward()
+    np.testing.assert_allclose(host(y.grad), (2 * host(y).sum(0, keepdims=True).repeat(4, 0)) / 16, rtol=1e-5)
