@@ -15,6 +15,7 @@ from . import composites as C
 from . import dtypes
 from .backends import device as as_device
 from .backends import device_of
+from .dtypes import result_type
 from .inplace import cast_name, copy_, inplace, is_recorded, setitem
 from .tensor import SCALARS, Tensor
 
@@ -93,7 +94,7 @@ def _arithmetic_inplace(op, ufunc):
         try:
             ufunc(self._data, operand, out=self._data, casting="same_kind")
         except TypeError:  # numpy's casting error, in torch's words
-            raise RuntimeError(f"{op.__name__}_(): result type {cast_name(np.result_type(self._data, operand))} "
+            raise RuntimeError(f"{op.__name__}_(): result type {cast_name(result_type((self._data, operand)))} "
                                f"can't be cast to the desired output type {cast_name(self._data.dtype)}") from None
         return self._bump()
 

@@ -88,6 +88,7 @@ def test_one_launch_per_elementwise_node():
     # Tanh, Div, Sin and both Muls are elementwise: one launch each; the sum runs its array form
     assert runtime_cuda.stats["launches"] - before["launches"] == 5
     assert runtime_cuda.stats["fallbacks"] == before["fallbacks"]
+    assert runtime_cuda.stats["copies"] == before["copies"]  # y is a bias; the sum's gradient an expanded view
     x_cpu, y_cpu = x.detach().cpu().requires_grad_(), y.detach().cpu().requires_grad_()
     ((x_cpu * y_cpu).sin() / (y_cpu * y_cpu + 1)).tanh().sum().backward()
     np.testing.assert_allclose(host(x.grad), x_cpu.grad.numpy(), rtol=1e-5, atol=1e-6)
