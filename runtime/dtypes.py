@@ -113,14 +113,28 @@ def result_type(values) -> np.dtype:
     return _combine(classes[0], _combine(classes[1], classes[2]))
 
 
+def _one_float_dtype(values) -> builtins.bool:
+    """All arrays share one floating dtype, and the rest are Python numbers or None."""
+    dtype = None
+    for value in values:
+        kind = type(value)
+        if kind is builtins.float or kind is builtins.int or value is None:
+            continue
+        current = getattr(value, "dtype", None)
+        if current is None or isinstance(value, np.generic) or current.kind != "f":
+            return False
+        if dtype is None:
+            dtype = current
+        elif current != dtype:
+            return False
+    return dtype is not None
+
+
 def promote(*values, to_float: builtins.bool = False) -> tuple:
     """Cast the arrays among `values` to the op's result dtype (numbers stay: numpy keeps them weak);
     to_float: integer and bool results become the default float dtype, as torch's true division."""
-    arrays = [v for v in values if hasattr(v, "dtype") and not isinstance(v, np.generic)]
-    first = arrays[0].dtype
-    if first.kind == "f" and all(a.dtype == first for a in arrays) and all(
-            isinstance(v, (builtins.int, builtins.float)) or v is None or hasattr(v, "dtype") for v in values):
-        return values  # the common case: one float dtype, Python numbers adopt it
+    if _one_float_dtype(values):
+        return values  # the common case: Python numbers adopt the arrays' dtype, as torch's do
     target = result_type(values)
     if to_float and target.kind != "f":
         target = _default[0].numpy

@@ -357,13 +357,12 @@ def type_description(data) -> str:
 
 def tensor_data(value, op: str, argument: str, position: int):
     """The array behind a Tensor argument, or a Python number passed in its place."""
-    try:
+    if isinstance(value, Tensor):
         return value._data
-    except AttributeError:
-        if isinstance(value, SCALARS):
-            return value
-        raise TypeError(f"{op}(): argument '{argument}' (position {position}) must be Tensor, "
-                        f"not {type(value).__name__}") from None
+    if isinstance(value, SCALARS):
+        return value
+    raise TypeError(f"{op}(): argument '{argument}' (position {position}) must be Tensor, "
+                    f"not {type(value).__name__}")
 
 
 def optional_tensor_data(value, op: str, argument: str, position: int):

@@ -8,6 +8,7 @@ the reason, only where nvcc is absent. The compile is cached by content (tests/c
 from __future__ import annotations
 
 import ast
+import sys
 import textwrap
 from pathlib import Path
 
@@ -52,6 +53,54 @@ def test_a_kernel_that_does_not_compile_fails_the_check():
         cubins(broken, [plan], arches=("sm_80",))
 
 
+def _find_nvrtc() -> str | None:
+    """libnvrtc, where present: $GRADSPEC_NVRTC, the system's, or the nvidia-cuda-nvrtc wheels'."""
+    import ctypes.util
+    import glob
+    import os
+    import site
+
+    candidates = [os.environ.get("GRADSPEC_NVRTC"), ctypes.util.find_library("nvrtc")]
+    for folder in site.getsitepackages() + [site.getusersitepackages()] + sys.path:
+        candidates += sorted(glob.glob(os.path.join(folder, "nvidia", "cu*", "lib", "libnvrtc.so*")))
+        candidates += sorted(glob.glob(os.path.join(folder, "nvidia", "cuda_nvrtc", "lib", "libnvrtc.so*")))
+    return next((c for c in candidates if c and "builtins" not in c and "alt" not in c), None)
+
+
+def test_nvrtc_compiles_the_runtime_source_as_cupy_does():
+    """What cupy does at run time, without a GPU: nvrtc with one name expression per kernel.
+    Needs libnvrtc (`pip install nvidia-cuda-nvrtc-cu12`, or GRADSPEC_NVRTC=/path/libnvrtc.so)."""
+    import ctypes
+
+    from runtime import cuda as runtime_cuda
+
+    path = _find_nvrtc()
+    if path is None:
+        pytest.skip("libnvrtc not found (pip install nvidia-cuda-nvrtc-cu12, or set GRADSPEC_NVRTC): "
+                    "cupy's compile path is then checked only by the GPU tests")
+    nvrtc = ctypes.CDLL(path)
+    source = runtime_cuda.kernel_source(ROOT / "generated")
+    program = ctypes.c_void_p()
+    assert nvrtc.nvrtcCreateProgram(ctypes.byref(program), source.encode(), b"backward.cu", 0, None, None) == 0
+    names = [runtime_cuda.kernel_name(p.node, cuda.instantiation_types(p, t))
+             for p in ANALYSIS.kernels for t in ("float", "double")]
+    for name in names:
+        assert nvrtc.nvrtcAddNameExpression(program, name.encode()) == 0
+    options = (ctypes.c_char_p * 2)(b"--std=c++14", b"-arch=compute_80")
+    status = nvrtc.nvrtcCompileProgram(program, 2, options)
+    size = ctypes.c_size_t()
+    nvrtc.nvrtcGetProgramLogSize(program, ctypes.byref(size))
+    log = ctypes.create_string_buffer(size.value)
+    nvrtc.nvrtcGetProgramLog(program, log)
+    assert status == 0, log.value.decode()
+    assert not log.value.strip(), log.value.decode()  # no warnings either
+    for name in names:
+        lowered = ctypes.c_char_p()
+        assert nvrtc.nvrtcGetLoweredName(program, name.encode(), ctypes.byref(lowered)) == 0
+        assert lowered.value.startswith(b"_ZN2gs"), name
+    nvrtc.nvrtcDestroyProgram(ctypes.byref(program))
+
+
 def test_the_runtime_source_is_self_contained():
     """cupy compiles backward.cu with the header pasted in and no include path."""
     from runtime import cuda as runtime_cuda
@@ -85,13 +134,14 @@ def test_generated_sources_list_kernels_and_fallbacks():
     assert kernels.count("__global__ void ") == len(ANALYSIS.kernels)
 
 
-def _apply(source: str, node: str) -> ast.FunctionDef:
-    cls = next(n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == node)
+def _apply(source, node: str) -> ast.FunctionDef:
+    tree = ast.parse(source) if isinstance(source, str) else source
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == node)
     return next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "apply")
 
 
 def test_nodes_launch_their_kernel_on_cupy_arrays_only():
-    nodes = (ROOT / "generated" / "nodes.py").read_text()
+    nodes = ast.parse((ROOT / "generated" / "nodes.py").read_text())
     kernels = {p.node for p in ANALYSIS.kernels}
     for entry in SPEC.entries:
         if not entry.differentiable:

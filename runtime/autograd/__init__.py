@@ -99,7 +99,7 @@ def _root_grads(tensors, grads, create_graph: bool) -> list:
         if grad is None:
             if data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            value = make_tensor(data.dtype.type(1) + np.zeros_like(data))
+            value = make_tensor(np.ones_like(data))
         elif isinstance(grad, Tensor):
             if grad._data.shape != data.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[{index}] has a shape of {grad.shape} and "
