@@ -1,6 +1,9 @@
 """Per-step time of the main job's training loop, gradspec against PyTorch on the CPU.
 
-    make bench-train            # or: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python -m bench.bench_train
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 -m bench.bench_train [--model mlp|cnn|both]
+
+(the env -u drops the BLAS overrides that force a slow kernel on some of this project's machines,
+as `make bench` does; the script itself sets one thread for numpy's BLAS and for torch)
 
 Both sides run the same code (runtime.train's models, loss, SGD with momentum) on the same
 batches of the embedded digits, one thread each, in one process, alternating rounds so that
@@ -19,8 +22,6 @@ import time
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
-
-import numpy as np  # noqa: E402
 
 import runtime  # noqa: E402
 from runtime import train as job  # noqa: E402

@@ -63,6 +63,7 @@ def _tidy_imports(source: str) -> str:
     import everything an op might need, each generated module keeps what its ops do need."""
     tree = ast.parse(source)
     used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    used |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}  # __all__
     used |= {n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
     lines = source.split("\n")
     for statement in reversed([s for s in tree.body if isinstance(s, ast.ImportFrom)]):

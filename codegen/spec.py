@@ -279,6 +279,12 @@ def _name_nodes(spec: Spec) -> None:
             entry.node_name = f"{camel}Backward{index}"
             overload = entry.schema.overload or "default"
             entry.function_name = f"{base}_{overload}" if len(overloads) > 1 else base
+    named: dict[str, Entry] = {}
+    for entry in spec.entries:
+        first = named.setdefault(entry.node_name, entry)
+        if first is not entry:
+            raise entry.where.error(f"node name {entry.node_name} is also derived for {first.schema.full_name} "
+                                    f"(line {first.where.line}): rename one of the two")
 
 
 def _top_level_functions(path: Path) -> frozenset[str]:
@@ -294,6 +300,10 @@ def _top_level_functions(path: Path) -> frozenset[str]:
 
 def _check_entry(entry: Entry, context: formula.Context) -> None:
     schema = entry.schema
+    lists = [a.name for a in schema.tensor_arguments if a.is_tensor_list]
+    if lists and len(schema.tensor_arguments) > 1:
+        raise entry.where.error(f"a Tensor[] input ({lists[0]}) must be the op's only tensor input: its gradients "
+                                "are one per listed tensor")
     if entry.kernel and entry.kernel not in context.kernels:
         raise entry.kernel_where.error(f"unknown kernel {entry.kernel!r}: no such function in runtime/kernels/")
     if entry.forward is not None:

@@ -142,6 +142,7 @@ from .nodes import (
     UpsampleNearest2DBackward0,
     BinaryCrossEntropyWithLogitsBackward0,
 )
+
 # The public ops, by base name: one function per op, or its overload dispatcher.
 __all__ = [
     "add",

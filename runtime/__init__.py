@@ -41,5 +41,5 @@ mean = composites.reduce_mean
 __version__ = "0.1.0"
 
 # ---- training: nn (above), optim, data utilities, checkpoints, models (issue 5) ------------
-from . import optim, utils  # noqa: E402
+from . import models, optim, utils, vision  # noqa: E402
 from .serialization import load, save  # noqa: E402

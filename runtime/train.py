@@ -168,6 +168,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save", metavar="PATH", help="write a checkpoint to PATH after every epoch")
     parser.add_argument("--resume", metavar="PATH", help="continue from a checkpoint written by --save")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS threads (default 1: this job's matrices are small, and more threads than free "
+                             "cores slow it down many times; needs threadpoolctl, else the BLAS default stays)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     if args.dataset is None:
@@ -262,10 +265,22 @@ def run(args: argparse.Namespace, stop_after: int | None = None) -> dict:
     return {"accuracy": accuracy, "loss": test_loss, "seconds": total, "steps": steps, "model": model}
 
 
+def _limit_threads(threads: int):
+    """threadpoolctl's limit on the BLAS pool, where threadpoolctl is installed (a context manager)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        run(args)
+        with _limit_threads(args.threads):
+            run(args)
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

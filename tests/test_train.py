@@ -122,7 +122,6 @@ def test_main_job_reaches_97_percent_on_the_digits(capsys):
 
 
 def test_main_job_model_prints_like_seed_003():
-    torch_ = pytest.importorskip("torch")
     from tests.test_nn import SEED_003_REPR
 
     assert repr(job.NeuralNetwork()) == SEED_003_REPR

@@ -79,15 +79,7 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1, input2):
-        bilinear = getattr(F._functional, "bilinear", None)
-        if bilinear is not None:
-            return bilinear(input1, input2, self.weight, self.bias)
-        # y[..., o] = sum_ij x1[..., i] A[o, i, j] x2[..., j], from matmul and broadcasting
-        left = input1.unsqueeze(-2).unsqueeze(-2)              # (..., 1, 1, in1)
-        inner = left.matmul(self.weight)                       # (..., out, 1, in2)
-        out = inner.matmul(input2.unsqueeze(-2).unsqueeze(-1))  # (..., out, 1, 1)
-        out = out.squeeze(-1).squeeze(-1)
-        return out if self.bias is None else out + self.bias
+        return F.bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "

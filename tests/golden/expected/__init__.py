@@ -2,5 +2,6 @@
 # Change the spec or codegen/templates/, then regenerate.
 """Code generated from spec.yaml: backward nodes, Tensor ops and array ops."""
 
+from . import array_ops, functions, nodes
 
 __all__ = ["array_ops", "functions", "nodes"]

@@ -30,6 +30,7 @@ from .nodes import (
     CatBackward0,
     MaxPool2DWithIndicesBackward0,
 )
+
 # The public ops, by base name: one function per op, or its overload dispatcher.
 __all__ = [
     "mul",
