@@ -150,8 +150,11 @@ def _load_entry(path: str, node: yaml.Node) -> Entry:
     entry.output_differentiability = (True,) * len(schema.returns)
     for key, (key_node, value_node) in items.items():
         _load_key(entry, path, key, key_node, value_node)
-    if (entry.forward is None) == (not entry.kernel):
+    if entry.forward is None and not entry.kernel:
         raise _at(path, name_node, "entry needs exactly one of a 'forward:' formula and a 'kernel:' name", label)
+    if entry.forward is not None and entry.kernel:
+        second = max((items[k][0] for k in ("forward", "kernel")), key=lambda n: n.start_mark.index)
+        raise _at(path, second, "entry needs exactly one of a 'forward:' formula and a 'kernel:' name", label)
     return entry
 
 
@@ -225,37 +228,49 @@ def _parse(text: str, where: Where) -> ast.expr:
         raise where.error(f"syntax error in formula: {exc.msg}", (exc.offset or 1) - 1) from None
 
 
+def _items(node: yaml.Node) -> dict:
+    """A YAML mapping's entries: key -> (key node, value node), for locating errors inside it."""
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {key.value: (key, value) for key, value in node.value}
+
+
 def _check_test(entry: Entry, path: str, node: yaml.Node) -> None:
     test, label = entry.test, entry.schema.full_name
 
-    def fail(message: str):
-        raise _at(path, node, message, label)
+    def fail(at: yaml.Node, message: str):
+        raise _at(path, at, message, label)
 
     if not isinstance(test, dict):
-        fail("test: must be a mapping of hints (domain, cases, order)")
-    unknown = set(test) - TEST_KEYS
-    if unknown:
-        fail(f"unknown test hint(s) {sorted(unknown)}; known: {sorted(TEST_KEYS)}")
+        fail(node, "test: must be a mapping of hints (domain, cases, order)")
+    hints = _items(node)
+    for key in test:
+        if key not in TEST_KEYS:
+            fail(hints[key][0], f"unknown test hint(s) {[key]}; known: {sorted(TEST_KEYS)}")
     tensors = {a.name for a in entry.schema.tensor_arguments}
-    domains = test.get("domain") or {}
-    if not isinstance(domains, dict):
-        fail("test domain must map input names to domains")
-    for name, domain in domains.items():
-        if name not in tensors or domain not in DOMAINS:
-            fail(f"test domain {name}: {domain} needs a tensor input and one of {sorted(DOMAINS)}")
-    cases = test.get("cases") or []
-    if not isinstance(cases, list) or not all(isinstance(c, dict) for c in cases):
-        fail("test cases must be a list of mappings {shapes: ..., args: ...}")
-    for case in cases:
-        if set(case) - {"shapes", "args", "numeric"} or not all(isinstance(case.get(k) or {}, dict)
-                                                                for k in ("shapes", "args")):
-            fail("each test case has only 'shapes:' and 'args:' mappings and a 'numeric:' flag")
-        names = set(case.get("shapes") or {}) | set(case.get("args") or {})
-        bad = names - {a.name for a in entry.schema.arguments}
-        if bad:
-            fail(f"test case names unknown argument(s) {sorted(bad)}")
+    if "domain" in test:
+        domains = test["domain"] or {}
+        if not isinstance(domains, dict):
+            fail(hints["domain"][1], "test domain must map input names to domains")
+        for name, domain in domains.items():
+            if name not in tensors or domain not in DOMAINS:
+                fail(_items(hints["domain"][1])[name][1],
+                     f"test domain {name}: {domain} needs a tensor input and one of {sorted(DOMAINS)}")
+    if "cases" in test:
+        cases = test["cases"] or []
+        if not isinstance(cases, list) or not all(isinstance(c, dict) for c in cases):
+            fail(hints["cases"][1], "test cases must be a list of mappings {shapes: ..., args: ...}")
+        for case, case_node in zip(cases, hints["cases"][1].value):
+            parts = _items(case_node)
+            if set(case) - {"shapes", "args", "numeric"} or not all(isinstance(case.get(k) or {}, dict)
+                                                                    for k in ("shapes", "args")):
+                fail(case_node, "each test case has only 'shapes:' and 'args:' mappings and a 'numeric:' flag")
+            for part in ("shapes", "args"):
+                for name, (key_node, _) in _items(parts[part][1]).items() if part in parts else ():
+                    if entry.schema.argument(name) is None:
+                        fail(key_node, f"test case names unknown argument(s) {[name]}")
     if test.get("order", 2) not in (1, 2):
-        fail("test order must be 1 or 2")
+        fail(hints["order"][1], "test order must be 1 or 2")
 
 
 def _check_unique(spec: Spec) -> None:

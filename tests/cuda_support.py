@@ -54,6 +54,7 @@ def _build(sources: dict[str, str], command: list[str], output: str) -> Path:
         (work / name).write_text(text)
     proc = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
+        shutil.rmtree(work, ignore_errors=True)
         raise CompileError(f"`{' '.join(command)}` failed:\n{proc.stdout}{proc.stderr}")
     if proc.stderr.strip():
         (work / "stderr.txt").write_text(proc.stderr)

@@ -29,7 +29,6 @@ HELPERS = ROOT / "runtime" / "formulas.py"
 KERNELS = ROOT / "runtime" / "kernels"
 
 # Known bugs, shared by several cases.
-TEST_HINT_AT_MAPPING = "test-hint errors are located at the start of the `test:` mapping, not at the bad key/value"
 MULTILINE = ("a formula spanning several lines is located from the scalar's start mark: wrong for block "
              "scalars (`|`, `>`, which start at the indicator) and for folded plain scalars")
 
@@ -101,19 +100,15 @@ CASES = [
     Case("forward_name_not_in_scope", 3, 19, "name 'bogus' is not in scope in a forward formula"),
     Case("unknown_kernel", 3, 11, "unknown kernel 'nope'"),
     Case("no_forward_no_kernel", 2, 9, "entry needs exactly one of a 'forward:' formula and a 'kernel:' name"),
-    Case("forward_and_kernel", 4, 3, "entry needs exactly one of a 'forward:' formula and a 'kernel:' name",
-         location_bug="both `forward:` and `kernel:` given is located at the entry's `name:` (2:9), "
-                      "not at the second of the two keys"),
+    Case("forward_and_kernel", 4, 3, "entry needs exactly one of a 'forward:' formula and a 'kernel:' name"),
     # test hints
-    Case("unknown_test_hint", 7, 5, "unknown test hint(s) ['bogus']", location_bug=TEST_HINT_AT_MAPPING),
-    Case("test_bad_domain", 6, 20, "test domain self: positiv", location_bug=TEST_HINT_AT_MAPPING),
-    Case("test_case_unknown_argument", 6, 21, "test case names unknown argument(s) ['alpha']",
-         location_bug=TEST_HINT_AT_MAPPING),
-    Case("test_bad_order", 6, 12, "test order must be 1 or 2", location_bug=TEST_HINT_AT_MAPPING),
+    Case("unknown_test_hint", 7, 5, "unknown test hint(s) ['bogus']"),
+    Case("test_bad_domain", 6, 20, "test domain self: positiv"),
+    Case("test_case_unknown_argument", 6, 21, "test case names unknown argument(s) ['alpha']"),
+    Case("test_bad_order", 6, 12, "test order must be 1 or 2"),
     Case("test_not_a_mapping", 5, 9, "test: must be a mapping of hints"),
-    Case("test_cases_not_a_list", 6, 12, "test cases must be a list of mappings", location_bug=TEST_HINT_AT_MAPPING),
-    Case("test_domain_not_a_mapping", 6, 13, "test domain must map input names to domains",
-         location_bug=TEST_HINT_AT_MAPPING),
+    Case("test_cases_not_a_list", 6, 12, "test cases must be a list of mappings"),
+    Case("test_domain_not_a_mapping", 6, 13, "test domain must map input names to domains"),
 ]
 
 

@@ -262,12 +262,6 @@ def test_a_gradient_that_is_grad_itself_needs_no_kernel(tmp_path):
     assert "AddBackward0_kernel" in files["backward.cu"] and "CloneBackward0_kernel" not in files["backward.cu"]
 
 
-def test_generation_of_cuda_files_is_deterministic():
-    first, second = codegen.generate(), codegen.generate()
-    for name in cuda.CUDA_OUTPUTS:
-        assert first[name] == second[name]
-
-
 def test_kernel_counts(capsys):
     """The numbers the CUDA note reports (printed with -s)."""
     differentiable = [e for e in SPEC.entries if e.differentiable]

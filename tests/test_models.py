@@ -104,7 +104,14 @@ TORCHVISION_RESNET18_REPR = """ResNet(
 TORCHVISION_RESNET18_SEED0_SHA256 = "31c7602f43fb64ce98a024d3c589367bd38ee241f60cd25ea800ff808d0dbf96"
 
 
-def test_resnet18_prints_as_torchvision():
+@pytest.fixture
+def no_random_init(monkeypatch):
+    """Build the architecture only: skip the (slow, emulated) random draws of the initialisation."""
+    monkeypatch.setattr(nn.init, "_uniform", lambda tensor, a, b, generator: tensor)
+    monkeypatch.setattr(nn.init, "_normal", lambda tensor, mean, std, generator: tensor)
+
+
+def test_resnet18_prints_as_torchvision(no_random_init):
     assert repr(resnet18()) == TORCHVISION_RESNET18_REPR
 
 
@@ -117,10 +124,7 @@ def test_resnet18_initial_weights_are_torchvisions_bit_for_bit():
     assert digest.hexdigest() == TORCHVISION_RESNET18_SEED0_SHA256
 
 
-def test_parameter_counts_match_torchvision(monkeypatch):
-    # the architecture only: skip the (slow, emulated) random draws of the initialisation
-    monkeypatch.setattr(nn.init, "_uniform", lambda tensor, a, b, generator: tensor)
-    monkeypatch.setattr(nn.init, "_normal", lambda tensor, mean, std, generator: tensor)
+def test_parameter_counts_match_torchvision(no_random_init):
     counts = {"resnet18": 11689512, "resnet34": 21797672, "resnet50": 25557032}
     for build in (resnet18, resnet34, resnet50):
         assert sum(p.numel() for p in build().parameters()) == counts[build.__name__]
