@@ -455,8 +455,7 @@ def _tuple(items: list[str]) -> str:
 
 # ---- host-side verification sources (used by the tests, not written to generated/) ----------
 
-C_TYPES = {"float32": "float", "float64": "double", "bool": "bool", "int8": "signed char", "uint8": "unsigned char",
-           "int16": "short", "int32": "int", "int64": "long long"}
+# C++ types of kernel operands (runtime.cuda.C_TYPES) -> codes in host harness symbol names
 TYPE_CODES = {"float": "f", "double": "d", "bool": "b", "signed char": "i1", "unsigned char": "u1", "short": "i2",
               "int": "i4", "long long": "i8"}
 

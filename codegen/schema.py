@@ -176,18 +176,19 @@ def _parse_returns(text: str, column: int) -> tuple[tuple[str, ...], tuple[str, 
     """(output names, alias letter or '' per output)."""
     tuple_form = text.startswith("(") and text.endswith(")")
     body, at = (text[1:-1], column + 1) if tuple_form else (text, column)
-    names, aliases = [], []
+    names, aliases, columns = [], [], []
     for raw in body.split(","):
         piece = raw.strip()
+        columns.append(at + len(raw) - len(raw.lstrip()))
         match = _RETURN.match(piece)
         if not match:
-            raise SchemaError(f"bad return {piece!r}: expected 'Tensor' or 'Tensor name'",
-                              at + len(raw) - len(raw.lstrip()))
+            raise SchemaError(f"bad return {piece!r}: expected 'Tensor' or 'Tensor name'", columns[-1])
         names.append(match.group("name") or "")
         aliases.append(match.group("alias") or "")
         at += len(raw) + 1
     if len(names) == 1 and not tuple_form:
         return (names[0] or "result",), tuple(aliases)
-    if not all(names):
-        raise SchemaError("every output of a tuple return needs a name: '(Tensor values, Tensor indices)'", column)
+    for name, at in zip(names, columns):
+        if not name:
+            raise SchemaError("every output of a tuple return needs a name: '(Tensor values, Tensor indices)'", at)
     return tuple(names), tuple(aliases)

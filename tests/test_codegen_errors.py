@@ -77,9 +77,7 @@ CASES = [
     Case("schema_bad_name", 2, 9, "bad operator name 'Exp'"),
     Case("schema_unclosed", 2, 9, "schema must look like 'name(args) -> returns'"),
     Case("schema_bad_return", 2, 29, "bad return 'Tensr'"),
-    Case("schema_unnamed_tuple_return", 2, 58, "every output of a tuple return needs a name",
-         location_bug="_parse_returns raises 'needs a name' at the start of the returns (the '(' of the "
-                      "tuple, column 42), not at the output that has no name"),
+    Case("schema_unnamed_tuple_return", 2, 58, "every output of a tuple return needs a name"),
     # at the repeated name (the offending token), as codegen/schema.py locates it since dc10d82
     Case("schema_duplicate_argument", 2, 33, "argument 'self' appears twice"),
     # outputs and grads

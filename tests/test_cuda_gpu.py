@@ -159,7 +159,7 @@ def test_mixing_devices_in_one_op_names_both():
 
 
 def test_float16_and_non_elementwise_nodes_run_the_array_form_on_cupy():
-    x = runtime.randn(8, 8, device="cuda", dtype=runtime.float16, requires_grad=True)
+    x = runtime.randn(8, 8, device="cuda").to(runtime.float16).requires_grad_()
     (x * x).sum().backward()
     assert x.grad.dtype == runtime.float16 and x.grad.device.type == "cuda"
     y = runtime.randn(4, 5, device="cuda", requires_grad=True)
