@@ -27,7 +27,7 @@ from . import composites, methods  # noqa: E402
 methods.bind()
 engine.install(generated.array_ops, generated.functions, formulas)
 
-from . import autograd, nn  # noqa: E402
+from . import autograd, cuda, nn  # noqa: E402
 
 from .composites import (chunk, clamp, einsum, flatten, is_tensor, log_softmax, matmul, max, min,  # noqa: E402,A004
                          movedim, narrow, norm, numel, outer, prod, reshape, softmax, split, square, squeeze, std,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes, random
-from .backends import CPU, device, module_for, to_device
+from .backends import CPU, device, to_device
 from .backends import array_module as array_module_of
 from .tensor import Tensor, int_list, make_tensor
 
@@ -31,8 +31,7 @@ def _dtype_or_default(dtype) -> np.dtype:
     return dtypes.to_numpy(dtype) if dtype is not None else dtypes.get_default_dtype().numpy
 
 
-def _xp(dev):
-    return module_for(device(dev)) if dev is not None else np
+# Factories build on the host and move the result: to_device puts it on the right GPU (cuda:N).
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -64,27 +63,27 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(_xp(device).zeros(_size(size, "zeros"), _dtype_or_default(dtype)), None, None, requires_grad)
+    return _finish(np.zeros(_size(size, "zeros"), _dtype_or_default(dtype)), None, device, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(_xp(device).ones(_size(size, "ones"), _dtype_or_default(dtype)), None, None, requires_grad)
+    return _finish(np.ones(_size(size, "ones"), _dtype_or_default(dtype)), None, device, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(_xp(device).empty(_size(size, "empty"), _dtype_or_default(dtype)), None, None, requires_grad)
+    return _finish(np.empty(_size(size, "empty"), _dtype_or_default(dtype)), None, device, requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     if dtype is None:
         dtype = dtypes.bool if isinstance(fill_value, bool) else \
             dtypes.int64 if isinstance(fill_value, int) else dtypes.get_default_dtype()
-    array = _xp(device).full(_size((size,), "full"), fill_value, dtypes.to_numpy(dtype))
-    return _finish(array, None, None, requires_grad)
+    array = np.full(_size((size,), "full"), fill_value, dtypes.to_numpy(dtype))
+    return _finish(array, None, device, requires_grad)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(_xp(device).eye(n, m, dtype=_dtype_or_default(dtype)), None, None, requires_grad)
+    return _finish(np.eye(n, m, dtype=_dtype_or_default(dtype)), None, device, requires_grad)
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -92,11 +91,11 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         start, end = 0, start
     integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     numpy_dtype = dtypes.to_numpy(dtype) if dtype is not None else np.int64 if integral else _dtype_or_default(None)
-    return _finish(_xp(device).arange(start, end, step, dtype=numpy_dtype), None, None, requires_grad)
+    return _finish(np.arange(start, end, step, dtype=numpy_dtype), None, device, requires_grad)
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(_xp(device).linspace(start, end, steps, dtype=_dtype_or_default(dtype)), None, None, requires_grad)
+    return _finish(np.linspace(start, end, steps, dtype=_dtype_or_default(dtype)), None, device, requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:

@@ -185,6 +185,7 @@ def _torch_resnet18(torch):
 @pytest.mark.parametrize("mode", ["eval", "train"])
 def test_forward_and_gradients_match_torch(mode):
     torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
     theirs = _torch_resnet18(torch)
     ours = resnet18()
     assert list(ours.state_dict()) == list(theirs.state_dict())
@@ -196,7 +197,8 @@ def test_forward_and_gradients_match_torch(mode):
     out.sum().backward()
     ref.sum().backward()
     for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
-        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-3, atol=1e-3, err_msg=name)
+        scale = float(np.abs(q.grad.numpy()).max())
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-3, atol=1e-4 * scale, err_msg=name)
     for (name, b), (_, c) in zip(ours.named_buffers(), theirs.named_buffers()):
         np.testing.assert_allclose(b.numpy(), c.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
 
@@ -256,4 +258,4 @@ def test_frozen_backbone_state_dict_roundtrip(tmp_path):
     fresh.load_state_dict(rt.load(tmp_path / "resnet.ckpt"))
     fresh.eval()
     with rt.no_grad():
-        np.testing.assert_array_equal(fresh(x).numpy(), expected)
+        np.testing.assert_allclose(fresh(x).numpy(), expected, rtol=1e-6, atol=1e-6)
