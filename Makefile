@@ -1,6 +1,6 @@
 PYTHON ?= python3
 
-.PHONY: codegen check-codegen golden test bench bench-ops train
+.PHONY: codegen check-codegen golden test bench bench-ops bench-train train
 
 codegen:  ## regenerate generated/ from derivatives.yaml
 	$(PYTHON) -m codegen
@@ -22,5 +22,9 @@ bench-ops:
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 		$(PYTHON) -m bench.bench_ops
 
-train:
-	$(PYTHON) -m runtime.demo
+bench-train:  ## the main job's training step against torch's, one thread
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(PYTHON) -m bench.bench_train
+
+train:  ## the main job: seed 003's network on the embedded digits
+	$(PYTHON) -m runtime.train

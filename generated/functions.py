@@ -289,6 +289,8 @@ __all__ = [
     "clamp_min_",
     "clamp_max_",
     "leaky_relu_",
+    "elu_",
+    "silu_",
     "hardtanh_",
     "masked_fill_",
     "fill_",
@@ -1587,7 +1589,7 @@ def mm(self, mat2):
         node.next_functions = (edge(self), edge(mat2))
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self if requires_grad(mat2) else None
-        node.mat2_ = mat2 if requires_grad(self) else None
+        node.mat2_ = mat2
         node.saved_versions = (version(node.self_), version(node.mat2_))
         result.grad_fn = node
         result._requires_grad = True
@@ -1626,7 +1628,7 @@ def addmm(self, mat1, mat2, *, beta=1, alpha=1):
         node.next_functions = (edge(self), edge(mat1), edge(mat2))
         node.output_meta = (result._data.shape, result._data.dtype)
         node.mat1_ = mat1 if requires_grad(mat2) else None
-        node.mat2_ = mat2 if requires_grad(mat1) else None
+        node.mat2_ = mat2 if requires_grad(mat1) or requires_grad(mat2) else None
         node.saved_versions = (version(node.mat1_), version(node.mat2_))
         node.alpha = alpha
         node.beta = beta
@@ -3043,6 +3045,16 @@ def clamp_max_(self, *args, **kwargs):
 def leaky_relu_(self, *args, **kwargs):
     """leaky_relu in place: the result written into self, its node made self's history."""
     return inplace(self, leaky_relu, *args, **kwargs)
+
+
+def elu_(self, *args, **kwargs):
+    """elu in place: the result written into self, its node made self's history."""
+    return inplace(self, elu, *args, **kwargs)
+
+
+def silu_(self, *args, **kwargs):
+    """silu in place: the result written into self, its node made self's history."""
+    return inplace(self, silu, *args, **kwargs)
 
 
 def hardtanh_(self, *args, **kwargs):

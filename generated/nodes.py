@@ -1843,7 +1843,7 @@ class MmBackward0(Node):
     """derivatives.yaml: mm(Tensor self, Tensor mat2) -> Tensor
 
       self: mm(grad, mat2.t())
-      mat2: mm(self.t(), grad)
+      mat2: mm_mat2_backward(grad, self, mat2)
     """
 
     __slots__ = ("self_", "mat2_")
@@ -1859,7 +1859,7 @@ class MmBackward0(Node):
         need_mat2 = self.next_functions[1][0] is not None
         return (
             A.mm(grad, A.t(mat2)) if need_self else None,
-            A.mm(A.t(self_), grad) if need_mat2 else None,
+            H.mm_mat2_backward(A, grad, self_, mat2) if need_mat2 else None,
         )
 
     def apply_differentiable(self, grads):
@@ -1871,7 +1871,7 @@ class MmBackward0(Node):
         need_mat2 = self.next_functions[1][0] is not None
         return (
             T.mm(grad, T.t(mat2)) if need_self else None,
-            T.mm(T.t(self_), grad) if need_mat2 else None,
+            H.mm_mat2_backward(T, grad, self_, mat2) if need_mat2 else None,
         )
 
 
@@ -1916,7 +1916,7 @@ class AddmmBackward0(Node):
 
       self: maybe_multiply(grad, beta)
       mat1: maybe_multiply(mm(grad, mat2.t()), alpha)
-      mat2: maybe_multiply(mm(mat1.t(), grad), alpha)
+      mat2: maybe_multiply(mm_mat2_backward(grad, mat1, mat2), alpha)
     """
 
     __slots__ = ("mat1_", "mat2_", "alpha", "beta")
@@ -1935,7 +1935,7 @@ class AddmmBackward0(Node):
         return (
             H.maybe_multiply(A, grad, self.beta) if need_self else None,
             H.maybe_multiply(A, A.mm(grad, A.t(mat2)), self.alpha) if need_mat1 else None,
-            H.maybe_multiply(A, A.mm(A.t(mat1), grad), self.alpha) if need_mat2 else None,
+            H.maybe_multiply(A, H.mm_mat2_backward(A, grad, mat1, mat2), self.alpha) if need_mat2 else None,
         )
 
     def apply_differentiable(self, grads):
@@ -1949,7 +1949,7 @@ class AddmmBackward0(Node):
         return (
             H.maybe_multiply(T, grad, self.beta) if need_self else None,
             H.maybe_multiply(T, T.mm(grad, T.t(mat2)), self.alpha) if need_mat1 else None,
-            H.maybe_multiply(T, T.mm(T.t(mat1), grad), self.alpha) if need_mat2 else None,
+            H.maybe_multiply(T, H.mm_mat2_backward(T, grad, mat1, mat2), self.alpha) if need_mat2 else None,
         )
 
 

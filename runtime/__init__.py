@@ -12,9 +12,9 @@ from ._tensor_str import get_printoptions, set_printoptions
 from .backends import device
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8,  # noqa: A004
                      int16, int32, int64, long, set_default_dtype, short, uint8)
-from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace,
-                        manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm,
-                        tensor, zeros, zeros_like)
+from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, get_rng_state,
+                        linspace, manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm,
+                        set_rng_state, tensor, zeros, zeros_like)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import Generator, initial_seed, seed
 from .tensor import Size, Tensor

@@ -13,6 +13,8 @@ the backward pass is itself recorded.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .backends import array_module
@@ -210,6 +212,18 @@ class _Run:
             for hook in tuple(hooks.post_accumulate.values()):
                 hook(variable)
 
+    def _can_steal(self, grad) -> bool:
+        """Whether `grad` can become a .grad without a copy: as torch steals a gradient that no one
+        else references, an array made in this backward (or a plain contiguous view of one, such
+        as the transpose of a transpose) is taken as it is."""
+        owner = grad if grad.base is None else grad.base
+        if id(owner) in self.owned_elsewhere:
+            return False
+        if owner is grad:
+            return True
+        # references to the owner: the view's .base, the local `owner`, getrefcount's argument
+        return grad.flags.c_contiguous and grad.flags.writeable and sys.getrefcount(owner) <= 3
+
     def _store_grad(self, tensor: Tensor, grad) -> None:
         """Add into `.grad` as torch does: in place when possible, never aliasing another's array."""
         existing = tensor._grad
@@ -219,9 +233,9 @@ class _Run:
         if existing is None:
             if isinstance(grad, np.generic):  # numpy returns scalars from 0-d arithmetic
                 grad = np.array(grad)
-            elif grad.base is not None or id(grad) in self.owned_elsewhere:
+            elif not self._can_steal(grad):
                 grad = grad.copy()
-            self.owned_elsewhere.add(id(grad))
+            self.owned_elsewhere.add(id(grad if grad.base is None else grad.base))
             tensor._grad = make_tensor(grad)
         elif existing.grad_fn is not None or existing._requires_grad:
             tensor._grad = make_tensor(existing._data + grad)

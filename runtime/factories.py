@@ -152,3 +152,12 @@ def new_zeros(like: Tensor, shape) -> Tensor:
 
 def manual_seed(seed: int):
     return random.manual_seed(seed)
+
+
+def get_rng_state() -> Tensor:
+    """The default generator's state as a uint8 tensor (torch.get_rng_state's bytes)."""
+    return make_tensor(random.default_generator.get_state())
+
+
+def set_rng_state(new_state: Tensor) -> None:
+    random.default_generator.set_state(new_state._data if isinstance(new_state, Tensor) else new_state)

@@ -87,6 +87,16 @@ def matmul_backward(ops, grad, self, other, mask):
     return grad_self, grad_other
 
 
+def mm_mat2_backward(ops, grad, mat1, mat2):
+    """mat1^T @ grad, computed in mat2's memory order as torch does: for the usual
+    `x @ weight.t()` (mat2 a transposed view) the result is (grad^T @ mat1)^T, whose transpose,
+    the weight's gradient, is then contiguous and needs no copy."""
+    layout = getattr(mat2, "_data", mat2)
+    if layout.flags.f_contiguous and not layout.flags.c_contiguous:
+        return ops.t(ops.mm(ops.t(grad), mat1))
+    return ops.mm(ops.t(mat1), grad)
+
+
 def permute_backwards(ops, grad, dims):
     inverse = [0] * len(dims)
     for position, d in enumerate(dims):

@@ -285,6 +285,18 @@ class Tensor:
     def __reduce_ex__(self, protocol):
         raise TypeError("pickling a Tensor is not supported: use runtime.save/runtime.load")
 
+    def __deepcopy__(self, memo) -> "Tensor":
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                               "protocol at the moment.  If you were attempting to deepcopy a module, this may be "
+                               "because of a torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
+        copied = make_tensor(self._data.copy(), self._requires_grad)
+        if self._grad is not None:
+            copied._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = copied
+        return copied
+
     # ---- version counter (in-place ops live in runtime/inplace.py) ------------------------
 
     def _version_counter(self) -> list:

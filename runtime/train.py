@@ -191,7 +191,7 @@ def _checkpoint(model, optimizer, scheduler, epoch: int, args) -> dict:
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
-        "rng_state": torch.from_numpy(torch.random.default_generator.get_state()),
+        "rng_state": torch.get_rng_state(),
         "config": {"dataset": args.dataset, "model": args.model, "batch_size": args.batch_size, "lr": args.lr,
                    "momentum": args.momentum, "seed": args.seed, "epochs": args.epochs},
     }
@@ -209,7 +209,7 @@ def _resume(path: str, model, optimizer, scheduler, args) -> int:
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
-    torch.random.default_generator.set_state(state["rng_state"].numpy())
+    torch.set_rng_state(state["rng_state"])
     return int(state["epoch"])
 
 

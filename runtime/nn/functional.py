@@ -32,18 +32,24 @@ def _pair(value, op: str, name: str, n: int = 2) -> tuple[int, ...]:
 
 # ---- activations ---------------------------------------------------------------------------
 
-relu = F.relu
 sigmoid = F.sigmoid
 tanh = F.tanh
-silu = F.silu
+
+
+def relu(input, inplace=False):
+    return F.relu_(input) if inplace else F.relu(input)
+
+
+def silu(input, inplace=False):
+    return F.silu_(input) if inplace else F.silu(input)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    return F.leaky_relu(input, negative_slope)
+    return F.leaky_relu_(input, negative_slope) if inplace else F.leaky_relu(input, negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
-    return F.elu(input, alpha)
+    return F.elu_(input, alpha) if inplace else F.elu(input, alpha)
 
 
 def gelu(input, approximate="none"):
@@ -55,11 +61,11 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    return F.hardtanh(input, min_val, max_val)
+    return F.hardtanh_(input, min_val, max_val) if inplace else F.hardtanh(input, min_val, max_val)
 
 
 def relu6(input, inplace=False):
-    return F.hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def _softmax_dim(input, dim) -> int:
@@ -313,7 +319,31 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
 
 def pad(input, pad, mode="constant", value=None):
-    if mode != "constant":
-        raise NotImplementedError(f"pad supports mode='constant', got {mode!r}")
-    return F.constant_pad_nd(input, int_list(pad, "pad", "pad"), 0 if value is None else value)
+    pad = int_list(pad, "pad", "pad")
+    if mode == "constant":
+        return F.constant_pad_nd(input, pad, 0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"pad: mode must be one of constant, reflect, replicate, circular, got {mode!r}")
+    out = input
+    for i in range(len(pad) // 2):  # the pad list runs from the last dim backwards
+        dim = input.ndim - 1 - i
+        out = F.index_select(out, dim, make_tensor(_pad_positions(input.shape[dim], pad[2 * i], pad[2 * i + 1],
+                                                                  mode)))
+    return out
+
+
+def _pad_positions(size: int, left: int, right: int, mode: str) -> np.ndarray:
+    """The source index of every position of a dim padded by (left, right): gathering them is
+    the padding, and index_select's backward adds the gradients of repeated sources."""
+    if mode == "reflect" and (left >= size or right >= size):
+        raise RuntimeError(f"Padding size should be less than the corresponding input dimension, but got: "
+                           f"padding ({left}, {right}) at dimension of size {size}")
+    positions = np.arange(-left, size + right)
+    if mode == "reflect":
+        period = 2 * (size - 1)
+        positions = np.abs((positions + period) % period) if period else np.zeros_like(positions)
+        return np.where(positions >= size, period - positions, positions)
+    if mode == "replicate":
+        return np.clip(positions, 0, size - 1)
+    return positions % size
 
