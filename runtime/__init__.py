@@ -28,6 +28,8 @@ methods.bind()
 engine.install(generated.array_ops, generated.functions, formulas)
 
 from . import autograd, cuda, nn  # noqa: E402
+from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
+from .autograd.anomaly_mode import set_detect_anomaly as set_anomaly_enabled  # noqa: E402
 
 from .composites import (chunk, clamp, einsum, flatten, is_tensor, log_softmax, matmul, max, min,  # noqa: E402,A004
                          movedim, narrow, norm, numel, outer, prod, reshape, softmax, split, square, squeeze, std,

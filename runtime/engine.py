@@ -17,10 +17,10 @@ import sys
 
 import numpy as np
 
-from .backends import array_module
+from .backends import array_module, device_of
 from .grad_mode import set_grad_enabled
 from .tensor import Tensor, make_tensor, type_description
-from .node import AccumulateGrad
+from .node import ANOMALY, AccumulateGrad
 
 # The generated array and Tensor namespaces and the formula helpers, installed by runtime/__init__.
 OPS: dict = {}
@@ -30,52 +30,85 @@ def install(array_ops, tensor_ops, helpers) -> None:
     OPS.update(array=array_ops, tensor=tensor_ops, helpers=helpers)
 
 
-def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, targets=None):
+class _EngineState:
+    """What code running inside a backward pass may ask of it (torch keeps it per graph task)."""
+
+    __slots__ = ("checkpoint_valid",)
+
+    def __init__(self):
+        # False while a pass runs that captures gradients (autograd.grad, backward(inputs=...)):
+        # reentrant checkpointing cannot work there (torch.autograd._is_checkpoint_valid).
+        self.checkpoint_valid = True
+
+
+STATE = _EngineState()
+
+
+def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, targets=None, accumulate: bool = False):
     """Propagate `root_grads` from the edges `roots`.
 
-    targets: None to run the whole graph and accumulate into leaves; else a list of edges whose
-    incoming gradient is captured and returned (in that order), running only the nodes that
-    lead to them.
+    targets None: run the whole graph, accumulating into every leaf's .grad.
+    targets a list of edges, accumulate False (autograd.grad): the gradient arriving at each is
+        captured and returned (in that order); only nodes with a path to a target run, and only
+        they and the targets' nodes receive gradients (so hooks elsewhere do not fire).
+    targets a list of edges, accumulate True (backward(inputs=...)): as above, but the targets'
+        own nodes run too: AccumulateGrad for a leaf, the grad_fn of a non-leaf (whose retain_grad
+        hook stores its .grad); nothing is returned.
     """
     dependencies = _count_dependencies(roots)
-    captured = {edge: None for edge in targets} if targets is not None else None
-    needed = _needed_nodes(roots, dependencies, targets) if targets is not None else None
+    captured = needed = receiving = None
+    if targets is not None:
+        needed = _needed_nodes(roots, dependencies, targets)
+        target_nodes = {node for node, _ in targets}
+        if accumulate:
+            needed |= target_nodes
+        else:
+            captured = {edge: None for edge in targets}
+        receiving = needed | target_nodes
     buffers: dict = {}
     for (node, nr), grad in zip(roots, root_grads):
-        _add_to_buffer(buffers, node, nr, grad)
+        if receiving is None or node in receiving:
+            _add_to_buffer(buffers, node, nr, grad)
     ready = [node for node in dict.fromkeys(node for node, _ in roots) if dependencies.get(node, 0) == 0]
     run = _Run(keep_graph, create_graph, owned_elsewhere={id(g) for g in root_grads})
-    # numpy's divide-by-zero warnings: torch gives inf and nan silently
-    with set_grad_enabled(create_graph), np.errstate(all="ignore"):
-        while ready:
-            node = ready.pop()
-            grads = buffers.pop(node, None)
-            outputs = run.execute(node, grads, captured, needed) if grads is not None else ()
-            for index, (next_node, nr) in enumerate(node.next_functions):
-                if next_node is None:
-                    continue
-                grad = outputs[index] if outputs else None
-                if grad is not None:
-                    _add_to_buffer(buffers, next_node, nr, run.validate(node, index, grad, next_node, nr))
-                remaining = dependencies[next_node] - 1
-                dependencies[next_node] = remaining
-                if remaining == 0:
-                    ready.append(next_node)
+    anomaly = ANOMALY.enabled
+    check_nan = anomaly and ANOMALY.check_nan
+    checkpoint_valid = STATE.checkpoint_valid
+    STATE.checkpoint_valid = checkpoint_valid and targets is None
+    node = None
+    try:
+        # numpy's divide-by-zero warnings: torch gives inf and nan silently
+        with set_grad_enabled(create_graph), np.errstate(all="ignore"):
+            while ready:
+                node = ready.pop()
+                grads = buffers.pop(node, None)
+                if grads is None:
+                    outputs = ()
+                elif anomaly:
+                    outputs = run.execute_in_anomaly_mode(node, grads, captured, needed, check_nan)
+                else:
+                    outputs = run.execute(node, grads, captured, needed)
+                for index, (next_node, nr) in enumerate(node.next_functions):
+                    if next_node is None:
+                        continue
+                    grad = outputs[index] if outputs else None
+                    if grad is not None and (receiving is None or next_node in receiving):
+                        _add_to_buffer(buffers, next_node, nr, run.validate(node, index, grad, next_node, nr))
+                    remaining = dependencies[next_node] - 1
+                    dependencies[next_node] = remaining
+                    if remaining == 0:
+                        ready.append(next_node)
+    except Exception as error:
+        if anomaly and node is not None:
+            from .autograd.anomaly_mode import report_error
+
+            report_error(node, error)
+        raise
+    finally:
+        STATE.checkpoint_valid = checkpoint_valid
     if captured is not None:
         return [captured[edge] for edge in targets]
     return None
-
-
-def accumulate_captured(tensors, grads, create_graph: bool, root_grads) -> None:
-    """backward(inputs=...): add the captured gradients into the named tensors' .grad."""
-    run = _Run(False, create_graph, owned_elsewhere={id(g) for g in root_grads})
-    with set_grad_enabled(create_graph):
-        for tensor, grad in zip(tensors, grads):
-            if grad is not None:
-                if tensor.grad_fn is None:
-                    run._accumulate(tensor, grad)
-                else:
-                    run._store_grad(tensor, grad)
 
 
 class _Run:
@@ -100,18 +133,38 @@ class _Run:
                     captured[(node, nr)] = grad
             if node not in needed:
                 return ()
-        if type(node) is AccumulateGrad:
-            self._accumulate(node.variable, grads[0])
-            return ()
         if hooks is not None and hooks.pre:
             grads = self._node_pre_hooks(hooks, grads)
-        if node.num_outputs > 1 and any(g is None for g in grads):
+        if type(node) is AccumulateGrad:
+            self._accumulate(node.variable, grads[0])
+            if hooks is not None and hooks.post:
+                self._post_hooks(hooks, (), grads)
+            return ()
+        if node.num_outputs > 1 and node.engine_fills_unused_grads and any(g is None for g in grads):
             grads = self._zeros_for_unused_outputs(node, grads)
         outputs = node.apply_differentiable(grads) if self.create_graph else node.apply(grads)
         if not self.keep_graph:
             node.release_variables()
         if hooks is not None and hooks.post:
             outputs = self._post_hooks(hooks, outputs, grads)
+        return outputs
+
+    def execute_in_anomaly_mode(self, node, grads: list, captured, needed, check_nan: bool):
+        """execute, with the node recorded as the parent of nodes its backward creates, and its
+        results checked for NaN (after its post-hooks, as torch)."""
+        previous = ANOMALY.current_node
+        ANOMALY.current_node = node
+        try:
+            outputs = self.execute(node, grads, captured, needed)
+        finally:
+            ANOMALY.current_node = previous
+        if check_nan:
+            for index, grad in enumerate(outputs):
+                if grad is None:
+                    continue
+                array = grad._data if isinstance(grad, Tensor) else grad
+                if bool(array_module(array).isnan(array).any()):
+                    raise RuntimeError(f"Function '{node.name()}' returned nan values in its {index}th output.")
         return outputs
 
     def _zeros_for_unused_outputs(self, node, grads: list) -> list:
@@ -143,6 +196,8 @@ class _Run:
         return grad
 
     # ---- hooks, in PyTorch's order: tensor pre-hooks, retain_grad, node pre-hooks, node, post --
+    # (for AccumulateGrad: tensor pre-hooks, node pre-hooks, accumulation, post-accumulate-grad
+    # hooks, node post-hooks). A hook's result is checked as torch checks it.
 
     def _tensor_pre_hooks(self, hooks, grads: list) -> list:
         grads = list(grads)
@@ -160,23 +215,16 @@ class _Run:
         result = hook(self._as_tensor(grad))
         if result is None:
             return grad
-        before, after = (grad._data, result._data) if self.create_graph else (grad, result._data)
-        name = getattr(hook, "__name__", repr(hook))
-        if after.shape != before.shape:
-            raise RuntimeError(f"hook '{name}' has changed the size of value")
-        if after.dtype != before.dtype:
-            raise RuntimeError(f"hook '{name}' has changed the type of value (was {_type_name(before)} got "
-                               f"{_type_name(after)})")
-        if self.create_graph:
-            return result
-        self.owned_elsewhere.add(id(after))
-        return after
+        if not isinstance(result, Tensor):
+            raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+        _check_hook_result(hook, grad._data if self.create_graph else grad, result._data)
+        return self._unwrap(result)
 
     def _node_pre_hooks(self, hooks, grads: list) -> list:
         for hook in tuple(hooks.pre.values()):
             result = hook(tuple(self._as_tensor(g) for g in grads))
             if result is not None:
-                grads = [self._unwrap(g) for g in result]
+                grads = list(self._checked_results(hook, grads, result))
         return grads
 
     def _post_hooks(self, hooks, outputs, grads):
@@ -184,11 +232,26 @@ class _Run:
         for hook in tuple(hooks.post.values()):
             result = hook(tuple(self._as_tensor(g) for g in outputs), wrapped_in)
             if result is not None:
-                if len(result) != len(outputs):
-                    raise RuntimeError(f"hook '{getattr(hook, '__name__', repr(hook))}' has returned an incorrect "
-                                       f"number of values (got {len(result)}, but expected {len(outputs)})")
-                outputs = tuple(self._unwrap(g) for g in result)
+                outputs = self._checked_results(hook, outputs, result)
         return outputs
+
+    def _checked_results(self, hook, previous, result) -> tuple:
+        """A node hook's replacement gradients, checked against the ones it was given."""
+        if not isinstance(result, tuple):
+            raise TypeError(f"expected tuple, but hook returned '{type(result).__name__}'")
+        if len(result) != len(previous):
+            raise RuntimeError(f"hook '{_hook_name(hook)}' has returned an incorrect number of values (got "
+                               f"{len(result)}, but expected {len(previous)})")
+        checked = []
+        for before, after in zip(previous, result):
+            if after is not None:
+                if before is None:
+                    raise RuntimeError("can't replace a None gradient with a non-None value")
+                if not isinstance(after, Tensor):
+                    raise TypeError(f"expected Variable, but hook returned '{type(after).__name__}'")
+                _check_hook_result(hook, before._data if self.create_graph else before, after._data)
+            checked.append(self._unwrap(after))
+        return tuple(checked)
 
     def _as_tensor(self, grad):
         if grad is None or self.create_graph:
@@ -210,7 +273,11 @@ class _Run:
         hooks = variable._hooks
         if hooks is not None:
             for hook in tuple(hooks.post_accumulate.values()):
-                hook(variable)
+                result = hook(variable)
+                if result is not None:  # torch's checks: these hooks observe, they return nothing
+                    if not isinstance(result, Tensor):
+                        raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+                    raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
     def _can_steal(self, grad) -> bool:
         """Whether `grad` can become a .grad without a copy: as torch steals a gradient that no one
@@ -244,8 +311,17 @@ class _Run:
             existing._bump()
 
 
-def _type_name(array) -> str:
-    return type_description(array).split(" ")[0]
+def _hook_name(hook) -> str:
+    return getattr(hook, "__name__", "<unknown>")
+
+
+def _check_hook_result(hook, original, result) -> None:
+    """torch's check_variable_result: a hook may change a gradient's values, not its type or size."""
+    if original.dtype != result.dtype or device_of(original) != device_of(result):
+        was, got = (type_description(a).split(" [")[0] for a in (original, result))
+        raise RuntimeError(f"hook '{_hook_name(hook)}' has changed the type of value (was {was} got {got})")
+    if original.shape != result.shape:
+        raise RuntimeError(f"hook '{_hook_name(hook)}' has changed the size of value")
 
 
 def _add_to_buffer(buffers: dict, node, nr: int, grad) -> None:

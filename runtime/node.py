@@ -13,6 +13,32 @@ import weakref
 
 NO_EDGE = (None, 0)
 
+# Called with every new node (from Node.__init__), or None: set by anomaly mode, which records the
+# forward stack, and by checkpoint regions, which collect their nodes. When neither is on, the only
+# cost a node pays is this one global check. See set_creation_listener.
+_on_node_created = None
+_creation_listeners: list = []
+
+
+def set_creation_listener(listener, active: bool) -> None:
+    """Add (active=True) or remove a function called with every node created from now on."""
+    global _on_node_created
+    if active:
+        _creation_listeners.append(listener)
+    elif listener in _creation_listeners:
+        _creation_listeners.remove(listener)
+    listeners = tuple(_creation_listeners)
+    if not listeners:
+        _on_node_created = None
+    elif len(listeners) == 1:
+        _on_node_created = listeners[0]
+    else:
+        def _all(node):
+            for call in listeners:
+                call(node)
+
+        _on_node_created = _all
+
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they "
     "have already been freed). Saved intermediate values of the graph are freed when you call .backward() "
@@ -72,7 +98,7 @@ def add_hook(table: dict, fn) -> RemovableHandle:
 
 
 class Node:
-    __slots__ = ("next_functions", "output_meta", "saved_versions", "_hooks", "__weakref__")
+    __slots__ = ("next_functions", "output_meta", "saved_versions", "_hooks", "_anomaly", "__weakref__")
 
     # Set by each generated class: the slots of saved tensors (aligned with saved_versions),
     # their names in the spec, and the slots of saved values and metadata.
@@ -81,9 +107,14 @@ class Node:
     saved_names: tuple[str, ...] = ()
     value_slots: tuple[str, ...] = ()
     output_slots: tuple[str, ...] = ()  # saved outputs among saved_slots
+    # Whether the engine passes zeros (rather than None) for outputs of a multi-output node that
+    # no gradient reached. Custom Functions turn it off: their ctx decides (set_materialize_grads).
+    engine_fills_unused_grads = True
 
     def __init__(self):
         self._hooks = None
+        if _on_node_created is not None:
+            _on_node_created(self)
 
     def name(self) -> str:
         return type(self).__name__
@@ -129,8 +160,7 @@ class Node:
         return (
             "one of the variables needed for gradient computation has been modified by an inplace "
             f"operation: {what} is at version {current_version(saved)}; expected version {expected} instead. "
-            "Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
-            "with torch.autograd.set_detect_anomaly(True)."
+            + version_hint()
         )
 
     def saved_output(self, saved: SavedOutput):
@@ -190,10 +220,41 @@ class AccumulateGrad(Node):
         self.next_functions = ()
         self._hooks = variable._hooks
 
+    def hooks(self) -> Hooks:
+        # One table for the leaf and its accumulator, so that hooks registered on either survive
+        # the other registering first (torch keeps both on the accumulator node).
+        if self._hooks is None:
+            self._hooks = self.variable._leaf_hooks()
+        return self._hooks
+
     @property
     def output_meta(self):
         data = self.variable._data
         return (data.shape, data.dtype)
+
+
+def version_hint() -> str:
+    """The end of torch's "modified by an inplace operation" message: with anomaly mode on, the
+    warning printed before the error already shows the forward call of the failing node."""
+    if ANOMALY.enabled:
+        return ("Hint: the backtrace further above shows the operation that failed to compute its gradient. "
+                "The variable in question was changed in there or anywhere later. Good luck!")
+    return ("Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
+            "with torch.autograd.set_detect_anomaly(True).")
+
+
+class _AnomalyState:
+    """Anomaly mode (global, as in torch): set by runtime.autograd.anomaly_mode."""
+
+    __slots__ = ("enabled", "check_nan", "current_node")
+
+    def __init__(self):
+        self.enabled = False
+        self.check_nan = True
+        self.current_node = None  # the node whose backward is running, when anomaly mode is on
+
+
+ANOMALY = _AnomalyState()
 
 
 def grad_accumulator(tensor) -> AccumulateGrad:

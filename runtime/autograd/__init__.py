@@ -7,6 +7,9 @@ import numpy as np
 from ..tensor import Tensor, make_tensor
 from .. import engine
 from ..node import AccumulateGrad, Node, edge
+from . import anomaly_mode, function, functional  # noqa: F401  (torch's submodules)
+from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
+from .function import Function, FunctionCtx, InplaceFunction, once_differentiable
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 Variable = Tensor  # torch.autograd.Variable is Tensor since torch 0.4
@@ -26,12 +29,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     inputs = _as_tuple(inputs)
     if not inputs:
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
-    targets = [_input_edge(t, "backward") for t in inputs]
-    for tensor in inputs:
-        if tensor.grad_fn is not None:
-            tensor._retains_grad = True  # as torch: a non-leaf named in inputs keeps its .grad
-    grads = engine.run_backward(roots, root_grads, retain_graph, create_graph, targets)
-    engine.accumulate_captured(inputs, grads, create_graph, root_grads)
+    for index, tensor in enumerate(inputs):
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"backward: inputs must be Tensors, got {type(tensor).__name__} at position {index}")
+        tensor.retain_grad()  # as torch: a non-leaf named in inputs keeps its .grad from now on
+    # Only the nodes between the roots and the inputs run, and the inputs' own nodes: a leaf's
+    # AccumulateGrad, a non-leaf's grad_fn (its retain_grad hook stores .grad).
+    engine.run_backward(roots, root_grads, retain_graph, create_graph, [edge(t) for t in inputs], accumulate=True)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
@@ -61,6 +65,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 g = np.zeros_like(tensor._data)
         result.append(_wrap(g, create_graph))
     return tuple(result)
+
+
+def _is_checkpoint_valid() -> bool:
+    """False inside a backward pass that captures gradients (autograd.grad, backward(inputs=...)),
+    where reentrant checkpointing cannot run."""
+    return engine.STATE.checkpoint_valid
 
 
 def _wrap(grad, create_graph: bool):
@@ -120,4 +130,5 @@ def _input_edge(tensor, caller: str):
 
 
 __all__ = ["Variable", "backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "Node",
-           "AccumulateGrad"]
+           "AccumulateGrad", "Function", "FunctionCtx", "InplaceFunction", "once_differentiable", "functional",
+           "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled"]

@@ -1,5 +1,5 @@
-"""torch.utils: `runtime.utils.data` (datasets, samplers, DataLoader)."""
+"""torch.utils: `runtime.utils.data` (datasets, samplers, DataLoader) and `checkpoint`."""
 
-from . import data
+from . import checkpoint, data
 
-__all__ = ["data"]
+__all__ = ["checkpoint", "data"]
