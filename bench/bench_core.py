@@ -25,16 +25,19 @@ except ImportError:  # the comparison column is left out
     torch = None
 
 
-def best_of(fn, repeat: int, number: int) -> float:
-    """Seconds per call: the best of `repeat` rounds of `number` calls (least disturbed by noise)."""
-    fn()
-    times = []
+def best_of(fns: list, repeat: int, number: int) -> list[float]:
+    """Seconds per call of each function: the best of `repeat` rounds of `number` calls, the
+    functions taking turns round by round so that drifts of the machine's speed hit all alike."""
+    for fn in fns:
+        fn()
+    best = [float("inf")] * len(fns)
     for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - start) / number)
-    return min(times)
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            best[i] = min(best[i], (time.perf_counter() - start) / number)
+    return best
 
 
 # ---- 1. (a*b+c).sum() on 16 floats -------------------------------------------------------
@@ -182,16 +185,15 @@ def main() -> None:
     print(f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch else ", torch not installed")
           + "; ratios are gradspec's time over the other's (lower is better)")
     cases = [
-        ("(a*b+c).sum() fwd+bwd, 16 floats", "us", 1e6, small_expression, small_expression_numpy, 5, 2000, 1),
-        ("100k-node chain fwd+bwd, per node", "us", 1e6 / CHAIN, chain, chain_numpy, 3, 1, 1),
-        ("MLP 784-512-512-10 SGD step, b=64", "ms", 1e3, mlp, mlp_numpy, 5, 10, 1),
+        ("(a*b+c).sum() fwd+bwd, 16 floats", "us", 1e6, small_expression, small_expression_numpy, 20, 500),
+        ("100k-node chain fwd+bwd, per node", "us", 1e6 / CHAIN, chain, chain_numpy, 5, 1),
+        ("MLP 784-512-512-10 SGD step, b=64", "ms", 1e3, mlp, mlp_numpy, 20, 5),
     ]
-    for name, unit, scale, build, build_numpy, repeat, number, _ in cases:
+    for name, unit, scale, build, build_numpy, repeat, number in cases:
         gc.collect()
-        ours = best_of(build(runtime), repeat, number)
-        numpy_time = best_of(build_numpy(), repeat, number)
-        torch_time = best_of(build(torch), repeat, number) if torch else None
-        report(name, unit, scale, ours, numpy_time, torch_time)
+        contenders = [build(runtime), build_numpy()] + ([build(torch)] if torch else [])
+        times = best_of(contenders, repeat, number)
+        report(name, unit, scale, times[0], times[1], times[2] if torch else None)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,7 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
     run = _Run(keep_graph, create_graph, owned_elsewhere={id(g) for g in root_grads})
     anomaly = ANOMALY.enabled
     check_nan = anomaly and ANOMALY.check_nan
+    plain = captured is None and not create_graph  # no capture, array mode: nodes may be called directly
     checkpoint_valid = STATE.checkpoint_valid
     STATE.checkpoint_valid = checkpoint_valid and targets is None
     node = None
@@ -86,6 +87,10 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
                     outputs = ()
                 elif anomaly:
                     outputs = run.execute_in_anomaly_mode(node, grads, captured, needed, check_nan)
+                elif plain and node._hooks is None and node.num_outputs == 1 and type(node) is not AccumulateGrad:
+                    outputs = node.apply(grads)  # the common case, without execute's checks
+                    if not keep_graph:
+                        node.release_variables()
                 else:
                     outputs = run.execute(node, grads, captured, needed)
                 for index, (next_node, nr) in enumerate(node.next_functions):
@@ -93,7 +98,10 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
                         continue
                     grad = outputs[index] if outputs else None
                     if grad is not None and (receiving is None or next_node in receiving):
-                        _add_to_buffer(buffers, next_node, nr, run.validate(node, index, grad, next_node, nr))
+                        meta = next_node.output_meta
+                        if create_graph or grad.shape != meta[2 * nr] or grad.dtype != meta[2 * nr + 1]:
+                            grad = run.validate(node, index, grad, next_node, nr)
+                        _add_to_buffer(buffers, next_node, nr, grad)
                     remaining = dependencies[next_node] - 1
                     dependencies[next_node] = remaining
                     if remaining == 0:

@@ -24,15 +24,16 @@ def sum_to(ops, x, shape):
     """Sum the broadcast dims of `x` away so that it has `shape`."""
     x_shape = _shape(x)
     lead = len(x_shape) - len(shape)
-    dims = list(range(lead)) + [lead + i for i, s in enumerate(shape) if s == 1 and x_shape[lead + i] != 1]
-    if dims:
-        x = ops.sum(x, dims, keepdim=True)
-    return ops.view(x, shape) if lead else x
+    if lead:  # leading dims go away; the rest keep their place
+        x = ops.sum_dim_IntList(x, list(range(lead)), False)
+    kept = [i for i, s in enumerate(shape) if s == 1 and x_shape[lead + i] != 1]
+    return ops.sum_dim_IntList(x, kept, True) if kept else x
 
 
 def sum_backward(ops, grad, shape, dim, keepdim):
-    """Put the reduced dims back as size 1, then expand to the input's shape."""
-    if not keepdim and len(shape) > 0:
+    """Put the reduced dims back as size 1, then expand to the input's shape (a reduction over
+    every dim needs no size-1 dims: expand adds leading ones)."""
+    if not keepdim and len(shape) > 0 and dim is not None and len(dim) > 0:
         for d in sorted(_reduced_dims(dim, len(shape))):
             grad = ops.unsqueeze(grad, d)
     return ops.expand(grad, shape)
@@ -80,10 +81,10 @@ def matmul_backward(ops, grad, self, other, mask):
     grad_self = grad_other = None
     if mask[0]:
         grad_self = ops.matmul(grad, ops.transpose(other, -1, -2))
-        grad_self = ops.squeeze(grad_self, -2) if self_vector else grad_self
+        grad_self = ops.squeeze_dim(grad_self, -2) if self_vector else grad_self
     if mask[1]:
         grad_other = ops.matmul(ops.transpose(self, -1, -2), grad)
-        grad_other = ops.squeeze(grad_other, -1) if other_vector else grad_other
+        grad_other = ops.squeeze_dim(grad_other, -1) if other_vector else grad_other
     return grad_self, grad_other
 
 
@@ -206,8 +207,8 @@ def prod_backward(ops, grad, self, result, dim, keepdim):
         raise NotImplementedError("double backward of prod through zero elements is not implemented")
     safe = ops.where(zero, 1, self)
     reduce = list(range(len(shape))) if dim is None else [dim]
-    others = ops.prod(safe) if dim is None else ops.prod(safe, dim, True)
-    zeros_per_slice = ops.sum(zero, reduce, True)
+    others = ops.prod_default(safe) if dim is None else ops.prod_dim_int(safe, dim, True)
+    zeros_per_slice = ops.sum_dim_IntList(zero, reduce, True)
     only_zero = ops.logical_and(zero, zeros_per_slice == 1)
     return ops.where(only_zero, grad * others, ops.where(zeros_per_slice == 0, grad * others / safe, 0))
 
@@ -215,7 +216,7 @@ def prod_backward(ops, grad, self, result, dim, keepdim):
 def evenly_distribute_backward(ops, grad, self, result):
     """max()/min() over everything: ties share the gradient equally."""
     mask = self == result
-    return ops.where(mask, grad / ops.sum(mask), 0)
+    return ops.where(mask, grad / ops.sum_default(mask), 0)
 
 
 def value_selecting_reduction_backward(ops, grad, dim, indices, shape, keepdim):
@@ -229,7 +230,7 @@ def amax_backward(ops, grad, self, result, dim, keepdim):
     shape = _shape(self)
     grad = _restore_reduced(ops, grad, shape, dim, keepdim)
     mask = self == _restore_reduced(ops, result, shape, dim, keepdim)
-    return ops.where(mask, grad / ops.sum(mask, _reduced_dims(dim, len(shape)), True), 0)
+    return ops.where(mask, grad / ops.sum_dim_IntList(mask, _reduced_dims(dim, len(shape)), True), 0)
 
 
 def logsumexp_backward(ops, grad, self, result, dim, keepdim):
@@ -245,7 +246,7 @@ def var_backward(ops, grad, self, dim, correction, keepdim):
     correction = 1 if correction is None else correction
     grad = _restore_reduced(ops, grad, shape, dim, keepdim)
     scale = 2 / (count - correction) if count > correction else math.nan  # torch: nan for too few elements
-    return grad * scale * (self - ops.mean(self, dims, True))
+    return grad * scale * (self - ops.mean_dim(self, dims, True))
 
 
 def std_backward(ops, result, grad, self, dim, correction, keepdim):
@@ -261,7 +262,7 @@ def norm_backward(ops, grad, self, ord, result, dim, keepdim):
         return grad * ops.sign(self)
     if ord in (math.inf, -math.inf):
         mask = ops.abs(self) == result
-        count = ops.sum(mask, _reduced_dims(dim, len(shape)), True)
+        count = ops.sum_dim_IntList(mask, _reduced_dims(dim, len(shape)), True)
         return ops.where(mask, grad * ops.sign(self) / count, 0)
     if ord == 2:
         return ops.where(result == 0, 0, grad * self / result)
@@ -297,14 +298,14 @@ def repeat_backward(ops, grad, repeats, shape):
     """Sum the tiles back: view the gradient as (r0, s0, r1, s1, ...) and sum the r dims."""
     lead = len(repeats) - len(shape)
     if lead:
-        grad = ops.sum(grad, list(range(lead)))
+        grad = ops.sum_dim_IntList(grad, list(range(lead)))
         repeats = repeats[lead:]
     split = []
     for r, s in zip(repeats, shape):
         split.extend((r, s))
     if not split:
         return grad
-    return ops.sum(ops.reshape(grad, split), list(range(0, len(split), 2)))
+    return ops.sum_dim_IntList(ops.reshape(grad, split), list(range(0, len(split), 2)))
 
 
 def index_select_backward(ops, grad, shape, dim, index):
@@ -390,9 +391,9 @@ def batch_norm_backward(ops, grad, input, weight, running_mean, running_var, tra
     dims = [0] + list(range(2, len(shape)))
     broadcast = [1, shape[1]] + [1] * (len(shape) - 2)
     if training:
-        mean = ops.mean(input, dims, True)
+        mean = ops.mean_dim(input, dims, True)
         centered = input - mean
-        invstd = 1 / ops.sqrt(ops.mean(centered * centered, dims, True) + eps)
+        invstd = 1 / ops.sqrt(ops.mean_dim(centered * centered, dims, True) + eps)
     else:
         centered = input - ops.reshape(running_mean, broadcast)
         invstd = 1 / ops.sqrt(ops.reshape(running_var, broadcast) + eps)
@@ -402,15 +403,15 @@ def batch_norm_backward(ops, grad, input, weight, running_mean, running_var, tra
     if mask[0]:
         if training:
             count = math.prod(shape[d] for d in dims)
-            mean_grad = ops.sum(grad, dims, True) / count
-            mean_grad_x = ops.sum(grad * normalized, dims, True) / count
+            mean_grad = ops.sum_dim_IntList(grad, dims, True) / count
+            mean_grad_x = ops.sum_dim_IntList(grad * normalized, dims, True) / count
             grad_input = (grad - mean_grad - normalized * mean_grad_x) * scale
         else:
             grad_input = grad * scale
     if mask[1]:
-        grad_weight = ops.sum(grad * normalized, dims)
+        grad_weight = ops.sum_dim_IntList(grad * normalized, dims)
     if mask[2]:
-        grad_bias = ops.sum(grad, dims)
+        grad_bias = ops.sum_dim_IntList(grad, dims)
     return grad_input, grad_weight, grad_bias
 
 
@@ -419,29 +420,29 @@ def layer_norm_backward(ops, grad, input, normalized_shape, weight, eps, mask): 
     dims = list(range(len(shape) - len(normalized_shape), len(shape)))
     lead = list(range(len(shape) - len(normalized_shape)))
     count = math.prod(normalized_shape)
-    mean = ops.mean(input, dims, True)
+    mean = ops.mean_dim(input, dims, True)
     centered = input - mean
-    rstd = 1 / ops.sqrt(ops.mean(centered * centered, dims, True) + eps)
+    rstd = 1 / ops.sqrt(ops.mean_dim(centered * centered, dims, True) + eps)
     normalized = centered * rstd
     grad_input = grad_weight = grad_bias = None
     if mask[0]:
         g = grad if weight is None else grad * weight
-        mean_g = ops.sum(g, dims, True) / count
-        mean_gx = ops.sum(g * normalized, dims, True) / count
+        mean_g = ops.sum_dim_IntList(g, dims, True) / count
+        mean_gx = ops.sum_dim_IntList(g * normalized, dims, True) / count
         grad_input = (g - mean_g - normalized * mean_gx) * rstd
     if mask[1]:
-        grad_weight = ops.sum(grad * normalized, lead) if lead else grad * normalized
+        grad_weight = ops.sum_dim_IntList(grad * normalized, lead) if lead else grad * normalized
     if mask[2]:
-        grad_bias = ops.sum(grad, lead) if lead else grad
+        grad_bias = ops.sum_dim_IntList(grad, lead) if lead else grad
     return grad_input, grad_weight, grad_bias
 
 
 def group_norm_backward(ops, grad, input, weight, N, C, HxW, group, eps, mask):  # noqa: A002,N803
     shape = _shape(input)
     grouped = ops.reshape(input, [N, group, -1])
-    mean = ops.mean(grouped, [2], True)
+    mean = ops.mean_dim(grouped, [2], True)
     centered = grouped - mean
-    rstd = 1 / ops.sqrt(ops.mean(centered * centered, [2], True) + eps)
+    rstd = 1 / ops.sqrt(ops.mean_dim(centered * centered, [2], True) + eps)
     normalized = ops.reshape(centered * rstd, shape)
     broadcast = [1, C] + [1] * (len(shape) - 2)
     spatial = [0] + list(range(2, len(shape)))
@@ -451,13 +452,13 @@ def group_norm_backward(ops, grad, input, weight, N, C, HxW, group, eps, mask): 
         g = ops.reshape(g, [N, group, -1])
         x_hat = ops.reshape(normalized, [N, group, -1])
         count = _shape(g)[2]
-        mean_g = ops.sum(g, [2], True) / count
-        mean_gx = ops.sum(g * x_hat, [2], True) / count
+        mean_g = ops.sum_dim_IntList(g, [2], True) / count
+        mean_gx = ops.sum_dim_IntList(g * x_hat, [2], True) / count
         grad_input = ops.reshape((g - mean_g - x_hat * mean_gx) * rstd, shape)
     if mask[1]:
-        grad_weight = ops.sum(grad * normalized, spatial)
+        grad_weight = ops.sum_dim_IntList(grad * normalized, spatial)
     if mask[2]:
-        grad_bias = ops.sum(grad, spatial)
+        grad_bias = ops.sum_dim_IntList(grad, spatial)
     return grad_input, grad_weight, grad_bias
 
 
