@@ -233,11 +233,29 @@ def _conv2d(x, w, stride, padding, dilation, groups):
                            f"({kh}x{kw})")
     windows = _windows(_pad2d(x, padding), (kh, kw), stride, dilation, (oh, ow))
     og = o // groups
+    if oh * ow < _SMALL_IMAGE:  # few pixels per image: one GEMM over the whole batch
+        out = xp.empty((o, n, oh * ow), x.dtype)
+        for g in range(groups):
+            cols = _batch_columns(windows[:, g * cg:(g + 1) * cg])
+            xp.matmul(w[g * og:(g + 1) * og].reshape(og, -1), cols, out=out[g * og:(g + 1) * og].reshape(og, -1))
+        return xp.ascontiguousarray(out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
     out = xp.empty((n, o, oh * ow), x.dtype)
     for g in range(groups):
-        cols = windows[:, g * cg:(g + 1) * cg].reshape(n, cg * kh * kw, oh * ow)  # im2col: one copy
-        out[:, g * og:(g + 1) * og] = xp.matmul(w[g * og:(g + 1) * og].reshape(og, -1), cols)
+        kernels = w[g * og:(g + 1) * og].reshape(og, -1)
+        for image in range(n):  # one image's columns at a time: they stay in cache for the GEMM
+            cols = windows[image, g * cg:(g + 1) * cg].reshape(cg * kh * kw, oh * ow)  # im2col: one copy
+            xp.matmul(kernels, cols, out=out[image, g * og:(g + 1) * og])
     return out.reshape(n, o, oh, ow)
+
+
+# Below this many output pixels per image, per-image GEMMs get too thin to run fast.
+_SMALL_IMAGE = 256
+
+
+def _batch_columns(windows):
+    """im2col of a whole batch: (C * KH * KW, N * OH * OW), one copy."""
+    n, c, kh, kw, oh, ow = windows.shape
+    return windows.transpose(1, 2, 3, 0, 4, 5).reshape(c * kh * kw, n * oh * ow)
 
 
 def convolution_backward(grad_output, input, weight, bias_sizes, stride, padding, dilation, transposed,  # noqa: A002
@@ -255,23 +273,32 @@ def convolution_backward(grad_output, input, weight, bias_sizes, stride, padding
     grad_input = grad_weight = grad_bias = None
     if output_mask[1]:
         windows = _windows(_pad2d(x, padding), (kh, kw), stride, dilation, (oh, ow))
-        grad_weight = xp.empty_like(w)
+        grad_weight = xp.zeros_like(w)
         for group in range(groups):
-            cols = windows[:, group * cg:(group + 1) * cg].reshape(n, cg * kh * kw, oh * ow)
-            rows = grad_rows[:, group * og:(group + 1) * og]
-            grad_weight[group * og:(group + 1) * og] = xp.matmul(rows, cols.transpose(0, 2, 1)).sum(0).reshape(
-                og, cg, kh, kw)
-    if output_mask[0]:
+            target = grad_weight[group * og:(group + 1) * og].reshape(og, cg * kh * kw)
+            if oh * ow < _SMALL_IMAGE:
+                rows = grad_rows[:, group * og:(group + 1) * og].transpose(1, 0, 2).reshape(og, -1)
+                target += rows @ _batch_columns(windows[:, group * cg:(group + 1) * cg]).T
+                continue
+            for image in range(n):
+                cols = windows[image, group * cg:(group + 1) * cg].reshape(cg * kh * kw, oh * ow)
+                target += grad_rows[image, group * og:(group + 1) * og] @ cols.T
+    if output_mask[0] and stride == (1, 1) and all(p <= d * (k - 1) for p, d, k in zip(padding, dilation, (kh, kw))):
+        grad_input = _input_grad_as_convolution(g, w, padding, dilation, groups)
+    elif output_mask[0]:
         padded = xp.zeros((n, c, h + 2 * padding[0], width + 2 * padding[1]), x.dtype)
         for group in range(groups):
             rows = grad_rows[:, group * og:(group + 1) * og]
-            cols = xp.matmul(w[group * og:(group + 1) * og].reshape(og, -1).T, rows).reshape(n, cg, kh, kw, oh, ow)
+            # weight rows ordered (kh, kw, c): each kernel position's columns come out as one
+            # contiguous (n, c, oh, ow) block, so col2im's adds read memory in order
+            kernel_major = w[group * og:(group + 1) * og].transpose(2, 3, 1, 0).reshape(-1, og)
+            cols = xp.matmul(kernel_major, rows).reshape(n, kh, kw, cg, oh, ow)
             target = padded[:, group * cg:(group + 1) * cg]
             for i in range(kh):  # col2im: one strided add per kernel position, not per pixel
                 for j in range(kw):
                     top, left = i * dilation[0], j * dilation[1]
                     target[:, :, top:top + stride[0] * oh:stride[0], left:left + stride[1] * ow:stride[1]] += \
-                        cols[:, :, i, j]
+                        cols[:, i, j]
         grad_input = padded[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + width]
         grad_input = xp.ascontiguousarray(grad_input)
     if output_mask[2] and bias_sizes is not None:
@@ -280,6 +307,18 @@ def convolution_backward(grad_output, input, weight, bias_sizes, stride, padding
         grad_input = None if grad_input is None else grad_input[:, :, 0]
         grad_weight = None if grad_weight is None else grad_weight[:, :, 0]
     return grad_input, grad_weight, grad_bias
+
+
+def _input_grad_as_convolution(grad, weight, padding, dilation, groups):
+    """For stride 1, the input's gradient is a convolution too: the output gradient, padded to
+    full size, against the kernels flipped and with in/out channels swapped. One im2col and one
+    GEMM, like the forward, instead of a col2im of scattered adds."""
+    o, cg, kh, kw = weight.shape
+    og = o // groups
+    swapped = weight.reshape(groups, og, cg, kh, kw).transpose(0, 2, 1, 3, 4).reshape(groups * cg, og, kh, kw)
+    flipped = array_module(weight).ascontiguousarray(swapped[:, :, ::-1, ::-1])
+    full = tuple(d * (k - 1) - p for p, d, k in zip(padding, dilation, (kh, kw)))
+    return _conv2d(grad, flipped, (1, 1), full, dilation, groups)
 
 
 # ---- pooling ---------------------------------------------------------------------------------
