@@ -17,7 +17,9 @@ from .tensor import LEAF_INPLACE_MESSAGE, Tensor, array_index, make_tensor, requ
 
 
 def inplace(self: Tensor, op, *args, casting: str = "same_kind", **kwargs) -> Tensor:
-    if not is_recorded(self, *args, *kwargs.values()):
+    base = self._base
+    through_view = base is not None and base._requires_grad and STATE.enabled
+    if not through_view and not is_recorded(self, *args, *kwargs.values()):
         with no_grad():
             result = op(self, *args, **kwargs)
         _write(self, result._data, op, casting)
@@ -26,9 +28,13 @@ def inplace(self: Tensor, op, *args, casting: str = "same_kind", **kwargs) -> Te
     result = op(self, *args, **kwargs)
     node = result.grad_fn
     snapshot = _snapshot_if_saved(self, node)
+    if through_view:
+        _rebase_base_of_view(self, base, result)
     _write(self, result._data, op, casting)
     if node is not None:
         _rebase(self, result, node, snapshot)
+    if through_view:
+        _view_history_from_base(self, base)
     return self
 
 
@@ -41,9 +47,47 @@ def _check_graph_inplace(self: Tensor) -> None:
     if self._requires_grad and self.grad_fn is None:
         raise RuntimeError(LEAF_INPLACE_MESSAGE)
     base = self._base
-    if base is not None and (base._requires_grad or self._requires_grad):
-        raise NotImplementedError("in-place modification of a view of a tensor that requires grad is not "
-                                  "supported yet: modify the base tensor, or use the out-of-place op")
+    if base is not None and base._requires_grad and base.grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+def _positions_in_base(view: Tensor, base: Tensor) -> np.ndarray:
+    """Flat index into the base of every element of the view, from their memory addresses."""
+    data, owner = view._data, base._data
+    if not owner.flags.c_contiguous:
+        raise NotImplementedError("in-place modification of a view of a non-contiguous tensor that requires grad "
+                                  "is not supported: make the base contiguous first")
+    offset = (data.__array_interface__["data"][0] - owner.__array_interface__["data"][0]) // owner.itemsize
+    steps = [s // owner.itemsize for s in data.strides]
+    positions = np.full(data.shape, offset, dtype=np.int64)
+    for axis, step in enumerate(steps):
+        shape = [1] * data.ndim
+        shape[axis] = data.shape[axis]
+        positions = positions + (np.arange(data.shape[axis]) * step).reshape(shape)
+    return positions
+
+
+def _rebase_base_of_view(view: Tensor, base: Tensor, result: Tensor) -> None:
+    """The base's new history, as torch's CopySlices: the base with the view's elements replaced
+    by the op's result (where over a mask, the result placed by index_backward)."""
+    from generated import functions as F
+
+    positions = _positions_in_base(view, base).reshape(-1)
+    shape = base._data.shape
+    mask = np.zeros(shape, bool)
+    mask.reshape(-1)[positions] = True
+    placed = F.index_backward(F.reshape(result, [-1]), shape, np.unravel_index(positions, shape))
+    replaced = F.where(make_tensor(mask), placed, base)
+    base.grad_fn, base._output_nr, base._requires_grad = replaced.grad_fn, 0, True
+
+
+def _view_history_from_base(view: Tensor, base: Tensor) -> None:
+    """The view's history after the write: its elements picked out of the base's new history."""
+    from generated import functions as F
+
+    positions = _positions_in_base(view, base)
+    picked = F.reshape(F.index(F.reshape(base, [-1]), [positions.reshape(-1)]), list(view._data.shape))
+    view.grad_fn, view._output_nr, view._requires_grad = picked.grad_fn, 0, True
 
 
 def _write(self: Tensor, data, op, casting: str) -> None:

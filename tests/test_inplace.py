@@ -146,3 +146,27 @@ def test_reading_grad_of_a_non_leaf_warns():
     y = gs.ones(2, requires_grad=True) * 2
     with pytest.warns(UserWarning, match="is not a leaf Tensor is being accessed"):
         assert y.grad is None
+
+
+def test_in_place_through_views_of_a_non_leaf_as_torch(torch):
+    """torch's CopySlices: writing through a view rewrites the base's history (and the view's)."""
+
+    def run(lib):
+        x = lib.tensor(np.arange(1.0, 7.0).reshape(2, 3) / 4, requires_grad=True)
+        w = lib.tensor([2.0, 3.0, 4.0], requires_grad=True)
+        y = x * 1.5
+        y[0].mul_(2)
+        row = y[1]
+        row.add_(w * w)
+        y.t()[1:].exp_()
+        (y * lib.tensor(np.arange(1.0, 7.0).reshape(2, 3))).sum().backward()
+        return y.detach().numpy(), x.grad.numpy(), w.grad.numpy()
+
+    for mine, reference in zip(run(gs), run(torch)):
+        np.testing.assert_allclose(mine, reference, rtol=1e-12)
+
+
+def test_in_place_through_a_view_of_a_leaf_is_refused():
+    x = gs.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is being used in an in-place"):
+        x[0].mul_(2)
