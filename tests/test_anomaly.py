@@ -21,10 +21,6 @@ ENABLED_WARNING = ("Anomaly Detection has been enabled. This mode will increase 
                    "enabled for debugging.")
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
 
 @pytest.fixture(autouse=True)
 def _modes_restored():

@@ -19,15 +19,6 @@ import runtime as gs
 from runtime.utils.checkpoint import CheckpointError, checkpoint, checkpoint_sequential
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
-@pytest.fixture(autouse=True)
-def _grad_mode_restored():
-    yield
-    gs.set_grad_enabled(True)
 
 
 DEPTH, WIDTH, BATCH = 16, 64, 32

@@ -28,16 +28,6 @@ import runtime as gs
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
-@pytest.fixture(autouse=True)
-def _grad_mode_restored():
-    """A failing test must not leave grad mode off for the tests after it."""
-    yield
-    gs.set_grad_enabled(True)
 
 
 def np_of(t) -> np.ndarray:

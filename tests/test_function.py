@@ -17,15 +17,6 @@ from runtime.autograd import Function
 from runtime.autograd.function import once_differentiable
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
-@pytest.fixture(autouse=True)
-def _grad_mode_restored():
-    yield
-    gs.set_grad_enabled(True)
 
 
 def np_of(t) -> np.ndarray:

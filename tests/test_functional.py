@@ -15,15 +15,6 @@ import runtime as gs
 from runtime.autograd import functional as AF
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
-@pytest.fixture(autouse=True)
-def _grad_mode_restored():
-    yield
-    gs.set_grad_enabled(True)
 
 
 TOL = 1e-6

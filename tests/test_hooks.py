@@ -15,15 +15,6 @@ import pytest
 import runtime as gs
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
-@pytest.fixture(autouse=True)
-def _grad_mode_restored():
-    yield
-    gs.set_grad_enabled(True)
 
 
 def values(grads):

@@ -8,10 +8,6 @@ import pytest
 import runtime as gs
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
 
 def test_modifying_a_saved_output_in_place_is_refused():
     x = gs.tensor([1.0, 2.0, 3.0], requires_grad=True)

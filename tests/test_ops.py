@@ -13,10 +13,6 @@ import runtime.nn.functional as GF
 from runtime.dtypes import result_type
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
 
 # ---- ResNet-18 ---------------------------------------------------------------------------------
 
