@@ -271,7 +271,8 @@ def _wrapper(entry: Entry) -> dict:
     if entry.promotion:
         promoted = [arrays[a.name] for a in tensors if a.name not in entry.non_differentiable]
         to_float = ", to_float=True" if entry.promotion == "float" else ""
-        lines.append(f"{', '.join(promoted)}{',' if len(promoted) == 1 else ''} = promote({', '.join(promoted)}{to_float})")
+        targets = f"{', '.join(promoted)}{',' if len(promoted) == 1 else ''}"
+        lines.append(f"{targets} = promote({', '.join(promoted)}{to_float})")
     compute, uses_xp = _compute(entry, arrays)
     if uses_xp:
         lines.append(f"xp = array_module({_first_array(schema, arrays)})")
@@ -318,7 +319,8 @@ def _record(entry: Entry, arrays: dict[str, str]) -> list[str]:
         lines.append(f"    node.{formula.saved_slot(name)} = {name}{_saved_if_needed(entry, name, differentiable)}")
     for output in saved_outputs:
         lines.append(f"    node.{formula.saved_slot(output)} = SavedOutput({output})")
-    versions = [f"version(node.{formula.saved_slot(name)})" for name in saved] + [f"version({o})" for o in saved_outputs]
+    versions = [f"version(node.{formula.saved_slot(name)})" for name in saved]
+    versions += [f"version({output})" for output in saved_outputs]
     if versions:
         lines.append(f"    node.saved_versions = {_tuple(versions)}")
     for value in sorted(usage.values):

@@ -14,7 +14,8 @@ ARG_TYPES = {"Tensor", "Tensor[]", "Tensor?[]", "Scalar", "int", "int[]", "float
 REDUCTIONS = {"None": 0, "Mean": 1, "Sum": 2}
 
 _NAME = re.compile(r"^([a-z_][a-z0-9_]*)(?:\.([A-Za-z0-9_]+))?$")
-_ARG = re.compile(r"^(?P<type>[A-Za-z]+(?:\((?P<alias>[a-z])\))?\??(?:\[\d*\])?\??)\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\s*=\s*(?P<default>.+))?$")
+_ARG = re.compile(r"^(?P<type>[A-Za-z]+(?:\((?P<alias>[a-z])\))?\??(?:\[\d*\])?\??)"  # Tensor(a)? int[2]
+                  r"\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\s*=\s*(?P<default>.+))?$")
 _RETURN = re.compile(r"^Tensor(?:\((?P<alias>[a-z])\))?(?:\s+(?P<name>[a-z_][a-z0-9_]*))?$")
 
 

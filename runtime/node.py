@@ -2,9 +2,9 @@
 
 A node is created by a forward op and holds, in slots: its `next_functions` (one edge
 `(node, input_nr)` per tensor input, `(None, 0)` where no gradient flows), the shape and
-dtype of each of its outputs (`output_meta`, used by the engine to validate the gradients
-it receives) and whatever its formulas saved. Saved tensors carry the version they had when
-saved, so backward can refuse a tensor that was modified in place since.
+dtype of each of its outputs (`output_meta`: shape0, dtype0, shape1, dtype1, ...), used by the
+engine to validate the gradients it receives, and whatever its formulas saved. Saved tensors
+carry the version they had when saved, so backward can refuse a tensor modified in place since.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def set_creation_listener(listener, active: bool) -> None:
                 call(node)
 
         _on_node_created = _all
+
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they "

@@ -43,8 +43,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """The gradients of `outputs` with respect to `inputs`, returned rather than accumulated."""
     if is_grads_batched:
         raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported")
-    outputs, single = _as_tuple(outputs), isinstance(inputs, Tensor)
-    inputs = _as_tuple(inputs)
+    outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
     allow_unused = materialize_grads if allow_unused is None else allow_unused
     if materialize_grads and not allow_unused:
         raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import _ops as F
+from .. import functional as F
 from .module import Module
 
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "ELU", "Softplus", "Hardtanh", "Sigmoid", "Tanh",

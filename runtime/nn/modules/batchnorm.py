@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ... import dtypes, factories
-from .. import _ops as F
+from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module

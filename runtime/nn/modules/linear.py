@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ... import factories
-from .. import _ops as F
+from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module

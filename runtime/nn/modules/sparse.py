@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ... import factories
 from ...tensor import Tensor
-from .. import _ops as F
+from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
