@@ -192,3 +192,27 @@ def test_dropout_scales_kept_values_and_is_identity_in_eval():
 def test_bad_input_gets_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# ---- subgradients at kinks and ties are torch's ----------------------------------------------------
+
+@pytest.mark.parametrize("expression", [
+    "lib.maximum(x, y)", "lib.minimum(x, y)", "x.max()", "x.min()", "x.amax(0)", "x.relu()", "x.abs()",
+    "x.clamp(0.0, 1.0)", "x.clamp_min(1.0)", "x.clamp_max(0.0)", "lib.nn.functional.hardtanh(x, 0.0, 1.0)",
+    "lib.nn.functional.leaky_relu(x, 0.1)", "x.max(0)[0]", "x.norm()", "x.sign()", "(x * 0).norm()",
+])
+def test_gradients_at_kinks_and_ties_are_torch_s(expression, torch):
+    """Inputs sitting exactly on the kinks (0, the clamp bounds) and ties (equal elements)."""
+
+    def run(lib):
+        x = lib.tensor([0.0, 1.0, 1.0, -1.0, 0.0], requires_grad=True)
+        y = lib.tensor([0.0, 1.0, 2.0, -1.0, 3.0], requires_grad=True)
+        out = eval(expression, {"x": x, "y": y, "lib": lib})
+        (out * lib.arange(1.0, out.numel() + 1.0).reshape(out.shape)).sum().backward()
+        return x.grad.numpy(), None if y.grad is None else y.grad.numpy()
+
+    for mine, reference in zip(run(gs), run(torch)):
+        if reference is None:
+            assert mine is None
+        else:
+            np.testing.assert_allclose(mine, reference)
