@@ -40,8 +40,8 @@ def sum_backward(ops, grad, shape, dim, keepdim):
 
 
 def mean_backward(ops, grad, shape, dim, keepdim):
-    count = math.prod(shape[d] for d in _reduced_dims(dim, len(shape)))
-    return sum_backward(ops, grad, shape, dim, keepdim) / count
+    count = math.prod(shape) if dim is None else math.prod(shape[d] for d in _reduced_dims(dim, len(shape)))
+    return sum_backward(ops, grad / count, shape, dim, keepdim)  # divide before expanding: fewer elements
 
 
 def _reduced_dims(dim, ndim: int) -> list[int]:
@@ -53,6 +53,8 @@ def _reduced_dims(dim, ndim: int) -> list[int]:
 def pow_backward(ops, grad, self, exponent):
     if exponent == 0:
         return ops.zeros_like(self)
+    if exponent == 2:  # x ** 2, the common case (squares, MSE): no power op needed
+        return grad * 2 * self
     return grad * exponent * self ** (exponent - 1)
 
 
