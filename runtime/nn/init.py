@@ -233,3 +233,13 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
 uniform, normal, constant = uniform_, normal_, constant_
 xavier_uniform, xavier_normal = xavier_uniform_, xavier_normal_
 kaiming_uniform, kaiming_normal = kaiming_uniform_, kaiming_normal_
+
+
+def layer_default_(weight, bias=None) -> None:
+    """torch's default start for Linear and Conv layers: weight kaiming_uniform_(a=sqrt(5)), bias
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn in that order from the default generator."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)
