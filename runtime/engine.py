@@ -87,8 +87,13 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
                     outputs = ()
                 elif anomaly:
                     outputs = run.execute_in_anomaly_mode(node, grads, captured, needed, check_nan)
-                elif plain and node._hooks is None and node.num_outputs == 1 and type(node) is not AccumulateGrad:
-                    outputs = node.apply(grads)  # the common case, without execute's checks
+                elif plain and node._hooks is None and node.num_outputs == 1:
+                    # the common case, without execute's checks for hooks and captures
+                    if type(node) is AccumulateGrad:
+                        if grads[0] is not None:
+                            run._store_grad(node.variable, grads[0])
+                        continue
+                    outputs = node.apply(grads)
                     if not keep_graph:
                         node.release_variables()
                 else:
