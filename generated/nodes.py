@@ -12,8 +12,8 @@ from numpy import ndarray
 
 from runtime import cuda as C
 from runtime import formulas as H
-from runtime.node import Node
 from runtime.backends import array_module
+from runtime.node import Node
 from runtime.tensor import data_of
 
 from . import array_ops as A
