@@ -125,6 +125,14 @@ class Sequential(Module):
         return input
 
 
+def _absolute_key(idx, length: int) -> str:
+    """The registration key ("0", "1", ...) of a list index, negative ones counted from the end."""
+    idx = operator.index(idx)
+    if not -length <= idx < length:
+        raise IndexError(f"index {idx} is out of range")
+    return str(idx + length if idx < 0 else idx)
+
+
 class ModuleList(Module):
     """A list of submodules, registered (so parameters, state_dict and .to() see them)."""
 
@@ -134,12 +142,7 @@ class ModuleList(Module):
             self += modules
 
     def _get_abs_string_index(self, idx) -> str:
-        idx = operator.index(idx)
-        if not -len(self) <= idx < len(self):
-            raise IndexError(f"index {idx} is out of range")
-        if idx < 0:
-            idx += len(self)
-        return str(idx)
+        return _absolute_key(idx, len(self))
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
@@ -290,12 +293,7 @@ class ParameterList(Module):
             self += values
 
     def _get_abs_string_index(self, idx) -> str:
-        idx = operator.index(idx)
-        if not -len(self) <= idx < len(self):
-            raise IndexError(f"index {idx} is out of range")
-        if idx < 0:
-            idx += len(self)
-        return str(idx)
+        return _absolute_key(idx, len(self))
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
