@@ -32,9 +32,9 @@
 //   LinalgVectorNormBackward0: helper norm_backward() has no device version
 //   CumsumBackward0: helper cumsum_backward() has no device version
 //   MatmulBackward0: shared key 'self, other'
-//   MmBackward0: op 'mm' runs the array kernel 'matmul'
+//   MmBackward0: helper mm_mat1_backward() has no device version
 //   BmmBackward0: op 'bmm' runs the array kernel 'matmul'
-//   AddmmBackward0: op 'mm' runs the array kernel 'matmul'
+//   AddmmBackward0: helper mm_mat1_backward() has no device version
 //   ViewBackward0: op 'reshape' runs the array kernel 'reshape'
 //   ReshapeBackward0: op 'reshape' runs the array kernel 'reshape'
 //   TBackward0: op 't' runs the array kernel 't'

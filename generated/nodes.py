@@ -1842,7 +1842,7 @@ class MatmulBackward0(Node):
 class MmBackward0(Node):
     """derivatives.yaml: mm(Tensor self, Tensor mat2) -> Tensor
 
-      self: mm(grad, mat2.t())
+      self: mm_mat1_backward(grad, mat2)
       mat2: mm_mat2_backward(grad, self, mat2)
     """
 
@@ -1858,7 +1858,7 @@ class MmBackward0(Node):
         need_self = self.next_functions[0][0] is not None
         need_mat2 = self.next_functions[1][0] is not None
         return (
-            A.mm(grad, A.t(mat2)) if need_self else None,
+            H.mm_mat1_backward(A, grad, mat2) if need_self else None,
             H.mm_mat2_backward(A, grad, self_, mat2) if need_mat2 else None,
         )
 
@@ -1870,7 +1870,7 @@ class MmBackward0(Node):
         need_self = self.next_functions[0][0] is not None
         need_mat2 = self.next_functions[1][0] is not None
         return (
-            T.mm(grad, T.t(mat2)) if need_self else None,
+            H.mm_mat1_backward(T, grad, mat2) if need_self else None,
             H.mm_mat2_backward(T, grad, self_, mat2) if need_mat2 else None,
         )
 
@@ -1915,7 +1915,7 @@ class AddmmBackward0(Node):
     """derivatives.yaml: addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor
 
       self: maybe_multiply(grad, beta)
-      mat1: maybe_multiply(mm(grad, mat2.t()), alpha)
+      mat1: maybe_multiply(mm_mat1_backward(grad, mat2), alpha)
       mat2: maybe_multiply(mm_mat2_backward(grad, mat1, mat2), alpha)
     """
 
@@ -1934,7 +1934,7 @@ class AddmmBackward0(Node):
         need_mat2 = self.next_functions[2][0] is not None
         return (
             H.maybe_multiply(A, grad, self.beta) if need_self else None,
-            H.maybe_multiply(A, A.mm(grad, A.t(mat2)), self.alpha) if need_mat1 else None,
+            H.maybe_multiply(A, H.mm_mat1_backward(A, grad, mat2), self.alpha) if need_mat1 else None,
             H.maybe_multiply(A, H.mm_mat2_backward(A, grad, mat1, mat2), self.alpha) if need_mat2 else None,
         )
 
@@ -1948,7 +1948,7 @@ class AddmmBackward0(Node):
         need_mat2 = self.next_functions[2][0] is not None
         return (
             H.maybe_multiply(T, grad, self.beta) if need_self else None,
-            H.maybe_multiply(T, T.mm(grad, T.t(mat2)), self.alpha) if need_mat1 else None,
+            H.maybe_multiply(T, H.mm_mat1_backward(T, grad, mat2), self.alpha) if need_mat1 else None,
             H.maybe_multiply(T, H.mm_mat2_backward(T, grad, mat1, mat2), self.alpha) if need_mat2 else None,
         )
 

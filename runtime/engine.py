@@ -110,7 +110,13 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
                     remaining = dependencies[next_node] - 1
                     dependencies[next_node] = remaining
                     if remaining == 0:
-                        ready.append(next_node)
+                        if plain and type(next_node) is AccumulateGrad and next_node._hooks is None and not anomaly:
+                            # a leaf whose gradients have all arrived: accumulated now, not via the stack
+                            slots = buffers.pop(next_node, None)
+                            if slots is not None:
+                                run._store_grad(next_node.variable, slots[0])
+                        else:
+                            ready.append(next_node)
     except Exception as error:
         if anomaly and node is not None:
             from .autograd.anomaly_mode import report_error
@@ -199,11 +205,13 @@ class _Run:
         shape, dtype = meta[2 * nr], meta[2 * nr + 1]
         array = grad._data if self.create_graph else grad
         if array.shape != shape:
-            if not _broadcastable_to(shape, array.shape):
+            axes = _broadcast_axes(shape, array.shape)
+            if axes is None:
                 raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {index} - got "
                                    f"{list(array.shape)} but expected shape compatible with {list(shape)}")
-            namespace = OPS["tensor"] if self.create_graph else OPS["array"]
-            grad = OPS["helpers"].sum_to(namespace, grad, shape)
+            # summed in one reduction over arrays: the hot path of every bias
+            grad = OPS["helpers"].sum_to(OPS["tensor"], grad, shape) if self.create_graph else \
+                grad.sum(axis=axes).reshape(shape)
         if array.dtype != dtype:
             grad = grad.to(dtype) if self.create_graph else grad.astype(dtype)
         return grad
@@ -292,17 +300,18 @@ class _Run:
                         raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
                     raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
-    def _can_steal(self, grad) -> bool:
+    def _can_steal(self, grad, variable) -> bool:
         """Whether `grad` can become a .grad without a copy: as torch steals a gradient that no one
-        else references, an array made in this backward (or a plain contiguous view of one, such
-        as the transpose of a transpose) is taken as it is."""
+        else references and that is laid out like the variable, an array made in this backward
+        (or a plain contiguous view of one, such as the transpose of a transpose) is taken as
+        it is."""
         owner = grad if grad.base is None else grad.base
-        if id(owner) in self.owned_elsewhere:
+        if id(owner) in self.owned_elsewhere or not _obeys_layout_of(variable, grad):
             return False
         if owner is grad:
             return True
         # references to the owner: the view's .base, the local `owner`, getrefcount's argument
-        return grad.flags.c_contiguous and grad.flags.writeable and sys.getrefcount(owner) <= 3
+        return grad.flags.writeable and sys.getrefcount(owner) <= 3
 
     def _store_grad(self, tensor: Tensor, grad) -> None:
         """Add into `.grad` as torch does: in place when possible, never aliasing another's array."""
@@ -313,8 +322,8 @@ class _Run:
         if existing is None:
             if isinstance(grad, np.generic):  # numpy returns scalars from 0-d arithmetic
                 grad = np.array(grad)
-            elif not self._can_steal(grad):
-                grad = grad.copy()
+            elif not self._can_steal(grad, tensor._data):
+                grad = _copy_in_layout_of(tensor._data, grad)
             self.owned_elsewhere.add(id(grad if grad.base is None else grad.base))
             tensor._grad = make_tensor(grad)
         elif existing.grad_fn is not None or existing._requires_grad:
@@ -322,6 +331,24 @@ class _Run:
         else:
             existing._data += grad
             existing._bump()
+
+
+# torch's gradient layout contract: a .grad has its variable's strides where the variable is
+# dense (a transposed weight gets a transposed gradient), else it is contiguous.
+
+def _obeys_layout_of(variable, grad) -> bool:
+    if grad.strides == variable.strides:
+        return True
+    if variable.flags.c_contiguous or variable.flags.f_contiguous:  # strides of size-1 dims are free
+        return all(g == v for g, v, n in zip(grad.strides, variable.strides, grad.shape) if n != 1)
+    return grad.flags.c_contiguous
+
+
+def _copy_in_layout_of(variable, grad):
+    dense = variable.flags.c_contiguous or variable.flags.f_contiguous
+    copy = array_module(grad).empty_like(variable if dense else grad, order="K" if dense else "C")
+    copy[...] = grad
+    return copy
 
 
 def _hook_name(hook) -> str:
@@ -345,18 +372,20 @@ def _add_to_buffer(buffers: dict, node, nr: int, grad) -> None:
 
 
 def _count_dependencies(roots) -> dict:
-    dependencies: dict = {}
-    stack = [node for node, _ in roots]
-    seen = set(stack)
+    """Edges leading into each node reachable from the roots (the roots start at 0: a root
+    below another root is still found once)."""
+    dependencies = dict.fromkeys((node for node, _ in roots), 0)
+    stack = list(dependencies)
     while stack:
-        node = stack.pop()
-        for next_node, _ in node.next_functions:
+        for next_node, _ in stack.pop().next_functions:
             if next_node is None:
                 continue
-            dependencies[next_node] = dependencies.get(next_node, 0) + 1
-            if next_node not in seen:
-                seen.add(next_node)
+            count = dependencies.get(next_node)
+            if count is None:
+                dependencies[next_node] = 1
                 stack.append(next_node)
+            else:
+                dependencies[next_node] = count + 1
     return dependencies
 
 
@@ -380,8 +409,15 @@ def _needed_nodes(roots, dependencies: dict, targets) -> set:
     return needed
 
 
-def _broadcastable_to(shape: tuple, grad_shape: tuple) -> bool:
-    if len(grad_shape) < len(shape):
-        return False
-    tail = grad_shape[len(grad_shape) - len(shape):]
-    return all(s == g or s == 1 for s, g in zip(shape, tail))
+def _broadcast_axes(shape: tuple, grad_shape: tuple) -> tuple | None:
+    """The axes by which `grad_shape` broadcasts `shape`, or None where it does not."""
+    lead = len(grad_shape) - len(shape)
+    if lead < 0:
+        return None
+    axes = list(range(lead))
+    for i, size in enumerate(shape):
+        if size != grad_shape[lead + i]:
+            if size != 1:
+                return None
+            axes.append(lead + i)
+    return tuple(axes)

@@ -90,6 +90,19 @@ def matmul_backward(ops, grad, self, other, mask):
     return grad_self, grad_other
 
 
+def mm_mat1_backward(ops, grad, mat2):
+    """grad @ mat2^T. With mat2 row-major that is BLAS's "B transposed" product, which OpenBLAS
+    runs up to 2x slower when the output has fewer rows than columns (a batch of 64 against
+    512 features) than the same product transposed, (mat2 @ grad^T)^T; see docs/decisions.md.
+    That result is column-major, which costs its consumers a strided pass (a gradient inside
+    the graph may have any layout; a leaf's .grad is put in the leaf's layout), so it is taken
+    only where the inner dimension makes the product worth it."""
+    (rows, inner), columns = _shape(grad), _shape(mat2)[0]
+    if rows < columns and inner >= 128 and getattr(mat2, "_data", mat2).flags.c_contiguous:
+        return ops.t(ops.mm(mat2, ops.t(grad)))
+    return ops.mm(grad, ops.t(mat2))
+
+
 def mm_mat2_backward(ops, grad, mat1, mat2):
     """mat1^T @ grad, computed in mat2's memory order as torch does: for the usual
     `x @ weight.t()` (mat2 a transposed view) the result is (grad^T @ mat1)^T, whose transpose,

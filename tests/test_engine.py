@@ -1971,6 +1971,48 @@ def test_grad_of_two_leaves_from_shared_node_do_not_alias():
 
 
 # =============================================================================================
+# .grad follows torch's layout contract: the leaf's strides where the leaf is dense
+# =============================================================================================
+
+
+def wide_product(x_layout: str, w_layout: str = "C"):
+    """x @ w with x 4x256: for a row-major w (256x512), x's gradient grad @ w^T is computed
+    transposed (mm_mat1_backward), so it comes out column-major whatever layout x has."""
+    rng = np.random.default_rng(3)
+    x = gs.tensor(np.asarray(rng.standard_normal((4, 256)), order=x_layout), requires_grad=True)
+    w = gs.tensor(np.asarray(rng.standard_normal((256, 512)), order=w_layout), requires_grad=True)
+    g = rng.standard_normal((4, 512))
+    (x @ w).backward(gs.tensor(g))
+    return x, w, g
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_leaf_grad_has_the_leaf_layout(layout):
+    x, w, g = wide_product(layout, layout)
+    for leaf in (x, w):
+        assert leaf.grad.stride() == leaf.stride()
+    close(x.grad, g @ w.detach().numpy().T, rtol=1e-12)
+    close(w.grad, x.detach().numpy().T @ g, rtol=1e-12)
+
+
+def test_leaf_of_strided_view_layout_gets_a_contiguous_grad():
+    base = gs.randn(4, 6)
+    x = base[:, ::2].detach().requires_grad_()
+    (x * 3).sum().backward()
+    assert x.grad.is_contiguous()
+    close(x.grad, np.full((4, 3), 3.0))
+
+
+def test_layout_contract_matches_torch(torch):
+    x, w, g = wide_product("C")
+    tx = torch.tensor(x.detach().numpy(), requires_grad=True)
+    tw = torch.tensor(w.detach().numpy().copy(), requires_grad=True)
+    (tx @ tw).backward(torch.tensor(g))
+    assert x.grad.stride() == tuple(tx.grad.stride())
+    close(x.grad, tx.grad, rtol=1e-12)
+
+
+# =============================================================================================
 # gradcheck / gradgradcheck
 # =============================================================================================
 

@@ -158,7 +158,8 @@ def expand(self, size, implicit):
         raise RuntimeError(f"expand: the number of sizes provided ({len(size)}) must be greater or equal to the "
                            f"number of dimensions in the tensor ({self.ndim})")
     lead = len(size) - self.ndim
-    target = tuple(self.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(size))
+    target = tuple(self.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(size)) \
+        if -1 in size else size
     for i, s in enumerate(self.shape):
         if s != 1 and s != target[lead + i]:
             raise RuntimeError(f"The expanded size of the tensor ({target[lead + i]}) must match the existing size "
