@@ -68,8 +68,10 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
     buffers: dict = {}
     for (node, nr), grad in zip(roots, root_grads):
         if receiving is None or node in receiving:
-            _add_to_buffer(buffers, node, nr, grad)
-    ready = [node for node in dict.fromkeys(node for node, _ in roots) if dependencies.get(node, 0) == 0]
+            buffers[node] = _with_grad(buffers.get(node), node, nr, grad)
+    # the stack of nodes whose gradients have all arrived, each with its gradients
+    ready = [(node, buffers.pop(node, None)) for node in dict.fromkeys(node for node, _ in roots)
+             if dependencies[node] == 0]
     run = _Run(keep_graph, create_graph, owned_elsewhere={id(g) for g in root_grads})
     anomaly = ANOMALY.enabled
     check_nan = anomaly and ANOMALY.check_nan
@@ -81,17 +83,15 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
         # numpy's divide-by-zero warnings: torch gives inf and nan silently
         with set_grad_enabled(create_graph), np.errstate(all="ignore"):
             while ready:
-                node = ready.pop()
-                grads = buffers.pop(node, None)
+                node, grads = ready.pop()
                 if grads is None:
                     outputs = ()
                 elif anomaly:
                     outputs = run.execute_in_anomaly_mode(node, grads, captured, needed, check_nan)
                 elif plain and node._hooks is None and node.num_outputs == 1:
                     # the common case, without execute's checks for hooks and captures
-                    if type(node) is AccumulateGrad:
-                        if grads[0] is not None:
-                            run._store_grad(node.variable, grads[0])
+                    if type(node) is AccumulateGrad:  # a leaf passed as a root
+                        run._store_grad(node.variable, grads[0])
                         continue
                     outputs = node.apply(grads)
                     if not keep_graph:
@@ -106,17 +106,24 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
                         meta = next_node.output_meta
                         if create_graph or grad.shape != meta[2 * nr] or grad.dtype != meta[2 * nr + 1]:
                             grad = run.validate(node, index, grad, next_node, nr)
-                        _add_to_buffer(buffers, next_node, nr, grad)
+                    else:
+                        grad = None
                     remaining = dependencies[next_node] - 1
                     dependencies[next_node] = remaining
-                    if remaining == 0:
-                        if plain and type(next_node) is AccumulateGrad and next_node._hooks is None and not anomaly:
-                            # a leaf whose gradients have all arrived: accumulated now, not via the stack
-                            slots = buffers.pop(next_node, None)
-                            if slots is not None:
-                                run._store_grad(next_node.variable, slots[0])
-                        else:
-                            ready.append(next_node)
+                    if remaining:  # more gradients to come: wait in the buffer
+                        if grad is not None:
+                            buffers[next_node] = _with_grad(buffers.get(next_node), next_node, nr, grad)
+                        continue
+                    slots = buffers.pop(next_node, None)
+                    if grad is not None:
+                        slots = [grad] if slots is None and next_node.num_outputs == 1 else \
+                            _with_grad(slots, next_node, nr, grad)
+                    if plain and type(next_node) is AccumulateGrad and next_node._hooks is None and not anomaly:
+                        # a leaf whose gradients have all arrived: accumulated now, not via the stack
+                        if slots is not None:
+                            run._store_grad(next_node.variable, slots[0])
+                    else:
+                        ready.append((next_node, slots))
     except Exception as error:
         if anomaly and node is not None:
             from .autograd.anomaly_mode import report_error
@@ -209,9 +216,11 @@ class _Run:
             if axes is None:
                 raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {index} - got "
                                    f"{list(array.shape)} but expected shape compatible with {list(shape)}")
-            # summed in one reduction over arrays: the hot path of every bias
-            grad = OPS["helpers"].sum_to(OPS["tensor"], grad, shape) if self.create_graph else \
-                grad.sum(axis=axes).reshape(shape)
+            if self.create_graph:
+                grad = OPS["helpers"].sum_to(OPS["tensor"], grad, shape)
+            else:  # one reduction, numpy's called directly: the hot path of every bias
+                summed = np.add.reduce(grad, axis=axes) if type(grad) is np.ndarray else grad.sum(axis=axes)
+                grad = summed.reshape(shape)
         if array.dtype != dtype:
             grad = grad.to(dtype) if self.create_graph else grad.astype(dtype)
         return grad
@@ -364,11 +373,12 @@ def _check_hook_result(hook, original, result) -> None:
         raise RuntimeError(f"hook '{_hook_name(hook)}' has changed the size of value")
 
 
-def _add_to_buffer(buffers: dict, node, nr: int, grad) -> None:
-    slots = buffers.get(node)
+def _with_grad(slots: list | None, node, nr: int, grad) -> list:
+    """A node's gradient slots (new ones for None) with `grad` added into slot `nr`."""
     if slots is None:
-        slots = buffers[node] = [None] * node.num_outputs
+        slots = [None] * node.num_outputs
     slots[nr] = grad if slots[nr] is None else slots[nr] + grad
+    return slots
 
 
 def _count_dependencies(roots) -> dict:

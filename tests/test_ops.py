@@ -149,6 +149,19 @@ def test_mixed_dtype_arithmetic_follows_torch():
     np.testing.assert_allclose((ints / 2).numpy(), [0.5, 1.0, 1.5])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_mean_of_all_elements_is_numpy_s_to_the_last_bit(dtype):
+    # float32/float64 take a direct sum-and-divide path; float16 keeps numpy's float32 accumulation
+    values = np.random.default_rng(5).standard_normal((64, 10)).astype(dtype) ** 2 + 1
+    ours = gs.tensor(values).mean().numpy()
+    assert ours.dtype == dtype and ours == values.mean()
+    assert gs.tensor(values).mean(dtype=gs.float64).numpy() == values.mean(dtype=np.float64)
+
+
+def test_mean_of_empty_tensor_is_nan_as_torch_s():
+    assert np.isnan(gs.zeros(0).mean().item())
+
+
 def test_dropout_draws_torch_s_mask_under_the_same_seed(torch):
     gs.manual_seed(7)
     torch.manual_seed(7)
