@@ -25,24 +25,18 @@ except ImportError:  # the comparison column is left out
     torch = None
 
 
-def best_of(builders: list, repeat: int, number: int) -> list[float]:
-    """Seconds per call of each contender: the best of `repeat` rounds of `number` calls, the
-    contenders taking turns round by round so that drifts of the machine's speed hit all alike.
-
-    Each round builds each contender afresh (`builder()` returns the function to time) and runs
-    it once untimed, so the timed calls are consecutive steps, as in a training loop. The fresh
-    build matters: where malloc places a contender's arrays moves its time by up to 15% here
-    for as long as those arrays live, so one build per run made the ratios a draw."""
-    best = [float("inf")] * len(builders)
+def best_of(fns: list, repeat: int, number: int) -> list[float]:
+    """Seconds per call of each function: the best of `repeat` rounds of `number` calls, the
+    functions taking turns round by round so that drifts of the machine's speed hit all alike."""
+    for fn in fns:
+        fn()
+    best = [float("inf")] * len(fns)
     for _ in range(repeat):
-        for i, build in enumerate(builders):
-            fn = build()
-            fn()
+        for i, fn in enumerate(fns):
             start = time.perf_counter()
             for _ in range(number):
                 fn()
             best[i] = min(best[i], (time.perf_counter() - start) / number)
-            del fn
     return best
 
 
@@ -197,7 +191,7 @@ def main() -> None:
     ]
     for name, unit, scale, build, build_numpy, repeat, number in cases:
         gc.collect()
-        contenders = [lambda: build(runtime), build_numpy] + ([lambda: build(torch)] if torch else [])
+        contenders = [build(runtime), build_numpy()] + ([build(torch)] if torch else [])
         times = best_of(contenders, repeat, number)
         report(name, unit, scale, times[0], times[1], times[2] if torch else None)
 
