@@ -3,7 +3,8 @@
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python -m bench.bench_layout
 
 For grad (M x K) @ mat2^T with mat2 (N x K) row-major, it times numpy's product as written and
-the same product computed transposed, (mat2 @ grad^T)^T, and marks the one the rule picks.
+the same product computed transposed and copied back to row-major, (mat2 @ grad^T)^T, and marks
+the one the rule picks.
 Run it on another machine or BLAS to see whether the rule still holds there.
 """
 
@@ -16,8 +17,6 @@ import numpy as np
 from runtime import formulas
 from bench.bench_core import best_of
 
-import generated.array_ops as A
-
 SIZES = (16, 64, 256, 512, 1024)
 
 
@@ -27,8 +26,8 @@ def main() -> None:
     for rows, columns, inner in itertools.product(SIZES, SIZES, (16, 128, 512)):
         grad = rng.standard_normal((rows, inner)).astype(np.float32)
         mat2 = rng.standard_normal((columns, inner)).astype(np.float32)
-        written, transposed = best_of([lambda: grad @ mat2.T, lambda: (mat2 @ grad.T).T], 5, 10)
-        picks = "transposed" if not formulas.mm_mat1_backward(A, grad, mat2).flags.c_contiguous else "as written"
+        written, transposed = best_of([lambda: grad @ mat2.T, lambda: np.ascontiguousarray((mat2 @ grad.T).T)], 5, 10)
+        picks = "transposed" if formulas.transposed_product_pays(grad, mat2) else "as written"
         print(f"{rows:5d} {columns:5d} {inner:5d} {written * 1e6:9.1f}us {transposed * 1e6:9.1f}us "
               f"{written / transposed:6.2f}  {picks}", flush=True)
 

@@ -92,15 +92,20 @@ def matmul_backward(ops, grad, self, other, mask):
 
 def mm_mat1_backward(ops, grad, mat2):
     """grad @ mat2^T. With mat2 row-major that is BLAS's "B transposed" product, which OpenBLAS
-    runs up to 2x slower when the output has fewer rows than columns (a batch of 64 against
-    512 features) than the same product transposed, (mat2 @ grad^T)^T; see docs/decisions.md.
-    That result is column-major, which costs its consumers a strided pass (a gradient inside
-    the graph may have any layout; a leaf's .grad is put in the leaf's layout), so it is taken
-    only where the inner dimension makes the product worth it."""
-    (rows, inner), columns = _shape(grad), _shape(mat2)[0]
-    if rows < columns and inner >= 128 and getattr(mat2, "_data", mat2).flags.c_contiguous:
-        return ops.t(ops.mm(mat2, ops.t(grad)))
+    runs up to 2x slower for a wide, short output (a batch of 64 against 512 features) than
+    the same product transposed, (mat2 @ grad^T)^T; see docs/decisions.md. That result is
+    column-major and is copied back to row-major, as torch lays this gradient out (hooks see
+    no difference, consumers pay no strided pass); where the copy would cost more than the
+    product saves, and in the differentiable form, the plain product is kept."""
+    if not ops.DIFFERENTIABLE and transposed_product_pays(grad, mat2):
+        return array_module(grad).ascontiguousarray(ops.t(ops.mm(mat2, ops.t(grad))))
     return ops.mm(grad, ops.t(mat2))
+
+
+def transposed_product_pays(grad, mat2) -> bool:
+    """mm_mat1_backward's rule, as measured by bench/bench_layout.py."""
+    (rows, inner), columns = _shape(grad), _shape(mat2)[0]
+    return rows <= 64 and columns >= 8 * rows and inner >= 128 and mat2.flags.c_contiguous
 
 
 def mm_mat2_backward(ops, grad, mat1, mat2):

@@ -1976,8 +1976,8 @@ def test_grad_of_two_leaves_from_shared_node_do_not_alias():
 
 
 def wide_product(x_layout: str, w_layout: str = "C"):
-    """x @ w with x 4x256: for a row-major w (256x512), x's gradient grad @ w^T is computed
-    transposed (mm_mat1_backward), so it comes out column-major whatever layout x has."""
+    """x @ w with x 4x256 and w 256x512: for a row-major w, x's gradient grad @ w^T is computed
+    transposed (mm_mat1_backward); for a column-major x, it arrives row-major."""
     rng = np.random.default_rng(3)
     x = gs.tensor(np.asarray(rng.standard_normal((4, 256)), order=x_layout), requires_grad=True)
     w = gs.tensor(np.asarray(rng.standard_normal((256, 512)), order=w_layout), requires_grad=True)
@@ -1993,6 +1993,18 @@ def test_leaf_grad_has_the_leaf_layout(layout):
         assert leaf.grad.stride() == leaf.stride()
     close(x.grad, g @ w.detach().numpy().T, rtol=1e-12)
     close(w.grad, x.detach().numpy().T @ g, rtol=1e-12)
+
+
+def test_gradient_of_the_transposed_product_reaches_hooks_row_major_as_torch_s():
+    rng = np.random.default_rng(4)
+    x = gs.tensor(rng.standard_normal((4, 256)), requires_grad=True)
+    w = gs.tensor(rng.standard_normal((256, 512)))
+    h = x * 1
+    seen = []
+    h.register_hook(lambda g: seen.append((g.is_contiguous(), g.view(-1).shape)))
+    (h @ w).sum().backward()
+    assert seen == [(True, (1024,))]
+    close(x.grad, np.ones((4, 512)) @ w.numpy().T, rtol=1e-12)
 
 
 def test_leaf_of_strided_view_layout_gets_a_contiguous_grad():
