@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from .backends import array_module, device_of
-from .grad_mode import set_grad_enabled
+from .grad_mode import STATE as GRAD_MODE
 from .tensor import Tensor, make_tensor, type_description
 from .node import ANOMALY, AccumulateGrad
 
@@ -70,18 +70,23 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
         if receiving is None or node in receiving:
             buffers[node] = _with_grad(buffers.get(node), node, nr, grad)
     # the stack of nodes whose gradients have all arrived, each with its gradients
-    ready = [(node, buffers.pop(node, None)) for node in dict.fromkeys(node for node, _ in roots)
-             if dependencies[node] == 0]
-    run = _Run(keep_graph, create_graph, owned_elsewhere={id(g) for g in root_grads})
+    ready = []
+    for node, _ in roots:
+        if dependencies[node] == 0:
+            dependencies[node] = -1  # a root named twice is started once
+            ready.append((node, buffers.pop(node, None)))
+    run = _Run(keep_graph, create_graph, owned_elsewhere=set(map(id, root_grads)))
     anomaly = ANOMALY.enabled
     check_nan = anomaly and ANOMALY.check_nan
     plain = captured is None and not create_graph  # no capture, array mode: nodes may be called directly
     checkpoint_valid = STATE.checkpoint_valid
     STATE.checkpoint_valid = checkpoint_valid and targets is None
     node = None
+    grad_mode = GRAD_MODE.enabled
+    GRAD_MODE.enabled = create_graph
     try:
         # numpy's divide-by-zero warnings: torch gives inf and nan silently
-        with set_grad_enabled(create_graph), np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):
             while ready:
                 node, grads = ready.pop()
                 if grads is None:
@@ -131,6 +136,7 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
             report_error(node, error)
         raise
     finally:
+        GRAD_MODE.enabled = grad_mode
         STATE.checkpoint_valid = checkpoint_valid
     if captured is not None:
         return [captured[edge] for edge in targets]
@@ -384,7 +390,7 @@ def _with_grad(slots: list | None, node, nr: int, grad) -> list:
 def _count_dependencies(roots) -> dict:
     """Edges leading into each node reachable from the roots (the roots start at 0: a root
     below another root is still found once)."""
-    dependencies = dict.fromkeys((node for node, _ in roots), 0)
+    dependencies = {node: 0 for node, _ in roots}
     stack = list(dependencies)
     while stack:
         for next_node, _ in stack.pop().next_functions:

@@ -102,13 +102,6 @@ def _arithmetic_inplace(op, ufunc):
     return method
 
 
-def _reflected(op):
-    def reflected(self, other):
-        return op(self, other)
-
-    return reflected
-
-
 METHODS = dict(
     view=view, reshape=C.reshape, expand=expand, permute=permute, sum=C.reduce_sum, mean=C.reduce_mean,
     squeeze=C.squeeze, flatten=C.flatten, unflatten=C.unflatten, movedim=C.movedim, narrow=C.narrow,
@@ -127,8 +120,8 @@ METHODS = dict(
     reshape_as=lambda self, other: C.reshape(self, other._data.shape),
     expand_as=lambda self, other: expand(self, other._data.shape),
     type_as=lambda self, other: to(self, other.dtype),
-    __add__=F.add, __radd__=_reflected(F.add), __sub__=F.sub, __rsub__=__rsub__,
-    __mul__=F.mul, __rmul__=_reflected(F.mul), __truediv__=F.div, __rtruediv__=__rtruediv__,
+    __add__=F.add, __radd__=F.add, __sub__=F.sub, __rsub__=__rsub__,  # + and * commute: no reflection
+    __mul__=F.mul, __rmul__=F.mul, __truediv__=F.div, __rtruediv__=__rtruediv__,
     __pow__=__pow__, __rpow__=__rpow__, __neg__=F.neg, __abs__=F.abs, __matmul__=C.matmul, matmul=C.matmul,
     __rmatmul__=lambda self, other: C.matmul(other, self),
     __eq__=F.eq, __ne__=F.ne, __gt__=F.gt, __ge__=F.ge, __lt__=F.lt, __le__=F.le,

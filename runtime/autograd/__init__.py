@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backends import array_module
 from ..tensor import Tensor, make_tensor
 from .. import engine
 from ..node import AccumulateGrad, Node, edge
@@ -108,7 +109,7 @@ def _root_grads(tensors, grads, create_graph: bool) -> list:
         if grad is None:
             if data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            value = make_tensor(np.ones_like(data))
+            value = make_tensor(_ones(data))
         elif isinstance(grad, Tensor):
             if grad._data.shape != data.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[{index}] has a shape of {grad.shape} and "
@@ -118,6 +119,14 @@ def _root_grads(tensors, grads, create_graph: bool) -> list:
             raise TypeError(f"gradients can be either Tensors or None, but got {type(grad).__name__}")
         result.append(value if create_graph else value._data)
     return result
+
+
+def _ones(data):
+    """The implicit gradient of a one-element output: np.ones_like by one C call, not four
+    Python ones (the cost of each shows when a training step leaves the caches cold)."""
+    if type(data) is np.ndarray:
+        return np.array(1, data.dtype).reshape(data.shape)
+    return array_module(data).ones_like(data)
 
 
 def _input_edge(tensor, caller: str):
