@@ -321,7 +321,8 @@ class _Run:
         (or a plain contiguous view of one, such as the transpose of a transpose) is taken as
         it is."""
         owner = grad if grad.base is None else grad.base
-        if id(owner) in self.owned_elsewhere or not _obeys_layout_of(variable, grad):
+        if id(owner) in self.owned_elsewhere or (grad.strides != variable.strides
+                                                 and not _obeys_layout_of(variable, grad)):
             return False
         if owner is grad:
             return True
@@ -352,8 +353,6 @@ class _Run:
 # dense (a transposed weight gets a transposed gradient), else it is contiguous.
 
 def _obeys_layout_of(variable, grad) -> bool:
-    if grad.strides == variable.strides:
-        return True
     if variable.flags.c_contiguous or variable.flags.f_contiguous:  # strides of size-1 dims are free
         return all(g == v for g, v, n in zip(grad.strides, variable.strides, grad.shape) if n != 1)
     return grad.flags.c_contiguous

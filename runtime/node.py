@@ -220,6 +220,8 @@ class AccumulateGrad(Node):
         self.variable = variable
         self.next_functions = ()
         self._hooks = variable._hooks
+        # as torch's: the leaf's metadata when the graph was built, whatever `.data =` does later
+        self.output_meta = (variable._data.shape, variable._data.dtype)
 
     def hooks(self) -> Hooks:
         # One table for the leaf and its accumulator, so that hooks registered on either survive
@@ -227,11 +229,6 @@ class AccumulateGrad(Node):
         if self._hooks is None:
             self._hooks = self.variable._leaf_hooks()
         return self._hooks
-
-    @property
-    def output_meta(self):
-        data = self.variable._data
-        return (data.shape, data.dtype)
 
 
 def version_hint() -> str:

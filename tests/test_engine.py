@@ -2007,6 +2007,18 @@ def test_gradient_of_the_transposed_product_reaches_hooks_row_major_as_torch_s()
     close(x.grad, np.ones((4, 512)) @ w.numpy().T, rtol=1e-12)
 
 
+def test_data_replaced_after_the_graph_was_built_keeps_the_recorded_shape(torch):
+    grads = []
+    for lib in (gs, torch):
+        x = lib.ones(3, requires_grad=True)
+        y = x * 2
+        x.data = lib.ones(4)
+        y.sum().backward()
+        grads.append(np_of(x.grad))
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert grads[0].shape == (3,)
+
+
 def test_leaf_of_strided_view_layout_gets_a_contiguous_grad():
     base = gs.randn(4, 6)
     x = base[:, ::2].detach().requires_grad_()
