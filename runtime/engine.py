@@ -318,8 +318,7 @@ class _Run:
     def _can_steal(self, grad, variable) -> bool:
         """Whether `grad` can become a .grad without a copy: as torch steals a gradient that no one
         else references and that is laid out like the variable, an array made in this backward
-        (or a plain contiguous view of one, such as the transpose of a transpose) is taken as
-        it is."""
+        (or a writable view of one, such as the transpose of a transpose) is taken as it is."""
         owner = grad if grad.base is None else grad.base
         if id(owner) in self.owned_elsewhere or (grad.strides != variable.strides
                                                  and not _obeys_layout_of(variable, grad)):
