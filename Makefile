@@ -27,4 +27,4 @@ bench-train:  ## the main job's training step against torch's, one thread
 		$(PYTHON) -m bench.bench_train
 
 train:  ## the main job: seed 003's network on the embedded digits
-	$(PYTHON) -m runtime.train
+	$(PYTHON) -m gradspec.train

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-import runtime
+import gradspec
 
 try:
     import torch
@@ -196,7 +196,7 @@ def main() -> None:
     ]
     for name, unit, scale, build, build_numpy, repeat, number in cases:
         gc.collect()
-        contenders = [build(runtime), build_numpy()] + ([build(torch)] if torch else [])
+        contenders = [build(gradspec), build_numpy()] + ([build(torch)] if torch else [])
         times = best_of(contenders, repeat, number)
         report(name, unit, scale, times[0], times[1], times[2] if torch else None)
 

@@ -14,7 +14,7 @@ import itertools
 
 import numpy as np
 
-from runtime import formulas
+from gradspec import formulas
 from bench.bench_core import best_of
 
 SIZES = (16, 64, 256, 512, 1024)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-import runtime
-import runtime.nn.functional as GF
+import gradspec
+import gradspec.nn.functional as GF
 from bench.bench_core import best_of, report
 
 try:
@@ -63,7 +63,7 @@ def main() -> None:
     print(f"torch {torch.__version__}" if torch else "torch not installed: gradspec's times only")
     for name, build, repeat, number in (("conv2d 8x64x32x32 3x3 fwd+bwd", conv_step, 5, 3),
                                         ("ResNet-18 step 8x3x64x64", resnet_step, 3, 1)):
-        contenders = [build(runtime, GF)] + ([build(torch, TF)] if torch else [])
+        contenders = [build(gradspec, GF)] + ([build(torch, TF)] if torch else [])
         times = best_of(contenders, repeat, number)
         report(name, "ms", 1e3, times[0], None, times[1] if torch else None)
 

@@ -5,7 +5,7 @@
 (the env -u drops the BLAS overrides that force a slow kernel on some of this project's machines,
 as `make bench` does; the script itself sets one thread for numpy's BLAS and for torch)
 
-Both sides run the same code (runtime.train's models, loss, SGD with momentum) on the same
+Both sides run the same code (gradspec.train's models, loss, SGD with momentum) on the same
 batches of the embedded digits, one thread each, in one process, alternating rounds so that
 machine noise hits both alike; the report gives the median per-step time of each and the ratio.
 Two measures: the bare step (forward, loss, backward, optimizer step, zero_grad on a batch
@@ -23,9 +23,9 @@ import time
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import runtime  # noqa: E402
-from runtime import train as job  # noqa: E402
-from runtime.vision import datasets, transforms  # noqa: E402
+import gradspec  # noqa: E402
+from gradspec import train as job  # noqa: E402
+from gradspec.vision import datasets, transforms  # noqa: E402
 
 
 def _torch_models(torch):
@@ -121,11 +121,11 @@ def main(argv=None) -> int:
     torch_models = _torch_models(torch)
     ours = {"mlp": lambda: job.NeuralNetwork(64), "cnn": lambda: job.ConvNet(8)}
     kinds = ["mlp", "cnn"] if args.model == "both" else [args.model]
-    print(f"gradspec {runtime.__version__} vs torch {torch.__version__}, one thread, batch {args.batch_size}, "
+    print(f"gradspec {gradspec.__version__} vs torch {torch.__version__}, one thread, batch {args.batch_size}, "
           f"digits ({len(x)} training images, 8x8)")
     print(f"{'model':<5} {'measure':<22} {'gradspec ms':>12} {'torch ms':>10} {'ratio':>7}")
     for kind in kinds:
-        a = Side(runtime, ours[kind], data, x, y, args.batch_size, data)
+        a = Side(gradspec, ours[kind], data, x, y, args.batch_size, data)
         b = Side(torch, torch_models[kind], data, x, y, args.batch_size, torch_dataset)
         a.steps(5), b.steps(5)  # warm up
         bare = {"a": [], "b": []}

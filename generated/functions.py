@@ -5,19 +5,19 @@
 This is also the namespace `T` that the differentiable form of every formula calls.
 """
 
-from runtime import backends as B
-from runtime import dtypes, factories
-from runtime import kernels as K
-from runtime.backends import array_module, device_of
-from runtime.dtypes import promote
-from runtime.backends import device as as_device
-from runtime.dispatch import dispatch
-from runtime.grad_mode import STATE
-from runtime.inplace import inplace
-from runtime.node import NO_EDGE, SavedOutput, edge, version
-from runtime.return_types import return_type
-from runtime.tensor import Tensor, any_requires_grad, index_list, int_arg, int_list, make_tensor
-from runtime.tensor import optional_tensor_data, requires_grad, tensor_data, tensor_list_data, view_of
+from gradspec import backends as B
+from gradspec import dtypes, factories
+from gradspec import kernels as K
+from gradspec.backends import array_module, device_of
+from gradspec.dtypes import promote
+from gradspec.backends import device as as_device
+from gradspec.dispatch import dispatch
+from gradspec.grad_mode import STATE
+from gradspec.inplace import inplace
+from gradspec.node import NO_EDGE, SavedOutput, edge, version
+from gradspec.return_types import return_type
+from gradspec.tensor import Tensor, any_requires_grad, index_list, int_arg, int_list, make_tensor
+from gradspec.tensor import optional_tensor_data, requires_grad, tensor_data, tensor_list_data, view_of
 
 from .nodes import (
     AddBackward0,

@@ -1,4 +1,4 @@
-"""gradspec's runtime: `import runtime as torch` and run torch's autograd tutorials.
+"""gradspec's runtime: `import gradspec as torch` and run torch's autograd tutorials.
 
 The core (tensor, node, engine, grad_mode, backends, kernels, formulas) never imports the
 generated code at import time; this module does, binds its ops onto Tensor and installs the
@@ -19,8 +19,8 @@ from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import Generator, initial_seed, seed
 from .tensor import Size, Tensor
 
-import generated  # noqa: E402  (after the core: generated imports it)
-from generated.functions import *  # noqa: E402,F401,F403  the ops: add, mul, matmul, exp, sum, ...
+from . import generated
+from .generated.functions import *  # noqa: E402,F401,F403  the ops: add, mul, matmul, exp, sum, ...
 
 from . import composites, methods  # noqa: E402
 

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from generated import functions as F
+from .generated import functions as F
 
 from .tensor import Tensor, int_list, wrap_dim
 

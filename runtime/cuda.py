@@ -2,7 +2,7 @@
 
 `is_available()`, `device_count()`, `current_device()` and `synchronize()` as in torch.cuda.
 cupy is imported only when one of them is called or a tensor goes to a cuda device
-(runtime.backends.cupy()); `import runtime` never imports it.
+(gradspec.backends.cupy()); `import gradspec` never imports it.
 
 `fused_backward` is what the `apply` of each elementwise node (generated/nodes.py) calls when
 its gradient is not a numpy array. It runs the node's kernel from generated/backward.cu: one
@@ -119,7 +119,7 @@ def kernel_name(node: str, types: tuple) -> str:
 def kernel_source(folder: Path | None = None) -> str:
     """backward.cu with backward.cuh pasted in (nvrtc is given one source, no include path)."""
     if folder is None:
-        folder = Path(sys.modules["generated"].__file__).resolve().parent
+        folder = Path(sys.modules["gradspec.generated"].__file__).resolve().parent
     return paste_header((folder / "backward.cu").read_text(), (folder / "backward.cuh").read_text())
 
 

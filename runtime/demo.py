@@ -1,9 +1,9 @@
-"""A short autograd tour from the tutorials' notes: `python -m runtime.demo`.
+"""A short autograd tour from the tutorials' notes: `python -m gradspec.demo`.
 
-Each step prints what torch prints for the same code (`import runtime as torch`).
+Each step prints what torch prints for the same code (`import gradspec as torch`).
 """
 
-import runtime as torch
+import gradspec as torch
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""torch-style dtype objects over numpy dtypes (`runtime.float32` prints as `torch.float32`)."""
+"""torch-style dtype objects over numpy dtypes (`gradspec.float32` prints as `torch.float32`)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def from_numpy(numpy_dtype) -> dtype:
 
 
 def to_numpy(value) -> np.dtype:
-    """Accept a runtime dtype, a numpy dtype or a Python type (float means the default dtype)."""
+    """Accept a gradspec dtype, a numpy dtype or a Python type (float means the default dtype)."""
     if type(value) is dtype:
         return value.numpy
     if value is builtins.float:

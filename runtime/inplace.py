@@ -70,7 +70,7 @@ def _positions_in_base(view: Tensor, base: Tensor) -> np.ndarray:
 def _rebase_base_of_view(view: Tensor, base: Tensor, result: Tensor) -> None:
     """The base's new history, as torch's CopySlices: the base with the view's elements replaced
     by the op's result (where over a mask, the result placed by index_backward)."""
-    from generated import functions as F
+    from .generated import functions as F
 
     positions = _positions_in_base(view, base).reshape(-1)
     shape = base._data.shape
@@ -83,7 +83,7 @@ def _rebase_base_of_view(view: Tensor, base: Tensor, result: Tensor) -> None:
 
 def _view_history_from_base(view: Tensor, base: Tensor) -> None:
     """The view's history after the write: its elements picked out of the base's new history."""
-    from generated import functions as F
+    from .generated import functions as F
 
     positions = _positions_in_base(view, base)
     picked = F.reshape(F.index(F.reshape(base, [-1]), [positions.reshape(-1)]), list(view._data.shape))
@@ -136,7 +136,7 @@ def _rebase(self: Tensor, result: Tensor, node, snapshot) -> None:
 
 def copy_(self: Tensor, source, non_blocking: bool = False) -> Tensor:
     """Every element of self replaced by source (broadcast, cast, moved): the gradient goes to source."""
-    from generated import functions as F
+    from .generated import functions as F
 
     from .backends import device_of
 
@@ -155,7 +155,7 @@ def copy_(self: Tensor, source, non_blocking: bool = False) -> Tensor:
 def setitem(self: Tensor, index, value) -> None:
     """x[index] = value: the selected elements replaced, as a where() over a mask of them, the
     value's elements placed by index_backward so that gradients reach both x and value."""
-    from generated import functions as F
+    from .generated import functions as F
 
     if not is_recorded(self, value):
         self._data[array_index(index)] = value._data if isinstance(value, Tensor) else value

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from generated import functions as F
+from .generated import functions as F
 
 from . import composites as C
 from . import dtypes

@@ -242,7 +242,7 @@ def version_hint() -> str:
 
 
 class _AnomalyState:
-    """Anomaly mode (global, as in torch): set by runtime.autograd.anomaly_mode."""
+    """Anomaly mode (global, as in torch): set by gradspec.autograd.anomaly_mode."""
 
     __slots__ = ("enabled", "check_nan", "current_node")
 

@@ -1,4 +1,4 @@
-"""runtime.save / runtime.load: checkpoints in a format that cannot run code when loaded.
+"""gradspec.save / gradspec.load: checkpoints in a format that cannot run code when loaded.
 
 A checkpoint holds a tree of dicts (any key of the types below), lists, tuples, tensors,
 numbers, strings, bytes, None, dtypes and devices: the state dicts of modules, optimizers and
@@ -85,7 +85,7 @@ class _Encoder:
             return {"list": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(value)]}
         if isinstance(value, tuple):
             if hasattr(value, "_fields"):
-                raise TypeError(f"runtime.save: cannot store the namedtuple {type(value).__name__} at {path}; "
+                raise TypeError(f"gradspec.save: cannot store the namedtuple {type(value).__name__} at {path}; "
                                 "convert it to a tuple or dict")
             return {"tuple": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(value)]}
         if isinstance(value, (bytes, bytearray)):
@@ -96,7 +96,7 @@ class _Encoder:
             return {"device": str(value)}
         if isinstance(value, np.ndarray):
             return {"ndarray": self._array(value, {})}
-        raise TypeError(f"runtime.save: cannot store an object of type {type(value).__module__}."
+        raise TypeError(f"gradspec.save: cannot store an object of type {type(value).__module__}."
                         f"{type(value).__qualname__} at {path}: a checkpoint holds tensors, numbers, strings, bytes, "
                         "None, dtypes, devices, and dicts/lists/tuples of them (nothing is pickled, so that loading "
                         "a checkpoint can never run code)")
@@ -119,7 +119,7 @@ class _Encoder:
         if type(data) is not np.ndarray:
             data = to_device(data, CPU)
         if data.dtype.name not in _DTYPES:
-            raise TypeError(f"runtime.save: arrays of dtype {data.dtype} are not supported")
+            raise TypeError(f"gradspec.save: arrays of dtype {data.dtype} are not supported")
         # (not np.ascontiguousarray: it turns a 0-d array into a 1-d one)
         array = np.asarray(data, dtype=data.dtype.newbyteorder("<"), order="C")
         meta.update(dtype=data.dtype.name, shape=list(array.shape), nbytes=int(array.nbytes))
@@ -166,7 +166,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
     `f` is a path (written atomically: temp file, fsync, rename) or a binary file object.
     """
     if pickle_module is not None:
-        raise TypeError("runtime.save does not pickle: pickle_module is not supported")
+        raise TypeError("gradspec.save does not pickle: pickle_module is not supported")
     chunks = _serialize(obj)
     crc, total = 0, 0
     for chunk in chunks:
@@ -213,7 +213,7 @@ def _describe_foreign(head: bytes) -> str:
     if head[:1] == b"\x80":
         return "it looks like a Python pickle, which gradspec never loads (unpickling can run arbitrary code)"
     if head.startswith(b"\x93NUMPY"):
-        return "it is a .npy file: use numpy.load, then runtime.from_numpy"
+        return "it is a .npy file: use numpy.load, then gradspec.from_numpy"
     return "it does not start with the gradspec checkpoint signature"
 
 
@@ -260,7 +260,7 @@ def _map_device(saved: str, map_location):
     if isinstance(map_location, dict):
         return device(map_location.get(saved, saved))
     if callable(map_location):
-        raise TypeError("runtime.load: a callable map_location is not supported; pass a device or a dict")
+        raise TypeError("gradspec.load: a callable map_location is not supported; pass a device or a dict")
     return device(map_location)
 
 
@@ -334,7 +334,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True,
     files with a CheckpointError (a RuntimeError) that says which; nothing is ever unpickled, so
     `weights_only` is always in effect."""
     if pickle_module is not None:
-        raise TypeError("runtime.load does not unpickle: pickle_module is not supported")
+        raise TypeError("gradspec.load does not unpickle: pickle_module is not supported")
     if hasattr(f, "read"):
         name = getattr(f, "name", None)
         name = repr(name) if isinstance(name, str) else "the checkpoint stream"
@@ -345,7 +345,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True,
         with open(path, "rb") as handle:
             raw = handle.read()
     if isinstance(raw, str):
-        raise TypeError("runtime.load needs a binary file (opened with 'rb')")
+        raise TypeError("gradspec.load needs a binary file (opened with 'rb')")
     header = _check(raw, name)
     try:
         return _decode(header, raw, name, map_location)

@@ -285,7 +285,7 @@ class Tensor:
         return object.__format__(self, spec)
 
     def __reduce_ex__(self, protocol):
-        raise TypeError("pickling a Tensor is not supported: use runtime.save/runtime.load")
+        raise TypeError("pickling a Tensor is not supported: use gradspec.save/gradspec.load")
 
     def __deepcopy__(self, memo) -> "Tensor":
         if self.grad_fn is not None:

@@ -1,12 +1,12 @@
 """The main job: train the PyTorch quickstart's NeuralNetwork (or a small CNN) end to end.
 
-    python -m runtime.train                      # the embedded UCI digits, seed 003's MLP, ~98% in seconds
-    python -m runtime.train --model cnn
-    python -m runtime.train --data DIR           # FashionMNIST IDX files in DIR (see runtime.vision.datasets)
-    python -m runtime.train --epochs 4 --save ckpt.gsp && python -m runtime.train --epochs 10 --resume ckpt.gsp
+    python -m gradspec.train                      # the embedded UCI digits, seed 003's MLP, ~98% in seconds
+    python -m gradspec.train --model cnn
+    python -m gradspec.train --data DIR           # FashionMNIST IDX files in DIR (see gradspec.vision.datasets)
+    python -m gradspec.train --epochs 4 --save ckpt.gsp && python -m gradspec.train --epochs 10 --resume ckpt.gsp
 
 The code is the quickstart's (model, loss_fn, optimizer, train and test loops, model.eval(),
-no_grad, argmax) with `import runtime as torch`; it adds a progress bar per epoch (tqdm),
+no_grad, argmax) with `import gradspec as torch`; it adds a progress bar per epoch (tqdm),
 a cosine learning-rate schedule, and checkpoints that resume bit for bit: a checkpoint holds
 the model, optimizer and scheduler state and the random generator's state, so a run resumed
 from epoch k ends with the same parameters as one that never stopped.
@@ -18,10 +18,10 @@ import argparse
 import sys
 import time
 
-import runtime as torch
-from runtime import nn
-from runtime.utils.data import DataLoader
-from runtime.vision import datasets, transforms
+import gradspec as torch
+from gradspec import nn
+from gradspec.utils.data import DataLoader
+from gradspec.vision import datasets, transforms
 
 CHECKPOINT_KIND = "gradspec-train-checkpoint"
 
@@ -200,7 +200,7 @@ def _checkpoint(model, optimizer, scheduler, epoch: int, args) -> dict:
 def _resume(path: str, model, optimizer, scheduler, args) -> int:
     state = torch.load(path)
     if not isinstance(state, dict) or state.get("kind") != CHECKPOINT_KIND:
-        raise SystemExit(f"{path}: not a checkpoint written by `runtime.train --save`")
+        raise SystemExit(f"{path}: not a checkpoint written by `gradspec.train --save`")
     config = state["config"]
     for key in ("dataset", "model", "batch_size"):
         if config[key] != getattr(args, key):

@@ -1,10 +1,8 @@
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run from a clean clone without installing
 
 
 @pytest.fixture
@@ -17,6 +15,6 @@ def torch():
 def _grad_mode_restored():
     """A failing test must not leave grad mode off for the tests after it."""
     yield
-    import runtime
+    import gradspec
 
-    runtime.set_grad_enabled(True)
+    gradspec.set_grad_enabled(True)

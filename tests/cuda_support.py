@@ -3,8 +3,8 @@
 * `cubin(files, plans, arch)`: nvcc -cubin of every kernel, instantiated for float and double;
 * `host_library(files, plans)`: the same backward.cu compiled by g++ with a harness
   (codegen.cuda.host_harness) that runs each kernel over a stand-in grid, loaded with ctypes;
-* `HostBackend`: runtime.cuda's backend interface over numpy and that library, so that a
-  node's cuda branch, runtime.cuda.prepare and the kernel all run on the host.
+* `HostBackend`: gradspec.cuda's backend interface over numpy and that library, so that a
+  node's cuda branch, gradspec.cuda.prepare and the kernel all run on the host.
 
 Compilations are cached by the hash of their inputs and command under the system temp folder,
 so a session (and the next one, on the same machine) compiles each source once.
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from codegen import cuda as codegen_cuda
-from runtime import cuda as runtime_cuda
+from gradspec.codegen import cuda as codegen_cuda
+from gradspec import cuda as runtime_cuda
 
 ROOT = Path(__file__).resolve().parent.parent
 NVCC = shutil.which("nvcc")
@@ -72,7 +72,7 @@ def nvcc_command(arch: str) -> list[str]:
 
 def cubins(files: dict[str, str], plans, arches=ARCHES) -> dict[str, bytes]:
     """Every kernel of `plans` compiled by nvcc for each arch (the compiles run in parallel)."""
-    # exactly the source runtime.cuda gives cupy (header pasted in), plus the instantiations
+    # exactly the source gradspec.cuda gives cupy (header pasted in), plus the instantiations
     source = runtime_cuda.paste_header(files["backward.cu"], files["backward.cuh"])
     sources = {"instances.cu": source + codegen_cuda.instantiations(plans)}
     results = {}
@@ -120,11 +120,11 @@ class _Parallel:
 
 class HostArray(np.ndarray):
     """A numpy array that is not of type numpy.ndarray, so that a node's `apply` takes its cuda
-    branch (`type(grad) is not ndarray`) while runtime.cuda and the host kernel see numpy."""
+    branch (`type(grad) is not ndarray`) while gradspec.cuda and the host kernel see numpy."""
 
 
 class HostBackend:
-    """runtime.cuda's backend interface over numpy arrays and host-compiled kernels."""
+    """gradspec.cuda's backend interface over numpy arrays and host-compiled kernels."""
 
     xp = np
     array_type = np.ndarray
@@ -145,7 +145,7 @@ class HostBackend:
 
 
 def run(library: ctypes.CDLL, node: str, types: tuple, blocks: int, block: int, args: list) -> None:
-    """Call one harness entry point with runtime.cuda.prepare's kernel arguments."""
+    """Call one harness entry point with gradspec.cuda.prepare's kernel arguments."""
     symbol = codegen_cuda.host_symbol(node, types)
     try:
         function = getattr(library, symbol)
@@ -160,7 +160,7 @@ def run(library: ctypes.CDLL, node: str, types: tuple, blocks: int, block: int, 
 def _c_argument(value):
     if isinstance(value, np.ndarray):
         return ctypes.c_void_p(value.ctypes.data)
-    if isinstance(value, np.uint64):  # runtime.cuda.NULL
+    if isinstance(value, np.uint64):  # gradspec.cuda.NULL
         return ctypes.c_void_p(int(value) or None)
     if isinstance(value, np.float32):
         return ctypes.c_float(value)

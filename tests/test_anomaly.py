@@ -12,10 +12,10 @@ import warnings
 import numpy as np
 import pytest
 
-import runtime as gs
-from runtime import node as node_module
-from runtime.autograd import Function, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
-from runtime.autograd.anomaly_mode import is_anomaly_check_nan_enabled
+import gradspec as gs
+from gradspec import node as node_module
+from gradspec.autograd import Function, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from gradspec.autograd.anomaly_mode import is_anomaly_check_nan_enabled
 
 ENABLED_WARNING = ("Anomaly Detection has been enabled. This mode will increase the runtime and should only be "
                    "enabled for debugging.")

@@ -15,8 +15,8 @@ import warnings
 import numpy as np
 import pytest
 
-import runtime as gs
-from runtime.utils.checkpoint import CheckpointError, checkpoint, checkpoint_sequential
+import gradspec as gs
+from gradspec.utils.checkpoint import CheckpointError, checkpoint, checkpoint_sequential
 
 
 

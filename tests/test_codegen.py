@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-import codegen
-from codegen.schema import REDUCTIONS, SchemaError, parse_schema
+from gradspec import codegen
+from gradspec.codegen.schema import REDUCTIONS, SchemaError, parse_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 HELPERS = ROOT / "runtime" / "formulas.py"

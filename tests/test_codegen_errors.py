@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-import codegen
+from gradspec import codegen
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = ROOT / "tests" / "fixtures" / "bad"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-import codegen
-from codegen import cuda
+from gradspec import codegen
+from gradspec.codegen import cuda
 from cuda_support import ARCHES, NO_NVCC, NVCC, CompileError, ROOT, cubins, generated_files
 
 HELPERS, KERNELS = ROOT / "runtime" / "formulas.py", ROOT / "runtime" / "kernels"
@@ -72,7 +72,7 @@ def test_nvrtc_compiles_the_runtime_source_as_cupy_does():
     Needs libnvrtc (`pip install nvidia-cuda-nvrtc-cu12`, or GRADSPEC_NVRTC=/path/libnvrtc.so)."""
     import ctypes
 
-    from runtime import cuda as runtime_cuda
+    from gradspec import cuda as runtime_cuda
 
     path = _find_nvrtc()
     if path is None:
@@ -103,7 +103,7 @@ def test_nvrtc_compiles_the_runtime_source_as_cupy_does():
 
 def test_the_runtime_source_is_self_contained():
     """cupy compiles backward.cu with the header pasted in and no include path."""
-    from runtime import cuda as runtime_cuda
+    from gradspec import cuda as runtime_cuda
 
     source = runtime_cuda.kernel_source(ROOT / "generated")
     includes = [line for line in source.splitlines() if line.startswith("#include")]

@@ -19,9 +19,9 @@ import math
 import numpy as np
 import pytest
 
-import runtime
-from runtime import backends
-from runtime import cuda as runtime_cuda
+import gradspec
+from gradspec import backends
+from gradspec import cuda as runtime_cuda
 
 
 def _missing() -> str | None:
@@ -49,28 +49,28 @@ def host(tensor) -> np.ndarray:
 
 
 def test_is_available_and_device_count():
-    assert runtime.cuda.is_available()
-    assert runtime.cuda.device_count() >= 1
-    assert runtime.zeros(2, device="cuda").device == runtime.device("cuda", 0)
+    assert gradspec.cuda.is_available()
+    assert gradspec.cuda.device_count() >= 1
+    assert gradspec.zeros(2, device="cuda").device == gradspec.device("cuda", 0)
 
 
 @pytest.mark.parametrize("plan,case,dtype", CASES)
 def test_entry_gradients_on_cuda_match_the_cpu(plan, case, dtype):
-    from generated import functions as F
+    from gradspec.generated import functions as F
 
     op = getattr(F, plan.entry.function_name)
     kwargs = make_inputs(plan.entry, case, dtype, special=False)
-    tensors = {k: v for k, v in kwargs.items() if isinstance(v, runtime.Tensor)}
+    tensors = {k: v for k, v in kwargs.items() if isinstance(v, gradspec.Tensor)}
     leaves = [k for k, v in tensors.items() if v.requires_grad]
     result = op(**kwargs)
-    cotangent = runtime.tensor(np.asarray(np.random.default_rng(1).standard_normal(result.shape), dtype=dtype))
-    expected = runtime.autograd.grad(result, [kwargs[k] for k in leaves], cotangent)
+    cotangent = gradspec.tensor(np.asarray(np.random.default_rng(1).standard_normal(result.shape), dtype=dtype))
+    expected = gradspec.autograd.grad(result, [kwargs[k] for k in leaves], cotangent)
 
     on_gpu = dict(kwargs, **{k: v.detach().cuda().requires_grad_(v.requires_grad) for k, v in tensors.items()})
     result_gpu = op(**on_gpu)
     assert result_gpu.grad_fn.name() == plan.node
     before = runtime_cuda.stats["launches"]
-    actual = runtime.autograd.grad(result_gpu, [on_gpu[k] for k in leaves], cotangent.cuda())
+    actual = gradspec.autograd.grad(result_gpu, [on_gpu[k] for k in leaves], cotangent.cuda())
     fits = all(np.broadcast_shapes(t.shape, result.shape) == tuple(result.shape) for t in tensors.values())
     computed = {g.input for g in plan.computed} & set(leaves)
     assert runtime_cuda.stats["launches"] - before == (1 if fits and computed else 0)
@@ -80,8 +80,8 @@ def test_entry_gradients_on_cuda_match_the_cpu(plan, case, dtype):
 
 
 def test_one_launch_per_elementwise_node():
-    x = runtime.randn(64, 33, device="cuda", requires_grad=True)
-    y = runtime.randn(33, device="cuda", requires_grad=True)
+    x = gradspec.randn(64, 33, device="cuda", requires_grad=True)
+    y = gradspec.randn(33, device="cuda", requires_grad=True)
     loss = ((x * y).sin() / (y * y + 1)).tanh().sum()
     before = dict(runtime_cuda.stats)
     loss.backward()
@@ -101,28 +101,28 @@ def test_seed_001_autograd_example_on_cuda():
 
     _, _, w_cpu, b_cpu, _, loss_cpu = seed_001_model()
     loss_cpu.backward()
-    x = runtime.ones(5, device="cuda")
-    y = runtime.zeros(3, device="cuda")
+    x = gradspec.ones(5, device="cuda")
+    y = gradspec.zeros(3, device="cuda")
     w = w_cpu.detach().cuda().requires_grad_()
     b = b_cpu.detach().cuda().requires_grad_()
-    z = runtime.matmul(x, w) + b
-    loss = runtime.nn.functional.binary_cross_entropy_with_logits(z, y)
+    z = gradspec.matmul(x, w) + b
+    loss = gradspec.nn.functional.binary_cross_entropy_with_logits(z, y)
     assert z.grad_fn.name() == "AddBackward0" and loss.grad_fn.name() == "BinaryCrossEntropyWithLogitsBackward0"
     loss.backward()
     assert w.grad.device.type == "cuda"
     np.testing.assert_allclose(host(w.grad), w_cpu.grad.numpy(), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(host(b.grad), b_cpu.grad.numpy(), rtol=1e-5, atol=1e-7)
-    inp = runtime.eye(5, device="cuda", requires_grad=True)
+    inp = gradspec.eye(5, device="cuda", requires_grad=True)
     out = (inp + 1).pow(2)
-    out.backward(runtime.ones_like(inp), retain_graph=True)
+    out.backward(gradspec.ones_like(inp), retain_graph=True)
     np.testing.assert_array_equal(host(inp.grad), 2 * (np.eye(5) + 1))
 
 
 def test_training_step_on_cuda_matches_the_cpu():
-    nn, optim = runtime.nn, runtime.optim
-    runtime.manual_seed(0)
+    nn, optim = gradspec.nn, gradspec.optim
+    gradspec.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 3))
-    inputs, targets = runtime.randn(32, 6), runtime.randn(32, 3)
+    inputs, targets = gradspec.randn(32, 6), gradspec.randn(32, 3)
     on_gpu = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 3))
     on_gpu.load_state_dict(model.state_dict())
     on_gpu.to("cuda")
@@ -142,7 +142,7 @@ def test_training_step_on_cuda_matches_the_cpu():
 
 
 def test_to_is_differentiable_across_devices():
-    x = runtime.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    x = gradspec.tensor([1.0, -2.0, 3.0], requires_grad=True)
     y = (x.cuda() * 2).exp().cpu()
     assert y.device.type == "cpu" and y.grad_fn is not None
     y.sum().backward()
@@ -151,17 +151,17 @@ def test_to_is_differentiable_across_devices():
 
 
 def test_mixing_devices_in_one_op_names_both():
-    a, b = runtime.ones(3, device="cuda"), runtime.ones(3)
+    a, b = gradspec.ones(3, device="cuda"), gradspec.ones(3)
     with pytest.raises(RuntimeError, match="found at least two devices, (cuda:0 and cpu|cpu and cuda:0)"):
         a + b
     with pytest.raises(RuntimeError, match="found at least two devices"):
-        runtime.matmul(b, a)
+        gradspec.matmul(b, a)
 
 
 def test_float16_and_non_elementwise_nodes_run_the_array_form_on_cupy():
-    x = runtime.randn(8, 8, device="cuda").to(runtime.float16).requires_grad_()
+    x = gradspec.randn(8, 8, device="cuda").to(gradspec.float16).requires_grad_()
     (x * x).sum().backward()
-    assert x.grad.dtype == runtime.float16 and x.grad.device.type == "cuda"
-    y = runtime.randn(4, 5, device="cuda", requires_grad=True)
+    assert x.grad.dtype == gradspec.float16 and x.grad.device.type == "cuda"
+    y = gradspec.randn(4, 5, device="cuda", requires_grad=True)
     (y @ y.T).mean().backward()
     np.testing.assert_allclose(host(y.grad), (2 * host(y).sum(0, keepdims=True).repeat(4, 0)) / 16, rtol=1e-5)

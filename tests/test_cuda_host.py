@@ -6,14 +6,14 @@ every elementwise entry, with the inputs its `test:` hints give (as tests/test_s
 draws them) and with special values (0, -0, negatives, large), in float32 and float64:
 
 * the node's `apply` is called twice: with a numpy gradient (the array form) and with a
-  gradient that takes its cuda branch, where runtime.cuda.prepare lays the operands out and
+  gradient that takes its cuda branch, where gradspec.cuda.prepare lays the operands out and
   the host-compiled kernel computes the gradients; both must agree, with one launch;
 * the kernels' indexing is run under several grids (odd sizes, grids smaller and larger
   than n) into padded outputs: every element written, nothing past the end;
 * a wrong formula planted in a copy of the spec, and an off-by-one planted in a kernel, make
   these checks fail.
 
-The device model's CPU side (errors without cupy, `import runtime` not importing cupy,
+The device model's CPU side (errors without cupy, `import gradspec` not importing cupy,
 devices mixed in one op) is checked here too.
 """
 
@@ -26,14 +26,14 @@ import sys
 import numpy as np
 import pytest
 
-import codegen
-import runtime
-from codegen import cuda as codegen_cuda
-from codegen import load_spec
+from gradspec import codegen
+import gradspec
+from gradspec.codegen import cuda as codegen_cuda
+from gradspec.codegen import load_spec
 from cuda_support import CXX, NO_CXX, ROOT, HostArray, HostBackend, generated_files, host_library, run
-from generated import functions as F
-from runtime import backends
-from runtime import cuda as runtime_cuda
+from gradspec.generated import functions as F
+from gradspec import backends
+from gradspec import cuda as runtime_cuda
 from test_spec_gradients import _argument_value, _cases, _sample
 
 HELPERS, KERNELS = ROOT / "runtime" / "formulas.py", ROOT / "runtime" / "kernels"
@@ -81,7 +81,7 @@ def make_inputs(entry, case, dtype, special: bool, seed: int = 0, only_first: bo
                 if special:
                     array = rng.permutation(np.resize(SPECIALS, array.size)).reshape(array.shape).astype(dtype)
             differentiable = domain != "bool" and entry.formula_for(name) is not None
-            kwargs[name] = runtime.tensor(array, requires_grad=differentiable and (first or not only_first))
+            kwargs[name] = gradspec.tensor(array, requires_grad=differentiable and (first or not only_first))
             first = first and not differentiable
         elif argument.is_tensor and argument.optional:
             continue
@@ -257,7 +257,7 @@ def test_expanded_views_are_read_in_place():
 def test_expanded_gradients_launch_without_copies(library, monkeypatch):
     backend = HostBackend(library)
     monkeypatch.setattr(runtime_cuda, "_backend", backend)
-    x = runtime.randn(6, 5, requires_grad=True)
+    x = gradspec.randn(6, 5, requires_grad=True)
     y = x.tanh()
     node = y.grad_fn
     grad = np.broadcast_to(np.array(1.5, y.detach().numpy().dtype).view(HostArray), (6, 5), subok=True)
@@ -347,7 +347,7 @@ def test_a_broadcast_bug_planted_in_the_prelude_is_caught(tmp_path, monkeypatch)
 # ---- the device model without cupy -----------------------------------------------------------------
 
 def test_import_runtime_never_imports_cupy():
-    code = "import sys, runtime; runtime.randn(3, requires_grad=True).exp().sum().backward(); print('cupy' in sys.modules)"
+    code = "import sys, gradspec; gradspec.randn(3, requires_grad=True).exp().sum().backward(); print('cupy' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
@@ -363,10 +363,10 @@ def no_cupy(monkeypatch):
 
 
 def test_cuda_without_cupy_says_what_is_missing(no_cupy):
-    assert runtime.cuda.is_available() is False
-    assert runtime.cuda.device_count() == 0
-    for request in (lambda: runtime.zeros(2, device="cuda"), lambda: runtime.ones(3).cuda(),
-                    lambda: runtime.ones(3).to("cuda:1"), lambda: runtime.tensor([1.0], device="cuda:0")):
+    assert gradspec.cuda.is_available() is False
+    assert gradspec.cuda.device_count() == 0
+    for request in (lambda: gradspec.zeros(2, device="cuda"), lambda: gradspec.ones(3).cuda(),
+                    lambda: gradspec.ones(3).to("cuda:1"), lambda: gradspec.tensor([1.0], device="cuda:0")):
         with pytest.raises(RuntimeError, match=r"cupy is not installed.*pip install gradspec\[cuda12\]"):
             request()
 
@@ -381,18 +381,18 @@ def test_cuda_without_a_gpu_says_what_is_missing(no_cupy, monkeypatch):
     fake.cuda = type(sys)("cupy.cuda")
     fake.cuda.runtime = Runtime
     monkeypatch.setitem(sys.modules, "cupy", fake)
-    assert runtime.cuda.is_available() is False
+    assert gradspec.cuda.is_available() is False
     with pytest.raises(RuntimeError, match=r"no NVIDIA GPU is visible to cupy.*no CUDA-capable device.*"
                                            r"pip install gradspec\[cuda12\]"):
-        runtime.zeros(2, device="cuda")
+        gradspec.zeros(2, device="cuda")
 
 
 def test_cpu_backward_never_reaches_the_cuda_launcher(monkeypatch):
     def fail(*args):
-        raise AssertionError("a numpy gradient reached runtime.cuda.prepare")
+        raise AssertionError("a numpy gradient reached gradspec.cuda.prepare")
 
     monkeypatch.setattr(runtime_cuda, "prepare", fail)
-    x = runtime.randn(3, 4, requires_grad=True)
+    x = gradspec.randn(3, 4, requires_grad=True)
     (x * x).sin().exp().sum().backward()
     assert x.grad.shape == (3, 4)
 
@@ -412,11 +412,11 @@ def test_mixing_devices_in_one_op_names_both(monkeypatch):
     fake.ndarray = _FakeDeviceArray
     monkeypatch.setattr(backends, "_cupy", fake)
     monkeypatch.setattr(backends, "cuda_loaded", True)
-    on_gpu = runtime.tensor([1.0, 2.0])
+    on_gpu = gradspec.tensor([1.0, 2.0])
     on_gpu._data = on_gpu._data.view(_FakeDeviceArray)
     assert str(on_gpu.device) == "cuda:0"
-    on_cpu = runtime.tensor([3.0, 4.0])
-    for op in (lambda: on_gpu * on_cpu, lambda: on_cpu + on_gpu, lambda: runtime.where(on_cpu > 0, on_gpu, on_cpu)):
+    on_cpu = gradspec.tensor([3.0, 4.0])
+    for op in (lambda: on_gpu * on_cpu, lambda: on_cpu + on_gpu, lambda: gradspec.where(on_cpu > 0, on_gpu, on_cpu)):
         with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device, but found at "
                                                "least two devices, (cuda:0 and cpu|cpu and cuda:0)!"):
             op()

@@ -1,4 +1,4 @@
-"""runtime.utils.data and runtime.vision datasets/transforms: batching, shuffling like torch, the digits,
+"""gradspec.utils.data and gradspec.vision datasets/transforms: batching, shuffling like torch, the digits,
 IDX files."""
 
 import gzip
@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import runtime as rt
-from runtime.utils.data import (BatchSampler, ConcatDataset, DataLoader, Dataset, IterableDataset, RandomSampler,
+import gradspec as rt
+from gradspec.utils.data import (BatchSampler, ConcatDataset, DataLoader, Dataset, IterableDataset, RandomSampler,
                                 SequentialSampler, Subset, TensorDataset, default_collate, random_split)
-from runtime.vision import datasets, transforms
+from gradspec.vision import datasets, transforms
 
 
 def _torch():

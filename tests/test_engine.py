@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import runtime as gs
+import gradspec as gs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -1858,7 +1858,7 @@ def test_deep_chain_autograd_grad():
 
 def test_deep_graph_dropped_without_backward_does_not_crash():
     code = (
-        "import runtime as torch\n"
+        "import gradspec as torch\n"
         "x = torch.ones(1, requires_grad=True)\n"
         "y = x\n"
         "for _ in range(200_000):\n"

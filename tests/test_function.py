@@ -12,9 +12,9 @@ import warnings
 import numpy as np
 import pytest
 
-import runtime as gs
-from runtime.autograd import Function
-from runtime.autograd.function import once_differentiable
+import gradspec as gs
+from gradspec.autograd import Function
+from gradspec.autograd.function import once_differentiable
 
 
 
@@ -771,7 +771,7 @@ def test_once_differentiable_result_does_not_require_grad_when_the_gradient_does
 
 def test_torch_names_are_exported():
     assert gs.autograd.Function is Function
-    assert re.match(r"<class 'runtime\.autograd\.function\.Function'>", repr(Function))
+    assert re.match(r"<class 'gradspec\.autograd\.function\.Function'>", repr(Function))
     assert hasattr(gs.autograd, "FunctionCtx") and hasattr(gs.autograd.function, "once_differentiable")
 
 

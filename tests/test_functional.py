@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import runtime as gs
-from runtime.autograd import functional as AF
+import gradspec as gs
+from gradspec.autograd import functional as AF
 
 
 

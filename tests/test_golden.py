@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import codegen
+from gradspec import codegen
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import runtime as gs
+import gradspec as gs
 
 
 

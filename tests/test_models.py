@@ -1,18 +1,18 @@
-"""runtime.models.resnet18: torchvision's architecture, names, initialisation; seed 002's fine-tuning recipe."""
+"""gradspec.models.resnet18: torchvision's architecture, names, initialisation; seed 002's fine-tuning recipe."""
 
 import hashlib
 
 import numpy as np
 import pytest
 
-import runtime as rt
-from runtime import nn, optim
-from runtime.models import ResNet18_Weights, resnet18, resnet34, resnet50
-from runtime.nn import functional as F
+import gradspec as rt
+from gradspec import nn, optim
+from gradspec.models import ResNet18_Weights, resnet18, resnet34, resnet50
+from gradspec.nn import functional as F
 
 needs_conv = pytest.mark.skipif(not all(hasattr(F, n) for n in ("conv2d", "batch_norm", "max_pool2d",
                                                                   "adaptive_avg_pool2d")),
-                                reason="runtime.nn.functional lacks the convolution ops (issue 4)")
+                                reason="gradspec.nn.functional lacks the convolution ops (issue 4)")
 
 # print(torchvision.models.resnet18()) under torchvision 0.28
 TORCHVISION_RESNET18_REPR = """ResNet(

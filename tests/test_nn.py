@@ -1,4 +1,4 @@
-"""runtime.nn: Module rules, containers, layers, default initialisation, init, clip_grad, against torch."""
+"""gradspec.nn: Module rules, containers, layers, default initialisation, init, clip_grad, against torch."""
 
 import copy
 import math
@@ -8,9 +8,9 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
-import runtime as rt
-from runtime import nn
-from runtime.nn import functional as F
+import gradspec as rt
+from gradspec import nn
+from gradspec.nn import functional as F
 
 
 def _torch():
@@ -18,9 +18,9 @@ def _torch():
 
 
 def needs(*names):
-    """Skip (not fail) until runtime.nn.functional has these ops (the op library, issue 4)."""
+    """Skip (not fail) until gradspec.nn.functional has these ops (the op library, issue 4)."""
     missing = [n for n in names if not hasattr(F, n)]
-    return pytest.mark.skipif(bool(missing), reason=f"runtime.nn.functional lacks {', '.join(missing)}")
+    return pytest.mark.skipif(bool(missing), reason=f"gradspec.nn.functional lacks {', '.join(missing)}")
 
 
 def to_np(t):
@@ -329,7 +329,7 @@ def test_forward_hooks():
 
 
 def test_global_forward_hook():
-    from runtime.nn.modules import register_module_forward_hook
+    from gradspec.nn.modules import register_module_forward_hook
 
     names = []
     handle = register_module_forward_hook(lambda m, a, o: names.append(type(m).__name__))

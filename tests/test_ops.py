@@ -8,9 +8,9 @@ import itertools
 import numpy as np
 import pytest
 
-import runtime as gs
-import runtime.nn.functional as GF
-from runtime.dtypes import result_type
+import gradspec as gs
+import gradspec.nn.functional as GF
+from gradspec.dtypes import result_type
 
 
 

@@ -1,4 +1,4 @@
-"""runtime.optim: updates, parameter groups, state dicts and schedulers, against torch."""
+"""gradspec.optim: updates, parameter groups, state dicts and schedulers, against torch."""
 
 import math
 import warnings
@@ -6,8 +6,8 @@ import warnings
 import numpy as np
 import pytest
 
-import runtime as rt
-from runtime import nn
+import gradspec as rt
+from gradspec import nn
 
 
 def to_np(t):

@@ -1,4 +1,4 @@
-"""The deterministic snippets of the seed notebooks, run with `import runtime as torch`.
+"""The deterministic snippets of the seed notebooks, run with `import gradspec as torch`.
 
 Each test runs a notebook cell (with random tensors replaced by literal values chosen so that
 PyTorch prints exactly what the notebook shows) and compares what it prints with the output
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-import runtime as torch
+import gradspec as torch
 
 SEEDS = Path("/work/shared/seeds")
 SEED_001 = "001_85d3e80b34eec3d0.txt"

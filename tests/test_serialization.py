@@ -1,4 +1,4 @@
-"""runtime.save / runtime.load: round trips, the safe format, truncation and foreign files, atomic writes."""
+"""gradspec.save / gradspec.load: round trips, the safe format, truncation and foreign files, atomic writes."""
 
 import io
 import math
@@ -9,9 +9,9 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
-import runtime as rt
-from runtime import nn
-from runtime.serialization import CheckpointError
+import gradspec as rt
+from gradspec import nn
+from gradspec.serialization import CheckpointError
 
 
 def roundtrip(obj, tmp_path):
@@ -209,7 +209,7 @@ def test_loading_never_runs_code(tmp_path):
 
 def test_format_is_documented_and_versioned():
     raw = _sample_checkpoint()
-    from runtime import serialization as s
+    from gradspec import serialization as s
 
     assert raw.startswith(s.MAGIC) and raw[-20:-12] == s.TRAILER
     header_len = int.from_bytes(raw[16:24], "little")

@@ -11,12 +11,12 @@ import itertools
 import numpy as np
 import pytest
 
-import runtime
-from codegen import load_spec
-from codegen.schema import REDUCTIONS
+import gradspec
+from gradspec.codegen import load_spec
+from gradspec.codegen.schema import REDUCTIONS
 from conftest import ROOT
-from generated import functions as F
-from runtime.autograd import gradcheck, gradgradcheck
+from gradspec.generated import functions as F
+from gradspec.autograd import gradcheck, gradgradcheck
 
 SPEC = load_spec(ROOT / "derivatives.yaml", ROOT / "runtime" / "formulas.py", ROOT / "runtime" / "kernels")
 
@@ -67,7 +67,7 @@ def _draw(domain: str, shape: tuple, rng):
 
 def _argument_value(argument, value):
     if argument.type == "ScalarType" and isinstance(value, str):
-        return getattr(runtime, value)
+        return getattr(gradspec, value)
     if argument.type == "int" and isinstance(value, str):
         return REDUCTIONS[value]
     return value
@@ -76,7 +76,7 @@ def _argument_value(argument, value):
 def _literal_tensor(value):
     """A tensor given as a literal in a test case (indices, targets): float64 if it holds floats."""
     array = np.asarray(value)
-    return runtime.tensor(array.astype(np.float64) if array.dtype.kind == "f" else array)
+    return gradspec.tensor(array.astype(np.float64) if array.dtype.kind == "f" else array)
 
 
 def make_call(entry, case, seed: int = 0):
@@ -90,7 +90,7 @@ def make_call(entry, case, seed: int = 0):
         # inputs of non-differentiable ops require grad too: their outputs must not
         differentiable = domain != "bool" and (entry.formula_for(argument.name) is not None
                                                or not entry.differentiable)
-        return runtime.tensor(_sample(domain, shape, rng), requires_grad=differentiable)
+        return gradspec.tensor(_sample(domain, shape, rng), requires_grad=differentiable)
 
     for argument in entry.schema.arguments:
         name = argument.name
@@ -143,7 +143,7 @@ def test_non_differentiable_outputs_stay_off_the_graph(entry, case):
     result = call(*inputs)
     assert any(t.requires_grad for t in inputs)
     assert not result.requires_grad and result.grad_fn is None
-    assert result.dtype in (runtime.bool, runtime.int64)
+    assert result.dtype in (gradspec.bool, gradspec.int64)
 
 
 def test_every_entry_is_exercised_on_at_least_two_shapes():
@@ -154,9 +154,9 @@ def test_every_entry_is_exercised_on_at_least_two_shapes():
 
 
 def _to_torch(torch, value):
-    if isinstance(value, runtime.Tensor):
+    if isinstance(value, gradspec.Tensor):
         return torch.tensor(value.detach().numpy(), requires_grad=value.requires_grad)
-    if isinstance(value, runtime.dtype):
+    if isinstance(value, gradspec.dtype):
         return getattr(torch, str(value).removeprefix("torch."))
     if isinstance(value, list):  # Tensor?[] indices
         return [None if v is None else torch.tensor(np.asarray(v)) for v in value]
@@ -193,8 +193,8 @@ def test_matches_torch(entry, case):
     rng = np.random.default_rng(1)
     cotangents = [rng.standard_normal(tuple(m.shape)) for m, _ in differentiable]
     wrt = [t for t in inputs if t.requires_grad]
-    ours = runtime.autograd.grad([m for m, _ in differentiable], wrt,
-                                 [runtime.tensor(c, dtype=m.dtype) for c, (m, _) in zip(cotangents, differentiable)],
+    ours = gradspec.autograd.grad([m for m, _ in differentiable], wrt,
+                                 [gradspec.tensor(c, dtype=m.dtype) for c, (m, _) in zip(cotangents, differentiable)],
                                  allow_unused=True)
     theirs = torch.autograd.grad([t for _, t in differentiable], [t for t in torch_inputs if t.requires_grad],
                                  [torch.tensor(c, dtype=t.dtype) for c, (_, t) in zip(cotangents, differentiable)],

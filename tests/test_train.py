@@ -1,4 +1,4 @@
-"""The main job (runtime.train) and seed 003's quickstart code, run with `import runtime as torch`."""
+"""The main job (gradspec.train) and seed 003's quickstart code, run with `import gradspec as torch`."""
 
 import io
 import os
@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import runtime as torch  # the quickstart's own spelling
-from runtime import nn
-from runtime import train as job
-from runtime.serialization import CheckpointError
-from runtime.utils.data import DataLoader
-from runtime.vision import datasets
-from runtime.vision.transforms import ToTensor
+import gradspec as torch  # the quickstart's own spelling
+from gradspec import nn
+from gradspec import train as job
+from gradspec.serialization import CheckpointError
+from gradspec.utils.data import DataLoader
+from gradspec.vision import datasets
+from gradspec.vision.transforms import ToTensor
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -182,14 +182,14 @@ def test_fashion_mnist_from_a_directory(tmp_path):
 
 def test_command_line(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    help_text = subprocess.run([sys.executable, "-m", "runtime.train", "--help"], capture_output=True, text=True,
+    help_text = subprocess.run([sys.executable, "-m", "gradspec.train", "--help"], capture_output=True, text=True,
                                env=env, cwd=tmp_path, check=True).stdout
     for flag in ("--epochs", "--batch-size", "--lr", "--device", "--seed", "--save", "--resume", "--model", "--data"):
         assert flag in help_text
-    missing = subprocess.run([sys.executable, "-m", "runtime.train", "--data", str(tmp_path / "none")],
+    missing = subprocess.run([sys.executable, "-m", "gradspec.train", "--data", str(tmp_path / "none")],
                              capture_output=True, text=True, env=env, cwd=tmp_path)
     assert missing.returncode == 2 and "train-images-idx3-ubyte" in missing.stderr
-    done = subprocess.run([sys.executable, "-m", "runtime.train", "--epochs", "1", "--save", "m.ckpt"],
+    done = subprocess.run([sys.executable, "-m", "gradspec.train", "--epochs", "1", "--save", "m.ckpt"],
                           capture_output=True, text=True, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Test Error: \n Accuracy:" in done.stdout and (tmp_path / "m.ckpt").exists()
@@ -202,4 +202,4 @@ def test_command_line(tmp_path):
 
 def test_console_script_is_declared():
     text = (ROOT / "pyproject.toml").read_text()
-    assert 'gradspec-train = "runtime.train:main"' in text
+    assert 'gradspec-train = "gradspec.train:main"' in text

@@ -11,7 +11,7 @@ While it is on:
   "Function 'PowBackward0' returned nan values in its 0th output.".
 
 The mode is global, not per thread, as in torch. When it is off, creating a node costs one global
-check (runtime.node._on_node_created) and the engine reads the flag once per backward pass.
+check (gradspec.node._on_node_created) and the engine reads the flag once per backward pass.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def _stack(rows: list, shape: tuple) -> Tensor:
     if not any(r.requires_grad for r in rows):
         data = rows[0]._data
         return make_tensor(array_module(data).stack([r._data for r in rows]).reshape(shape))
-    from generated import functions as F
+    from ..generated import functions as F
 
     stack = getattr(F, "stack", None)
     if stack is not None:

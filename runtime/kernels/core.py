@@ -129,12 +129,12 @@ def _infer_size(size, numel: int) -> tuple[int, ...]:
 def view(self, size):
     """A view sharing storage; torch's error where no view of these strides exists."""
     shape = _infer_size(size, self.size)
-    out = self.view()
-    try:
-        out.shape = shape
-    except AttributeError:
+    out = self.reshape(shape)
+    # reshape copies where no view of these strides exists (numpy deprecates assigning .shape, and
+    # reshape's copy=False is numpy >= 2.1 only): a result not on self's memory is such a copy
+    if out.size and out.base is not (self if self.base is None else self.base):
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
-                           "dimension spans across two contiguous subspaces). Use .reshape(...) instead.") from None
+                           "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
     return out
 
 

@@ -6,7 +6,7 @@ initial weights are torchvision's bit for bit (each Conv2d draws its default ini
 then every conv is redrawn with kaiming_normal_(mode="fan_out"), as torchvision does).
 
 Pretrained weights are not bundled (nothing is downloaded): `weights=` other than None raises;
-load a converted state dict with `model.load_state_dict(runtime.load(path))` instead.
+load a converted state dict with `model.load_state_dict(gradspec.load(path))` instead.
 
 The residual sum is computed out of place (`out = out + identity`; torchvision writes
 `out += identity`): the values are the same.
@@ -179,7 +179,7 @@ def _resnet(name: str, block, layers: list, weights, progress: bool, **kwargs) -
     if weights is not None:
         raise RuntimeError(f"{name}(weights={weights!r}): pretrained weights are not bundled with gradspec and are "
                            f"never downloaded. Build {name}() (random initialisation) and load converted weights "
-                           f"with model.load_state_dict(runtime.load(path)).")
+                           f"with model.load_state_dict(gradspec.load(path)).")
     return ResNet(block, layers, **kwargs)
 
 

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from generated import functions as F
+from ..generated import functions as F
 
 from ..tensor import int_list, make_tensor
 

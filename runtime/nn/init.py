@@ -1,4 +1,4 @@
-"""torch.nn.init: in-place initialisers, drawing from runtime's torch-compatible CPU generator.
+"""torch.nn.init: in-place initialisers, drawing from gradspec's torch-compatible CPU generator.
 
 Each function draws exactly what torch's does (same generator calls, same count, same order),
 so after `manual_seed(s)` a layer initialised here holds bit-for-bit torch's values.

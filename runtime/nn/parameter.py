@@ -52,7 +52,7 @@ class Parameter(Tensor):
         return result
 
     def __reduce_ex__(self, protocol):
-        raise TypeError("pickling a Parameter is not supported: use runtime.save/runtime.load")
+        raise TypeError("pickling a Parameter is not supported: use gradspec.save/gradspec.load")
 
 
 class Buffer:

@@ -208,7 +208,7 @@ class MultiStepLR(LRScheduler):
 
     def state_dict(self) -> dict:
         state = super().state_dict()
-        state["milestones"] = dict(self.milestones)  # a plain dict, so that runtime.save can store it
+        state["milestones"] = dict(self.milestones)  # a plain dict, so that gradspec.save can store it
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:

@@ -1,4 +1,4 @@
-"""torch.utils: `runtime.utils.data` (datasets, samplers, DataLoader) and `checkpoint`."""
+"""torch.utils: `gradspec.utils.data` (datasets, samplers, DataLoader) and `checkpoint`."""
 
 from . import checkpoint, data
 

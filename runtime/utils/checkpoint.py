@@ -1,6 +1,6 @@
 """torch.utils.checkpoint: trade compute for memory by recomputing a region's forward in backward.
 
-    from runtime.utils.checkpoint import checkpoint
+    from gradspec.utils.checkpoint import checkpoint
     h = checkpoint(block, x, use_reentrant=False)
 
 The graph keeps only the region's inputs (and whatever the function itself holds, such as its
@@ -10,7 +10,7 @@ and recomputed, by running the function again, when backward first reaches the r
 Two variants, as in torch:
 
 - `use_reentrant=False` (recommended). The forward records the region's graph as usual while
-  collecting the nodes it creates (a node-creation listener, see runtime.node); then every
+  collecting the nodes it creates (a node-creation listener, see gradspec.node); then every
   value those nodes saved is dropped. The first region node that backward reaches runs a
   pre-hook that re-runs the function (grad enabled, same RNG state) and moves the recomputed
   nodes' saved values into the original nodes, which then run as if nothing happened. So

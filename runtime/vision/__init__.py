@@ -1,5 +1,5 @@
 """torchvision's role for gradspec: datasets (the embedded digits, MNIST/FashionMNIST IDX files),
-transforms and models. `import runtime.vision as torchvision` reads like the tutorials."""
+transforms and models. `import gradspec.vision as torchvision` reads like the tutorials."""
 
 from . import datasets, models, transforms
 

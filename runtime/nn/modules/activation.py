@@ -1,4 +1,4 @@
-"""Activation modules over runtime.nn.functional, with torch's constructor arguments and repr."""
+"""Activation modules over gradspec.nn.functional, with torch's constructor arguments and repr."""
 
 from __future__ import annotations
 

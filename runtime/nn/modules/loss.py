@@ -1,4 +1,4 @@
-"""Loss modules over runtime.nn.functional (torch's arguments; `weight`/`pos_weight` are buffers)."""
+"""Loss modules over gradspec.nn.functional (torch's arguments; `weight`/`pos_weight` are buffers)."""
 
 from __future__ import annotations
 

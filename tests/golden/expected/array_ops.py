@@ -3,11 +3,11 @@
 """The spec's ops over arrays (numpy or cupy): the namespace `A` that the array form of
 formulas and the helpers in runtime/formulas.py call."""
 
-from runtime import dtypes
-from runtime import kernels as K
-from runtime.backends import array_module, array_types
-from runtime.dispatch import dispatch
-from runtime.tensor import int_arg, int_list
+from gradspec import dtypes
+from gradspec import kernels as K
+from gradspec.backends import array_module, array_types
+from gradspec.dispatch import dispatch
+from gradspec.tensor import int_arg, int_list
 
 # Helpers in runtime/formulas.py ask this to tell the two namespaces apart, and use these factories.
 DIFFERENTIABLE = False

@@ -10,11 +10,11 @@ launched by runtime/cuda.py): one launch for all its input gradients.
 
 from numpy import ndarray
 
-from runtime import cuda as C
-from runtime import formulas as H
-from runtime.backends import array_module
-from runtime.node import Node
-from runtime.tensor import data_of
+from gradspec import cuda as C
+from gradspec import formulas as H
+from gradspec.backends import array_module
+from gradspec.node import Node
+from gradspec.tensor import data_of
 
 from . import array_ops as A
 from . import functions as T
