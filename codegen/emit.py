@@ -264,7 +264,7 @@ def _wrapper(entry: Entry) -> dict:
             lines.append(f'{arrays[argument.name]} = {check}({argument.name}, "{schema.base}", '
                          f'"{argument.name}"{where})')
     single = [arrays[a.name] for a in tensors if a.is_tensor]
-    if len(single) > 1:  # one device per op; before cupy is loaded every array is a numpy array
+    if single:  # one device per op, made current; before cupy is loaded every array is a numpy array
         lines.append("if B.cuda_loaded:")
         lines.append(f"    B.check_devices({', '.join(single)})")
     lines.extend(_normalize(schema))

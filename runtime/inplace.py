@@ -138,7 +138,7 @@ def copy_(self: Tensor, source, non_blocking: bool = False) -> Tensor:
     """Every element of self replaced by source (broadcast, cast, moved): the gradient goes to source."""
     from .generated import functions as F
 
-    from .backends import device_of
+    from .backends import array_module, device_of
 
     if not isinstance(source, Tensor):
         source = make_tensor(np.asarray(source, dtype=self._data.dtype))
@@ -146,7 +146,7 @@ def copy_(self: Tensor, source, non_blocking: bool = False) -> Tensor:
         source = F._to_copy(source, device=device_of(self._data))
 
     def copy(target, src):
-        everywhere = make_tensor(np.ones(target._data.shape, bool))
+        everywhere = make_tensor(array_module(target._data).ones(target._data.shape, bool))
         return F.where(everywhere, src, target)
 
     return inplace(self, copy, source, casting="unsafe")
