@@ -14,7 +14,7 @@ from itertools import chain
 import numpy as np
 
 from ..grad_mode import enable_grad
-from ..node import add_hook
+from ..hooks import add_hook
 from ..tensor import Tensor, make_tensor
 
 __all__ = ["Optimizer", "required"]
