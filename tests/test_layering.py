@@ -2,14 +2,15 @@
 
 Layers, lowest first (docs/decisions.md, "Layers"):
 
-0. ground floor: dtypes, shapes (wrap_dim, int_list), backends (devices), hooks (hook tables and
-   handles), anomaly (anomaly mode's state), grad_mode, random, return_types, dispatch,
-   _tensor_str, namespaces (the Tensor ops the core calls, installed from above);
+0. ground floor: dtypes, shapes (wrap_dim, int_list), backends (devices), emulated_cuda (the
+   numpy stand-in for cupy that backends loads on request), hooks (hook tables and handles),
+   anomaly (anomaly mode's state), grad_mode, random, return_types, dispatch, _tensor_str,
+   namespaces (the Tensor ops the core calls, installed from above);
 1. core: tensor, node, engine, inplace, factories, formulas, cuda, kernels/, autograd/;
 2. gradspec.abi: the one module generated code imports;
 3. gradspec.generated: written by codegen;
 4. API: gradspec.api (binds what derivatives.yaml declares) and composites/;
-5. library: nn/, optim/, utils/, vision/, models/, serialization;
+5. library: nn/, optim/, utils/, vision/, models/, serialization (and atomic_write, its files);
 6. the package and its programs: gradspec/__init__ (collects names), train, demo.
 
 gradspec.codegen stands apart: it imports nothing of the rest, and nothing imports it.
@@ -40,14 +41,14 @@ FOLDERS = {"gradspec": ROOT / "runtime", "gradspec.generated": ROOT / "generated
 ROOT_PACKAGE = "gradspec"
 
 GROUND = ("dtypes", "shapes", "backends", "hooks", "anomaly", "grad_mode", "random", "return_types", "dispatch",
-          "_tensor_str", "namespaces")
+          "_tensor_str", "namespaces", "emulated_cuda")
 LAYERS = (  # (name, module prefixes): a module belongs to the first layer with a prefix of it
     ("ground floor", GROUND),
     ("core", ("tensor", "node", "engine", "inplace", "factories", "formulas", "cuda", "kernels", "autograd")),
     ("abi", ("abi",)),
     ("generated", ("generated",)),
     ("api", ("api", "composites")),
-    ("library", ("nn", "optim", "utils", "vision", "models", "serialization")),
+    ("library", ("nn", "optim", "utils", "vision", "models", "serialization", "atomic_write")),
     ("package", ("", "train", "demo")),
 )
 APART = "gradspec.codegen"
