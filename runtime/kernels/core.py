@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backends import array_module, to_device
 from ..dtypes import ALL_TYPES, INTEGRAL_AND_BOOL, check_kernel_dtype, result_type, scalar_type_name
-from ..tensor import wrap_dim
+from ..shapes import wrap_dim
 
 
 def _dims(dim, ndim: int, op: str) -> tuple[int, ...] | None:

@@ -11,7 +11,7 @@ import numpy as np
 from .. import random
 from ..backends import array_module
 from ..dtypes import FLOATING, check_kernel_dtype
-from ..tensor import wrap_dim
+from ..shapes import wrap_dim
 from .core import reduce_loss
 
 # ---- activations ---------------------------------------------------------------------------

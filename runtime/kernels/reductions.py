@@ -8,7 +8,7 @@ import numpy as np
 
 from ..backends import array_module
 from ..dtypes import get_default_dtype, scalar_type_name
-from ..tensor import wrap_dim
+from ..shapes import wrap_dim
 from .core import _dims, _reduce_dtype
 
 
