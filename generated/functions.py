@@ -5,19 +5,35 @@
 This is also the namespace `T` that the differentiable form of every formula calls.
 """
 
-from gradspec import backends as B
-from gradspec import dtypes, factories
-from gradspec import kernels as K
-from gradspec.backends import array_module, device_of
-from gradspec.dtypes import promote
-from gradspec.backends import device as as_device
-from gradspec.dispatch import dispatch
-from gradspec.grad_mode import STATE
-from gradspec.inplace import inplace
-from gradspec.node import NO_EDGE, SavedOutput, edge, version
-from gradspec.return_types import return_type
-from gradspec.tensor import Tensor, any_requires_grad, index_list, int_arg, int_list, make_tensor
-from gradspec.tensor import optional_tensor_data, requires_grad, tensor_data, tensor_list_data, view_of
+from gradspec.abi import backends as B
+from gradspec.abi import kernels as K
+from gradspec.abi import (
+    NO_EDGE,
+    STATE,
+    SavedOutput,
+    Tensor,
+    any_requires_grad,
+    array_module,
+    as_device,
+    device_of,
+    dispatch,
+    dtypes,
+    edge,
+    factories,
+    index_list,
+    inplace,
+    int_arg,
+    int_list,
+    make_tensor,
+    optional_tensor_data,
+    promote,
+    requires_grad,
+    return_type,
+    tensor_data,
+    tensor_list_data,
+    version,
+    view_of,
+)
 
 from .nodes import (
     AddBackward0,
@@ -31,6 +47,8 @@ from .nodes import (
     PowBackward0,
     PowBackward1,
     PowBackward2,
+    LerpBackward0,
+    LerpBackward1,
     ExpBackward0,
     LogBackward0,
     SqrtBackward0,
@@ -40,6 +58,7 @@ from .nodes import (
     TanhBackward0,
     SigmoidBackward0,
     ReluBackward0,
+    ThresholdBackwardBackward0,
     AbsBackward0,
     SignBackward0,
     ClampBackward0,
@@ -65,6 +84,7 @@ from .nodes import (
     SiluBackward0,
     SoftplusBackward0,
     HardtanhBackward0,
+    HardtanhBackwardBackward0,
     WhereBackward0,
     SumBackward0,
     SumBackward1,
@@ -153,6 +173,7 @@ __all__ = [
     "neg",
     "reciprocal",
     "pow",
+    "lerp",
     "exp",
     "log",
     "sqrt",
@@ -162,6 +183,7 @@ __all__ = [
     "tanh",
     "sigmoid",
     "relu",
+    "threshold_backward",
     "abs",
     "sign",
     "clamp",
@@ -186,6 +208,7 @@ __all__ = [
     "silu",
     "softplus",
     "hardtanh",
+    "hardtanh_backward",
     "where",
     "eq",
     "ne",
@@ -193,6 +216,10 @@ __all__ = [
     "ge",
     "lt",
     "le",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "bitwise_not",
     "logical_and",
     "logical_or",
     "logical_xor",
@@ -276,6 +303,7 @@ __all__ = [
     "neg_",
     "reciprocal_",
     "pow_",
+    "lerp_",
     "exp_",
     "log_",
     "sqrt_",
@@ -328,7 +356,7 @@ def sub(self, other, *, alpha=1):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
-    result = make_tensor(self_ - other_ if alpha == 1 else self_ - alpha * other_)
+    result = make_tensor(K.sub(self_, other_, alpha))
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = SubBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -346,7 +374,7 @@ def rsub_Tensor(self, other, *, alpha=1):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
-    result = make_tensor(other_ - self_ if alpha == 1 else other_ - alpha * self_)
+    result = make_tensor(K.rsub(self_, other_, alpha))
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = RsubBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -362,7 +390,7 @@ def rsub_Scalar(self, other, alpha=1):
     self_ = tensor_data(self, "rsub", "self", 1)
     if B.cuda_loaded:
         B.check_devices(self_)
-    result = make_tensor(other - self_ if alpha == 1 else other - alpha * self_)
+    result = make_tensor(K.rsub(self_, other, alpha))
     if STATE.enabled and requires_grad(self):
         node = RsubBackward1()
         node.next_functions = (edge(self),)
@@ -418,7 +446,7 @@ def neg(self):
     self_ = tensor_data(self, "neg", "self", 1)
     if B.cuda_loaded:
         B.check_devices(self_)
-    result = make_tensor(-self_)
+    result = make_tensor(K.neg(self_))
     if STATE.enabled and requires_grad(self):
         node = NegBackward0()
         node.next_functions = (edge(self),)
@@ -451,7 +479,7 @@ def pow_Tensor_Scalar(self, exponent):
     self_ = tensor_data(self, "pow", "self", 1)
     if B.cuda_loaded:
         B.check_devices(self_)
-    result = make_tensor(self_ ** exponent)
+    result = make_tensor(K.pow_scalar_exponent(self_, exponent))
     if STATE.enabled and requires_grad(self):
         node = PowBackward0()
         node.next_functions = (edge(self),)
@@ -471,7 +499,7 @@ def pow_Tensor_Tensor(self, exponent):
     if B.cuda_loaded:
         B.check_devices(self_, exponent_)
     self_, exponent_ = promote(self_, exponent_)
-    result = make_tensor(self_ ** exponent_)
+    result = make_tensor(K.pow_tensors(self_, exponent_))
     if STATE.enabled and (requires_grad(self) or requires_grad(exponent)):
         node = PowBackward1()
         node.next_functions = (edge(self), edge(exponent))
@@ -490,8 +518,7 @@ def pow_Scalar(self, exponent):
     exponent_ = tensor_data(exponent, "pow", "exponent", 2)
     if B.cuda_loaded:
         B.check_devices(exponent_)
-    exponent_, = promote(exponent_, to_float=True)
-    result = make_tensor(self ** exponent_)
+    result = make_tensor(K.pow_scalar_base(self, exponent_))
     if STATE.enabled and requires_grad(exponent):
         node = PowBackward2()
         node.next_functions = (edge(exponent),)
@@ -500,6 +527,48 @@ def pow_Scalar(self, exponent):
         node.result_ = SavedOutput(result)
         node.saved_versions = (version(node.exponent_), version(result))
         node.self = self
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def lerp_Scalar(self, end, weight):
+    """lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor"""
+    self_ = tensor_data(self, "lerp", "self", 1)
+    end_ = tensor_data(end, "lerp", "end", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, end_)
+    self_, end_ = promote(self_, end_)
+    xp = array_module(self_)
+    result = make_tensor(xp.where(weight < 0.5, self_ + weight * (end_ - self_), end_ - (end_ - self_) * (1 - weight)))
+    if STATE.enabled and (requires_grad(self) or requires_grad(end)):
+        node = LerpBackward0()
+        node.next_functions = (edge(self), edge(end))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.weight = weight
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def lerp_Tensor(self, end, weight):
+    """lerp.Tensor(Tensor self, Tensor end, Tensor weight) -> Tensor"""
+    self_ = tensor_data(self, "lerp", "self", 1)
+    end_ = tensor_data(end, "lerp", "end", 2)
+    weight_ = tensor_data(weight, "lerp", "weight", 3)
+    if B.cuda_loaded:
+        B.check_devices(self_, end_, weight_)
+    self_, end_, weight_ = promote(self_, end_, weight_)
+    xp = array_module(self_)
+    result = make_tensor(xp.where(weight_ < 0.5, self_ + weight_ * (end_ - self_), end_ - (end_ - self_) * (1 - weight_)))
+    if STATE.enabled and (requires_grad(self) or requires_grad(end) or requires_grad(weight)):
+        node = LerpBackward1()
+        node.next_functions = (edge(self), edge(end), edge(weight))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self if requires_grad(weight) else None
+        node.end_ = end if requires_grad(weight) else None
+        node.weight_ = weight if requires_grad(self) or requires_grad(end) else None
+        node.saved_versions = (version(node.self_), version(node.end_), version(node.weight_))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -661,8 +730,7 @@ def relu(self):
     self_ = tensor_data(self, "relu", "self", 1)
     if B.cuda_loaded:
         B.check_devices(self_)
-    xp = array_module(self_)
-    result = make_tensor(xp.maximum(self_, 0))
+    result = make_tensor(K.relu(self_))
     if STATE.enabled and requires_grad(self):
         node = ReluBackward0()
         node.next_functions = (edge(self),)
@@ -674,13 +742,32 @@ def relu(self):
     return result
 
 
+def threshold_backward(grad_output, self, threshold):
+    """threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "threshold_backward", "grad_output", 1)
+    self_ = tensor_data(self, "threshold_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    xp = array_module(grad_output_)
+    result = make_tensor(xp.where(self_ <= threshold, 0, grad_output_))
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        node = ThresholdBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self if requires_grad(grad_output) else None
+        node.saved_versions = (version(node.self_),)
+        node.threshold = threshold
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def abs(self):
     """abs(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "abs", "self", 1)
     if B.cuda_loaded:
         B.check_devices(self_)
-    xp = array_module(self_)
-    result = make_tensor(xp.abs(self_))
+    result = make_tensor(K.abs(self_))
     if STATE.enabled and requires_grad(self):
         node = AbsBackward0()
         node.next_functions = (edge(self),)
@@ -697,8 +784,7 @@ def sign(self):
     self_ = tensor_data(self, "sign", "self", 1)
     if B.cuda_loaded:
         B.check_devices(self_)
-    xp = array_module(self_)
-    result = make_tensor(xp.sign(self_))
+    result = make_tensor(K.sign(self_))
     if STATE.enabled and requires_grad(self):
         node = SignBackward0()
         node.next_functions = (edge(self),)
@@ -754,8 +840,7 @@ def clamp_min(self, min):
     self_ = tensor_data(self, "clamp_min", "self", 1)
     if B.cuda_loaded:
         B.check_devices(self_)
-    xp = array_module(self_)
-    result = make_tensor(xp.maximum(self_, min))
+    result = make_tensor(K.clamp_min(self_, min))
     if STATE.enabled and requires_grad(self):
         node = ClampMinBackward0()
         node.next_functions = (edge(self),)
@@ -773,8 +858,7 @@ def clamp_max(self, max):
     self_ = tensor_data(self, "clamp_max", "self", 1)
     if B.cuda_loaded:
         B.check_devices(self_)
-    xp = array_module(self_)
-    result = make_tensor(xp.minimum(self_, max))
+    result = make_tensor(K.clamp_max(self_, max))
     if STATE.enabled and requires_grad(self):
         node = ClampMaxBackward0()
         node.next_functions = (edge(self),)
@@ -1042,8 +1126,7 @@ def leaky_relu(self, negative_slope=0.01):
     self_ = tensor_data(self, "leaky_relu", "self", 1)
     if B.cuda_loaded:
         B.check_devices(self_)
-    xp = array_module(self_)
-    result = make_tensor(xp.where(self_ > 0, self_, self_ * negative_slope))
+    result = make_tensor(K.leaky_relu(self_, negative_slope))
     if STATE.enabled and requires_grad(self):
         node = LeakyReluBackward0()
         node.next_functions = (edge(self),)
@@ -1135,13 +1218,33 @@ def hardtanh(self, min_val=-1, max_val=1):
     self_ = tensor_data(self, "hardtanh", "self", 1)
     if B.cuda_loaded:
         B.check_devices(self_)
-    xp = array_module(self_)
-    result = make_tensor(xp.minimum(xp.maximum(self_, min_val), max_val))
+    result = make_tensor(K.hardtanh(self_, min_val, max_val))
     if STATE.enabled and requires_grad(self):
         node = HardtanhBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
+        node.saved_versions = (version(node.self_),)
+        node.max_val = max_val
+        node.min_val = min_val
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def hardtanh_backward(grad_output, self, min_val, max_val):
+    """hardtanh_backward(Tensor grad_output, Tensor self, Scalar min_val, Scalar max_val) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "hardtanh_backward", "grad_output", 1)
+    self_ = tensor_data(self, "hardtanh_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    xp = array_module(grad_output_)
+    result = make_tensor(xp.where(xp.logical_or(self_ <= min_val, self_ >= max_val), 0, grad_output_))
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        node = HardtanhBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self if requires_grad(grad_output) else None
         node.saved_versions = (version(node.self_),)
         node.max_val = max_val
         node.min_val = min_val
@@ -1228,6 +1331,48 @@ def le(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     result = make_tensor(self_ <= other_)
+    return result
+
+
+def bitwise_and(self, other):
+    """bitwise_and.Tensor(Tensor self, Tensor other) -> Tensor"""
+    self_ = tensor_data(self, "bitwise_and", "self", 1)
+    other_ = tensor_data(other, "bitwise_and", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
+    result = make_tensor(K.bitwise_and(self_, other_))
+    return result
+
+
+def bitwise_or(self, other):
+    """bitwise_or.Tensor(Tensor self, Tensor other) -> Tensor"""
+    self_ = tensor_data(self, "bitwise_or", "self", 1)
+    other_ = tensor_data(other, "bitwise_or", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
+    result = make_tensor(K.bitwise_or(self_, other_))
+    return result
+
+
+def bitwise_xor(self, other):
+    """bitwise_xor.Tensor(Tensor self, Tensor other) -> Tensor"""
+    self_ = tensor_data(self, "bitwise_xor", "self", 1)
+    other_ = tensor_data(other, "bitwise_xor", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
+    result = make_tensor(K.bitwise_xor(self_, other_))
+    return result
+
+
+def bitwise_not(self):
+    """bitwise_not(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "bitwise_not", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    result = make_tensor(K.bitwise_not(self_))
     return result
 
 
@@ -2505,6 +2650,7 @@ def mse_loss(self, target, reduction=1):
     if B.cuda_loaded:
         B.check_devices(self_, target_)
     reduction = int_arg(reduction, "mse_loss", "reduction")
+    self_, target_ = promote(self_, target_)
     result = make_tensor(K.mse_loss(self_, target_, reduction))
     if STATE.enabled and (requires_grad(self) or requires_grad(target)):
         node = MseLossBackward0()
@@ -2526,6 +2672,7 @@ def smooth_l1_loss(self, target, reduction=1, beta=1.0):
     if B.cuda_loaded:
         B.check_devices(self_, target_)
     reduction = int_arg(reduction, "smooth_l1_loss", "reduction")
+    self_, target_ = promote(self_, target_)
     result = make_tensor(K.smooth_l1_loss(self_, target_, reduction, beta))
     if STATE.enabled and (requires_grad(self) or requires_grad(target)):
         node = SmoothL1LossBackward0()
@@ -2914,6 +3061,28 @@ _POW_OVERLOADS = (
 )
 
 
+def lerp(*args, **kwargs):
+    """One of:
+    lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor
+    lerp.Tensor(Tensor self, Tensor end, Tensor weight) -> Tensor
+    """
+    return dispatch("lerp", _LERP_OVERLOADS, args, kwargs, (Tensor,))
+
+
+_LERP_OVERLOADS = (
+    (lerp_Scalar, (
+        ("self", "Tensor", False, False),
+        ("end", "Tensor", False, False),
+        ("weight", "Scalar", False, False),
+    )),
+    (lerp_Tensor, (
+        ("self", "Tensor", False, False),
+        ("end", "Tensor", False, False),
+        ("weight", "Tensor", False, False),
+    )),
+)
+
+
 def clamp(*args, **kwargs):
     """One of:
     clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor
@@ -3160,6 +3329,11 @@ def reciprocal_(self, *args, **kwargs):
 def pow_(self, *args, **kwargs):
     """pow in place: the result written into self, its node made self's history."""
     return inplace(self, pow, *args, **kwargs)
+
+
+def lerp_(self, *args, **kwargs):
+    """lerp in place: the result written into self, its node made self's history."""
+    return inplace(self, lerp, *args, **kwargs)
 
 
 def exp_(self, *args, **kwargs):
