@@ -29,9 +29,15 @@ bench-ops:
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 		$(PYTHON) -m bench.bench_ops
 
-bench-train:  ## the main job's training step against torch's, one thread
+bench-bench-codegen:  ## codegen time against the spec's size (derivatives.yaml copied up to 60 times: 8,000+ entries)
+	$(PYTHON) -m bench.bench_codegen
+
+train:  ## the main job's training step against torch's, one thread
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 		$(PYTHON) -m bench.bench_train
+
+bench-codegen:  ## codegen time against the spec's size (derivatives.yaml copied up to 60 times: 8,000+ entries)
+	$(PYTHON) -m bench.bench_codegen
 
 train:  ## the main job: seed 003's network on the embedded digits
 	$(PYTHON) -m gradspec.train
