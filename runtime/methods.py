@@ -14,7 +14,7 @@ from .generated import functions as F
 from . import composites as C
 from . import dtypes
 from .backends import device as as_device
-from .backends import device_of
+from .backends import array_module, device_of
 from .dtypes import result_type
 from .inplace import cast_name, copy_, inplace, is_recorded, setitem
 from .tensor import SCALARS, Tensor
@@ -34,8 +34,15 @@ def permute(self, *dims):
     return F.permute(self, C._sizes(dims, "permute"))
 
 
-def contiguous(self):
-    return self if self._data.flags.c_contiguous else F.clone(self)
+def contiguous(self, memory_format=None):
+    """A row-major copy (CloneBackward0, as torch records it) unless already row-major. clone()
+    keeps a dense tensor's layout, as torch's does, so its result is laid out afresh."""
+    if self._data.flags.c_contiguous:
+        return self
+    out = F.clone(self)
+    if not out._data.flags.c_contiguous:
+        out._data = array_module(out._data).ascontiguousarray(out._data)  # a fresh tensor: no one else holds it
+    return out
 
 
 def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
