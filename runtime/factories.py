@@ -7,7 +7,8 @@ import numpy as np
 from . import dtypes, random
 from .backends import CPU, device, to_device
 from .backends import array_module as array_module_of
-from .tensor import Tensor, int_list, make_tensor
+from .shapes import int_list
+from .tensor import Tensor, make_tensor
 
 
 def _finish(array, dtype, dev, requires_grad: bool) -> Tensor:

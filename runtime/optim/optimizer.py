@@ -15,7 +15,7 @@ import numpy as np
 
 from ..backends import array_module
 from ..grad_mode import enable_grad
-from ..node import add_hook
+from ..hooks import add_hook
 from ..tensor import Tensor, make_tensor
 
 __all__ = ["Optimizer", "required"]
