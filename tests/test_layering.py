@@ -11,7 +11,7 @@ Layers, lowest first (docs/decisions.md, "Layers"):
 3. gradspec.generated: written by codegen;
 4. API: gradspec.api (binds what derivatives.yaml declares) and composites/;
 5. library: nn/, optim/, utils/, vision/, models/, serialization (and atomic_write, its files);
-6. the package and its programs: gradspec/__init__ (collects names), train, demo.
+6. the package and its programs: gradspec/__init__ (collects names), train, demo, examples/.
 
 gradspec.codegen stands apart: it imports nothing of the rest, and nothing imports it.
 
@@ -49,7 +49,7 @@ LAYERS = (  # (name, module prefixes): a module belongs to the first layer with 
     ("generated", ("generated",)),
     ("api", ("api", "composites")),
     ("library", ("nn", "optim", "utils", "vision", "models", "serialization", "atomic_write")),
-    ("package", ("", "train", "demo")),
+    ("package", ("", "train", "demo", "examples")),
 )
 APART = "gradspec.codegen"
 

@@ -2,9 +2,9 @@
 causal self-attention and a GELU MLP with pre-LayerNorm residuals, a final LayerNorm and a
 language-model head tied to the token embedding.
 
-The model is written against a torch-like namespace, `build(torch)`, so that the same code builds
-it under gradspec (`GPT` here) and under PyTorch (the tests and bench/bench_gpt.py compare the
-two from the same state_dict).
+The model is written against a torch-like namespace: `build(gradspec)` gives gradspec's GPT class,
+`build(torch)` PyTorch's, from the same code (the tests and bench/bench_gpt.py compare the two from
+the same state_dict).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["GPTConfig", "build", "GPT"]
+__all__ = ["GPTConfig", "build"]
 
 
 @dataclass
@@ -138,12 +138,3 @@ def build(torch):
 
     return GPT
 
-
-def __getattr__(name):
-    """`GPT`, gradspec's, built on first use (gradspec is still importing when this module is)."""
-    if name == "GPT":
-        import gradspec
-
-        globals()["GPT"] = build(gradspec)
-        return globals()["GPT"]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
