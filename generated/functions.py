@@ -58,6 +58,7 @@ from .nodes import (
     TanhBackward0,
     SigmoidBackward0,
     ReluBackward0,
+    ThresholdBackwardBackward0,
     AbsBackward0,
     SignBackward0,
     ClampBackward0,
@@ -83,6 +84,7 @@ from .nodes import (
     SiluBackward0,
     SoftplusBackward0,
     HardtanhBackward0,
+    HardtanhBackwardBackward0,
     WhereBackward0,
     SumBackward0,
     SumBackward1,
@@ -159,6 +161,7 @@ from .nodes import (
     EmbeddingBackward0,
     UpsampleNearest2DBackward0,
     BinaryCrossEntropyWithLogitsBackward0,
+    ScaledDotProductAttentionBackward0,
 )
 
 # The public ops, by base name: one function per op, or its overload dispatcher.
@@ -181,6 +184,7 @@ __all__ = [
     "tanh",
     "sigmoid",
     "relu",
+    "threshold_backward",
     "abs",
     "sign",
     "clamp",
@@ -205,6 +209,7 @@ __all__ = [
     "silu",
     "softplus",
     "hardtanh",
+    "hardtanh_backward",
     "where",
     "eq",
     "ne",
@@ -212,6 +217,10 @@ __all__ = [
     "ge",
     "lt",
     "le",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "bitwise_not",
     "logical_and",
     "logical_or",
     "logical_xor",
@@ -288,6 +297,7 @@ __all__ = [
     "embedding",
     "upsample_nearest2d",
     "binary_cross_entropy_with_logits",
+    "_scaled_dot_product_attention",
     "add_",
     "sub_",
     "mul_",
@@ -348,7 +358,7 @@ def sub(self, other, *, alpha=1):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
-    result = make_tensor(self_ - other_ if alpha == 1 else self_ - alpha * other_)
+    result = make_tensor(K.sub(self_, other_, alpha))
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = SubBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -366,7 +376,7 @@ def rsub_Tensor(self, other, *, alpha=1):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
-    result = make_tensor(other_ - self_ if alpha == 1 else other_ - alpha * self_)
+    result = make_tensor(K.rsub(self_, other_, alpha))
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = RsubBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -380,7 +390,7 @@ def rsub_Tensor(self, other, *, alpha=1):
 def rsub_Scalar(self, other, alpha=1):
     """rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor"""
     self_ = tensor_data(self, "rsub", "self", 1)
-    result = make_tensor(other - self_ if alpha == 1 else other - alpha * self_)
+    result = make_tensor(K.rsub(self_, other, alpha))
     if STATE.enabled and requires_grad(self):
         node = RsubBackward1()
         node.next_functions = (edge(self),)
@@ -434,7 +444,7 @@ def div(self, other):
 def neg(self):
     """neg(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "neg", "self", 1)
-    result = make_tensor(-self_)
+    result = make_tensor(K.neg(self_))
     if STATE.enabled and requires_grad(self):
         node = NegBackward0()
         node.next_functions = (edge(self),)
@@ -463,7 +473,7 @@ def reciprocal(self):
 def pow_Tensor_Scalar(self, exponent):
     """pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor"""
     self_ = tensor_data(self, "pow", "self", 1)
-    result = make_tensor(self_ ** exponent)
+    result = make_tensor(K.pow_scalar_exponent(self_, exponent))
     if STATE.enabled and requires_grad(self):
         node = PowBackward0()
         node.next_functions = (edge(self),)
@@ -483,7 +493,7 @@ def pow_Tensor_Tensor(self, exponent):
     if B.cuda_loaded:
         B.check_devices(self_, exponent_)
     self_, exponent_ = promote(self_, exponent_)
-    result = make_tensor(self_ ** exponent_)
+    result = make_tensor(K.pow_tensors(self_, exponent_))
     if STATE.enabled and (requires_grad(self) or requires_grad(exponent)):
         node = PowBackward1()
         node.next_functions = (edge(self), edge(exponent))
@@ -500,8 +510,7 @@ def pow_Tensor_Tensor(self, exponent):
 def pow_Scalar(self, exponent):
     """pow.Scalar(Scalar self, Tensor exponent) -> Tensor"""
     exponent_ = tensor_data(exponent, "pow", "exponent", 2)
-    exponent_, = promote(exponent_, to_float=True)
-    result = make_tensor(self ** exponent_)
+    result = make_tensor(K.pow_scalar_base(self, exponent_))
     if STATE.enabled and requires_grad(exponent):
         node = PowBackward2()
         node.next_functions = (edge(exponent),)
@@ -695,8 +704,7 @@ def sigmoid(self):
 def relu(self):
     """relu(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "relu", "self", 1)
-    xp = array_module(self_)
-    result = make_tensor(xp.maximum(self_, 0))
+    result = make_tensor(K.relu(self_))
     if STATE.enabled and requires_grad(self):
         node = ReluBackward0()
         node.next_functions = (edge(self),)
@@ -708,11 +716,30 @@ def relu(self):
     return result
 
 
+def threshold_backward(grad_output, self, threshold):
+    """threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "threshold_backward", "grad_output", 1)
+    self_ = tensor_data(self, "threshold_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    xp = array_module(grad_output_)
+    result = make_tensor(xp.where(self_ <= threshold, 0, grad_output_))
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        node = ThresholdBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self if requires_grad(grad_output) else None
+        node.saved_versions = (version(node.self_),)
+        node.threshold = threshold
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def abs(self):
     """abs(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "abs", "self", 1)
-    xp = array_module(self_)
-    result = make_tensor(xp.abs(self_))
+    result = make_tensor(K.abs(self_))
     if STATE.enabled and requires_grad(self):
         node = AbsBackward0()
         node.next_functions = (edge(self),)
@@ -727,8 +754,7 @@ def abs(self):
 def sign(self):
     """sign(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sign", "self", 1)
-    xp = array_module(self_)
-    result = make_tensor(xp.sign(self_))
+    result = make_tensor(K.sign(self_))
     if STATE.enabled and requires_grad(self):
         node = SignBackward0()
         node.next_functions = (edge(self),)
@@ -780,8 +806,7 @@ def clamp_default(self, min=None, max=None):
 def clamp_min(self, min):
     """clamp_min(Tensor self, Scalar min) -> Tensor"""
     self_ = tensor_data(self, "clamp_min", "self", 1)
-    xp = array_module(self_)
-    result = make_tensor(xp.maximum(self_, min))
+    result = make_tensor(K.clamp_min(self_, min))
     if STATE.enabled and requires_grad(self):
         node = ClampMinBackward0()
         node.next_functions = (edge(self),)
@@ -797,8 +822,7 @@ def clamp_min(self, min):
 def clamp_max(self, max):
     """clamp_max(Tensor self, Scalar max) -> Tensor"""
     self_ = tensor_data(self, "clamp_max", "self", 1)
-    xp = array_module(self_)
-    result = make_tensor(xp.minimum(self_, max))
+    result = make_tensor(K.clamp_max(self_, max))
     if STATE.enabled and requires_grad(self):
         node = ClampMaxBackward0()
         node.next_functions = (edge(self),)
@@ -1042,8 +1066,7 @@ def erf(self):
 def leaky_relu(self, negative_slope=0.01):
     """leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor"""
     self_ = tensor_data(self, "leaky_relu", "self", 1)
-    xp = array_module(self_)
-    result = make_tensor(xp.where(self_ > 0, self_, self_ * negative_slope))
+    result = make_tensor(K.leaky_relu(self_, negative_slope))
     if STATE.enabled and requires_grad(self):
         node = LeakyReluBackward0()
         node.next_functions = (edge(self),)
@@ -1125,13 +1148,33 @@ def softplus(self, beta=1, threshold=20):
 def hardtanh(self, min_val=-1, max_val=1):
     """hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor"""
     self_ = tensor_data(self, "hardtanh", "self", 1)
-    xp = array_module(self_)
-    result = make_tensor(xp.minimum(xp.maximum(self_, min_val), max_val))
+    result = make_tensor(K.hardtanh(self_, min_val, max_val))
     if STATE.enabled and requires_grad(self):
         node = HardtanhBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
+        node.saved_versions = (version(node.self_),)
+        node.max_val = max_val
+        node.min_val = min_val
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def hardtanh_backward(grad_output, self, min_val, max_val):
+    """hardtanh_backward(Tensor grad_output, Tensor self, Scalar min_val, Scalar max_val) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "hardtanh_backward", "grad_output", 1)
+    self_ = tensor_data(self, "hardtanh_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    xp = array_module(grad_output_)
+    result = make_tensor(xp.where(xp.logical_or(self_ <= min_val, self_ >= max_val), 0, grad_output_))
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        node = HardtanhBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self if requires_grad(grad_output) else None
         node.saved_versions = (version(node.self_),)
         node.max_val = max_val
         node.min_val = min_val
@@ -1218,6 +1261,46 @@ def le(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     result = make_tensor(self_ <= other_)
+    return result
+
+
+def bitwise_and(self, other):
+    """bitwise_and.Tensor(Tensor self, Tensor other) -> Tensor"""
+    self_ = tensor_data(self, "bitwise_and", "self", 1)
+    other_ = tensor_data(other, "bitwise_and", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
+    result = make_tensor(K.bitwise_and(self_, other_))
+    return result
+
+
+def bitwise_or(self, other):
+    """bitwise_or.Tensor(Tensor self, Tensor other) -> Tensor"""
+    self_ = tensor_data(self, "bitwise_or", "self", 1)
+    other_ = tensor_data(other, "bitwise_or", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
+    result = make_tensor(K.bitwise_or(self_, other_))
+    return result
+
+
+def bitwise_xor(self, other):
+    """bitwise_xor.Tensor(Tensor self, Tensor other) -> Tensor"""
+    self_ = tensor_data(self, "bitwise_xor", "self", 1)
+    other_ = tensor_data(other, "bitwise_xor", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
+    result = make_tensor(K.bitwise_xor(self_, other_))
+    return result
+
+
+def bitwise_not(self):
+    """bitwise_not(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "bitwise_not", "self", 1)
+    result = make_tensor(K.bitwise_not(self_))
     return result
 
 
@@ -2397,6 +2480,7 @@ def mse_loss(self, target, reduction=1):
     if B.cuda_loaded:
         B.check_devices(self_, target_)
     reduction = int_arg(reduction, "mse_loss", "reduction")
+    self_, target_ = promote(self_, target_)
     result = make_tensor(K.mse_loss(self_, target_, reduction))
     if STATE.enabled and (requires_grad(self) or requires_grad(target)):
         node = MseLossBackward0()
@@ -2418,6 +2502,7 @@ def smooth_l1_loss(self, target, reduction=1, beta=1.0):
     if B.cuda_loaded:
         B.check_devices(self_, target_)
     reduction = int_arg(reduction, "smooth_l1_loss", "reduction")
+    self_, target_ = promote(self_, target_)
     result = make_tensor(K.smooth_l1_loss(self_, target_, reduction, beta))
     if STATE.enabled and (requires_grad(self) or requires_grad(target)):
         node = SmoothL1LossBackward0()
@@ -2641,7 +2726,9 @@ def native_layer_norm(input, normalized_shape, weight, bias, eps):
         node.output_meta = (output._data.shape, output._data.dtype, mean._data.shape, mean._data.dtype, rstd._data.shape, rstd._data.dtype)
         node.input_ = input
         node.weight_ = weight
-        node.saved_versions = (version(node.input_), version(node.weight_))
+        node.mean_ = SavedOutput(mean)
+        node.rstd_ = SavedOutput(rstd)
+        node.saved_versions = (version(node.input_), version(node.weight_), version(mean), version(rstd))
         node.eps = eps
         node.normalized_shape = normalized_shape
         output.grad_fn = node
@@ -2747,6 +2834,37 @@ def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None,
         result.grad_fn = node
         result._requires_grad = True
     return result
+
+
+def _scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, dropout_mask=None, *, scale=None):
+    """_scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0.0, bool is_causal=False, Tensor? dropout_mask=None, *, float? scale=None) -> (Tensor output, Tensor attn)"""
+    query_ = tensor_data(query, "_scaled_dot_product_attention", "query", 1)
+    key_ = tensor_data(key, "_scaled_dot_product_attention", "key", 2)
+    value_ = tensor_data(value, "_scaled_dot_product_attention", "value", 3)
+    attn_mask_ = optional_tensor_data(attn_mask, "_scaled_dot_product_attention", "attn_mask", 4)
+    dropout_mask_ = optional_tensor_data(dropout_mask, "_scaled_dot_product_attention", "dropout_mask", 7)
+    if B.cuda_loaded:
+        B.check_devices(query_, key_, value_, attn_mask_, dropout_mask_)
+    output_, attn_ = K.scaled_dot_product_attention(query_, key_, value_, attn_mask_, dropout_p, is_causal, dropout_mask_, scale)
+    output = make_tensor(output_)
+    attn = make_tensor(attn_)
+    if STATE.enabled and (requires_grad(query) or requires_grad(key) or requires_grad(value) or requires_grad(attn_mask)):
+        node = ScaledDotProductAttentionBackward0()
+        node.next_functions = (edge(query), edge(key), edge(value), edge(attn_mask), NO_EDGE)
+        node.output_meta = (output._data.shape, output._data.dtype, attn._data.shape, attn._data.dtype)
+        node.query_ = query
+        node.key_ = key
+        node.value_ = value
+        node.attn_mask_ = attn_mask
+        node.dropout_mask_ = dropout_mask
+        node.attn_ = SavedOutput(attn)
+        node.saved_versions = (version(node.query_), version(node.key_), version(node.value_), version(node.attn_mask_), version(node.dropout_mask_), version(attn))
+        node.dropout_p = dropout_p
+        node.is_causal = is_causal
+        node.scale = scale
+        output.grad_fn = node
+        output._requires_grad = True
+    return return_type("_scaled_dot_product_attention", ("output", "attn"), (output, attn))
 
 
 def rsub(*args, **kwargs):

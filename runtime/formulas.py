@@ -12,6 +12,7 @@ import math
 
 from . import kernels
 from .backends import array_module
+from .tensor import make_tensor
 
 REDUCTION_NONE, REDUCTION_MEAN = 0, 1
 
@@ -84,7 +85,12 @@ def matmul_backward(ops, grad, self, other, mask):
     if mask[0]:
         grad_self = ops.matmul(grad, ops.transpose(other, -1, -2))
         grad_self = ops.squeeze_dim(grad_self, -2) if self_vector else grad_self
-    if mask[1]:
+    if mask[1] and _ndim(other) == 2 and _ndim(self) > 2:
+        # a matrix shared by a batch: one product over all rows, not one per batch then their sum
+        inner = _shape(self)[-1]
+        grad_other = ops.mm(ops.t(ops.reshape(self, [-1, inner])), ops.reshape(grad, [-1, _shape(grad)[-1]]))
+        grad_other = ops.squeeze_dim(grad_other, -1) if other_vector else grad_other
+    elif mask[1]:
         grad_other = ops.matmul(ops.transpose(self, -1, -2), grad)
         grad_other = ops.squeeze_dim(grad_other, -1) if other_vector else grad_other
     return grad_self, grad_other
@@ -189,6 +195,8 @@ def clamp_backward(ops, grad, self, min, max):  # noqa: A002 - torch's names
 
 
 def gelu_backward(ops, grad, self, approximate):
+    if not ops.DIFFERENTIABLE:  # the same math over arrays, in place where it can be
+        return kernels.gelu_backward(grad, self, approximate)
     if approximate == "tanh":
         k = math.sqrt(2 / math.pi)
         inner = ops.tanh(k * (self + 0.044715 * self * self * self))
@@ -200,8 +208,9 @@ def gelu_backward(ops, grad, self, approximate):
 
 
 def elu_backward(ops, grad, self, alpha, scale, input_scale):
+    """The negative branch at and below 0 (so NaN takes the positive one, as torch's)."""
     negative = grad * (input_scale * alpha * scale) * ops.exp(self * input_scale)
-    return ops.where(self > 0, grad * scale, negative)
+    return ops.where(self <= 0, negative, grad * scale)
 
 
 # ---- reductions --------------------------------------------------------------------------------
@@ -215,27 +224,23 @@ def _restore_reduced(ops, x, shape, dim, keepdim):
 
 
 def prod_backward(ops, grad, self, result, dim, keepdim):
-    """d(prod)/dx_i = product of the others: result / x_i without zeros; with exactly one zero
-    in a slice only that element gets the product of the rest; with more, all get 0."""
+    """d(prod)/dx_i = product of the others: result / x_i without zeros; with a zero in the input,
+    the product of the others itself (from products of the elements before and after each, as
+    torch's prod_safe_zeros_backward, so NaN times 0 is NaN there too)."""
     shape = _shape(self)
     dims = [] if dim is None else [dim]
     grad = _restore_reduced(ops, grad, shape, dims, keepdim)
-    zero = self == 0
-    if not _any(zero):
+    if not _any(self == 0):
         return grad * _restore_reduced(ops, result, shape, dims, keepdim) / self
     if ops.DIFFERENTIABLE:
         raise NotImplementedError("double backward of prod through zero elements is not implemented")
-    safe = ops.where(zero, 1, self)
-    reduce = list(range(len(shape))) if dim is None else [dim]
-    others = ops.prod_default(safe) if dim is None else ops.prod_dim_int(safe, dim, True)
-    zeros_per_slice = ops.sum_dim_IntList(zero, reduce, True)
-    only_zero = ops.logical_and(zero, zeros_per_slice == 1)
-    return ops.where(only_zero, grad * others, ops.where(zeros_per_slice == 0, grad * others / safe, 0))
+    return grad * kernels.product_of_others(self, dim)
 
 
 def evenly_distribute_backward(ops, grad, self, result):
-    """max()/min() over everything: ties share the gradient equally."""
-    mask = self == result
+    """max()/min() over everything: ties share the gradient equally; a NaN result's gradient is
+    shared by the NaN elements (as torch's)."""
+    mask = ops.isnan(self) if _any(ops.isnan(result)) else self == result
     return ops.where(mask, grad / ops.sum_default(mask), 0)
 
 
@@ -250,7 +255,8 @@ def amax_backward(ops, grad, self, result, dim, keepdim):
     shape = _shape(self)
     grad = _restore_reduced(ops, grad, shape, dim, keepdim)
     mask = self == _restore_reduced(ops, result, shape, dim, keepdim)
-    return ops.where(mask, grad / ops.sum_dim_IntList(mask, _reduced_dims(dim, len(shape)), True), 0)
+    # multiplied, not selected, as torch's: a NaN maximum (no element equal to it) gives NaN
+    return grad / ops.sum_dim_IntList(mask, _reduced_dims(dim, len(shape)), True) * mask
 
 
 def logsumexp_backward(ops, grad, self, result, dim, keepdim):
@@ -404,6 +410,49 @@ def dropout_backward(ops, grad, mask, p, train):
     return grad * mask * (0 if p == 1 else 1 / (1 - p))
 
 
+def scaled_dot_product_attention_backward(ops, grad, query, key, value, attn_mask, dropout_p, is_causal,
+                                          dropout_mask, scale, attn, mask):
+    """Gradients of softmax(q k^T * scale + mask) @ v for (query, key, value, attn_mask). The
+    probabilities are the forward's `attn` when nothing was dropped; else (and in the
+    differentiable form, where they depend on query and key) they are computed again."""
+    if ops.DIFFERENTIABLE:
+        probs = _attention_probs(ops, query, key, attn_mask, is_causal, scale)
+    elif dropout_p > 0:
+        probs = kernels.attention_probs(query, key, attn_mask, is_causal, scale)
+    else:
+        probs = attn
+    kept = 1 if dropout_p == 0 else 1 / (1 - dropout_p)
+    dropped = probs if dropout_p == 0 else probs * dropout_mask
+    grad_query = grad_key = grad_value = grad_mask = None
+    if mask[2]:
+        grad_value = ops.matmul(ops.transpose(dropped, -1, -2), grad)
+        grad_value = grad_value if dropout_p == 0 else grad_value * kept
+    if mask[0] or mask[1] or mask[3]:
+        grad_probs = ops.matmul(grad, ops.transpose(value, -1, -2))
+        if dropout_p > 0:
+            grad_probs = grad_probs * dropout_mask * kept
+        grad_scores = probs * (grad_probs - ops.sum_dim_IntList(grad_probs * probs, [-1], True))
+        factor = kernels.attention_scale(query, scale)
+        if mask[0]:
+            grad_query = ops.matmul(grad_scores, key) * factor
+        if mask[1]:
+            grad_key = ops.matmul(ops.transpose(grad_scores, -1, -2), query) * factor
+        grad_mask = grad_scores if mask[3] else None
+    return grad_query, grad_key, grad_value, grad_mask
+
+
+def _attention_probs(ops, query, key, attn_mask, is_causal, scale):
+    """kernels.attention_probs over Tensors, so that the probabilities' own derivatives are recorded."""
+    scores = ops.matmul(query, ops.transpose(key, -1, -2)) * kernels.attention_scale(query, scale)
+    if is_causal:
+        xp = array_module(query._data)
+        above = xp.triu(xp.ones(_shape(scores)[-2:], bool), 1)
+        scores = ops.masked_fill_Scalar(scores, make_tensor(above), -math.inf)
+    if attn_mask is not None:
+        scores = scores + attn_mask
+    return ops._softmax(scores, -1, False)
+
+
 def batch_norm_backward(ops, grad, input, weight, running_mean, running_var, training, eps, mask):  # noqa: A002
     """(grad_input, grad_weight, grad_bias), recomputing the batch statistics with ops so that
     the result is differentiable again (their dependence on the input included)."""
@@ -435,7 +484,11 @@ def batch_norm_backward(ops, grad, input, weight, running_mean, running_var, tra
     return grad_input, grad_weight, grad_bias
 
 
-def layer_norm_backward(ops, grad, input, normalized_shape, weight, eps, mask):  # noqa: A002
+def layer_norm_backward(ops, grad, input, normalized_shape, weight, mean, rstd, eps, mask):  # noqa: A002
+    """The array form reuses the forward's mean and rstd; the differentiable form recomputes them
+    with ops, so that their dependence on the input is differentiated too."""
+    if not ops.DIFFERENTIABLE:
+        return kernels.layer_norm_backward(grad, input, normalized_shape, weight, mean, rstd, mask)
     shape = _shape(input)
     dims = list(range(len(shape) - len(normalized_shape), len(shape)))
     lead = list(range(len(shape) - len(normalized_shape)))

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import random
 from ..backends import array_module
+from ..dtypes import FLOATING, check_kernel_dtype
 from ..shapes import wrap_dim
 from .core import reduce_loss
 
@@ -27,58 +28,167 @@ def erf(self):
     return cupyx.scipy.special.erf(self)
 
 
+_GELU_BETA = math.sqrt(2 / math.pi)
+_GELU_KAPPA = 0.044715
+
+
+def _gelu_tanh_inner(xp, self):
+    """tanh(sqrt(2 / pi) * (x + 0.044715 x^3)), in a fresh array (the passes done in place)."""
+    inner = self * self
+    inner *= _GELU_BETA * _GELU_KAPPA
+    inner += _GELU_BETA
+    inner *= self
+    return xp.tanh(inner, out=inner)
+
+
 def gelu(self, approximate):
+    check_kernel_dtype("GeluKernelImpl", FLOATING, self)
     xp = array_module(self)
     if approximate == "tanh":
-        inner = math.sqrt(2 / math.pi) * (self + 0.044715 * self * self * self)
-        return 0.5 * self * (1 + xp.tanh(inner))
+        out = _gelu_tanh_inner(xp, self)
+        out += 1
+        out *= self
+        out *= 0.5
+        return out
     if approximate != "none":
         raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
     return 0.5 * self * (1 + erf(self * (1 / math.sqrt(2))))
 
 
+def gelu_backward(grad, self, approximate):
+    """grad * gelu'(self) over arrays, in few passes: the array form of formulas.gelu_backward."""
+    xp = array_module(self)
+    if approximate != "tanh":
+        cdf = erf(self * (1 / math.sqrt(2)))
+        cdf += 1
+        cdf *= 0.5
+        pdf = xp.exp(self * self * -0.5)
+        pdf *= self * (1 / math.sqrt(2 * math.pi))
+        cdf += pdf
+        cdf *= grad
+        return cdf
+    # d/dx 0.5 x (1 + t) = 0.5 (1 + t) + 0.5 x (1 - t^2) beta (1 + 3 kappa x^2)
+    t = _gelu_tanh_inner(xp, self)
+    slope = self * self
+    slope *= 3 * _GELU_KAPPA * _GELU_BETA
+    slope += _GELU_BETA
+    slope *= self
+    slope *= 0.5
+    slope *= 1 - t * t
+    t += 1
+    t *= 0.5
+    t += slope
+    t *= grad
+    return t
+
+
 def silu(self):
+    check_kernel_dtype("silu_cpu", FLOATING, self)
     xp = array_module(self)
     return self / (1 + xp.exp(-self))
 
 
+def leaky_relu(self, negative_slope):
+    check_kernel_dtype("leaky_relu_cpu", FLOATING, self)
+    return array_module(self).where(self > 0, self, self * negative_slope)
+
+
 def elu(self, alpha, scale, input_scale):
+    check_kernel_dtype("elu_cpu", FLOATING, self)
     xp = array_module(self)
     negative = alpha * scale * xp.expm1(xp.minimum(self, 0) * input_scale)
     return xp.where(self > 0, self * scale, negative).astype(self.dtype, copy=False)
 
 
 def softplus(self, beta, threshold):
+    check_kernel_dtype("softplus_cpu", FLOATING, self)
     xp = array_module(self)
     scaled = self * beta
     soft = xp.log1p(xp.exp(xp.minimum(scaled, threshold))) / beta
     return xp.where(scaled > threshold, self, soft).astype(self.dtype, copy=False)
 
 
-def clamp(self, min, max):  # noqa: A002 - torch's argument names
-    if min is None and max is None:
-        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+def hardtanh(self, min_val, max_val):
+    """Clamped in self's dtype: an integer tensor's limits are truncated to integers, as torch's."""
+    if self.dtype.kind == "b":
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    if self.dtype.kind in "iu":
+        if self.dtype.kind == "u" and (min_val < 0 or max_val < 0):
+            raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+        min_val, max_val = int(min_val), int(max_val)
     xp = array_module(self)
-    out = self
-    if min is not None:
-        out = xp.maximum(out, min)
-    if max is not None:
-        out = xp.minimum(out, max)
-    return out.astype(self.dtype, copy=False) if out is not self else out.copy()
+    return xp.minimum(xp.maximum(self, min_val), max_val).astype(self.dtype, copy=False)
 
 
 # ---- softmax and losses ----------------------------------------------------------------------
 
-def softmax(self, dim, half_to_float):
-    xp = array_module(self)
+def _along(op: str, self, dim):
+    """The axis of a softmax, once torch's checks passed; 0-d tensors run as one element."""
     axis = wrap_dim(dim, self.ndim)
+    kernel = f"{op}_lastdim_kernel_impl" if axis == max(self.ndim - 1, 0) else f"{op}_kernel_impl"
+    if self.size:  # an empty input runs no kernel
+        check_kernel_dtype(kernel, FLOATING, self)
+    return axis
+
+
+def softmax(self, dim, half_to_float):
+    axis = _along("softmax", self, dim)
+    if self.size == 0:
+        return self.copy()
+    if self.ndim == 0:  # one element: nothing to normalize against
+        return array_module(self).exp(self - self)
+    xp = array_module(self)
     shifted = xp.exp(self - xp.max(self, axis=axis, keepdims=True))
     return shifted / xp.sum(shifted, axis=axis, keepdims=True)
 
 
+def scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, dropout_mask, scale):
+    """(output, attn): softmax(query @ key^T * scale + attn_mask) @ value over the last two dims.
+    Rows masked everywhere attend to nothing (zeros), as torch's; with dropout the given
+    dropout_mask zeroes attn's entries and value is scaled by 1 / (1 - dropout_p)."""
+    xp = array_module(query)
+    probs = attention_probs(query, key, attn_mask, is_causal, scale)
+    if dropout_p > 0:
+        if dropout_mask is None:
+            raise RuntimeError("_scaled_dot_product_attention: dropout_p > 0 needs the dropout_mask "
+                               "(nn.functional.scaled_dot_product_attention draws it)")
+        probs *= dropout_mask
+        return xp.matmul(probs, value * (1 / (1 - dropout_p))), probs
+    return xp.matmul(probs, value), probs
+
+
+def attention_scale(query, scale) -> float:
+    return 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+
+
+def attention_probs(query, key, attn_mask, is_causal, scale):
+    """softmax(query @ key^T * scale + mask) over the last dim, 0 on rows masked everywhere."""
+    xp = array_module(query)
+    scores = xp.matmul(query, xp.swapaxes(key, -1, -2))
+    scores *= attention_scale(query, scale)
+    if is_causal:
+        length, source = scores.shape[-2:]
+        scores[..., xp.triu(xp.ones((length, source), bool), 1)] = -xp.inf
+    if attn_mask is not None:
+        scores = scores + attn_mask if scores.shape != xp.broadcast_shapes(scores.shape, attn_mask.shape) else \
+            xp.add(scores, attn_mask, out=scores)
+    top = scores.max(axis=-1, keepdims=True)
+    top[~xp.isfinite(top)] = 0  # a row masked everywhere: exp gives zeros, not nan
+    scores -= top
+    xp.exp(scores, out=scores)
+    total = scores.sum(axis=-1, keepdims=True)
+    total[total == 0] = 1
+    scores /= total
+    return scores
+
+
 def log_softmax(self, dim, half_to_float):
+    axis = _along("log_softmax", self, dim)
+    if self.size == 0:
+        return self.copy()
+    if self.ndim == 0:
+        return self - self
     xp = array_module(self)
-    axis = wrap_dim(dim, self.ndim)
     shifted = self - xp.max(self, axis=axis, keepdims=True)
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
@@ -142,11 +252,13 @@ def binary_cross_entropy(self, target, weight, reduction):
 
 
 def mse_loss(self, target, reduction):
+    check_kernel_dtype("mse_cpu", FLOATING, self)
     diff = self - target
     return reduce_loss(diff * diff, reduction)
 
 
 def smooth_l1_loss(self, target, reduction, beta):
+    check_kernel_dtype("smooth_l1_cpu", FLOATING, self)
     xp = array_module(self)
     diff = xp.abs(self - target)
     loss = diff - 0.5 * beta if beta == 0 else xp.where(diff < beta, 0.5 * diff * diff / beta, diff - 0.5 * beta)
@@ -478,6 +590,30 @@ def native_layer_norm(input, normalized_shape, weight, bias, eps):  # noqa: A002
     if bias is not None:
         out = out + bias
     return out.astype(input.dtype, copy=False), mean, rstd
+
+
+def layer_norm_backward(grad, input, normalized_shape, weight, mean, rstd, mask):  # noqa: A002
+    """(grad_input, grad_weight, grad_bias) of layer_norm from its saved mean and rstd, over arrays:
+    the array form of formulas.layer_norm_backward, rows of the normalized size at a time."""
+    width = math.prod(normalized_shape)
+    rows = grad.reshape(-1, width)
+    x_hat = input.reshape(-1, width) - mean.reshape(-1, 1)
+    x_hat *= rstd.reshape(-1, 1)
+    grad_input = grad_weight = grad_bias = None
+    if mask[0]:
+        g = rows if weight is None else rows * weight.reshape(1, -1)
+        mean_gx = (g * x_hat).mean(axis=1, keepdims=True)
+        grad_input = g - g.mean(axis=1, keepdims=True)
+        mean_gx = x_hat * mean_gx
+        grad_input -= mean_gx
+        grad_input *= rstd.reshape(-1, 1)
+        grad_input = grad_input.reshape(input.shape)
+    if mask[1]:
+        x_hat *= rows
+        grad_weight = x_hat.sum(axis=0).reshape(normalized_shape)
+    if mask[2]:
+        grad_bias = rows.sum(axis=0).reshape(normalized_shape)
+    return grad_input, grad_weight, grad_bias
 
 
 def native_group_norm(input, weight, bias, N, C, HxW, group, eps):  # noqa: A002,N803 - torch's names
