@@ -1,6 +1,6 @@
 PYTHON ?= python3
 
-.PHONY: codegen check-codegen golden test bench bench-ops bench-train train
+.PHONY: codegen check-codegen golden test bench bench-ops bench-train train corpus corpus-record
 
 codegen:  ## regenerate generated/ from derivatives.yaml
 	$(PYTHON) -m codegen
@@ -28,3 +28,9 @@ bench-train:  ## the main job's training step against torch's, one thread
 
 train:  ## the main job: seed 003's network on the embedded digits
 	$(PYTHON) -m gradspec.train
+
+corpus:  ## run the corpus of public PyTorch scripts under torch and gradspec and compare what they print
+	$(PYTHON) -m corpus
+
+corpus-record:  ## rewrite corpus/expected/ from torch's runs (needs torch==2.13.0; review the diff)
+	$(PYTHON) -m corpus --record

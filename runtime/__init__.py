@@ -35,10 +35,26 @@ from .composites import (chunk, clamp, einsum, flatten, is_tensor, log_softmax, 
                          movedim, narrow, norm, numel, outer, prod, reshape, softmax, split, square, squeeze, std,
                          tile, unbind, unflatten, var)
 
+from . import accelerator, arguments, backends, legacy  # noqa: E402
+from .accelerator import get_default_device, set_default_device  # noqa: E402
+from .comparison import allclose, equal, isclose  # noqa: E402
+from .factories import multinomial  # noqa: E402
+
+accelerator.install_backend_flags(backends)
+globals().update(legacy.TYPES)  # FloatTensor, LongTensor, ...
+
 dtype = dtypes.dtype
 clip = clamp
 sum = composites.reduce_sum  # noqa: A001
 mean = composites.reduce_mean
+
+# torch's binding gives every function out= and numpy's keyword names (runtime/arguments.py)
+for _name in (*generated.functions.__all__, "chunk", "clamp", "clip", "einsum", "flatten", "log_softmax", "matmul",
+              "max", "min", "movedim", "narrow", "norm", "outer", "prod", "reshape", "softmax", "split", "square",
+              "squeeze", "std", "tile", "unbind", "unflatten", "var", "sum", "mean", "isclose"):
+    if not _name.startswith("_") and not _name.endswith("_") and _name in globals():
+        globals()[_name] = arguments.torch_function(globals()[_name])
+del _name
 
 __version__ = "0.1.0"
 

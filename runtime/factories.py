@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes, random
+from .accelerator import get_default_device
+from .grad_mode import no_grad
 from .backends import CPU, device, to_device
 from .backends import array_module as array_module_of
 from .tensor import Tensor, int_list, make_tensor
@@ -13,7 +15,9 @@ from .tensor import Tensor, int_list, make_tensor
 def _finish(array, dtype, dev, requires_grad: bool) -> Tensor:
     if dtype is not None:
         array = array.astype(dtypes.to_numpy(dtype), copy=False)
-    if dev is not None:
+    if dev is None:
+        dev = get_default_device()
+    if dev != CPU:
         array = to_device(array, device(dev))
     if requires_grad and array.dtype.kind != "f":
         raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
@@ -109,8 +113,11 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """randint(high, size), randint(low, high, size), with size positional or a keyword."""
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=...)
+        low, high = 0, low
     numpy_dtype = dtypes.to_numpy(dtype) if dtype is not None else np.dtype(np.int64)
     array = random.randint(low, high, int_list(size, "randint", "size"), numpy_dtype, generator=generator)
     return _finish(array, None, device, requires_grad)
@@ -148,6 +155,20 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
 def new_zeros(like: Tensor, shape) -> Tensor:
     """Zeros of `shape` with the dtype and device of `like` (Tensor.new_zeros)."""
     return make_tensor(array_module_of(like._data).zeros(tuple(shape), like._data.dtype))
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None) -> Tensor:
+    """Indices drawn from each row of `input`'s weights: the same indices as torch's after the same
+    seed (runtime/random.py multinomial)."""
+    array = input._host_array()
+    drawn = random.multinomial(array, int(num_samples), replacement, generator=generator)
+    return make_tensor(to_device(drawn, input.device) if input.device != CPU else drawn)
+
+
+def exponential_(self, lambd=1.0, *, generator=None) -> Tensor:
+    """Fill `self` in place with Exp(lambd) draws, as torch's CPU kernel draws them."""
+    with no_grad():
+        return self.copy_(make_tensor(random.exponential(self._data.shape, self._data.dtype, lambd, generator)))
 
 
 def manual_seed(seed: int):

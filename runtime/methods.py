@@ -12,7 +12,8 @@ import numpy as np
 from .generated import functions as F
 
 from . import composites as C
-from . import dtypes
+from . import dtypes, factories, legacy
+from .arguments import numpy_names
 from .backends import device as as_device
 from .backends import device_of
 from .dtypes import result_type
@@ -102,6 +103,14 @@ def _arithmetic_inplace(op, ufunc):
     return method
 
 
+def __eq__(self, other):
+    return False if other is None else F.eq(self, other)  # `t == None` is False in torch, not an error
+
+
+def __ne__(self, other):
+    return True if other is None else F.ne(self, other)
+
+
 METHODS = dict(
     view=view, reshape=C.reshape, expand=expand, permute=permute, sum=C.reduce_sum, mean=C.reduce_mean,
     squeeze=C.squeeze, flatten=C.flatten, unflatten=C.unflatten, movedim=C.movedim, narrow=C.narrow,
@@ -124,13 +133,16 @@ METHODS = dict(
     __mul__=F.mul, __rmul__=F.mul, __truediv__=F.div, __rtruediv__=__rtruediv__,
     __pow__=__pow__, __rpow__=__rpow__, __neg__=F.neg, __abs__=F.abs, __matmul__=C.matmul, matmul=C.matmul,
     __rmatmul__=lambda self, other: C.matmul(other, self),
-    __eq__=F.eq, __ne__=F.ne, __gt__=F.gt, __ge__=F.ge, __lt__=F.lt, __le__=F.le,
+    __eq__=__eq__, __ne__=__ne__, __gt__=F.gt, __ge__=F.ge, __lt__=F.lt, __le__=F.le,
     __and__=F.logical_and, __or__=F.logical_or, __xor__=F.logical_xor, __invert__=F.logical_not,
     __getitem__=C.getitem, __setitem__=setitem, copy_=copy_,
     add_=_arithmetic_inplace(F.add, np.add), sub_=_arithmetic_inplace(F.sub, np.subtract),
     mul_=_arithmetic_inplace(F.mul, np.multiply), div_=_arithmetic_inplace(F.div, np.true_divide),
     __iadd__=_arithmetic_inplace(F.add, np.add), __isub__=_arithmetic_inplace(F.sub, np.subtract),
     __imul__=_arithmetic_inplace(F.mul, np.multiply), __itruediv__=_arithmetic_inplace(F.div, np.true_divide),
+    type=legacy.tensor_type, __new__=staticmethod(legacy.tensor_new),
+    _is_view=lambda self: self._base is not None,
+    multinomial=factories.multinomial, exponential_=factories.exponential_,
     T=property(lambda self: permute(self, tuple(reversed(range(self._data.ndim))))),
     mT=property(lambda self: F.transpose(self, -2, -1)),
 )
@@ -141,6 +153,6 @@ def bind() -> None:
     for name in F.__all__:
         function = getattr(F, name)
         if not name.startswith("_") and function.__code__.co_varnames[:1] == ("self",):
-            setattr(Tensor, name, function)
+            setattr(Tensor, name, numpy_names(function))
     for name, method in METHODS.items():
-        setattr(Tensor, name, method)
+        setattr(Tensor, name, numpy_names(method) if callable(method) and not isinstance(method, staticmethod) else method)

@@ -211,11 +211,6 @@ class Tensor:
     def is_contiguous(self) -> bool:
         return bool(self._data.flags.c_contiguous)
 
-    def type(self, dtype=None):
-        if dtype is None:
-            return type_description(self._data)
-        return self.to(dtype)
-
     # ---- conversions ---------------------------------------------------------------------
 
     def item(self):

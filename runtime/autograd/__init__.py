@@ -8,12 +8,12 @@ from ..backends import array_module
 from ..tensor import Tensor, make_tensor
 from .. import engine
 from ..node import AccumulateGrad, Node, edge
-from . import anomaly_mode, function, functional  # noqa: F401  (torch's submodules)
+from . import anomaly_mode, function, functional, graph  # noqa: F401  (torch's submodules)
 from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, FunctionCtx, InplaceFunction, once_differentiable
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
-Variable = Tensor  # torch.autograd.Variable is Tensor since torch 0.4
+from ..legacy import Variable  # noqa: E402,F401  (torch.autograd.Variable)
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
