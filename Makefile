@@ -1,6 +1,6 @@
 PYTHON ?= python3
 
-.PHONY: codegen check-codegen golden test bench bench-ops bench-train train corpus corpus-record
+.PHONY: codegen check-codegen golden test fuzz bench bench-ops bench-train train corpus corpus-record
 
 codegen:  ## regenerate generated/ from derivatives.yaml
 	$(PYTHON) -m codegen
@@ -13,6 +13,13 @@ golden:  ## rewrite the golden files that pin the generator's output (review the
 
 test:
 	$(PYTHON) -m pytest -q
+
+FUZZ_PROGRAMS ?= 50000
+FUZZ_SEED ?= 1
+FUZZ_JOBS ?= 2
+fuzz:  ## long differential run against torch; each new kind of disagreement, shrunk, becomes a tests/fuzz_regressions/ script
+	PYTHONPATH=tests nice -n 10 $(PYTHON) -m difftest --programs $(FUZZ_PROGRAMS) --seed $(FUZZ_SEED) \
+		--jobs $(FUZZ_JOBS) --write tests/fuzz_regressions
 
 bench:  ## one thread, and without the BLAS overrides that force a slow kernel on this machine
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \

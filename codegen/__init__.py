@@ -1,7 +1,8 @@
 """gradspec's code generator: derivatives.yaml -> generated/ (nodes, Tensor ops, array ops).
 
-A text compiler: it reads the spec, and reads runtime/formulas.py and runtime/kernels/ as
-text to know which helper and kernel names exist, but imports neither runtime nor generated.
+A text compiler: it reads the spec, and reads runtime/formulas.py, runtime/kernels/ and
+runtime/composites/ as text to know which helper, kernel and composite names exist, but imports
+neither runtime nor generated.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def generate(spec_path: Path = ROOT / "derivatives.yaml", helpers: Path = ROOT / "runtime" / "formulas.py",
-             kernels: Path = ROOT / "runtime" / "kernels") -> dict[str, str]:
+             kernels: Path = ROOT / "runtime" / "kernels",
+             composites: Path = ROOT / "runtime" / "composites") -> dict[str, str]:
     """File name -> source for generated/."""
-    spec = load_spec(spec_path, helpers, kernels)
+    spec = load_spec(spec_path, helpers, kernels, composites)
     return render(spec, spec_path.name)
 
 

@@ -13,7 +13,7 @@ from .schema import Argument, Schema
 from .spec import Entry, Spec
 
 TEMPLATES = Path(__file__).parent / "templates"
-OUTPUTS = ("__init__.py", "nodes.py", "functions.py", "array_ops.py")
+OUTPUTS = ("__init__.py", "nodes.py", "functions.py", "array_ops.py", "bindings.py")
 
 
 @dataclass
@@ -35,6 +35,7 @@ def render(spec: Spec, spec_label: str) -> dict[str, str]:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["strings"] = _string_tuple
+    env.filters["names"] = _wrapped_names
     context = spec.context
     inline = {base: (spec.overloads(base)[0].schema, spec.overloads(base)[0].forward)
               for base in spec.bases
@@ -51,7 +52,7 @@ def render(spec: Spec, spec_label: str) -> dict[str, str]:
         dispatchers=[_dispatcher(base, spec.overloads(base)) for base in spec.bases if len(spec.overloads(base)) > 1],
         bases=spec.bases,
         inplace=[base for base in spec.bases if any(e.inplace for e in spec.overloads(base))],
-        single={base: spec.overloads(base)[0].function_name for base in spec.bases if len(spec.overloads(base)) == 1},
+        bindings=spec.bindings,
     )
     files = {name: _tidy_imports(env.get_template(name + ".j2").render(**data)) for name in OUTPUTS}
     files.update(cuda.render(env, spec_label, kernels))
@@ -75,6 +76,21 @@ def _tidy_imports(source: str) -> str:
                              + [f"    {n}," for n in names] + [")"])
         lines[statement.lineno - 1:statement.end_lineno] = [text] if kept else []
     return "\n".join(lines)
+
+
+def _wrapped_names(names) -> str:
+    """A tuple of name strings, wrapped at 110 columns with a hanging indent."""
+    if not names:
+        return "()"
+    lines, line = [], "("
+    for name in names:
+        item = f'"{name}",'
+        if len(line) + len(item) + 1 > 110:
+            lines.append(line.rstrip())
+            line = "    "
+        line += item if line in ("(", "    ") else f" {item}"
+    last = line if len(names) == 1 else line.removesuffix(",")
+    return "\n".join(lines + [last + ")"])
 
 
 def _string_tuple(items) -> str:

@@ -11,7 +11,9 @@ import yaml
 from . import formula
 from .schema import Schema, SchemaError, parse_schema
 
-ENTRY_KEYS = {"name", "forward", "kernel", "output_differentiability", "test", "dtype", "inplace"}
+ENTRY_KEYS = {"name", "forward", "kernel", "output_differentiability", "test", "dtype", "inplace", "variants"}
+COMPOSITE_KEYS = {"composite", "variants"}
+VARIANTS = ("function", "method")  # where a name is bound: gradspec.NAME, Tensor.NAME
 PROMOTIONS = {"common", "float"}
 MARKERS = {"non_differentiable", "not_implemented"}
 DOMAINS = {"real", "positive", "nonzero", "unit", "probability", "bool"}
@@ -67,6 +69,8 @@ class Entry:
     function_name: str = ""  # the Python wrapper's name: the base, or base_overload if overloaded
     promotion: str = ""  # "common" or "float": the inputs are cast to torch's result dtype first
     inplace: bool = False  # also emit `base_(self, ...)`: the op in place (runtime/inplace.py)
+    variants: tuple[str, ...] | None = None  # as declared (`variants:`), on the first overload of its base only
+    variants_where: Where | None = None
 
     @property
     def differentiable(self) -> bool:
@@ -76,11 +80,32 @@ class Entry:
         return next((d for d in self.derivatives if name in d.inputs), None)
 
 
+@dataclass(frozen=True)
+class Composite:
+    """`- composite: NAME`: a function or method written in Python over the spec's ops."""
+
+    name: str
+    variants: tuple[str, ...]
+    where: Where
+
+
+@dataclass(frozen=True)
+class Bindings:
+    """Where each public name is bound: the ops' and the composites' functions and methods."""
+
+    functions: tuple[str, ...]
+    methods: tuple[str, ...]
+    composite_functions: tuple[str, ...]
+    composite_methods: tuple[str, ...]
+
+
 @dataclass
 class Spec:
     entries: list[Entry]
     path: str
     context: formula.Context | None = None
+    composites: list[Composite] = field(default_factory=list)
+    bindings: Bindings | None = None
 
     def overloads(self, base: str) -> list[Entry]:
         return [e for e in self.entries if e.schema.base == base]
@@ -90,8 +115,11 @@ class Spec:
         return list(dict.fromkeys(e.schema.base for e in self.entries))
 
 
-def load_spec(path: Path, helpers_path: Path, kernels_path: Path, display_path: str | None = None) -> Spec:
+def load_spec(path: Path, helpers_path: Path, kernels_path: Path, composites_path: Path | None = None,
+              display_path: str | None = None) -> Spec:
+    """The checked spec; composites are looked up beside the helpers unless a path is given."""
     shown = display_path or path.name
+    composites_path = composites_path or helpers_path.parent / "composites"
     text = path.read_text()
     try:
         root = yaml.compose(text)
@@ -100,21 +128,27 @@ def load_spec(path: Path, helpers_path: Path, kernels_path: Path, display_path: 
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise SpecError(shown, line, col, f"YAML error: {getattr(exc, 'problem', exc)}") from None
     if root is None:
-        return Spec([], shown, formula.Context({}, frozenset(), frozenset()))
+        return Spec([], shown, formula.Context({}, frozenset(), frozenset()), bindings=Bindings((), (), (), ()))
     if not isinstance(root, yaml.SequenceNode):
         raise _at(shown, root, "the spec must be a list of entries")
-    entries = [_load_entry(shown, node) for node in root.value]
-    spec = Spec(entries, shown)
+    entries, composites = [], []
+    for node in root.value:
+        if isinstance(node, yaml.MappingNode) and any(key.value == "composite" for key, _ in node.value):
+            composites.append(_load_composite(shown, node))
+        else:
+            entries.append(_load_entry(shown, node))
+    spec = Spec(entries, shown, composites=composites)
     _check_unique(spec)
     _name_nodes(spec)
     context = formula.Context(
         ops={base: [e.schema for e in spec.overloads(base)] for base in spec.bases},
-        helpers=_top_level_functions(helpers_path),
-        kernels=_top_level_functions(kernels_path),
+        helpers=_top_level_names(helpers_path, assignments=False),
+        kernels=_top_level_names(kernels_path, assignments=False),
     )
     for entry in entries:
         _check_entry(entry, context)
     spec.context = context
+    spec.bindings = _bindings(spec, _top_level_names(composites_path, assignments=True))
     return spec
 
 
@@ -189,6 +223,9 @@ def _load_key(entry: Entry, path: str, key: str, key_node: yaml.Node, value_node
         if value_node.value not in PROMOTIONS:
             raise _at(path, value_node, f"dtype: must be one of {sorted(PROMOTIONS)}", label)
         entry.promotion = value_node.value
+    elif key == "variants":
+        entry.variants = _variants(path, value_node, label)
+        entry.variants_where = _where(path, key_node, label)
     elif key == "result":
         raise _at(path, key_node, "forward-mode formulas ('result:') are not supported yet", label)
     elif key in ENTRY_KEYS:
@@ -219,6 +256,30 @@ def _load_derivative(entry: Entry, path: str, key: str, key_node: yaml.Node, val
         return
     where = _where(path, value_node, label)
     entry.derivatives.append(Derivative(names, text, _parse(text, where), where))
+
+
+def _variants(path: str, node: yaml.Node, label: str) -> tuple[str, ...]:
+    """`function, method` (PyTorch's spelling), `function`, `method`, or `none`."""
+    words = tuple(w.strip() for w in str(node.value).split(",")) if isinstance(node, yaml.ScalarNode) else ()
+    if words == ("none",):
+        return ()
+    if not words or any(w not in VARIANTS for w in words) or len(set(words)) != len(words):
+        raise _at(path, node, f"variants: must be 'function, method', 'function', 'method' or 'none', "
+                  f"not {getattr(node, 'value', node)!r}", label)
+    return tuple(v for v in VARIANTS if v in words)
+
+
+def _load_composite(path: str, node: yaml.MappingNode) -> Composite:
+    items = {key.value: (key, value) for key, value in node.value}
+    name_node = items["composite"][1]
+    name = str(name_node.value)
+    for key, (key_node, _) in items.items():
+        if key not in COMPOSITE_KEYS:
+            raise _at(path, key_node, f"unknown key {key!r} in a composite (known: {sorted(COMPOSITE_KEYS)})", name)
+    if not isinstance(name_node, yaml.ScalarNode) or not name.isidentifier() or name.startswith("__"):
+        raise _at(path, name_node, f"composite: takes a Python name (not a dunder), not {name!r}")
+    variants = _variants(path, items["variants"][1], name) if "variants" in items else VARIANTS
+    return Composite(name, variants, _where(path, name_node, name))
 
 
 def _parse(text: str, where: Where) -> ast.expr:
@@ -302,15 +363,67 @@ def _name_nodes(spec: Spec) -> None:
                                     f"(line {first.where.line}): rename one of the two")
 
 
-def _top_level_functions(path: Path) -> frozenset[str]:
-    """Public function names of a runtime module (or of every module of a package), read as
-    text: codegen never imports runtime."""
+def _top_level_names(path: Path, assignments: bool) -> frozenset[str]:
+    """Public function names of a runtime module (or of every module of a package), and with
+    `assignments` the names its top-level assignments bind (`clip = clamp`), read as text:
+    codegen never imports runtime."""
     files = sorted(path.glob("*.py")) if path.is_dir() else [path]
     names = set()
     for file in files:
-        tree = ast.parse(file.read_text())
-        names.update(n.name for n in tree.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("_"))
-    return frozenset(names)
+        for statement in ast.parse(file.read_text()).body:
+            if isinstance(statement, ast.FunctionDef):
+                names.add(statement.name)
+            elif assignments and isinstance(statement, ast.Assign):
+                targets = [t for target in statement.targets
+                           for t in (target.elts if isinstance(target, ast.Tuple) else [target])]
+                names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return frozenset(n for n in names if not n.startswith("_"))
+
+
+def _bindings(spec: Spec, composites: frozenset[str]) -> Bindings:
+    """Each (name, variant) bound once: an op's variants are declared on its first overload
+    (default: function and method when its first argument is `Tensor self` and its name has no
+    leading `_`, else function) and
+    hold for every overload, so adding one never takes a method away; an in-place variant
+    `NAME_` is both a function and a method; composites bind their own names."""
+    claimed: dict[tuple[str, str], str] = {}
+    bound = {variant: [] for variant in VARIANTS}
+    composite_bound = {variant: [] for variant in VARIANTS}
+
+    def claim(name: str, variants, by: str, where: Where, into: dict) -> None:
+        for variant in variants:
+            first = claimed.setdefault((name, variant), by)
+            if first != by:
+                raise where.error(f"{name} is declared a {variant} twice: by {first} and by {by}; give one of "
+                                  f"them other `variants:` (`none` keeps an op only for composites and formulas)")
+            into[variant].append(name)
+
+    for base in spec.bases:
+        overloads = spec.overloads(base)
+        first = overloads[0]
+        for later in overloads[1:]:
+            if later.variants is not None:
+                raise later.variants_where.error(f"variants: belongs to the op {base}, all its overloads: give it "
+                                                 f"on its first entry ({first.schema.full_name}, line "
+                                                 f"{first.where.line}) only")
+        variants = first.variants
+        if variants is None:
+            leading = first.schema.arguments[:1]
+            public_self = leading and leading[0].name == "self" and leading[0].is_tensor and not base.startswith("_")
+            variants = VARIANTS if public_self else ("function",)
+        where = first.variants_where or first.where
+        claim(base, variants, f"op {base} (line {first.where.line})", where, bound)
+        inplace = next((e for e in overloads if e.inplace), None)
+        if inplace is not None:
+            claim(f"{base}_", VARIANTS, f"op {base}'s inplace: (line {inplace.where.line})", inplace.where, bound)
+    for composite in spec.composites:
+        if composite.name not in composites:
+            raise composite.where.error(f"composite {composite.name!r}: no such function or name in the "
+                                        "composites module")
+        claim(composite.name, composite.variants, f"composite {composite.name} (line {composite.where.line})",
+              composite.where, composite_bound)
+    return Bindings(tuple(bound["function"]), tuple(bound["method"]), tuple(composite_bound["function"]),
+                    tuple(composite_bound["method"]))
 
 
 def _check_entry(entry: Entry, context: formula.Context) -> None:

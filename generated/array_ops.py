@@ -3,12 +3,8 @@
 """The spec's ops over arrays (numpy or cupy): the namespace `A` that the array form of
 formulas and the helpers in runtime/formulas.py call."""
 
-from gradspec import dtypes
-from gradspec import kernels as K
-from gradspec.backends import array_module, array_types
-from gradspec.backends import device as as_device
-from gradspec.dispatch import dispatch
-from gradspec.tensor import index_list, int_arg, int_list
+from gradspec.abi import kernels as K
+from gradspec.abi import array_module, array_types, as_device, dispatch, dtypes, index_list, int_arg, int_list
 
 # Helpers in runtime/formulas.py ask this to tell the two namespaces apart, and use these factories.
 DIFFERENTIABLE = False
@@ -69,6 +65,18 @@ def pow_Tensor_Tensor(self, exponent):
 def pow_Scalar(self, exponent):
     """pow.Scalar(Scalar self, Tensor exponent) -> Tensor"""
     return self ** exponent
+
+
+def lerp_Scalar(self, end, weight):
+    """lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor"""
+    xp = array_module(self)
+    return xp.where(weight < 0.5, self + weight * (end - self), end - (end - self) * (1 - weight))
+
+
+def lerp_Tensor(self, end, weight):
+    """lerp.Tensor(Tensor self, Tensor end, Tensor weight) -> Tensor"""
+    xp = array_module(self)
+    return xp.where(weight < 0.5, self + weight * (end - self), end - (end - self) * (1 - weight))
 
 
 def exp(self):
@@ -886,6 +894,24 @@ _POW_OVERLOADS = (
     (pow_Scalar, (
         ("self", "Scalar", False, False),
         ("exponent", "Tensor", False, False),
+    )),
+)
+
+
+def lerp(*args, **kwargs):
+    return dispatch("lerp", _LERP_OVERLOADS, args, kwargs, array_types())
+
+
+_LERP_OVERLOADS = (
+    (lerp_Scalar, (
+        ("self", "Tensor", False, False),
+        ("end", "Tensor", False, False),
+        ("weight", "Scalar", False, False),
+    )),
+    (lerp_Tensor, (
+        ("self", "Tensor", False, False),
+        ("end", "Tensor", False, False),
+        ("weight", "Tensor", False, False),
     )),
 )
 

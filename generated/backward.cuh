@@ -248,6 +248,45 @@ struct PowBackward2_exponent {
     }
 };
 
+// LerpBackward0: lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor
+//   self: grad * (1 - weight)
+struct LerpBackward0_self {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T s_weight) const {
+        return (grad * (T(1.0) - s_weight));
+    }
+};
+//   end: grad * weight
+struct LerpBackward0_end {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T s_weight) const {
+        return (grad * s_weight);
+    }
+};
+
+// LerpBackward1: lerp.Tensor(Tensor self, Tensor end, Tensor weight) -> Tensor
+//   self: grad * (1 - weight)
+struct LerpBackward1_self {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_self, const T x_end, const T x_weight) const {
+        return (grad * (T(1.0) - x_weight));
+    }
+};
+//   end: grad * weight
+struct LerpBackward1_end {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_self, const T x_end, const T x_weight) const {
+        return (grad * x_weight);
+    }
+};
+//   weight: grad * (end - self)
+struct LerpBackward1_weight {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_self, const T x_end, const T x_weight) const {
+        return (grad * (x_end - x_self));
+    }
+};
+
 // ExpBackward0: exp(Tensor self) -> Tensor
 //   self: grad * result
 struct ExpBackward0_self {

@@ -5,19 +5,35 @@
 This is also the namespace `T` that the differentiable form of every formula calls.
 """
 
-from gradspec import backends as B
-from gradspec import dtypes, factories
-from gradspec import kernels as K
-from gradspec.backends import array_module, device_of
-from gradspec.dtypes import promote
-from gradspec.backends import device as as_device
-from gradspec.dispatch import dispatch
-from gradspec.grad_mode import STATE
-from gradspec.inplace import inplace
-from gradspec.node import NO_EDGE, SavedOutput, edge, version
-from gradspec.return_types import return_type
-from gradspec.tensor import Tensor, any_requires_grad, index_list, int_arg, int_list, make_tensor
-from gradspec.tensor import optional_tensor_data, requires_grad, tensor_data, tensor_list_data, view_of
+from gradspec.abi import backends as B
+from gradspec.abi import kernels as K
+from gradspec.abi import (
+    NO_EDGE,
+    STATE,
+    SavedOutput,
+    Tensor,
+    any_requires_grad,
+    array_module,
+    as_device,
+    device_of,
+    dispatch,
+    dtypes,
+    edge,
+    factories,
+    index_list,
+    inplace,
+    int_arg,
+    int_list,
+    make_tensor,
+    optional_tensor_data,
+    promote,
+    requires_grad,
+    return_type,
+    tensor_data,
+    tensor_list_data,
+    version,
+    view_of,
+)
 
 from .nodes import (
     AddBackward0,
@@ -31,6 +47,8 @@ from .nodes import (
     PowBackward0,
     PowBackward1,
     PowBackward2,
+    LerpBackward0,
+    LerpBackward1,
     ExpBackward0,
     LogBackward0,
     SqrtBackward0,
@@ -156,6 +174,7 @@ __all__ = [
     "neg",
     "reciprocal",
     "pow",
+    "lerp",
     "exp",
     "log",
     "sqrt",
@@ -282,6 +301,7 @@ __all__ = [
     "neg_",
     "reciprocal_",
     "pow_",
+    "lerp_",
     "exp_",
     "log_",
     "sqrt_",
@@ -498,6 +518,48 @@ def pow_Scalar(self, exponent):
         node.result_ = SavedOutput(result)
         node.saved_versions = (version(node.exponent_), version(result))
         node.self = self
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def lerp_Scalar(self, end, weight):
+    """lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor"""
+    self_ = tensor_data(self, "lerp", "self", 1)
+    end_ = tensor_data(end, "lerp", "end", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, end_)
+    self_, end_ = promote(self_, end_)
+    xp = array_module(self_)
+    result = make_tensor(xp.where(weight < 0.5, self_ + weight * (end_ - self_), end_ - (end_ - self_) * (1 - weight)))
+    if STATE.enabled and (requires_grad(self) or requires_grad(end)):
+        node = LerpBackward0()
+        node.next_functions = (edge(self), edge(end))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.weight = weight
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def lerp_Tensor(self, end, weight):
+    """lerp.Tensor(Tensor self, Tensor end, Tensor weight) -> Tensor"""
+    self_ = tensor_data(self, "lerp", "self", 1)
+    end_ = tensor_data(end, "lerp", "end", 2)
+    weight_ = tensor_data(weight, "lerp", "weight", 3)
+    if B.cuda_loaded:
+        B.check_devices(self_, end_, weight_)
+    self_, end_, weight_ = promote(self_, end_, weight_)
+    xp = array_module(self_)
+    result = make_tensor(xp.where(weight_ < 0.5, self_ + weight_ * (end_ - self_), end_ - (end_ - self_) * (1 - weight_)))
+    if STATE.enabled and (requires_grad(self) or requires_grad(end) or requires_grad(weight)):
+        node = LerpBackward1()
+        node.next_functions = (edge(self), edge(end), edge(weight))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self if requires_grad(weight) else None
+        node.end_ = end if requires_grad(weight) else None
+        node.weight_ = weight if requires_grad(self) or requires_grad(end) else None
+        node.saved_versions = (version(node.self_), version(node.end_), version(node.weight_))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -2793,6 +2855,28 @@ _POW_OVERLOADS = (
 )
 
 
+def lerp(*args, **kwargs):
+    """One of:
+    lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor
+    lerp.Tensor(Tensor self, Tensor end, Tensor weight) -> Tensor
+    """
+    return dispatch("lerp", _LERP_OVERLOADS, args, kwargs, (Tensor,))
+
+
+_LERP_OVERLOADS = (
+    (lerp_Scalar, (
+        ("self", "Tensor", False, False),
+        ("end", "Tensor", False, False),
+        ("weight", "Scalar", False, False),
+    )),
+    (lerp_Tensor, (
+        ("self", "Tensor", False, False),
+        ("end", "Tensor", False, False),
+        ("weight", "Tensor", False, False),
+    )),
+)
+
+
 def clamp(*args, **kwargs):
     """One of:
     clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor
@@ -3039,6 +3123,11 @@ def reciprocal_(self, *args, **kwargs):
 def pow_(self, *args, **kwargs):
     """pow in place: the result written into self, its node made self's history."""
     return inplace(self, pow, *args, **kwargs)
+
+
+def lerp_(self, *args, **kwargs):
+    """lerp in place: the result written into self, its node made self's history."""
+    return inplace(self, lerp, *args, **kwargs)
 
 
 def exp_(self, *args, **kwargs):

@@ -10,14 +10,16 @@ launched by runtime/cuda.py): one launch for all its input gradients.
 
 from numpy import ndarray
 
-from gradspec import cuda as C
-from gradspec import formulas as H
-from gradspec.backends import array_module
-from gradspec.node import Node
-from gradspec.tensor import data_of
+from gradspec.abi import cuda as C
+from gradspec.abi import formulas as H
+from gradspec.abi import Node, array_module, data_of
 
 from . import array_ops as A
-from . import functions as T
+
+# The Tensor ops (functions.py), which the differentiable forms call: set by this package's
+# __init__, since functions.py imports this module (ops record these nodes) and so this module
+# cannot import it.
+T = None
 
 
 class AddBackward0(Node):
@@ -379,6 +381,86 @@ class PowBackward2(Node):
         exponent = self.exponent_
         result = self.saved_output(self.result_)
         return (H.pow_backward_exponent(T, grad, self.self, exponent, result),)
+
+
+class LerpBackward0(Node):
+    """derivatives.yaml: lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor
+
+      self: grad * (1 - weight)
+      end: grad * weight
+    """
+
+    __slots__ = ("weight",)
+    value_slots = ("weight",)
+
+    def apply(self, grads):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_end = self.next_functions[1][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("LerpBackward0", grad, (), (self.weight,), (need_self, need_end))
+            if fused is not None:
+                return fused
+        return (
+            grad * (1 - self.weight) if need_self else None,
+            grad * self.weight if need_end else None,
+        )
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_end = self.next_functions[1][0] is not None
+        return (
+            grad * (1 - self.weight) if need_self else None,
+            grad * self.weight if need_end else None,
+        )
+
+
+class LerpBackward1(Node):
+    """derivatives.yaml: lerp.Tensor(Tensor self, Tensor end, Tensor weight) -> Tensor
+
+      self: grad * (1 - weight)
+      end: grad * weight
+      weight: grad * (end - self)
+    """
+
+    __slots__ = ("self_", "end_", "weight_")
+    saved_slots = ("self_", "end_", "weight_")
+    saved_names = ("self", "end", "weight")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        end = data_of(self.end_)
+        weight = data_of(self.weight_)
+        need_self = self.next_functions[0][0] is not None
+        need_end = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("LerpBackward1", grad, (self_, end, weight), (), (need_self, need_end, need_weight))
+            if fused is not None:
+                return fused
+        return (
+            grad * (1 - weight) if need_self else None,
+            grad * weight if need_end else None,
+            grad * (end - self_) if need_weight else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        end = self.end_
+        weight = self.weight_
+        need_self = self.next_functions[0][0] is not None
+        need_end = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
+        return (
+            grad * (1 - weight) if need_self else None,
+            grad * weight if need_end else None,
+            grad * (end - self_) if need_weight else None,
+        )
 
 
 class ExpBackward0(Node):

@@ -11,7 +11,7 @@ import importlib.machinery
 import sys
 import types
 
-from . import cuda
+from . import backends, cuda
 from .backends import device
 
 _default_device = device("cpu")
@@ -69,7 +69,7 @@ def _flags_module(name: str, doc: str, **attributes) -> types.ModuleType:
     return module
 
 
-def install_backend_flags(backends_module) -> None:
+def _install_backend_flags(backends_module) -> None:
     """torch.backends.cudnn and torch.backends.mps: flags that change nothing here (no cuDNN: the
     CUDA kernels are gradspec's own; no Apple GPU), kept so scripts that set or query them run."""
     backends_module.cudnn = _flags_module(
@@ -79,3 +79,6 @@ def install_backend_flags(backends_module) -> None:
     backends_module.mps = _flags_module(
         "mps", "Apple's Metal backend: never available in gradspec.",
         is_available=lambda: False, is_built=lambda: False)
+
+
+_install_backend_flags(backends)

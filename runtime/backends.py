@@ -43,25 +43,49 @@ INSTALL_HINT = ("install the cuda extra matching the machine's CUDA, `pip instal
 
 
 def cupy():
-    """The cupy module, imported on first use; a clear error says what is missing."""
+    """The cupy module, imported on first use; a clear error says what is missing. With
+    GRADSPEC_EMULATE_CUDA=1 and no GPU visible to cupy, the emulated device (gradspec.emulated_cuda)."""
     global _cupy, cuda_loaded
     if _cupy is None:
-        try:
-            import cupy as module
-        except ImportError as error:
-            missing = "cupy is not installed" if getattr(error, "name", None) == "cupy" else \
-                f"cupy could not be imported ({error})"
-            raise RuntimeError(f"CUDA was requested but {missing}: {INSTALL_HINT}") from None
-        try:
-            count, detail = module.cuda.runtime.getDeviceCount(), ""
-        except Exception as error:  # noqa: BLE001 - cupy's CUDARuntimeError when there is no driver
-            count, detail = 0, f" ({error})"
-        if count == 0:
-            raise RuntimeError(f"CUDA was requested but no NVIDIA GPU is visible to cupy{detail}; cupy is "
-                               f"installed, the GPU or its driver is missing (or hidden by "
-                               f"CUDA_VISIBLE_DEVICES): {INSTALL_HINT}")
+        module, problem = _real_cupy()
+        if problem is not None:
+            from . import emulated_cuda
+
+            if not emulated_cuda.requested():
+                raise RuntimeError(problem)
+            module = emulated_cuda.module()
         _cupy, cuda_loaded = module, True
     return _cupy
+
+
+def _real_cupy():
+    """(cupy, None) where cupy sees a GPU, else (None, why not)."""
+    try:
+        import cupy as module
+    except ImportError as error:
+        missing = "cupy is not installed" if getattr(error, "name", None) == "cupy" else \
+            f"cupy could not be imported ({error})"
+        return None, f"CUDA was requested but {missing}: {INSTALL_HINT}"
+    try:
+        count, detail = module.cuda.runtime.getDeviceCount(), ""
+    except Exception as error:  # noqa: BLE001 - cupy's CUDARuntimeError when there is no driver
+        count, detail = 0, f" ({error})"
+    if count == 0:
+        return None, (f"CUDA was requested but no NVIDIA GPU is visible to cupy{detail}; cupy is installed, the GPU "
+                      f"or its driver is missing (or hidden by CUDA_VISIBLE_DEVICES): {INSTALL_HINT}")
+    return module, None
+
+
+def cupyx():
+    """cupyx (scatter_add, scipy.special) of the cuda backend in use."""
+    module = cupy()
+    if module.__class__.__module__.startswith(__package__ + ".emulated_cuda"):
+        from . import emulated_cuda
+
+        return emulated_cuda.cupyx()
+    import cupyx as extras
+
+    return extras
 
 
 def mixed_devices_error(*arrays) -> RuntimeError:

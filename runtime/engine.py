@@ -17,17 +17,13 @@ import sys
 
 import numpy as np
 
+from . import namespaces
+from .anomaly import ANOMALY, report_error
 from .backends import array_module, device_of
+from .formulas import sum_to
 from .grad_mode import STATE as GRAD_MODE
+from .node import AccumulateGrad
 from .tensor import Tensor, make_tensor, type_description
-from .node import ANOMALY, AccumulateGrad
-
-# The generated array and Tensor namespaces and the formula helpers, installed by runtime/__init__.
-OPS: dict = {}
-
-
-def install(array_ops, tensor_ops, helpers) -> None:
-    OPS.update(array=array_ops, tensor=tensor_ops, helpers=helpers)
 
 
 class _EngineState:
@@ -131,8 +127,6 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
                         ready.append((next_node, slots))
     except Exception as error:
         if anomaly and node is not None:
-            from .autograd.anomaly_mode import report_error
-
             report_error(node, error)
         raise
     finally:
@@ -223,7 +217,7 @@ class _Run:
                 raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {index} - got "
                                    f"{list(array.shape)} but expected shape compatible with {list(shape)}")
             if self.create_graph:
-                grad = OPS["helpers"].sum_to(OPS["tensor"], grad, shape)
+                grad = sum_to(namespaces.tensor_ops, grad, shape)
             else:  # one reduction, numpy's called directly: the hot path of every bias
                 summed = np.add.reduce(grad, axis=axes) if type(grad) is np.ndarray else grad.sum(axis=axes)
                 grad = summed.reshape(shape)

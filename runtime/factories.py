@@ -6,10 +6,10 @@ import numpy as np
 
 from . import dtypes, random
 from .accelerator import get_default_device
-from .grad_mode import no_grad
 from .backends import CPU, device, to_device
 from .backends import array_module as array_module_of
-from .tensor import Tensor, int_list, make_tensor
+from .shapes import int_list
+from .tensor import Tensor, make_tensor
 
 
 def _finish(array, dtype, dev, requires_grad: bool) -> Tensor:
@@ -155,20 +155,6 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
 def new_zeros(like: Tensor, shape) -> Tensor:
     """Zeros of `shape` with the dtype and device of `like` (Tensor.new_zeros)."""
     return make_tensor(array_module_of(like._data).zeros(tuple(shape), like._data.dtype))
-
-
-def multinomial(input, num_samples, replacement=False, *, generator=None) -> Tensor:
-    """Indices drawn from each row of `input`'s weights: the same indices as torch's after the same
-    seed (runtime/random.py multinomial)."""
-    array = input._host_array()
-    drawn = random.multinomial(array, int(num_samples), replacement, generator=generator)
-    return make_tensor(to_device(drawn, input.device) if input.device != CPU else drawn)
-
-
-def exponential_(self, lambd=1.0, *, generator=None) -> Tensor:
-    """Fill `self` in place with Exp(lambd) draws, as torch's CPU kernel draws them."""
-    with no_grad():
-        return self.copy_(make_tensor(random.exponential(self._data.shape, self._data.dtype, lambd, generator)))
 
 
 def manual_seed(seed: int):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import namespaces
 from .grad_mode import STATE, no_grad
 from .node import SavedOutput
 from .tensor import LEAF_INPLACE_MESSAGE, Tensor, array_index, make_tensor, requires_grad, type_description
@@ -70,8 +71,7 @@ def _positions_in_base(view: Tensor, base: Tensor) -> np.ndarray:
 def _rebase_base_of_view(view: Tensor, base: Tensor, result: Tensor) -> None:
     """The base's new history, as torch's CopySlices: the base with the view's elements replaced
     by the op's result (where over a mask, the result placed by index_backward)."""
-    from .generated import functions as F
-
+    F = namespaces.tensor_ops
     positions = _positions_in_base(view, base).reshape(-1)
     shape = base._data.shape
     mask = np.zeros(shape, bool)
@@ -83,8 +83,7 @@ def _rebase_base_of_view(view: Tensor, base: Tensor, result: Tensor) -> None:
 
 def _view_history_from_base(view: Tensor, base: Tensor) -> None:
     """The view's history after the write: its elements picked out of the base's new history."""
-    from .generated import functions as F
-
+    F = namespaces.tensor_ops
     positions = _positions_in_base(view, base)
     picked = F.reshape(F.index(F.reshape(base, [-1]), [positions.reshape(-1)]), list(view._data.shape))
     view.grad_fn, view._output_nr, view._requires_grad = picked.grad_fn, 0, True
@@ -132,46 +131,3 @@ def _rebase(self: Tensor, result: Tensor, node, snapshot) -> None:
     self.grad_fn = node
     self._output_nr = result._output_nr
     self._requires_grad = True
-
-
-def copy_(self: Tensor, source, non_blocking: bool = False) -> Tensor:
-    """Every element of self replaced by source (broadcast, cast, moved): the gradient goes to source."""
-    from .generated import functions as F
-
-    from .backends import device_of
-
-    if not isinstance(source, Tensor):
-        source = make_tensor(np.asarray(source, dtype=self._data.dtype))
-    if device_of(source._data) != device_of(self._data):
-        source = F._to_copy(source, device=device_of(self._data))
-
-    def copy(target, src):
-        everywhere = make_tensor(np.ones(target._data.shape, bool))
-        return F.where(everywhere, src, target)
-
-    return inplace(self, copy, source, casting="unsafe")
-
-
-def setitem(self: Tensor, index, value) -> None:
-    """x[index] = value: the selected elements replaced, as a where() over a mask of them, the
-    value's elements placed by index_backward so that gradients reach both x and value."""
-    from .generated import functions as F
-
-    if not is_recorded(self, value):
-        self._data[array_index(index)] = value._data if isinstance(value, Tensor) else value
-        self._bump()
-        return
-    shape = self._data.shape
-    positions = np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)[array_index(index)]
-    mask = np.zeros(shape, bool)
-    mask.reshape(-1)[positions.reshape(-1)] = True
-
-    def put(target, source):
-        if isinstance(source, Tensor):
-            flat = F.reshape(F.expand(source, positions.shape), [-1])
-            placed = F.index_backward(flat, shape, np.unravel_index(positions.reshape(-1), shape))
-        else:
-            placed = make_tensor(np.full(shape, source, dtype=target._data.dtype))
-        return F.where(make_tensor(mask), placed, target)
-
-    inplace(self, put, value)

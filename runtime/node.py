@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import weakref
 
+from .anomaly import version_hint
+from .hooks import Hooks, RemovableHandle, add_hook
+from .tensor import make_tensor, type_description
+
 NO_EDGE = (None, 0)
 
 # Called with every new node (from Node.__init__), or None: set by anomaly mode, which records the
@@ -57,45 +61,6 @@ class SavedOutput:
     def __init__(self, tensor):
         self._data = tensor._data
         self._vc = tensor._version_counter()
-
-
-class Hooks:
-    """Hooks of one node (or of one leaf tensor), created on first registration."""
-
-    __slots__ = ("tensor_pre", "retains", "pre", "post", "post_accumulate")
-
-    def __init__(self):
-        self.tensor_pre = {}  # output_nr -> {handle id: fn(grad) -> grad | None}
-        self.retains = {}  # output_nr -> weakref to the non-leaf tensor whose .grad is kept
-        self.pre = {}  # handle id -> fn(grad_outputs) -> grad_outputs | None
-        self.post = {}  # handle id -> fn(grad_inputs, grad_outputs) -> grad_inputs | None
-        self.post_accumulate = {}  # handle id -> fn(tensor), leaf tensors only
-
-
-class RemovableHandle:
-    _next_id = 0
-
-    __slots__ = ("_table", "id")
-
-    def __init__(self, table: dict):
-        RemovableHandle._next_id += 1
-        self.id = RemovableHandle._next_id
-        self._table = table
-
-    def remove(self) -> None:
-        self._table.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
-
-
-def add_hook(table: dict, fn) -> RemovableHandle:
-    handle = RemovableHandle(table)
-    table[handle.id] = fn
-    return handle
 
 
 class Node:
@@ -153,8 +118,6 @@ class Node:
                     raise RuntimeError(self._version_message(slot, saved, expected))
 
     def _version_message(self, slot: str, saved, expected: int) -> str:
-        from .tensor import type_description
-
         what = f"[{type_description(saved._data)}]"
         if slot in self.output_slots:
             what += f", which is output 0 of {self.name()},"
@@ -166,8 +129,6 @@ class Node:
 
     def saved_output(self, saved: SavedOutput):
         """A saved output as a Tensor whose grad_fn is this node, for the differentiable form."""
-        from .tensor import make_tensor
-
         tensor = make_tensor(saved._data, True, self)
         tensor._vc = saved._vc
         return tensor
@@ -201,8 +162,6 @@ class Node:
         return sorted({*super().__dir__(), *saved})
 
     def _saved(self, name: str):
-        from .tensor import make_tensor
-
         if name in self.saved_names:
             slot = self.saved_slots[self.saved_names.index(name)]
             if self.saved_versions is None:
@@ -234,30 +193,6 @@ class AccumulateGrad(Node):
         if self._hooks is None:
             self._hooks = self.variable._leaf_hooks()
         return self._hooks
-
-
-def version_hint() -> str:
-    """The end of torch's "modified by an inplace operation" message: with anomaly mode on, the
-    warning printed before the error already shows the forward call of the failing node."""
-    if ANOMALY.enabled:
-        return ("Hint: the backtrace further above shows the operation that failed to compute its gradient. "
-                "The variable in question was changed in there or anywhere later. Good luck!")
-    return ("Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
-            "with torch.autograd.set_detect_anomaly(True).")
-
-
-class _AnomalyState:
-    """Anomaly mode (global, as in torch): set by gradspec.autograd.anomaly_mode."""
-
-    __slots__ = ("enabled", "check_nan", "current_node")
-
-    def __init__(self):
-        self.enabled = False
-        self.check_nan = True
-        self.current_node = None  # the node whose backward is running, when anomaly mode is on
-
-
-ANOMALY = _AnomalyState()
 
 
 def grad_accumulator(tensor) -> AccumulateGrad:

@@ -13,9 +13,12 @@ JSON, every tensor a raw little-endian byte blob. The layout:
 
 `load` checks the signature, the trailer, the length and the checksum before it builds
 anything, so a file cut short at any byte (an interrupted copy) or a foreign file is refused
-with an error that says which, and never loaded in part. `save` writes to a temporary file in
-the target's directory, flushes and fsyncs it, then renames it over the target (os.replace),
-so a crash mid-save leaves the previous checkpoint intact.
+with an error that says which, and never loaded in part. Then the contents are checked as data
+(see "decoding" below): a file with a valid checksum but hostile contents is refused too, with a
+CheckpointError naming the cause, and loading allocates no more than the file holds. `save`
+writes to a temporary file in the target's directory, flushes and fsyncs it, then renames it
+over the target (os.replace), so a crash mid-save leaves the previous checkpoint intact; the
+next save into that folder removes the temp file a killed save left (see gradspec.atomic_write).
 
 Values are encoded as JSON objects with one tag key: {"f": "0.1"} (floats, as repr, so nan,
 inf and -0.0 survive), {"list": [...]}, {"tuple": [...]}, {"dict": [[key, value], ...]},
@@ -29,7 +32,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import os
+import re
 import struct
 import zlib
 from collections import OrderedDict
@@ -37,6 +42,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import dtypes
+from .atomic_write import write_atomically
 from .backends import CPU, device, device_of, to_device
 from .tensor import Tensor, make_tensor
 
@@ -48,7 +54,8 @@ TRAILER = b"GSEND\x00\x00\x00"
 _PREFIX = struct.Struct("<12sIQ")  # magic, version, header length
 _SUFFIX = struct.Struct("<8sQI")  # trailer tag, total length, crc32
 _ALIGN = 64
-_DTYPES = {d.numpy.name: d.numpy for d in dtypes.ALL}
+_BY_NAME = {d.name: d for d in dtypes.ALL}  # the dtypes a file may name (their numpy names too)
+MAX_DEPTH = 100  # how deep values may nest (a module's or optimizer's state dict nests < 10 deep)
 
 
 class CheckpointError(RuntimeError):
@@ -64,9 +71,12 @@ class _Encoder:
         self.tensor_ids: dict[int, int] = {}
         self._keep_alive: list = []
 
-    def encode(self, value, path: str):
+    def encode(self, value, path: str, depth: int = 0):
         if value is None or isinstance(value, (bool, str)):
             return value
+        if depth >= MAX_DEPTH:
+            raise ValueError(f"gradspec.save: {path} nests more than {MAX_DEPTH} levels deep, more than "
+                             "gradspec.load accepts")
         if isinstance(value, Tensor):
             return {"tensor": self._tensor(value)}
         if isinstance(value, (int, np.integer)) and not isinstance(value, np.bool_):
@@ -76,18 +86,19 @@ class _Encoder:
         if isinstance(value, np.bool_):
             return bool(value)
         if isinstance(value, dict):
-            items = [[self.encode(k, f"{path}[key]"), self.encode(v, f"{path}[{k!r}]")] for k, v in value.items()]
+            items = [[self.encode(k, f"{path}[key]", depth + 1), self.encode(v, f"{path}[{k!r}]", depth + 1)]
+                     for k, v in value.items()]
             out = {"dict": items}
             if isinstance(value, OrderedDict):
                 out["ordered"] = True
             return out
         if isinstance(value, list):
-            return {"list": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(value)]}
+            return {"list": [self.encode(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]}
         if isinstance(value, tuple):
             if hasattr(value, "_fields"):
                 raise TypeError(f"gradspec.save: cannot store the namedtuple {type(value).__name__} at {path}; "
                                 "convert it to a tuple or dict")
-            return {"tuple": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(value)]}
+            return {"tuple": [self.encode(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]}
         if isinstance(value, (bytes, bytearray)):
             return {"bytes": base64.b64encode(bytes(value)).decode("ascii")}
         if isinstance(value, dtypes.dtype):
@@ -118,7 +129,7 @@ class _Encoder:
     def _array(self, data, meta: dict) -> int:
         if type(data) is not np.ndarray:
             data = to_device(data, CPU)
-        if data.dtype.name not in _DTYPES:
+        if data.dtype.name not in _BY_NAME:
             raise TypeError(f"gradspec.save: arrays of dtype {data.dtype} are not supported")
         # (not np.ascontiguousarray: it turns a 0-d array into a 1-d one)
         array = np.asarray(data, dtype=data.dtype.newbyteorder("<"), order="C")
@@ -163,7 +174,8 @@ def _serialize(obj) -> list:
 def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True) -> None:
     """Write `obj` (a state dict, or dicts/lists of tensors, numbers and strings) to `f`.
 
-    `f` is a path (written atomically: temp file, fsync, rename) or a binary file object.
+    `f` is a path (written atomically: temp file, fsync, rename; see gradspec.atomic_write) or a
+    binary file object.
     """
     if pickle_module is not None:
         raise TypeError("gradspec.save does not pickle: pickle_module is not supported")
@@ -177,33 +189,55 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
         for chunk in chunks:
             f.write(chunk)
         return
-    path = os.fspath(f)
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    try:
-        with open(tmp, "xb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+    write_atomically(f, chunks, signatures=(MAGIC,))
 
 
 # ---- decoding ---------------------------------------------------------------------------------
+#
+# A file is data only. Its header is JSON parsed into plain values (after a scan that bounds its
+# nesting, so that neither json nor the decoder can recurse without limit), then checked against
+# the format before anything is built: every tensor's dtype is one of a fixed list of names, its
+# shape a short list of sizes >= 0 whose product times the itemsize is its blob's size, and the
+# blobs lie in order, without overlapping, between the header and the trailer. So a load allocates
+# at most the file's size in arrays: each blob is materialized once, on first use, and every
+# reference to it gets the same array (the same Tensor object). Values are canonical (a float is
+# its own repr, bytes their own base64, a bool byte 0 or 1): a file that says anything in a way
+# `save` would not have said it is refused. Every refusal is a CheckpointError naming the cause.
+
+_DEVICE = re.compile(r"cpu|cuda(:[0-9]{1,4})?")
+_TENSOR_KEYS = frozenset({"dtype", "shape", "offset", "nbytes", "requires_grad", "device", "parameter"})
+_REQUIRED_TENSOR_KEYS = frozenset({"dtype", "shape", "offset", "nbytes"})
+_MAX_NDIM = 64
+# A value nesting level costs up to three JSON levels ({"dict": [[key, value], ...]}).
+_MAX_JSON_DEPTH = 3 * MAX_DEPTH + 3
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_OPENERS, _CLOSERS = np.zeros(256, np.int8), np.zeros(256, np.int8)
+_OPENERS[[ord("["), ord("{")]] = 1
+_CLOSERS[[ord("]"), ord("}")]] = 1
+
+
+def _json_depth(text: bytes) -> int:
+    """How deep the JSON text nests (strings removed first, so that brackets in them do not count)."""
+    skeleton = np.frombuffer(_JSON_STRING.sub(b'""', text), np.uint8)
+    if not skeleton.size:
+        return 0
+    return int(np.cumsum(_OPENERS[skeleton].astype(np.int64) - _CLOSERS[skeleton]).max())
+
+
+def _no_duplicates(pairs: list) -> dict:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("a JSON object repeats a key")
+    return out
+
+
+def _refuse_number(text: str):
+    raise ValueError(f"the bare number {text} (a checkpoint writes floats as {{\"f\": repr}})")
+
+
+def _is_int(value) -> bool:
+    return type(value) is int
+
 
 def _describe_foreign(head: bytes) -> str:
     if head.startswith(b"PK\x03\x04"):
@@ -217,7 +251,9 @@ def _describe_foreign(head: bytes) -> str:
     return "it does not start with the gradspec checkpoint signature"
 
 
-def _check(raw, name: str):
+def _check(raw, name: str) -> tuple[dict, int]:
+    """The parsed header and the offset where the blobs may start, once the file's signature,
+    length and checksum hold."""
     size = len(raw)
     if size == 0:
         raise CheckpointError(f"{name} is empty (0 bytes): not a gradspec checkpoint")
@@ -247,11 +283,87 @@ def _check(raw, name: str):
                               "it was not loaded")
     if zlib.crc32(memoryview(raw)[:size - _SUFFIX.size]) != crc:
         raise CheckpointError(f"{name} is corrupted: its checksum does not match its contents; it was not loaded")
+    data_start = _PREFIX.size + header_len
+    if data_start > size - _SUFFIX.size:
+        raise CheckpointError(f"{name}: its header length ({header_len} bytes) runs past the end of the file")
+    return _parse_header(bytes(raw[_PREFIX.size:data_start]), name), data_start
+
+
+def _parse_header(text: bytes, name: str) -> dict:
+    depth = _json_depth(text)
+    if depth > _MAX_JSON_DEPTH:
+        raise CheckpointError(f"{name}: its header nests {depth} levels deep, more than a checkpoint may "
+                              f"({MAX_DEPTH} levels of values)")
     try:
-        header = json.loads(bytes(raw[_PREFIX.size:_PREFIX.size + header_len]).decode("utf-8"))
+        header = json.loads(text.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_float=_refuse_number,
+                            parse_constant=_refuse_number)
     except (UnicodeDecodeError, ValueError) as error:
         raise CheckpointError(f"{name} has an unreadable header: {error}") from None
+    if (not isinstance(header, dict) or set(header) != {"format", "root", "tensors"}
+            or header["format"] != "gradspec-checkpoint" or not isinstance(header["tensors"], list)):
+        raise CheckpointError(f"{name}: its header is not a gradspec checkpoint header (it should be an object "
+                              "with exactly 'format', 'root' and 'tensors')")
     return header
+
+
+class _Blob:
+    __slots__ = ("dtype", "shape", "offset", "nbytes", "requires_grad", "parameter", "device")
+
+
+def _blobs(metas: list, raw, name: str, data_start: int) -> list[_Blob]:
+    """The header's tensor table, checked against the file (see the comment above)."""
+    data_end = len(raw) - _SUFFIX.size
+    end = data_start
+    blobs = []
+    for index, meta in enumerate(metas):
+        where = f"{name}: tensor {index}"
+        if not isinstance(meta, dict) or not _REQUIRED_TENSOR_KEYS <= set(meta) <= _TENSOR_KEYS:
+            raise CheckpointError(f"{where} is described by {type(meta).__name__} {str(meta)[:80]}, not an object "
+                                  f"with the keys {sorted(_REQUIRED_TENSOR_KEYS)} (and optionally "
+                                  f"{sorted(_TENSOR_KEYS - _REQUIRED_TENSOR_KEYS)})")
+        blob = _Blob()
+        blob.dtype = _BY_NAME.get(meta["dtype"]) if isinstance(meta["dtype"], str) else None
+        if blob.dtype is None:
+            raise CheckpointError(f"{where} has an unknown dtype {meta['dtype']!r} (known: {', '.join(_BY_NAME)})")
+        shape = meta["shape"]
+        if (not isinstance(shape, list) or len(shape) > _MAX_NDIM
+                or not all(_is_int(n) and n >= 0 for n in shape)):
+            raise CheckpointError(f"{where} has the shape {str(shape)[:80]}: a shape is a list of at most "
+                                  f"{_MAX_NDIM} sizes, each an integer >= 0")
+        blob.shape = tuple(shape)
+        blob.offset, blob.nbytes = meta["offset"], meta["nbytes"]
+        if not (_is_int(blob.offset) and _is_int(blob.nbytes)):
+            raise CheckpointError(f"{where}: its offset and size must be integers, not {blob.offset!r} and "
+                                  f"{blob.nbytes!r}")
+        needed = math.prod(blob.shape) * blob.dtype.itemsize
+        if needed != blob.nbytes:
+            raise CheckpointError(f"{where}: its shape {list(blob.shape)} of {blob.dtype.name} needs {needed} bytes, "
+                                  f"but its blob is said to hold {blob.nbytes}")
+        if blob.offset < data_start:
+            raise CheckpointError(f"{where}: its blob at byte {blob.offset} would lie inside the header, which ends "
+                                  f"at byte {data_start}")
+        if blob.offset < end:
+            raise CheckpointError(f"{where}: its blob at byte {blob.offset} overlaps the previous tensor's, which "
+                                  f"ends at byte {end} (blobs are stored once each, in order)")
+        if blob.offset % _ALIGN:
+            raise CheckpointError(f"{where}: its blob at byte {blob.offset} is not {_ALIGN}-byte aligned")
+        end = blob.offset + blob.nbytes
+        if end > data_end:
+            raise CheckpointError(f"{where}: its blob (bytes {blob.offset} to {end}) runs past the end of the data "
+                                  f"(byte {data_end})")
+        blob.requires_grad, blob.parameter = meta.get("requires_grad", False), meta.get("parameter", False)
+        blob.device = meta.get("device", "cpu")
+        if type(blob.requires_grad) is not bool or type(blob.parameter) is not bool:
+            raise CheckpointError(f"{where}: 'requires_grad' and 'parameter' must be true or false")
+        if blob.requires_grad and not blob.dtype.is_floating_point:
+            raise CheckpointError(f"{where} is {blob.dtype.name} but requires grad: only floating point tensors can")
+        if not isinstance(blob.device, str) or not _DEVICE.fullmatch(blob.device):
+            raise CheckpointError(f"{where} names the device {str(blob.device)[:40]!r} (expected cpu or cuda[:N])")
+        if blob.dtype is dtypes.bool and blob.nbytes:
+            if np.frombuffer(raw, np.uint8, blob.nbytes, blob.offset).max() > 1:
+                raise CheckpointError(f"{where} is bool, but its blob holds bytes other than 0 and 1")
+        blobs.append(blob)
+    return blobs
 
 
 def _map_device(saved: str, map_location):
@@ -264,68 +376,127 @@ def _map_device(saved: str, map_location):
     return device(map_location)
 
 
-def _decode(header: dict, raw, name: str, map_location):
-    tensors: dict[int, Tensor] = {}
-    metas = header["tensors"]
-    size = len(raw)
+class _Decoder:
+    """Builds the value tree from a checked header; each blob becomes one array and one Tensor."""
 
-    def array(index: int) -> np.ndarray:
-        meta = metas[index]
-        dtype = _DTYPES.get(meta["dtype"])
-        if dtype is None:
-            raise CheckpointError(f"{name}: tensor {index} has an unknown dtype {meta['dtype']!r}")
-        start, nbytes, shape = meta["offset"], meta["nbytes"], tuple(meta["shape"])
-        count = int(np.prod(shape, dtype=np.int64))
-        if start < 0 or start + nbytes > size or count * dtype.itemsize != nbytes:
-            raise CheckpointError(f"{name}: tensor {index} lies outside the file or has inconsistent sizes")
-        return np.frombuffer(raw, dtype=dtype.newbyteorder("<"), count=count, offset=start).astype(dtype).reshape(shape)
+    def __init__(self, raw, name: str, blobs: list[_Blob], map_location):
+        self.raw, self.name, self.blobs, self.map_location = raw, name, blobs, map_location
+        self.arrays: dict[int, np.ndarray] = {}
+        self.tensors: dict[int, Tensor] = {}
 
-    def tensor(index: int) -> Tensor:
-        if index in tensors:
-            return tensors[index]
-        meta = metas[index]
-        data = array(index)
-        target = _map_device(meta.get("device", "cpu"), map_location)
+    def fail(self, message: str):
+        return CheckpointError(f"{self.name} has a malformed header: {message}")
+
+    def index(self, payload) -> int:
+        if not _is_int(payload) or not 0 <= payload < len(self.blobs):
+            raise self.fail(f"it refers to tensor {str(payload)[:40]}, but the file holds {len(self.blobs)} "
+                            "tensors")
+        return payload
+
+    def array(self, payload, depth=0) -> np.ndarray:
+        index = self.index(payload)
+        if index not in self.arrays:
+            blob = self.blobs[index]
+            dtype = blob.dtype.numpy
+            data = np.frombuffer(self.raw, dtype.newbyteorder("<"), math.prod(blob.shape), blob.offset)
+            self.arrays[index] = data.astype(dtype).reshape(blob.shape)
+        return self.arrays[index]
+
+    def tensor(self, payload, depth=0) -> Tensor:
+        index = self.index(payload)
+        if index in self.tensors:
+            return self.tensors[index]
+        blob, data = self.blobs[index], self.array(index)
+        target = _map_device(blob.device, self.map_location)
         if target != CPU:
-            data = to_device(data, target)
+            try:
+                data = to_device(data, target)
+            except (ImportError, RuntimeError) as error:
+                raise CheckpointError(f"{self.name}: tensor {index} was saved on {blob.device}, which is not "
+                                      f"available here ({error}); load it with map_location='cpu'") from None
         out = make_tensor(data)
-        if meta.get("parameter"):
+        if blob.parameter:
             from .nn.parameter import Parameter
 
-            out = Parameter(out, requires_grad=meta.get("requires_grad", True))
-        elif meta.get("requires_grad"):
+            out = Parameter(out, requires_grad=blob.requires_grad)
+        elif blob.requires_grad:
             out.requires_grad_(True)
-        tensors[index] = out
+        self.tensors[index] = out
         return out
 
-    def decode(value):
+    def value(self, value, depth: int = 0):
         if value is None or isinstance(value, (bool, int, str)):
             return value
-        if isinstance(value, list):
-            raise CheckpointError(f"{name}: malformed value in the header")
-        (tag, payload), *rest = value.items()
-        if tag == "f":
-            return float(payload)
-        if tag == "tensor":
-            return tensor(payload)
-        if tag == "dict":
-            items = [(decode(k), decode(v)) for k, v in payload]
-            return OrderedDict(items) if value.get("ordered") else dict(items)
-        if tag == "list":
-            return [decode(v) for v in payload]
-        if tag == "tuple":
-            return tuple(decode(v) for v in payload)
-        if tag == "bytes":
-            return base64.b64decode(payload)
-        if tag == "dtype":
-            return getattr(dtypes, payload)
-        if tag == "device":
-            return device(payload)
-        if tag == "ndarray":
-            return array(payload)
-        raise CheckpointError(f"{name}: unknown value tag {tag!r} in the header (written by a newer gradspec?)")
+        if depth >= MAX_DEPTH:
+            raise self.fail(f"values nest more than {MAX_DEPTH} levels deep")
+        if not isinstance(value, dict) or not value:
+            raise self.fail(f"a JSON {type(value).__name__} {str(value)[:40]} where a tagged value belongs")
+        tag, payload = next(iter(value.items()))
+        if len(value) > 1 and not (tag == "dict" and len(value) == 2 and value.get("ordered") is True):
+            raise self.fail(f"the value tagged {tag!r} has the extra keys {sorted(value)[1:]}")
+        decode = self._TAGS.get(tag)
+        if decode is None:
+            raise self.fail(f"unknown value tag {tag!r} (written by a newer gradspec?)")
+        out = decode(self, payload, depth + 1)
+        if tag == "dict" and len(value) == 2:
+            out = OrderedDict(out)
+        return out
 
-    return decode(header["root"])
+    def float_(self, payload, depth):
+        if isinstance(payload, str):
+            try:
+                number = float(payload)
+            except ValueError:
+                number = None
+            if number is not None and repr(number) == payload:
+                return number
+        raise self.fail(f"the float {str(payload)[:40]!r} is not written as Python's repr of a float")
+
+    def list_(self, payload, depth) -> list:
+        if not isinstance(payload, list):
+            raise self.fail(f"a list or tuple holds a {type(payload).__name__}, not a JSON array")
+        return [self.value(v, depth) for v in payload]
+
+    def dict_(self, payload, depth) -> dict:
+        if not isinstance(payload, list) or not all(isinstance(p, list) and len(p) == 2 for p in payload):
+            raise self.fail("a dict is not a JSON array of [key, value] pairs")
+        out = {}
+        for key, value in payload:
+            key = self.value(key, depth)
+            try:
+                hash(key)
+            except TypeError:
+                raise self.fail(f"a dict key is a {type(key).__name__}, which cannot be a key") from None
+            if key in out:
+                raise self.fail(f"a dict repeats the key {str(key)[:40]}")
+            out[key] = self.value(value, depth)
+        return out
+
+    def bytes_(self, payload, depth) -> bytes:
+        try:
+            out = base64.b64decode(payload, validate=True) if isinstance(payload, str) else None
+        except ValueError:
+            out = None
+        if out is None or base64.b64encode(out).decode("ascii") != payload:
+            raise self.fail(f"bytes {str(payload)[:40]!r} are not canonical base64")
+        return out
+
+    def dtype_(self, payload, depth):
+        found = _BY_NAME.get(payload) if isinstance(payload, str) else None
+        if found is None:
+            raise self.fail(f"unknown dtype {str(payload)[:40]!r} (known: {', '.join(_BY_NAME)})")
+        return found
+
+    def device_(self, payload, depth):
+        if not isinstance(payload, str) or not _DEVICE.fullmatch(payload):
+            raise self.fail(f"the device {str(payload)[:40]!r} is not cpu or cuda[:N]")
+        return device(payload)
+
+    def tuple_(self, payload, depth) -> tuple:
+        return tuple(self.list_(payload, depth))
+
+    _TAGS = {"f": float_, "list": list_, "tuple": tuple_, "dict": dict_, "bytes": bytes_, "dtype": dtype_,
+             "device": device_, "tensor": tensor, "ndarray": array}
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True, mmap=None, **pickle_load_args):
@@ -346,13 +517,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True,
             raw = handle.read()
     if isinstance(raw, str):
         raise TypeError("gradspec.load needs a binary file (opened with 'rb')")
-    header = _check(raw, name)
-    try:
-        return _decode(header, raw, name, map_location)
-    except CheckpointError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise CheckpointError(f"{name} has a malformed header: {error!r}") from None
+    header, data_start = _check(raw, name)
+    return _Decoder(raw, name, _blobs(header["tensors"], raw, name, data_start), map_location).value(header["root"])
 
 
 def _roundtrip(obj):

@@ -1,8 +1,8 @@
 """The Tensor: an array plus the autograd state torch users observe.
 
-Ops are not defined here: they are generated from derivatives.yaml and bound onto Tensor
-by runtime/methods.py. This module holds what every op needs (`make_tensor`, argument
-checks) and the non-op behaviour (grad, requires_grad, hooks, printing, conversions).
+Ops are not defined here: they are generated from derivatives.yaml and bound onto Tensor, with
+`backward`, by gradspec.api (a layer above). This module holds what every op needs (`make_tensor`,
+argument checks) and the non-op behaviour (grad, requires_grad, hooks, printing, conversions).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import numpy as np
 
 from . import dtypes
 from ._tensor_str import dtype_name, tensor_repr
-from .node import Hooks, add_hook
+from .hooks import Hooks, add_hook
 from .backends import CPU, array_types, device_of
-from .grad_mode import STATE
+from .shapes import wrap_dim
 
 SCALARS = (int, float, np.number, np.bool_)
 _new = object.__new__
@@ -138,14 +138,12 @@ class Tensor:
                 accumulator._hooks = self._hooks
         return self._hooks
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
-
     def detach(self) -> "Tensor":
-        """A new leaf sharing this tensor's storage and version counter."""
-        return view_of(self, self._data)
+        """A new leaf sharing this tensor's storage and version counter; not a view for autograd
+        (no `_base`, as torch's), so in-place writes to it never rebase this tensor's history."""
+        out = make_tensor(self._data)
+        out._vc = self._version_counter()
+        return out
 
     def detach_(self) -> "Tensor":
         self.grad_fn = None
@@ -207,6 +205,9 @@ class Tensor:
     def stride(self, dim: int | None = None):
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
         return strides if dim is None else strides[wrap_dim(dim, len(strides), "stride")]
+
+    def _is_view(self) -> bool:
+        return self._base is not None
 
     def is_contiguous(self) -> bool:
         return bool(self._data.flags.c_contiguous)
@@ -347,14 +348,6 @@ def array_index(index):
     return _operand(index)
 
 
-def wrap_dim(dim: int, ndim: int, op: str = "") -> int:
-    """A dim in [-ndim, ndim) made non-negative; torch's message otherwise (0-d tensors take -1 and 0)."""
-    bound = max(ndim, 1)
-    if not -bound <= dim < bound:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-bound}, {bound - 1}], "
-                         f"but got {dim})")
-    return dim % bound
-
 
 def type_description(data) -> str:
     """torch's legacy type string, used in messages: `torch.FloatTensor [3, 4]`."""
@@ -405,22 +398,6 @@ def data_of(value):
     return value._data if isinstance(value, Tensor) else value
 
 
-def int_arg(value, op: str, argument: str) -> int:
-    """An `int` argument: Python and numpy integers and 0-d integer tensors, not floats or bools."""
-    if isinstance(value, (bool, np.bool_)) or not hasattr(value, "__index__"):
-        raise TypeError(f"{op}(): argument '{argument}' must be int, not {type(value).__name__}")
-    return value.__index__()
-
-
-def int_list(value, op: str, argument: str, size: int = 1) -> tuple[int, ...]:
-    """An `int[]` argument: an int (repeated `size` times, as for `int[2] stride=1`), or a sequence
-    of ints (torch.Size, list, tuple, 0-d int tensors)."""
-    if isinstance(value, (int, np.integer)):
-        return (int(value),) * size
-    try:
-        return tuple(int(v.__index__()) for v in value)
-    except (TypeError, AttributeError):
-        raise TypeError(f"{op}(): argument '{argument}' must be tuple of ints, not {type(value).__name__}") from None
 
 
 def requires_grad(value) -> bool:
@@ -431,9 +408,5 @@ def any_requires_grad(values) -> bool:
     return any(getattr(v, "_requires_grad", False) for v in values)
 
 
-def is_recording() -> bool:
-    return STATE.enabled
-
-
-__all__ = ["Tensor", "Size", "make_tensor", "tensor_data", "optional_tensor_data", "data_of", "int_arg", "int_list",
-           "requires_grad", "wrap_dim", "type_description"]
+__all__ = ["Tensor", "Size", "make_tensor", "tensor_data", "optional_tensor_data", "data_of", "requires_grad",
+           "type_description"]

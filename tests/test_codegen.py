@@ -711,7 +711,7 @@ def test_package_init_imports_its_submodules(tmp_path):
                 and node.module is None for alias in node.names}
     exported = next(ast.literal_eval(n.value) for n in init.body
                     if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "__all__")
-    assert sorted(exported) == ["array_ops", "functions", "nodes"]
+    assert sorted(exported) == ["array_ops", "bindings", "functions", "nodes"]
     assert imported == set(exported)
 
 
@@ -747,7 +747,7 @@ def test_generated_sources_compile(tmp_path):
     and backward.cuh, which are not Python)."""
     files = generate(tmp_path, UNARY)
     python = sorted(name for name in files if name.endswith(".py"))
-    assert python == ["__init__.py", "array_ops.py", "functions.py", "nodes.py"]
+    assert python == ["__init__.py", "array_ops.py", "bindings.py", "functions.py", "nodes.py"]
     assert {"backward.cu", "backward.cuh"} <= set(files)
     for name in python:
         compile(files[name], name, "exec")

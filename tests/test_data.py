@@ -302,7 +302,7 @@ def test_read_idx_rejects_bad_files(tmp_path):
     assert datasets.read_idx(floats).tolist() == [1.5, -2.0]
     raw = good.read_bytes()
     (tmp_path / "short").write_bytes(raw[:-3])
-    with pytest.raises(ValueError, match="size mismatch"):
+    with pytest.raises(ValueError, match="holds only 21: truncated"):
         datasets.read_idx(tmp_path / "short")
     (tmp_path / "text").write_bytes(b"hello world")
     with pytest.raises(ValueError, match="not an IDX file"):
@@ -310,3 +310,20 @@ def test_read_idx_rejects_bad_files(tmp_path):
     (tmp_path / "badgz").write_bytes(gzip.compress(raw)[:-10])
     with pytest.raises(ValueError, match="gzip"):
         datasets.read_idx(tmp_path / "badgz")
+
+
+@pytest.mark.parametrize("code, dtype", [(0x08, np.uint8), (0x09, np.int8), (0x0B, np.int16), (0x0C, np.int32),
+                                         (0x0D, np.float32), (0x0E, np.float64)])
+def test_read_idx_honours_every_type_code_of_the_format(tmp_path, code, dtype):
+    """IDX type codes as the format defines them: 08 unsigned byte, 09 signed byte, 0B short, 0C int,
+    0D float, 0E double, all big-endian."""
+    values = np.array([[0, 1, 2], [3, 100, 127]], dtype)
+    if np.dtype(dtype).kind != "u":
+        values[0, 1] = -1
+    if np.dtype(dtype).kind == "f":
+        values[1, 2] = 0.375
+    payload = bytes([0, 0, code, 2]) + struct.pack(">II", 2, 3) + values.astype(np.dtype(dtype).newbyteorder(">")).tobytes()
+    (tmp_path / "a").write_bytes(payload)
+    back = datasets.read_idx(tmp_path / "a")
+    assert back.dtype == dtype and back.dtype.isnative
+    np.testing.assert_array_equal(back, values)

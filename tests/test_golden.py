@@ -79,7 +79,7 @@ def test_golden_output_is_valid_python():
     """Every generated Python module compiles; backward.cu and backward.cuh are CUDA sources."""
     files = _generate()
     python = [name for name in files if name.endswith(".py")]
-    assert sorted(python) == ["__init__.py", "array_ops.py", "functions.py", "nodes.py"]
+    assert sorted(python) == ["__init__.py", "array_ops.py", "bindings.py", "functions.py", "nodes.py"]
     assert sorted(set(files) - set(python)) == ["backward.cu", "backward.cuh"]
     for name in python:
         compile(files[name], f"golden/{name}", "exec")

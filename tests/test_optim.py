@@ -62,6 +62,15 @@ CONFIGS = [
     ("RMSprop", dict(lr=0.01, alpha=0.9, maximize=True)),
     ("Adagrad", dict(lr=0.1)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.01, initial_accumulator_value=0.1)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1)),
+    ("Adadelta", dict(maximize=True)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, betas=(0.8, 0.99), momentum_decay=0.01, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("RAdam", dict(lr=0.01)),  # 10 steps: the rectified branch starts at step 6
+    ("RAdam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
 ]
 
 
@@ -89,7 +98,7 @@ def test_ten_steps_match_torch(name, kwargs):
 def test_repr_matches_torch():
     torch, ours, theirs = _pair()
     for name, kwargs in [("SGD", dict(lr=1e-2, momentum=0.9)), ("Adam", {}), ("AdamW", {}), ("RMSprop", {}),
-                         ("Adagrad", {})]:
+                         ("Adagrad", {}), ("Adadelta", {}), ("NAdam", {}), ("RAdam", {}), ("LBFGS", {})]:
         assert repr(getattr(rt.optim, name)(ours.parameters(), **kwargs)) == \
                repr(getattr(torch.optim, name)(theirs.parameters(), **kwargs))
 
@@ -168,7 +177,8 @@ def test_closure_and_frozen_parameters():
 
 
 @pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01)),
-                                         ("RMSprop", dict(lr=0.01, centered=True)), ("Adagrad", dict(lr=0.1))])
+                                         ("RMSprop", dict(lr=0.01, centered=True)), ("Adagrad", dict(lr=0.1)),
+                                         ("Adadelta", dict()), ("NAdam", dict(lr=0.01)), ("RAdam", dict(lr=0.01))])
 def test_state_dict_resume_equals_uninterrupted(name, kwargs, tmp_path):
     batches = _batches(10)
     rt.manual_seed(0)
@@ -240,6 +250,17 @@ SCHEDULERS = [
     ("CosineAnnealingLR", dict(T_max=5, eta_min=0.01)),
     ("LambdaLR", dict(lr_lambda=lambda epoch: 0.95 ** epoch)),
     ("MultiplicativeLR", dict(lr_lambda=lambda epoch: 0.9)),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=4)),
+    ("CyclicLR", dict(base_lr=[0.01, 0.02], max_lr=0.1, step_size_up=3, step_size_down=5, mode="triangular2")),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=[0.1, 0.2], step_size_up=3, mode="exp_range", gamma=0.9,
+                      base_momentum=0.7, max_momentum=0.95)),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=2, scale_fn=lambda x: 0.5 ** x,
+                      scale_mode="iterations", cycle_momentum=False)),
+    ("OneCycleLR", dict(max_lr=0.5, total_steps=26)),
+    ("OneCycleLR", dict(max_lr=[0.5, 1.0], epochs=2, steps_per_epoch=13, pct_start=0.4, anneal_strategy="linear",
+                        div_factor=10.0, final_div_factor=100.0)),
+    ("OneCycleLR", dict(max_lr=0.5, total_steps=30, three_phase=True, base_momentum=0.8, max_momentum=0.9)),
+    ("OneCycleLR", dict(max_lr=0.5, total_steps=26, cycle_momentum=False)),
 ]
 
 
@@ -251,14 +272,19 @@ def test_scheduler_lrs_match_torch(name, kwargs):
                             lr=0.1)
     sched_a = getattr(rt.optim.lr_scheduler, name)(opt_a, **kwargs)
     sched_b = getattr(torch.optim.lr_scheduler, name)(opt_b, **kwargs)
+
+    def groups(opt):  # lrs, the momentum the cyclical schedules set, and what they add to each group
+        return [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+
     seen_a, seen_b = [sched_a.get_last_lr()], [sched_b.get_last_lr()]
     for _ in range(25):
         opt_a.step(), opt_b.step()
         sched_a.step(), sched_b.step()
         seen_a.append(sched_a.get_last_lr())
         seen_b.append(sched_b.get_last_lr())
+        assert groups(opt_a) == groups(opt_b)
     assert seen_a == seen_b  # exactly: same formulas, same floating-point operations
-    assert [g["initial_lr"] for g in opt_a.param_groups] == [0.1, 0.3]
+    assert set(sched_a.state_dict()) == set(sched_b.state_dict())
 
 
 @pytest.mark.parametrize("mode,threshold_mode", [("min", "rel"), ("max", "abs")])
@@ -341,3 +367,107 @@ def test_optimizer_state_is_saved_with_runtime_save(tmp_path):
     assert loaded["param_groups"][0]["betas"] == (0.9, 0.999)
     assert math.isclose(loaded["state"][0]["step"].item(), 1.0)
     assert set(loaded["state"]) == {0, 1}
+
+
+@pytest.mark.parametrize("scheduler,kwargs", [
+    ("CyclicLR", dict(base_lr=0.001, max_lr=0.01, step_size_up=3)),
+    ("OneCycleLR", dict(max_lr=0.01, total_steps=12, three_phase=True)),
+])
+def test_cyclical_schedules_cycle_adams_beta1_and_resume(scheduler, kwargs):
+    """With Adam the schedules cycle betas[0]; stopping mid-way and resuming from the optimizer's
+    and the scheduler's state_dicts gives torch's numbers for the same resumed run."""
+    torch, ours, theirs = _pair()
+    batches = _batches(10)
+    finals = []
+    for lib, model in ((rt, ours), (torch, theirs)):
+        opt = lib.optim.Adam(model.parameters(), lr=0.01)
+        sched = getattr(lib.optim.lr_scheduler, scheduler)(opt, **kwargs)
+        _train(lib, model, opt, batches[:5], sched)
+        resumed = lib.optim.Adam(model.parameters(), lr=0.01)
+        resumed.load_state_dict(opt.state_dict())
+        resumed_sched = getattr(lib.optim.lr_scheduler, scheduler)(resumed, **kwargs)
+        resumed_sched.load_state_dict(sched.state_dict())
+        _train(lib, model, resumed, batches[5:], resumed_sched)
+        finals.append((resumed.param_groups[0]["betas"], resumed_sched.get_last_lr()))
+    assert finals[0] == finals[1]
+    for (key, a), (_, b) in zip(ours.state_dict().items(), theirs.state_dict().items()):
+        np.testing.assert_allclose(to_np(a), b.numpy(), atol=1e-6, err_msg=key)
+
+
+def test_cyclical_schedules_refuse_what_torch_refuses():
+    opt = rt.optim.Adagrad(nn.Linear(1, 1).parameters())
+    with pytest.raises(ValueError, match="must support momentum or beta1"):
+        rt.optim.lr_scheduler.CyclicLR(opt, 0.01, 0.1)
+    opt = rt.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="mode is invalid"):
+        rt.optim.lr_scheduler.CyclicLR(opt, 0.01, 0.1, mode="sawtooth")
+    with pytest.raises(ValueError, match="either total_steps OR"):
+        rt.optim.lr_scheduler.OneCycleLR(opt, 0.1)
+    sched = rt.optim.lr_scheduler.OneCycleLR(opt, 0.1, total_steps=2)
+    for _ in range(2):
+        opt.step()
+        sched.step()
+    with pytest.raises(ValueError, match="Tried to step 3 times"):
+        sched.step()
+
+
+# ---- LBFGS --------------------------------------------------------------------------------------
+
+def _lbfgs_run(lib, model, optimizer, x, y, steps):
+    losses = []
+
+    def closure():
+        optimizer.zero_grad()
+        loss = ((model(lib.tensor(x)) - lib.tensor(y)) ** 2).mean()
+        loss.backward()
+        return loss
+
+    for _ in range(steps):
+        losses.append(optimizer.step(closure).item())
+    return losses
+
+
+@pytest.mark.parametrize("kwargs", [dict(max_iter=6), dict(lr=0.5, max_iter=5, history_size=3),
+                                    dict(line_search_fn="strong_wolfe", max_iter=6),
+                                    dict(line_search_fn="strong_wolfe", max_iter=4, history_size=2)])
+def test_lbfgs_matches_torch(kwargs):
+    """Three steps on a regression the model cannot fit exactly (so that the losses stay far from
+    float32's rounding, which would otherwise decide the last iterations)."""
+    torch, ours, theirs = _pair()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((64, 5)).astype(np.float32)
+    y = rng.standard_normal((64, 3)).astype(np.float32)
+    opt_a, opt_b = rt.optim.LBFGS(ours.parameters(), **kwargs), torch.optim.LBFGS(theirs.parameters(), **kwargs)
+    losses_a = _lbfgs_run(rt, ours, opt_a, x, y, 3)
+    losses_b = _lbfgs_run(torch, theirs, opt_b, x, y, 3)
+    np.testing.assert_allclose(losses_a, losses_b, rtol=1e-4)
+    assert losses_a[-1] < losses_a[0]
+    for (key, a), (_, b) in zip(ours.state_dict().items(), theirs.state_dict().items()):
+        np.testing.assert_allclose(to_np(a), b.numpy(), rtol=1e-3, atol=1e-4, err_msg=key)
+    state_a, state_b = opt_a.state_dict()["state"][0], opt_b.state_dict()["state"][0]
+    assert set(state_a) == set(state_b)
+    assert state_a["func_evals"] == state_b["func_evals"] and state_a["n_iter"] == state_b["n_iter"]
+    assert len(state_a["old_dirs"]) == len(state_b["old_dirs"])
+
+
+def test_lbfgs_state_dict_round_trip_continues_the_same_run(tmp_path):
+    torch = pytest.importorskip("torch")
+    (x, y), = _batches(1)
+    rt.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3))
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    opt = rt.optim.LBFGS(model.parameters(), max_iter=4, line_search_fn="strong_wolfe")
+    uninterrupted = _lbfgs_run(rt, model, opt, x, y, 4)
+    model.load_state_dict(start)
+    opt = rt.optim.LBFGS(model.parameters(), max_iter=4, line_search_fn="strong_wolfe")
+    first = _lbfgs_run(rt, model, opt, x, y, 2)
+    rt.save({"model": model.state_dict(), "optim": opt.state_dict()}, tmp_path / "ckpt")
+    checkpoint = rt.load(tmp_path / "ckpt")
+    model.load_state_dict(checkpoint["model"])
+    opt = rt.optim.LBFGS(model.parameters(), max_iter=4, line_search_fn="strong_wolfe")
+    opt.load_state_dict(checkpoint["optim"])
+    assert first + _lbfgs_run(rt, model, opt, x, y, 2) == uninterrupted
+    with pytest.raises(ValueError, match="per-parameter options"):
+        rt.optim.LBFGS([{"params": [model[0].weight]}, {"params": [model[0].bias]}])
+    with pytest.raises(RuntimeError, match="only 'strong_wolfe'"):
+        _lbfgs_run(rt, model, rt.optim.LBFGS(model.parameters(), line_search_fn="armijo"), x, y, 1)

@@ -217,3 +217,307 @@ def test_format_is_documented_and_versioned():
 
     header = json.loads(raw[24:24 + header_len])
     assert header["format"] == "gradspec-checkpoint" and all(t["offset"] % 64 == 0 for t in header["tensors"])
+
+
+# ---- crafted files: valid checksum, hostile contents --------------------------------------------
+
+def data_offset(header_size: int) -> int:
+    return 24 + header_size + (-(24 + header_size) % 64)
+
+
+CRAFTED_HEADER = 4096  # the header is padded with spaces to this length, so blobs start at DATA
+DATA = data_offset(CRAFTED_HEADER)
+
+
+def craft(header, body: bytes = b"", header_size: int = CRAFTED_HEADER) -> bytes:
+    """A checkpoint file around `header` (a dict, or JSON text) and `body` (the bytes from
+    data_offset(header_size) on), with a correct length and checksum: only its contents are hostile."""
+    import json
+    import struct
+    import zlib
+
+    from gradspec import serialization as s
+
+    text = header if isinstance(header, bytes) else json.dumps(header).encode()
+    if len(text) <= header_size:
+        text = text.ljust(header_size)
+    raw = struct.pack("<12sIQ", s.MAGIC, s.FORMAT_VERSION, len(text)) + text
+    if len(text) == header_size:
+        raw += b"\x00" * (data_offset(header_size) - len(raw)) + body
+    raw += b"\x00" * (-len(raw) % 64)
+    return raw + struct.pack("<8sQI", s.TRAILER, len(raw) + 20, zlib.crc32(raw))
+
+
+def blob(dtype="float32", shape=(4,), offset=DATA, nbytes=None, **flags):
+    itemsize = np.dtype(dtype).itemsize if dtype in ("float32", "int64", "bool") else 4
+    size = int(np.prod(shape)) * itemsize if nbytes is None else nbytes
+    return {"dtype": dtype, "shape": list(shape), "offset": offset, "nbytes": size, **flags}
+
+
+def checkpoint(root, tensors=(), body=b"\x00" * 64, header_size=CRAFTED_HEADER):
+    return craft({"format": "gradspec-checkpoint", "root": root, "tensors": list(tensors)}, body, header_size)
+
+
+def test_crafting_helper_makes_loadable_files():
+    body = np.arange(4, dtype="<f4").tobytes()
+    back = rt.load(io.BytesIO(checkpoint({"list": [{"tensor": 0}, 3, {"f": "0.5"}]}, [blob()], body)))
+    assert back[0].tolist() == [0.0, 1.0, 2.0, 3.0] and back[1:] == [3, 0.5]
+
+
+def test_every_reference_to_a_blob_shares_one_array():
+    """A 1 MB file that refers to its blob 100,000 times loads one array (was: a copy per reference)."""
+    body = np.ones(1 << 18, np.float32).tobytes()
+    root = {"list": [{"tensor": 0}] * 50_000 + [{"ndarray": 1}] * 50_000}
+    start = data_offset(2_000_000)
+    tensors = [blob(shape=(1 << 18,), offset=start), blob(shape=(0,), offset=start + len(body))]
+    raw = checkpoint(root, tensors, body, header_size=2_000_000)
+    back = rt.load(io.BytesIO(raw))
+    assert len(back) == 100_000
+    assert len({id(t) for t in back[:50_000]}) == 1 and len({id(a) for a in back[50_000:]}) == 1
+    assert back[0].numpy().sum() == 1 << 18
+
+
+def test_two_tensors_may_not_share_or_overlap_bytes():
+    body = np.ones(16, np.float32).tobytes()
+    overlapping = [blob(shape=(16,)), blob(shape=(16,))]
+    with pytest.raises(CheckpointError, match="tensor 1: its blob at byte .* overlaps the previous tensor's"):
+        rt.load(io.BytesIO(checkpoint({"list": [{"tensor": 0}, {"tensor": 1}]}, overlapping, body)))
+
+
+HOSTILE_TENSORS = {
+    "dtype fetching a module": (blob(dtype="numpy"), "unknown dtype 'numpy'"),
+    "dtype fetching builtins": (blob(dtype="__builtins__"), "unknown dtype '__builtins__'"),
+    "dtype alias": (blob(dtype="float"), "unknown dtype 'float'"),
+    "dtype object": (blob(dtype="object", nbytes=32), "unknown dtype 'object'"),
+    "dtype not a string": (blob(dtype=["float32"]), "unknown dtype"),
+    "negative dim": (blob(shape=(-1,), nbytes=4), r"shape \[-1\]"),
+    "bool dim": (dict(blob(), shape=[True]), r"shape \[True\]"),
+    "too many dims": (blob(shape=(1,) * 65), "at most 64 sizes"),
+    "overflowing dims": (blob(shape=(2 ** 32, 2 ** 32), nbytes=0), "needs 73786976294838206464 bytes"),
+    "size mismatch": (blob(shape=(4,), nbytes=8), "needs 16 bytes, but its blob is said to hold 8"),
+    "blob in the header": (blob(offset=64), "at byte 64 would lie inside the header"),
+    "negative offset": (blob(offset=-64), "at byte -64 would lie inside the header"),
+    "blob past the end": (blob(shape=(1000,)), "runs past the end of the data"),
+    "misaligned blob": (blob(offset=DATA + 4, shape=(1,)), "not 64-byte aligned"),
+    "offset not an integer": (blob(offset=str(DATA)), "must be integers"),
+    "offset a float": (blob(offset=float(DATA)), "bare number 4160.0"),
+    "missing key": ({"dtype": "float32", "shape": [1]}, "not an object with the keys"),
+    "extra key": (dict(blob(), code="os.system"), "not an object with the keys"),
+    "not an object": ([1, 2], "described by list"),
+    "int requiring grad": (blob(dtype="int64", shape=(1,), requires_grad=True), "only floating point"),
+    "flag not a bool": (blob(parameter=1), "must be true or false"),
+    "unknown device": (blob(device="tpu"), "names the device 'tpu'"),
+    "bad device index": (blob(device="cuda:x"), "names the device 'cuda:x'"),
+    "non-canonical bool bytes": (blob(dtype="bool", shape=(4,)), "bytes other than 0 and 1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_TENSORS))
+def test_hostile_tensor_tables_are_refused(case):
+    meta, message = HOSTILE_TENSORS[case]
+    body = bytes([0, 1, 2, 1]) + b"\x00" * 60
+    with pytest.raises(CheckpointError, match=message):
+        rt.load(io.BytesIO(checkpoint({"tensor": 0}, [meta], body)))
+
+
+HOSTILE_VALUES = {
+    "missing tensor": ({"tensor": 5}, "refers to tensor 5, but the file holds 1"),
+    "negative tensor index": ({"tensor": -1}, "refers to tensor -1"),
+    "bool tensor index": ({"ndarray": True}, "refers to tensor True"),
+    "dtype fetching a module": ({"dtype": "np"}, "unknown dtype 'np'"),
+    "dtype fetching a function": ({"dtype": "from_numpy"}, "unknown dtype 'from_numpy'"),
+    "dtype fetching builtins": ({"dtype": "builtins"}, "unknown dtype 'builtins'"),
+    "invalid base64": ({"bytes": "!!!!"}, "not canonical base64"),
+    "non-canonical base64": ({"bytes": "QR=="}, "not canonical base64"),
+    "base64 without padding": ({"bytes": "QQ"}, "not canonical base64"),
+    "non-canonical float": ({"f": "1_0"}, "not written as Python's repr"),
+    "float with spaces": ({"f": " 1.0"}, "not written as Python's repr"),
+    "float not a string": ({"f": 1}, "not written as Python's repr"),
+    "unknown tag": ({"pickle": "..."}, "unknown value tag 'pickle'"),
+    "extra keys": ({"list": [], "x": 1}, "extra keys"),
+    "empty object": ({}, "where a tagged value belongs"),
+    "bare array": ([1, 2], "where a tagged value belongs"),
+    "list not an array": ({"list": 3}, "not a JSON array"),
+    "dict not pairs": ({"dict": [[1, 2, 3]]}, "not a JSON array of"),
+    "unhashable key": ({"dict": [[{"list": []}, 1]]}, "a dict key is a list"),
+    "repeated key": ({"dict": [["a", 1], ["a", 2]]}, "repeats the key a"),
+    "bad device": ({"device": "cuda:0:1"}, "not cpu or cuda"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_VALUES))
+def test_hostile_values_are_refused(case):
+    root, message = HOSTILE_VALUES[case]
+    with pytest.raises(CheckpointError, match=message):
+        rt.load(io.BytesIO(checkpoint({"list": [root]}, [blob()])))
+
+
+@pytest.mark.parametrize("depth", [150, 500, 100_000])
+def test_deep_nesting_is_refused_without_recursing(depth):
+    values = '{"list":[' * depth + "1" + "]}" * depth
+    raw = craft(b'{"format":"gradspec-checkpoint","tensors":[],"root":' + values.encode() + b"}")
+    with pytest.raises(CheckpointError, match="nests .* levels deep|values nest more than 100"):
+        rt.load(io.BytesIO(raw))
+    depth = max(depth, 400)
+    json_only = craft(b"[" * depth + b"]" * depth)
+    with pytest.raises(CheckpointError, match=f"nests {depth} levels deep"):
+        rt.load(io.BytesIO(json_only))
+
+
+def test_save_refuses_what_load_would_refuse_as_too_deep(tmp_path):
+    nested = []
+    for _ in range(100):
+        nested = [nested]
+    with pytest.raises(ValueError, match="nests more than 100 levels"):
+        rt.save(nested, tmp_path / "deep")
+    assert rt.load(io.BytesIO(_bytes_of(nested[0]))) == nested[0]
+
+
+def _bytes_of(obj) -> bytes:
+    buffer = io.BytesIO()
+    rt.save(obj, buffer)
+    return buffer.getvalue()
+
+
+HOSTILE_HEADERS = {
+    "bare float": (b'{"format":"gradspec-checkpoint","tensors":[],"root":1.5}', "bare number 1.5"),
+    "NaN constant": (b'{"format":"gradspec-checkpoint","tensors":[],"root":NaN}', "bare number NaN"),
+    "duplicate key": (b'{"format":"gradspec-checkpoint","tensors":[],"root":1,"root":2}', "repeats a key"),
+    "huge integer": (b'{"format":"gradspec-checkpoint","tensors":[],"root":' + b"9" * 5000 + b"}", "unreadable"),
+    "not UTF-8": (b'{"format":"gradspec-checkpoint","tensors":[],"root":"\xff"}', "unreadable header"),
+    "extra key": (b'{"format":"gradspec-checkpoint","tensors":[],"root":1,"run":"x"}', "not a gradspec checkpoint"),
+    "wrong format": (b'{"format":"other","tensors":[],"root":1}', "not a gradspec checkpoint header"),
+    "tensors not a list": (b'{"format":"gradspec-checkpoint","tensors":{},"root":1}', "not a gradspec checkpoint"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_HEADERS))
+def test_hostile_headers_are_refused(case):
+    text, message = HOSTILE_HEADERS[case]
+    with pytest.raises(CheckpointError, match=message):
+        rt.load(io.BytesIO(craft(text)))
+
+
+def test_header_length_past_the_end_is_refused():
+    import struct
+    import zlib
+
+    from gradspec import serialization as s
+
+    raw = struct.pack("<12sIQ", s.MAGIC, s.FORMAT_VERSION, 10 ** 9) + b"{}" + b"\x00" * 38
+    raw += struct.pack("<8sQI", s.TRAILER, len(raw) + 20, zlib.crc32(raw))
+    with pytest.raises(CheckpointError, match="header length .* runs past the end"):
+        rt.load(io.BytesIO(raw))
+
+
+def test_random_damage_to_a_valid_header_gives_only_checkpoint_errors():
+    """Structural mutations of a real header, checksum recomputed: each loads or is a CheckpointError."""
+    import json
+    import random
+
+    raw = _sample_checkpoint()
+    header_len = int.from_bytes(raw[16:24], "little")
+    header = json.loads(raw[24:24 + header_len])
+    body = raw[24 + header_len + (-(24 + header_len) % 64):-20]
+    junk = [-1, 0, 7, 2 ** 70, "", "x", "float32", None, True, [], {}, [1, 2], {"f": "x"}, {"tensor": 99},
+            {"dict": [[1]]}, {"list": [[]]}, 1.5]
+    rng = random.Random(0)
+    outcomes = {"loaded": 0, "refused": 0}
+    for _ in range(400):
+        mutated = json.loads(json.dumps(header))
+        node, key = mutated, None
+        while True:  # walk down to a random leaf or container slot
+            children = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+            if not children or rng.random() < 0.25:
+                break
+            key, child = rng.choice(children)
+            if not isinstance(child, (dict, list)) or rng.random() < 0.3:
+                node[key] = rng.choice(junk)
+                break
+            node = child
+        text = json.dumps(mutated).encode()
+        if len(text) > CRAFTED_HEADER:
+            continue
+        shift = DATA - (24 + header_len + (-(24 + header_len) % 64))  # blobs moved with the padded header
+        for meta in mutated.get("tensors", []) if isinstance(mutated.get("tensors"), list) else []:
+            if isinstance(meta, dict) and type(meta.get("offset")) is int:
+                meta["offset"] += shift
+        crafted = craft(mutated, body)
+        try:
+            rt.load(io.BytesIO(crafted))
+            outcomes["loaded"] += 1
+        except CheckpointError:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 100 and outcomes["loaded"] > 10, outcomes
+
+
+# ---- temp files left by killed saves ------------------------------------------------------------
+
+STALLED_WRITER = """
+import os, sys, time
+import gradspec
+
+def stall(fd):
+    print("writing", flush=True)
+    time.sleep(600)
+
+os.fsync = stall
+gradspec.save({"w": gradspec.ones(100_000)}, sys.argv[1])
+"""
+
+
+def _temp_files(folder):
+    return sorted(name for name in os.listdir(folder) if name.endswith(".tmp"))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="orphans are told by flock, which needs POSIX")
+def test_orphan_of_a_killed_save_is_removed_by_the_next_save_but_a_live_one_is_not(tmp_path):
+    import subprocess
+    import sys
+
+    lookalike = tmp_path / ".notes.gradspec-0123456789abcdef.tmp"  # named like ours, but not a checkpoint
+    lookalike.write_bytes(b"someone else's data")
+    writer = subprocess.Popen([sys.executable, "-c", STALLED_WRITER, str(tmp_path / "ckpt")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline() == "writing\n"
+        (pending,) = set(_temp_files(tmp_path)) - {lookalike.name}
+        rt.save({"other": 1}, tmp_path / "other.ckpt")
+        assert pending in _temp_files(tmp_path), "the live writer's temp file was removed"
+    finally:
+        writer.kill()
+        writer.wait()
+    assert pending in _temp_files(tmp_path)  # the killed save's orphan...
+    rt.save({"other": 2}, tmp_path / "other.ckpt")
+    assert _temp_files(tmp_path) == [lookalike.name]  # ...is gone after the next save into the folder
+    assert rt.load(tmp_path / "other.ckpt") == {"other": 2} and not (tmp_path / "ckpt").exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="orphans are told by flock, which needs POSIX")
+def test_a_cleaner_racing_the_writer_before_its_lock_cannot_lose_the_save(tmp_path, monkeypatch):
+    """A cleaner may take a brand-new temp file (not yet locked) for an orphan and remove it: the
+    writer notices once it holds the lock and starts over under another name."""
+    from gradspec import atomic_write
+
+    real_flock, raced = atomic_write.fcntl.flock, []
+
+    def flock_after_a_cleaner(fd, operation):
+        if not raced:
+            raced.append(True)
+            (name,) = _temp_files(tmp_path)
+            os.unlink(tmp_path / name)
+        return real_flock(fd, operation)
+
+    monkeypatch.setattr(atomic_write.fcntl, "flock", flock_after_a_cleaner)
+    rt.save({"w": rt.arange(3.0)}, tmp_path / "ckpt")
+    monkeypatch.undo()
+    assert raced and rt.load(tmp_path / "ckpt")["w"].tolist() == [0.0, 1.0, 2.0]
+    assert os.listdir(tmp_path) == ["ckpt"]
+
+
+def test_save_errors_name_the_target_not_the_temp_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=f"cannot save to '{tmp_path}/missing/ckpt'") as error:
+        rt.save({"a": 1}, tmp_path / "missing" / "ckpt")
+    assert ".tmp" not in str(error.value)
+    with pytest.raises(IsADirectoryError, match=f"{tmp_path}"):
+        rt.save({"a": 1}, tmp_path)

@@ -11,7 +11,9 @@ While it is on:
   "Function 'PowBackward0' returned nan values in its 0th output.".
 
 The mode is global, not per thread, as in torch. When it is off, creating a node costs one global
-check (gradspec.node._on_node_created) and the engine reads the flag once per backward pass.
+check (gradspec.node._on_node_created) and the engine reads the flag once per backward pass. The
+state, and the warning that names a failing node's forward call, are the ground floor's
+gradspec.anomaly: the core reads them without importing this package.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ import traceback
 import warnings
 
 from .. import node as _node
-
-ANOMALY = _node.ANOMALY
+from ..anomaly import ANOMALY, AnomalyRecord
 
 ENABLED_WARNING = ("Anomaly Detection has been enabled. This mode will increase the runtime and should only be "
                    "enabled for debugging.")
@@ -76,17 +77,6 @@ class set_detect_anomaly:  # noqa: N801
         set_anomaly_enabled(self.prev, self.prev_check_nan)
 
 
-class _AnomalyRecord:
-    """What a node remembers of its creation: the forward stack and the node whose backward was
-    running at the time (for nodes made by a backward with create_graph=True)."""
-
-    __slots__ = ("stack", "parent")
-
-    def __init__(self, stack, parent):
-        self.stack = stack
-        self.parent = parent
-
-
 _NODE_INIT = _node.Node.__init__.__code__
 
 
@@ -99,57 +89,9 @@ def _record_forward_stack(node) -> None:
     summary = traceback.StackSummary.extract(traceback.walk_stack(frame), lookup_lines=False)
     summary.reverse()
     try:
-        node._anomaly = _AnomalyRecord(summary, ANOMALY.current_node)
+        node._anomaly = AnomalyRecord(summary, ANOMALY.current_node)
     except AttributeError:  # a node class without the slot (none of ours)
         pass
-
-
-def forward_trace(node) -> str | None:
-    """The recorded forward stack of `node`, formatted as torch prints it, or None."""
-    record = getattr(node, "_anomaly", None)
-    if record is None:
-        return None
-    return "".join(traceback.format_list(record.stack))
-
-
-def report_error(node, error: BaseException) -> None:
-    """Before the engine re-raises `error` from `node`: warn with the forward stack, as torch.
-    An error passing through nested backward passes is reported once, by the innermost."""
-    if getattr(error, "_gradspec_anomaly_noted", False):
-        return
-    messages = []
-    current = node
-    trace = forward_trace(current)
-    if trace is None:
-        messages.append(f"Error detected in {current.name()}. No forward pass information available. Enable "
-                        "detect anomaly during forward pass for more information.")
-    else:
-        messages.append(f"Error detected in {current.name()}. Traceback of forward call that caused the error:\n"
-                        f"{trace}")
-        record = getattr(current, "_anomaly", None)
-        while record is not None and record.parent is not None:
-            parent = record.parent
-            parent_trace = forward_trace(parent)
-            if parent_trace is None:
-                messages.append(f"Error detected in {parent.name()}. No forward pass information available. "
-                                "Enable detect anomaly during forward pass for more information.")
-                break
-            messages.append(f"\n\nPrevious calculation was induced by {parent.name()}. Traceback of forward call "
-                            f"that induced the previous calculation:\n{parent_trace}")
-            record = getattr(parent, "_anomaly", None)
-    for message in messages:
-        warnings.warn(message, UserWarning, stacklevel=4)
-    if hasattr(error, "add_note"):  # Python 3.11+: the notes print with the traceback
-        for message in messages:
-            error.add_note(message.strip("\n"))
-    try:
-        error._gradspec_anomaly_noted = True
-    except AttributeError:  # an exception type with __slots__
-        pass
-
-
-def nan_message(node, index: int) -> str:
-    return f"Function '{node.name()}' returned nan values in its {index}th output."
 
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",

@@ -52,7 +52,8 @@ import warnings
 
 from ..backends import array_module
 from ..grad_mode import STATE, no_grad
-from ..node import FREED_MESSAGE, NO_EDGE, Node, SavedOutput, current_version, edge, version, version_hint
+from ..anomaly import version_hint
+from ..node import FREED_MESSAGE, NO_EDGE, Node, SavedOutput, current_version, edge, version
 from ..tensor import Tensor, make_tensor, type_description, view_of
 
 

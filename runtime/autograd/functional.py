@@ -24,9 +24,11 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
+from .. import namespaces
 from ..backends import array_module
 from ..grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 from ..tensor import Tensor, make_tensor
+from .reverse import grad
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 
@@ -117,8 +119,6 @@ def _check_requires_grad(values, input_type: str, strict: bool) -> None:
 
 def _autograd_grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None) -> tuple:
     """autograd.grad over the outputs that require grad (None for every input when none does)."""
-    from . import grad
-
     if grad_outputs is None:
         grad_outputs = (None,) * len(outputs)
     new_outputs, new_grad_outputs = [], []
@@ -180,8 +180,7 @@ def _stack(rows: list, shape: tuple) -> Tensor:
     if not any(r.requires_grad for r in rows):
         data = rows[0]._data
         return make_tensor(array_module(data).stack([r._data for r in rows]).reshape(shape))
-    from ..generated import functions as F
-
+    F = namespaces.tensor_ops
     stack = getattr(F, "stack", None)
     if stack is not None:
         return stack(rows, 0).reshape(shape)

@@ -39,7 +39,9 @@ import numpy as np
 
 from ..backends import array_module
 from ..node import Node, edge
+from ..random import Generator, uniform
 from ..tensor import Tensor, make_tensor
+from .reverse import grad
 
 
 class GradcheckError(RuntimeError):
@@ -114,8 +116,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     """gradcheck of the first derivative (computed with create_graph=True) with respect to the
     inputs and the output gradients: second derivatives come from the spec's differentiable
     formulas."""
-    from . import grad
-
     if not (check_fwd_over_rev or check_rev_over_rev):
         raise AssertionError("Expected at least one of check_fwd_over_rev or check_rev_over_rev to be True")
     if check_undefined_grad and not check_rev_over_rev:
@@ -126,8 +126,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     if grad_outputs is None:
         # random output gradients in [-1, 1), from a generator of our own (the user's stream is
         # left alone), requiring grad so that the check covers them too
-        from ..random import Generator, uniform
-
         generator = Generator().manual_seed(0)
         outputs = _differentiable_outputs(func(*tupled_inputs))
         tupled_grad_outputs = tuple(_random_grad_output(o, generator, uniform, gen_non_contig_grad_outputs)
@@ -274,8 +272,6 @@ def _analytical_jacobian(output, diff_inputs, check_grad_dtypes: bool, nondet_to
 
 
 def _analytical_once(output, diff_inputs):
-    from . import grad
-
     size = output._data.size
     jacobians = [np.zeros((x._data.size, size)) for x in diff_inputs]
     types_ok = sizes_ok = True
@@ -356,8 +352,6 @@ def _nonzero(grad: Tensor) -> bool:
 
 
 def _test_backward_mul_by_grad_output(outputs, diff_inputs) -> None:
-    from . import grad
-
     zeros = [make_tensor(array_module(o._data).zeros(o._data.shape, o._data.dtype)) for o in outputs]
     grads = grad(outputs, diff_inputs, zeros, allow_unused=True)
     for gi, di in zip(grads, diff_inputs):
@@ -392,8 +386,6 @@ def _undefined_grad(tensor: Tensor) -> Tensor:
 
 
 def _test_undefined_backward_mode(func, inputs, diff_inputs) -> None:
-    from . import grad
-
     def warn_bc_breaking():
         warnings.warn("Backwards compatibility: New undefined gradient support checking feature is enabled by "
                       "default, but it may break existing callers of this function. If this is true for you, you can "
@@ -428,9 +420,6 @@ def _fast_check(func, inputs, diff_inputs, outputs, eps, atol, rtol, nondet_tol,
     """v^T J u, numerically (one directional difference per input) and analytically (one
     backward per output), for u, v drawn as torch draws them (torch.rand from a fresh
     Generator, normalised)."""
-    from . import grad
-    from ..random import Generator, uniform
-
     generator = Generator()
     all_u = [_random_unit(x, generator, uniform) for x in diff_inputs]
     all_v = [_random_unit(o, generator, uniform) for o in outputs]

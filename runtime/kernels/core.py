@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..backends import array_module, to_device
-from ..tensor import wrap_dim
+from ..shapes import wrap_dim
 
 
 def _dims(dim, ndim: int, op: str) -> tuple[int, ...] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 
 from ..backends import array_module
-from ..tensor import wrap_dim
+from ..shapes import wrap_dim
 
 
 def _numpy_index(indices) -> tuple:

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import random
 from ..backends import array_module
-from ..tensor import wrap_dim
+from ..shapes import wrap_dim
 from .core import reduce_loss
 
 # ---- activations ---------------------------------------------------------------------------

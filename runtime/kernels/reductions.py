@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..backends import array_module
-from ..tensor import wrap_dim
+from ..shapes import wrap_dim
 from .core import _dims, _reduce_dtype
 
 

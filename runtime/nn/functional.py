@@ -13,7 +13,9 @@ import numpy as np
 
 from ..generated import functions as F
 
-from ..tensor import int_list, make_tensor
+from .. import composites
+from ..shapes import int_list
+from ..tensor import make_tensor
 
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
 
@@ -75,13 +77,11 @@ def _softmax_dim(input, dim) -> int:
 
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
-    x = input if dtype is None else input.to(dtype)
-    return F._softmax(x, _softmax_dim(x, dim), False)
+    return composites.softmax(input, _softmax_dim(input, dim), dtype)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    x = input if dtype is None else input.to(dtype)
-    return F._log_softmax(x, _softmax_dim(x, dim), False)
+    return composites.log_softmax(input, _softmax_dim(input, dim), dtype)
 
 
 # ---- losses ----------------------------------------------------------------------------------

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from ..backends import array_module
-from ..tensor import make_tensor
-from .optimizer import Optimizer, check_lr, scalar, step_tensor
+from .optimizer import Optimizer, check_adam_arguments, decay_weights, init_state, scalar
 
 __all__ = ["Adam", "AdamW"]
 
@@ -17,19 +15,18 @@ def lerp_(xp, start, end, weight: float) -> None:
         start[...] = end - (end - start) * (1 - weight)
 
 
+def update_moments_(xp, exp_avg, exp_avg_sq, d, beta1: float, beta2: float) -> None:
+    """Adam's running averages of the gradient and its square, in place (torch's lerp_ and addcmul_)."""
+    lerp_(xp, exp_avg, d, 1 - beta1)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * d * d
+
+
 class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  amsgrad: bool = False, *, foreach=None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False, fused=None, decoupled_weight_decay: bool = False) -> None:
-        check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_adam_arguments(lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
                         foreach=foreach, capturable=capturable, differentiable=differentiable, fused=fused,
                         decoupled_weight_decay=decoupled_weight_decay)
@@ -38,33 +35,14 @@ class Adam(Optimizer):
     def _update_group(self, group: dict) -> None:
         lr = scalar(group["lr"])
         beta1, beta2 = (scalar(b) for b in group["betas"])
-        eps, weight_decay = group["eps"], group["weight_decay"]
-        amsgrad, maximize = group["amsgrad"], group["maximize"]
-        decoupled = group.get("decoupled_weight_decay", False)
-        for p in group["params"]:
-            grad = p._grad
-            if grad is None:
-                continue
-            xp = array_module(p._data)
-            d = -grad._data if maximize else grad._data
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = step_tensor(0.0)
-                state["exp_avg"] = make_tensor(xp.zeros_like(p._data))
-                state["exp_avg_sq"] = make_tensor(xp.zeros_like(p._data))
-                if amsgrad:
-                    state["max_exp_avg_sq"] = make_tensor(xp.zeros_like(p._data))
+        eps, amsgrad = group["eps"], group["amsgrad"]
+        for p, xp, d, state in self._gradients(group):
+            init_state(state, xp, p, "exp_avg", "exp_avg_sq", *(("max_exp_avg_sq",) if amsgrad else ()))
             step_t = state["step"]
             step_t._data += 1
-            if weight_decay != 0:
-                if decoupled:
-                    p._data *= 1 - lr * weight_decay
-                else:
-                    d = d + weight_decay * p._data
+            d = decay_weights(p, d, lr, group["weight_decay"], group.get("decoupled_weight_decay", False))
             exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-            lerp_(xp, exp_avg, d, 1 - beta1)
-            exp_avg_sq *= beta2
-            exp_avg_sq += (1 - beta2) * d * d
+            update_moments_(xp, exp_avg, exp_avg_sq, d, beta1, beta2)
             step = step_t.item()
             bias_correction1 = 1 - beta1 ** step
             bias_correction2 = 1 - beta2 ** step

@@ -13,8 +13,9 @@ from itertools import chain
 
 import numpy as np
 
+from ..backends import array_module
 from ..grad_mode import enable_grad
-from ..node import add_hook
+from ..hooks import add_hook
 from ..tensor import Tensor, make_tensor
 
 __all__ = ["Optimizer", "required"]
@@ -184,6 +185,15 @@ class Optimizer:
     def _update_group(self, group: dict) -> None:
         raise NotImplementedError
 
+    def _gradients(self, group: dict):
+        """(parameter, its array module, its gradient negated under `maximize`, its state) for each
+        parameter of the group that has a gradient, in order: the loop of every update rule."""
+        maximize = group.get("maximize", False)
+        for p in group["params"]:
+            grad = p._grad
+            if grad is not None:
+                yield p, array_module(p._data), -grad._data if maximize else grad._data, self.state[p]
+
     def register_step_pre_hook(self, hook):
         return add_hook(self._optimizer_step_pre_hooks, hook)
 
@@ -284,11 +294,46 @@ class Optimizer:
         return add_hook(self._optimizer_load_state_dict_post_hooks, hook)
 
 
+def init_state(state: dict, xp, param: Tensor, *buffers: str, scalars: dict | None = None) -> None:
+    """torch's lazy state, made on a parameter's first update, in torch's key order: step 0, any
+    other 0-d `scalars` (name: start value), then zero-filled buffers."""
+    if len(state) == 0:
+        state["step"] = step_tensor(0.0)
+        for name, value in (scalars or {}).items():
+            state[name] = step_tensor(value)
+        for name in buffers:
+            state[name] = make_tensor(xp.zeros_like(param._data))
+
+
+def decay_weights(param: Tensor, d, lr: float, weight_decay: float, decoupled: bool = False):
+    """The gradient after weight decay as torch applies it: `d + weight_decay * param`, or with
+    decoupled decay (AdamW's) the parameter itself shrunk by lr * weight_decay, d unchanged."""
+    if weight_decay == 0:
+        return d
+    if decoupled:
+        param._data *= 1 - lr * weight_decay
+        return d
+    return d + weight_decay * param._data
+
+
 def check_lr(lr) -> None:
     if isinstance(lr, Tensor) and lr.numel() != 1:
         raise ValueError("Tensor lr must be 1-element")
     if not 0.0 <= float(lr):
         raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def check_adam_arguments(lr, betas, eps, weight_decay) -> None:
+    """The checks Adam, AdamW, NAdam and RAdam make of their shared arguments, with torch's messages."""
+    check_lr(lr)
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
 
 
 def scalar(value) -> float:

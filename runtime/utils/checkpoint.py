@@ -40,7 +40,8 @@ from contextlib import nullcontext
 
 from .. import random as _random
 from ..grad_mode import enable_grad, no_grad
-from ..node import current_version, set_creation_listener, version_hint
+from ..anomaly import version_hint
+from ..node import current_version, set_creation_listener
 from ..tensor import Tensor, type_description
 from ..autograd.function import BackwardCFunction, Function
 

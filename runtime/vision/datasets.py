@@ -11,7 +11,10 @@ indexing op per sample; the values are the same.
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -123,41 +126,75 @@ class Digits(_ImageDataset):
 
 
 # ---- IDX files (MNIST, FashionMNIST) ------------------------------------------------------------
+#
+# The format (https://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT"): two zero bytes, a type
+# code, the number of dimensions, one big-endian u32 size per dimension, then the values, big-endian
+# ("MSB first"), in C order. The type codes: 0x08 unsigned byte, 0x09 signed byte, 0x0B short
+# (2 bytes), 0x0C int (4 bytes), 0x0D float (4 bytes), 0x0E double (8 bytes).
 
 _IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_CODES = {dtype.newbyteorder("="): code for code, dtype in _IDX_TYPES.items()}
+MAX_IDX_BYTES = 1 << 31  # the most data read from one file (FashionMNIST's training images: 47 MB)
 
 
-def read_idx(path) -> np.ndarray:
-    """An IDX file (the MNIST format: 2 zero bytes, a type code, the number of dims, big-endian u32
-    sizes, then the values), raw or gzipped (by its magic bytes, not its name)."""
+def read_idx(path, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+    """An IDX file's array, in native byte order with the dtype its type code names; the file raw
+    or gzipped (told by its magic bytes, not its name).
+
+    Reading is bounded: the header announces the data's size, which must be at most `max_bytes`,
+    and no more than that (plus one byte, to notice trailing data) is ever read or decompressed,
+    so a small gzip that expands to gigabytes is refused after reading what the header promised.
+    Every damaged, truncated, oversized or foreign file is a ValueError that names the file."""
     path = Path(path)
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] == b"\x1f\x8b":
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        if not gzipped:
+            return _read_idx(raw, path, max_bytes)
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as error:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                return _read_idx(stream, path, max_bytes)
+        except (OSError, EOFError, zlib.error) as error:
             raise ValueError(f"{path}: damaged gzip data ({error})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
-        raise ValueError(f"{path} is not an IDX file (bad magic number {raw[:4].hex()})")
-    dtype, ndim = _IDX_TYPES[raw[2]], raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    count = int(np.prod(shape, dtype=np.int64))
-    expected = header + count * dtype.itemsize
-    if len(raw) != expected:
-        raise ValueError(f"{path}: IDX size mismatch: the header announces {shape} ({expected} bytes), the file has "
-                         f"{len(raw)} bytes")
-    return np.frombuffer(raw, dtype=dtype, count=count, offset=header).astype(dtype.newbyteorder("=")).reshape(shape)
+
+
+def _idx_code(array: np.ndarray) -> int:
+    return _IDX_CODES[array.dtype]
+
+
+def _read_idx(stream, path: Path, max_bytes: int) -> np.ndarray:
+    magic = stream.read(4)
+    if len(magic) < 4 or magic[0] or magic[1] or magic[2] not in _IDX_TYPES:
+        raise ValueError(f"{path} is not an IDX file (its magic number is {magic.hex() or 'missing'}; an IDX file "
+                         "starts 00 00, a type code 08/09/0b/0c/0d/0e, and the number of dimensions)")
+    dtype, ndim = _IDX_TYPES[magic[2]], magic[3]
+    sizes = stream.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
+        raise ValueError(f"{path}: truncated IDX header (it announces {ndim} dimensions, then ends)")
+    shape = struct.unpack(f">{ndim}I", sizes)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > max_bytes:
+        raise ValueError(f"{path}: the IDX header announces {shape} values of {dtype.newbyteorder('=').name}, "
+                         f"{nbytes} bytes, more than the {max_bytes} this reader accepts (a damaged file?)")
+    data = stream.read(nbytes + 1)  # one byte more, to notice data after the announced values
+    if len(data) != nbytes:
+        found = "more" if len(data) > nbytes else f"only {len(data)}"
+        raise ValueError(f"{path}: the IDX header announces {shape} ({nbytes} bytes of values), but the file holds "
+                         f"{found}: truncated or damaged")
+    return np.frombuffer(data, dtype, math.prod(shape)).astype(dtype.newbyteorder("=")).reshape(shape)
 
 
 class MNIST(_ImageDataset):
     """MNIST from the four IDX files in `root/<Name>/raw/` (torchvision's layout), `root/<Name>/` or
-    `root/` itself, gzipped (`.gz`) or not. Images are uint8 (28, 28) arrays. Nothing is downloaded:
-    with the files missing, the error says which files to put where."""
+    `root/` itself, gzipped (`.gz`) or not. Nothing is downloaded: with the files missing, the
+    error says which files to put where.
+
+    Images are (N, H, W) as the files hold them: uint8 (type 0x08, as the MNIST files), which
+    ToTensor scales to [0, 1], or float32 (from float or double files, 0x0D/0x0E), which ToTensor
+    passes through unscaled, as torchvision's does for float arrays. Signed integer images have no
+    agreed scale and are refused, as are non-integer labels; labels of any integer type become
+    int64. Each failure is a ValueError naming the file."""
 
     classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six", "7 - seven",
                "8 - eight", "9 - nine"]
@@ -168,11 +205,23 @@ class MNIST(_ImageDataset):
         self.root = os.fspath(root) if root is not None else None
         self.train = train
         prefix = "train" if train else "t10k"
-        images = read_idx(self._find(f"{prefix}-images-idx3-ubyte", download))
-        labels = read_idx(self._find(f"{prefix}-labels-idx1-ubyte", download))
-        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            raise ValueError(f"{type(self).__name__}: images {images.shape} and labels {labels.shape} do not match")
-        self._setup(images.astype(np.uint8), labels.astype(np.int64), transform, target_transform)
+        image_file = self._find(f"{prefix}-images-idx3-ubyte", download)
+        label_file = self._find(f"{prefix}-labels-idx1-ubyte", download)
+        images, labels = read_idx(image_file), read_idx(label_file)
+        if images.ndim != 3:
+            raise ValueError(f"{image_file}: images should be (N, height, width), but the file holds {images.shape}")
+        if labels.ndim != 1 or len(images) != len(labels):
+            raise ValueError(f"{label_file}: {len(images)} images in {image_file.name} need {len(images)} labels, "
+                             f"but the file holds {labels.shape}")
+        if images.dtype.kind == "f":
+            images = images.astype(np.float32)
+        elif images.dtype != np.uint8:
+            raise ValueError(f"{image_file}: images of type {images.dtype} (IDX type 0x{_idx_code(images):02x}); "
+                             "expected unsigned bytes (0x08) or floats (0x0d, 0x0e)")
+        if labels.dtype.kind not in "iu":
+            raise ValueError(f"{label_file}: labels of type {labels.dtype}; labels are integers")
+        self.files = (image_file, label_file)
+        self._setup(images, labels.astype(np.int64), transform, target_transform)
 
     @property
     def raw_folder(self) -> str:

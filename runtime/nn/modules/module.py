@@ -17,7 +17,7 @@ from typing import Iterator
 from ... import dtypes
 from ...backends import device as as_device
 from ...grad_mode import no_grad
-from ...node import RemovableHandle, add_hook
+from ...hooks import RemovableHandle, add_hook
 from ...tensor import Tensor, make_tensor
 from ..parameter import Buffer, Parameter
 

@@ -3,11 +3,8 @@
 """The spec's ops over arrays (numpy or cupy): the namespace `A` that the array form of
 formulas and the helpers in runtime/formulas.py call."""
 
-from gradspec import dtypes
-from gradspec import kernels as K
-from gradspec.backends import array_module, array_types
-from gradspec.dispatch import dispatch
-from gradspec.tensor import int_arg, int_list
+from gradspec.abi import kernels as K
+from gradspec.abi import array_module, array_types, dispatch, dtypes, int_arg, int_list
 
 # Helpers in runtime/formulas.py ask this to tell the two namespaces apart, and use these factories.
 DIFFERENTIABLE = False

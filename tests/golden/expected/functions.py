@@ -5,16 +5,30 @@
 This is also the namespace `T` that the differentiable form of every formula calls.
 """
 
-from gradspec import backends as B
-from gradspec import dtypes, factories
-from gradspec import kernels as K
-from gradspec.backends import array_module
-from gradspec.dispatch import dispatch
-from gradspec.grad_mode import STATE
-from gradspec.node import NO_EDGE, SavedOutput, edge, version
-from gradspec.return_types import return_type
-from gradspec.tensor import Tensor, any_requires_grad, int_arg, int_list, make_tensor
-from gradspec.tensor import requires_grad, tensor_data, tensor_list_data, view_of
+from gradspec.abi import backends as B
+from gradspec.abi import kernels as K
+from gradspec.abi import (
+    NO_EDGE,
+    STATE,
+    SavedOutput,
+    Tensor,
+    any_requires_grad,
+    array_module,
+    dispatch,
+    dtypes,
+    edge,
+    factories,
+    inplace,
+    int_arg,
+    int_list,
+    make_tensor,
+    requires_grad,
+    return_type,
+    tensor_data,
+    tensor_list_data,
+    version,
+    view_of,
+)
 
 from .nodes import (
     MulBackward0,
@@ -45,6 +59,7 @@ __all__ = [
     "expand",
     "cat",
     "max_pool2d_with_indices",
+    "exp_",
 ]
 
 # Helpers in runtime/formulas.py ask this to tell the two namespaces apart, and use these factories.
@@ -292,3 +307,8 @@ _POW_OVERLOADS = (
         ("exponent", "Tensor", False, False),
     )),
 )
+
+
+def exp_(self, *args, **kwargs):
+    """exp in place: the result written into self, its node made self's history."""
+    return inplace(self, exp, *args, **kwargs)

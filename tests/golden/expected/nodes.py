@@ -10,14 +10,16 @@ launched by runtime/cuda.py): one launch for all its input gradients.
 
 from numpy import ndarray
 
-from gradspec import cuda as C
-from gradspec import formulas as H
-from gradspec.backends import array_module
-from gradspec.node import Node
-from gradspec.tensor import data_of
+from gradspec.abi import cuda as C
+from gradspec.abi import formulas as H
+from gradspec.abi import Node, array_module, data_of
 
 from . import array_ops as A
-from . import functions as T
+
+# The Tensor ops (functions.py), which the differentiable forms call: set by this package's
+# __init__, since functions.py imports this module (ops record these nodes) and so this module
+# cannot import it.
+T = None
 
 
 class MulBackward0(Node):

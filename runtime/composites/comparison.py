@@ -1,12 +1,15 @@
-"""Comparing tensors: isclose, allclose, equal (torch's definitions, not numpy's)."""
+"""Comparing tensors: isclose, allclose, equal (torch's definitions, not numpy's), and the `==`/`!=`
+operators, which compare with None as Python objects do (`t == None` is False in torch)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .backends import array_module
-from .dtypes import result_type
-from .tensor import Tensor, make_tensor
+from ..generated import functions as F
+
+from ..backends import array_module
+from ..dtypes import result_type
+from ..tensor import Tensor, make_tensor
 
 
 def _arrays(input, other, op: str):
@@ -42,3 +45,14 @@ def equal(input, other) -> bool:
     """True when both have the same size and elements (dtypes may differ, as in torch)."""
     a, b = input._data, other._data
     return a.shape == b.shape and bool((a == b).all())
+
+
+def equal_operator(self, other):
+    return False if other is None else F.eq(self, other)
+
+
+def not_equal_operator(self, other):
+    return True if other is None else F.ne(self, other)
+
+
+__all__ = ["isclose", "allclose", "equal", "equal_operator", "not_equal_operator"]

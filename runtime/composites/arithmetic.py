@@ -1,0 +1,72 @@
+"""Arithmetic with torch's Python signatures, and the reflected and in-place operators of Tensor."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..generated import functions as F
+
+from ..dtypes import result_type
+from ..inplace import cast_name, inplace, is_recorded
+from ..tensor import SCALARS, Tensor
+
+
+def square(input):
+    return F.pow_Tensor_Scalar(input, 2)  # torch's square is pow(x, 2): PowBackward0
+
+
+def clamp(input, min=None, max=None):  # noqa: A002 - torch's names
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return F.clamp_Tensor(input, min, max)
+    return F.clamp_default(input, min, max)
+
+
+clip = clamp
+
+
+# ---- operators (bound by gradspec.api as Tensor's dunder methods) -----------------------------------
+
+def power(self, exponent):
+    """x ** e, without the overload dispatch of pow()."""
+    return F.pow_Tensor_Tensor(self, exponent) if isinstance(exponent, Tensor) else F.pow_Tensor_Scalar(self, exponent)
+
+
+def reflected_sub(self, other):
+    return F.rsub_Scalar(self, other) if isinstance(other, SCALARS) else F.rsub_Tensor(self, other)
+
+
+def reflected_truediv(self, other):
+    return F.mul(F.reciprocal(self), other)  # torch records ReciprocalBackward0 then MulBackward0
+
+
+def reflected_pow(self, other):
+    return F.pow_Scalar(other, self)
+
+
+def _arithmetic_inplace(op, ufunc):
+    """x += y: one numpy ufunc writing into x where no graph is recorded (optimizer steps by hand,
+    initialisation), runtime/inplace.py's general path where one is."""
+
+    def method(self, other):
+        if is_recorded(self, other):
+            return inplace(self, op, other)
+        operand = other._data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self._data, operand, out=self._data, casting="same_kind")
+        except TypeError:  # numpy's casting error, in torch's words
+            raise RuntimeError(f"{op.__name__}_(): result type {cast_name(result_type((self._data, operand)))} "
+                               f"can't be cast to the desired output type {cast_name(self._data.dtype)}") from None
+        return self._bump()
+
+    method.__name__ = f"__i{op.__name__}__"
+    return method
+
+
+iadd = _arithmetic_inplace(F.add, np.add)
+isub = _arithmetic_inplace(F.sub, np.subtract)
+imul = _arithmetic_inplace(F.mul, np.multiply)
+itruediv = _arithmetic_inplace(F.div, np.true_divide)
+
+
+__all__ = ["square", "clamp", "clip", "power", "reflected_sub", "reflected_truediv", "reflected_pow", "iadd", "isub",
+           "imul", "itruediv"]

@@ -1,0 +1,154 @@
+"""Views and reshapes with torch's Python signatures: sizes as varargs or one sequence, lists of dims."""
+
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from ..generated import functions as F
+
+from .. import dtypes
+from ..shapes import int_list, wrap_dim
+
+
+def _sizes(args: tuple, op: str) -> tuple[int, ...]:
+    """`x.view(2, 3)` and `x.view((2, 3))` alike."""
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+        args = args[0]
+    return int_list(args, op, "size")
+
+
+def view(self, *shape):
+    if len(shape) == 1 and isinstance(shape[0], dtypes.dtype):
+        raise NotImplementedError("view(dtype) is not supported")
+    return F.view(self, _sizes(shape, "view"))
+
+
+def expand(self, *sizes, implicit=False):
+    return F.expand(self, _sizes(sizes, "expand"), implicit=implicit)
+
+
+def permute(self, *dims):
+    return F.permute(self, _sizes(dims, "permute"))
+
+
+def reshape(input, *shape):
+    """A view when the strides allow one (recorded as ViewBackward0, as torch), else a copy."""
+    shape = _sizes(shape, "reshape")
+    try:
+        return F.view(input, shape)
+    except RuntimeError as error:
+        if "view size is not compatible" not in str(error):
+            raise
+        return F.reshape(input, shape)
+
+
+def view_as(self, other):
+    return view(self, other._data.shape)
+
+
+def reshape_as(self, other):
+    return reshape(self, other._data.shape)
+
+
+def expand_as(self, other):
+    return expand(self, other._data.shape)
+
+
+def contiguous(self):
+    return self if self._data.flags.c_contiguous else F.clone(self)
+
+
+def squeeze(input, dim=None):
+    if dim is None:
+        return F.squeeze_default(input)
+    if isinstance(dim, (tuple, list)):
+        keep = {wrap_dim(d, input.ndim) for d in dim}
+        shape = tuple(s for i, s in enumerate(input._data.shape) if not (i in keep and s == 1))
+        return reshape(input, shape)
+    return F.squeeze_dim(input, dim)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    shape = input._data.shape
+    if not shape:
+        return reshape(input, (1,))
+    start, end = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
+    return reshape(input, shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
+
+
+def unflatten(input, dim, sizes):
+    shape = input._data.shape
+    dim = wrap_dim(dim, len(shape))
+    return reshape(input, shape[:dim] + tuple(sizes) + shape[dim + 1:])
+
+
+def movedim(input, source, destination):
+    source = [wrap_dim(d, input.ndim) for d in ([source] if isinstance(source, int) else source)]
+    destination = [wrap_dim(d, input.ndim) for d in ([destination] if isinstance(destination, int) else destination)]
+    order = [d for d in range(input.ndim) if d not in source]
+    for dst, src in sorted(zip(destination, source)):
+        order.insert(dst, src)
+    return F.permute(input, order)
+
+
+def narrow(input, dim, start, length):
+    size = input.shape[dim]
+    start = start + size if start < 0 else start
+    return F.slice(input, dim, start, start + length, 1)
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    size = tensor.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        sections = [builtins.min(step, size - start) for start in range(0, size, step)] or [0]
+    else:
+        sections = list(split_size_or_sections)
+        if builtins.sum(sections) != size:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
+                               f"size at dimension {dim}), but got split_sizes={sections}")
+    pieces, start = [], 0
+    for length in sections:
+        pieces.append(F.slice(tensor, dim, start, start + length, 1))
+        start += length
+    return tuple(pieces)
+
+
+def chunk(input, chunks, dim=0):
+    size = input.shape[dim]
+    return split(input, builtins.max(-(-size // chunks), 1), dim)
+
+
+def unbind(input, dim=0):
+    return tuple(F.select(input, dim, i) for i in range(input.shape[dim]))
+
+
+def tile(input, dims):
+    dims = tuple(dims)
+    return F.repeat(input, (1,) * (input.ndim - len(dims)) + dims)
+
+
+def repeat(input, *sizes):
+    return F.repeat(input, _sizes(sizes, "repeat"))
+
+
+def flip(input, *dims):
+    return F.flip(input, _sizes(dims, "flip"))
+
+
+def transpose_all(self):
+    """Tensor.T: every dim reversed."""
+    return F.permute(self, tuple(reversed(range(self._data.ndim))))
+
+
+def transpose_last(self):
+    """Tensor.mT: the last two dims swapped."""
+    return F.transpose(self, -2, -1)
+
+
+__all__ = ["view", "expand", "permute", "reshape", "view_as", "reshape_as", "expand_as", "contiguous", "squeeze",
+           "flatten", "unflatten", "movedim", "narrow", "split", "chunk", "unbind", "tile", "repeat", "flip",
+           "transpose_all", "transpose_last"]

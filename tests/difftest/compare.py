@@ -1,0 +1,119 @@
+"""Compare what a program did under gradspec with what it did under torch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .execute import NotObserved, Outcome, TensorView, run
+
+# rtol, atol per dtype: float32 sums and transcendental functions differ in the last bits
+# between numpy and torch's kernels, and the programs' values are of order 1 to 100.
+TOLERANCE = {"torch.float16": (1e-2, 1e-3), "torch.float32": (2e-4, 2e-5), "torch.float64": (1e-7, 1e-9)}
+
+
+def disagreements(program, gradspec, torch) -> list[str]:
+    """Run the program under both libraries; what differs, one line each (empty: they agree)."""
+    return compare(run(program, gradspec), run(program, torch), program)
+
+
+def compare(ours: Outcome, theirs: Outcome, program=None) -> list[str]:
+    found = _compare_failures(ours, theirs, program)
+    for name, expected in theirs.values.items():
+        if name not in ours.values:
+            found.append(f"{name}: missing under gradspec")
+            continue
+        found.extend(_compare_values(name, ours.values[name], expected))
+    return found
+
+
+def _compare_failures(ours: Outcome, theirs: Outcome, program) -> list[str]:
+    a, b = ours.failure, theirs.failure
+    if a is None and b is None:
+        return []
+
+    def where(failure) -> str:
+        line = program.lines[failure.line] if program is not None else ""
+        return f"line {failure.line} `{line}`"
+
+    if a is None:
+        return [f"torch raised {b.kind} at {where(b)} ({_first_line(b.message)}); gradspec did not"]
+    if b is None:
+        return [f"gradspec raised {a.kind} at {where(a)} ({_first_line(a.message)}); torch did not"]
+    if a.line != b.line:
+        return [f"gradspec raised {a.kind} at {where(a)} ({_first_line(a.message)}); torch raised {b.kind} at "
+                f"{where(b)}"]
+    if a.kind != b.kind:
+        return [f"at {where(a)} gradspec raised {a.kind} ({_first_line(a.message)}); torch raised {b.kind} "
+                f"({_first_line(b.message)})"]
+    return []
+
+
+def message_differs(ours: Outcome, theirs: Outcome) -> bool:
+    """Both raised the same class at the same statement, with different messages (reported, not failed)."""
+    a, b = ours.failure, theirs.failure
+    return a is not None and b is not None and a.kind == b.kind and a.message.strip() != b.message.strip()
+
+
+def _first_line(message: str) -> str:
+    line = message.strip().splitlines()[0] if message.strip() else ""
+    return line[:160]
+
+
+def _compare_values(name: str, ours, theirs) -> list[str]:
+    if isinstance(theirs, TensorView):
+        if not isinstance(ours, TensorView):
+            return [f"{name}: a tensor under torch, {_kind(ours)} under gradspec"]
+        return _compare_tensors(name, ours, theirs)
+    if isinstance(theirs, tuple):
+        if not isinstance(ours, tuple) or len(ours) != len(theirs):
+            return [f"{name}: {_kind(theirs)} of {len(theirs)} under torch, {_kind(ours)} under gradspec"]
+        found = []
+        for i, (a, b) in enumerate(zip(ours, theirs)):
+            found.extend(_compare_values(f"{name}[{i}]", a, b))
+        return found
+    if isinstance(theirs, float) and isinstance(ours, float):
+        if np.isclose(ours, theirs, rtol=2e-4, atol=2e-5, equal_nan=True):
+            return []
+    elif isinstance(theirs, NotObserved) or type(ours) is type(theirs) and ours == theirs:
+        return []
+    return [f"{name}: {ours!r} under gradspec, {theirs!r} under torch"]
+
+
+def _kind(value) -> str:
+    return "a tensor" if isinstance(value, TensorView) else type(value).__name__
+
+
+def _compare_tensors(name: str, ours: TensorView, theirs: TensorView) -> list[str]:
+    found = []
+    if ours.dtype != theirs.dtype:
+        found.append(f"{name}: dtype {ours.dtype} under gradspec, {theirs.dtype} under torch")
+    if ours.shape != theirs.shape:
+        found.append(f"{name}: shape {list(ours.shape)} under gradspec, {list(theirs.shape)} under torch")
+    elif not found and not _close(ours.values, theirs.values, theirs.dtype):
+        found.append(f"{name}: values differ: gradspec {_show(ours.values)}, torch {_show(theirs.values)}")
+    if ours.requires_grad != theirs.requires_grad:
+        found.append(f"{name}: requires_grad {ours.requires_grad} under gradspec, {theirs.requires_grad} under torch")
+    if ours.is_leaf != theirs.is_leaf:
+        found.append(f"{name}: is_leaf {ours.is_leaf} under gradspec, {theirs.is_leaf} under torch")
+    if (ours.grad is None) != (theirs.grad is None):
+        found.append(f"{name}.grad: {'None' if ours.grad is None else 'set'} under gradspec, "
+                     f"{'None' if theirs.grad is None else 'set'} under torch")
+    elif theirs.grad is not None:
+        found.extend(_compare_tensors(f"{name}.grad", ours.grad, theirs.grad))
+    return found
+
+
+def _close(a: np.ndarray, b: np.ndarray, dtype: str) -> bool:
+    if dtype not in TOLERANCE:
+        return np.array_equal(a, b)
+    rtol, atol = TOLERANCE[dtype]
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    if not np.array_equal(np.isnan(a64), np.isnan(b64)):
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(np.all(np.isclose(a64, b64, rtol=rtol, atol=atol, equal_nan=True)))
+
+
+def _show(values: np.ndarray) -> str:
+    text = np.array2string(values, precision=6, threshold=12, separator=", ")
+    return " ".join(text.split())

@@ -1,0 +1,90 @@
+"""Run a program under one library and record what a user could observe of it."""
+
+from __future__ import annotations
+
+import builtins
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Failure:
+    line: int  # index of the statement that raised
+    kind: str  # the builtin exception class it is (torch's own classes map to their builtin base)
+    message: str
+
+
+@dataclass
+class Outcome:
+    failure: Failure | None
+    # name -> observation, in assignment order, taken after the last statement that ran
+    values: dict = field(default_factory=dict)
+
+
+def builtin_kind(error: BaseException) -> str:
+    """torch raises its own subclasses (torch.OutOfMemoryError, ...): compare their builtin base."""
+    for cls in type(error).__mro__:
+        if cls.__module__ == "builtins":
+            return cls.__name__
+    return type(error).__name__
+
+
+def namespace(module) -> dict:
+    return {"torch": module, "F": module.nn.functional}
+
+
+def run(program, module) -> Outcome:
+    """Execute the statements in order, stopping at the first that raises."""
+    scope = namespace(module)
+    failure = None
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for index, line in enumerate(program.lines):
+            try:
+                exec(compile(line, f"<statement {index}>", "exec"), scope)  # noqa: S102 - the program under test
+            except Exception as error:  # noqa: BLE001 - any error is an observation
+                failure = Failure(index, builtin_kind(error), str(error))
+                break
+        values = {name: observe(value, module) for name, value in scope.items()
+                  if name not in ("torch", "F") and not name.startswith("__")}
+    return Outcome(failure, values)
+
+
+@dataclass(frozen=True)
+class TensorView:
+    """What is compared of a tensor."""
+    dtype: str
+    shape: tuple
+    values: np.ndarray
+    requires_grad: bool
+    is_leaf: bool
+    grad: object  # TensorView or None
+
+
+def observe(value, module):
+    if isinstance(value, module.Tensor):
+        grad = value.grad
+        return TensorView(str(value.dtype), tuple(value.shape), value.detach().cpu().numpy().copy(),
+                          bool(value.requires_grad), bool(value.is_leaf),
+                          None if grad is None else observe(grad, module))
+    if isinstance(value, (tuple, list)):  # torch.Size and named tuples included
+        return tuple(observe(v, module) for v in value)
+    if value is None or isinstance(value, (builtins.bool, int, float, str)):
+        return value
+    if isinstance(value, module.dtype):
+        return str(value)
+    return NotObserved(type(value).__name__)
+
+
+@dataclass(frozen=True)
+class NotObserved:
+    """A value compared by nothing but its existence (hook handles, functions)."""
+    type_name: str
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, NotObserved)
+
+    def __hash__(self) -> int:
+        return 0
