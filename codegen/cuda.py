@@ -32,7 +32,7 @@ VALUE_TYPES = {"Scalar", "float", "int", "bool"}
 
 # xp.<function> of a `forward:` formula that acts element by element, with its device version.
 XP_UNARY = {name: f"gs::{name}" for name in (
-    "abs", "cos", "cosh", "exp", "expm1", "log", "log1p", "sign", "sin", "sinh", "sqrt", "square", "tan", "tanh")}
+    "abs", "cos", "cosh", "exp", "expm1", "log", "log1p", "sin", "sinh", "sqrt", "square", "tan", "tanh")}
 XP_UNARY["negative"] = "-"
 XP_BINARY = {"maximum": "gs::maximum", "minimum": "gs::minimum"}
 XP_LOGICAL = {"logical_and": "&&", "logical_or": "||"}
@@ -43,7 +43,7 @@ DEVICE_HELPERS = {"maybe_multiply": 2, "pow_backward": 3, "pow_backward_self": 3
                   "elu_backward": 5}
 
 # Array kernels of runtime/kernels/ with a device version in the prelude (`gs::<name>`).
-DEVICE_KERNELS = {"sigmoid"}
+DEVICE_KERNELS = {"sigmoid", "sign"}
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}

@@ -19,17 +19,17 @@ def add(self, other, *, alpha=1):
 
 def sub(self, other, *, alpha=1):
     """sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor"""
-    return self - other if alpha == 1 else self - alpha * other
+    return K.sub(self, other, alpha)
 
 
 def rsub_Tensor(self, other, *, alpha=1):
     """rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor"""
-    return other - self if alpha == 1 else other - alpha * self
+    return K.rsub(self, other, alpha)
 
 
 def rsub_Scalar(self, other, alpha=1):
     """rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor"""
-    return other - self if alpha == 1 else other - alpha * self
+    return K.rsub(self, other, alpha)
 
 
 def mul(self, other):
@@ -44,7 +44,7 @@ def div(self, other):
 
 def neg(self):
     """neg(Tensor self) -> Tensor"""
-    return -self
+    return K.neg(self)
 
 
 def reciprocal(self):
@@ -54,17 +54,17 @@ def reciprocal(self):
 
 def pow_Tensor_Scalar(self, exponent):
     """pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor"""
-    return self ** exponent
+    return K.pow_scalar_exponent(self, exponent)
 
 
 def pow_Tensor_Tensor(self, exponent):
     """pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor"""
-    return self ** exponent
+    return K.pow_tensors(self, exponent)
 
 
 def pow_Scalar(self, exponent):
     """pow.Scalar(Scalar self, Tensor exponent) -> Tensor"""
-    return self ** exponent
+    return K.pow_scalar_base(self, exponent)
 
 
 def lerp_Scalar(self, end, weight):
@@ -128,20 +128,23 @@ def sigmoid(self):
 
 def relu(self):
     """relu(Tensor self) -> Tensor"""
-    xp = array_module(self)
-    return xp.maximum(self, 0)
+    return K.relu(self)
+
+
+def threshold_backward(grad_output, self, threshold):
+    """threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor"""
+    xp = array_module(grad_output)
+    return xp.where(self <= threshold, 0, grad_output)
 
 
 def abs(self):
     """abs(Tensor self) -> Tensor"""
-    xp = array_module(self)
-    return xp.abs(self)
+    return K.abs(self)
 
 
 def sign(self):
     """sign(Tensor self) -> Tensor"""
-    xp = array_module(self)
-    return xp.sign(self)
+    return K.sign(self)
 
 
 def clamp_Tensor(self, min=None, max=None):
@@ -156,14 +159,12 @@ def clamp_default(self, min=None, max=None):
 
 def clamp_min(self, min):
     """clamp_min(Tensor self, Scalar min) -> Tensor"""
-    xp = array_module(self)
-    return xp.maximum(self, min)
+    return K.clamp_min(self, min)
 
 
 def clamp_max(self, max):
     """clamp_max(Tensor self, Scalar max) -> Tensor"""
-    xp = array_module(self)
-    return xp.minimum(self, max)
+    return K.clamp_max(self, max)
 
 
 def maximum(self, other):
@@ -245,8 +246,7 @@ def erf(self):
 
 def leaky_relu(self, negative_slope=0.01):
     """leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor"""
-    xp = array_module(self)
-    return xp.where(self > 0, self, self * negative_slope)
+    return K.leaky_relu(self, negative_slope)
 
 
 def elu(self, alpha=1, scale=1, input_scale=1):
@@ -271,8 +271,13 @@ def softplus(self, beta=1, threshold=20):
 
 def hardtanh(self, min_val=-1, max_val=1):
     """hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor"""
-    xp = array_module(self)
-    return xp.minimum(xp.maximum(self, min_val), max_val)
+    return K.hardtanh(self, min_val, max_val)
+
+
+def hardtanh_backward(grad_output, self, min_val, max_val):
+    """hardtanh_backward(Tensor grad_output, Tensor self, Scalar min_val, Scalar max_val) -> Tensor"""
+    xp = array_module(grad_output)
+    return xp.where(xp.logical_or(self <= min_val, self >= max_val), 0, grad_output)
 
 
 def where(condition, self, other):
@@ -309,6 +314,26 @@ def lt(self, other):
 def le(self, other):
     """le.Tensor(Tensor self, Tensor other) -> Tensor"""
     return self <= other
+
+
+def bitwise_and(self, other):
+    """bitwise_and.Tensor(Tensor self, Tensor other) -> Tensor"""
+    return K.bitwise_and(self, other)
+
+
+def bitwise_or(self, other):
+    """bitwise_or.Tensor(Tensor self, Tensor other) -> Tensor"""
+    return K.bitwise_or(self, other)
+
+
+def bitwise_xor(self, other):
+    """bitwise_xor.Tensor(Tensor self, Tensor other) -> Tensor"""
+    return K.bitwise_xor(self, other)
+
+
+def bitwise_not(self):
+    """bitwise_not(Tensor self) -> Tensor"""
+    return K.bitwise_not(self)
 
 
 def logical_and(self, other):

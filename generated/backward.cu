@@ -10,10 +10,12 @@
 // instantiation per (node, dtypes) through cupy, on first use.
 //
 // Nodes with no kernel: they run their array form through cupy (several launches).
+//   ThresholdBackwardBackward0: helper zeros_like() has no device version
 //   SignBackward0: helper zeros_like() has no device version
 //   ClampBackward0: helper clamp_backward() has no device version
 //   ClampBackward1: helper clamp_backward() has no device version
 //   GeluBackward0: helper gelu_backward() has no device version
+//   HardtanhBackwardBackward0: helper zeros_like() has no device version
 //   SumBackward0: op 'expand' runs the array kernel 'expand'
 //   SumBackward1: helper sum_backward() has no device version
 //   MeanBackward0: helper mean_backward() has no device version

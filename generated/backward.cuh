@@ -57,9 +57,9 @@ GS_HD double pow(const double x, const double y) { return ::pow(x, y); }
 template <typename T>
 GS_HD T square(const T x) { return x * x; }
 
-// numpy's sign: 0 for 0, NaN for NaN
+// kernels.sign, torch's: 0 for 0 and for NaN
 template <typename T>
-GS_HD T sign(const T x) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : x); }
+GS_HD T sign(const T x) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)); }
 
 // numpy's maximum and minimum: NaN if either is NaN
 template <typename T>
@@ -100,10 +100,10 @@ GS_HD T pow_backward_exponent(const T grad, const T self, const T exponent, cons
     return (self == T(0) && exponent >= T(0)) ? T(0) : grad * result * gs::log(self);
 }
 
-// the negative branch at 0, as torch
+// the negative branch at and below 0 (NaN takes the positive one), as torch
 template <typename T>
 GS_HD T elu_backward(const T grad, const T self, const T alpha, const T scale, const T input_scale) {
-    return self > T(0) ? grad * scale : grad * (input_scale * alpha * scale) * gs::exp(self * input_scale);
+    return self <= T(0) ? grad * (input_scale * alpha * scale) * gs::exp(self * input_scale) : grad * scale;
 }
 
 // ---- operands ---------------------------------------------------------------------------------
@@ -360,11 +360,11 @@ struct SigmoidBackward0_self {
 };
 
 // ReluBackward0: relu(Tensor self) -> Tensor
-//   self: grad * (result > 0)
+//   self: threshold_backward(grad, result, 0)
 struct ReluBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T y_result) const {
-        return (grad * T((y_result > T(0.0))));
+        return ((y_result <= T(0.0)) ? T(0.0) : grad);
     }
 };
 
@@ -396,34 +396,34 @@ struct ClampMaxBackward0_self {
 };
 
 // MaximumBackward0: maximum(Tensor self, Tensor other) -> Tensor
-//   self: where(self > other, grad, where(self == other, grad / 2, 0))
+//   self: where(self < other, 0, where(self == other, grad / 2, grad))
 struct MaximumBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_self, const T x_other) const {
-        return ((x_self > x_other) ? grad : ((x_self == x_other) ? (grad / T(2.0)) : T(0.0)));
+        return ((x_self < x_other) ? T(0.0) : ((x_self == x_other) ? (grad / T(2.0)) : grad));
     }
 };
-//   other: where(other > self, grad, where(self == other, grad / 2, 0))
+//   other: where(self > other, 0, where(self == other, grad / 2, grad))
 struct MaximumBackward0_other {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_self, const T x_other) const {
-        return ((x_other > x_self) ? grad : ((x_self == x_other) ? (grad / T(2.0)) : T(0.0)));
+        return ((x_self > x_other) ? T(0.0) : ((x_self == x_other) ? (grad / T(2.0)) : grad));
     }
 };
 
 // MinimumBackward0: minimum(Tensor self, Tensor other) -> Tensor
-//   self: where(self < other, grad, where(self == other, grad / 2, 0))
+//   self: where(self > other, 0, where(self == other, grad / 2, grad))
 struct MinimumBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_self, const T x_other) const {
-        return ((x_self < x_other) ? grad : ((x_self == x_other) ? (grad / T(2.0)) : T(0.0)));
+        return ((x_self > x_other) ? T(0.0) : ((x_self == x_other) ? (grad / T(2.0)) : grad));
     }
 };
-//   other: where(other < self, grad, where(self == other, grad / 2, 0))
+//   other: where(self < other, 0, where(self == other, grad / 2, grad))
 struct MinimumBackward0_other {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_self, const T x_other) const {
-        return ((x_other < x_self) ? grad : ((x_self == x_other) ? (grad / T(2.0)) : T(0.0)));
+        return ((x_self < x_other) ? T(0.0) : ((x_self == x_other) ? (grad / T(2.0)) : grad));
     }
 };
 
@@ -563,11 +563,11 @@ struct SoftplusBackward0_self {
 };
 
 // HardtanhBackward0: hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor
-//   self: where(logical_and(self > min_val, self < max_val), grad, 0)
+//   self: hardtanh_backward(grad, self, min_val, max_val)
 struct HardtanhBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_self, const T s_min_val, const T s_max_val) const {
-        return (((x_self > s_min_val) && (x_self < s_max_val)) ? grad : T(0.0));
+        return (((x_self <= s_min_val) || (x_self >= s_max_val)) ? T(0.0) : grad);
     }
 };
 

@@ -58,6 +58,7 @@ from .nodes import (
     TanhBackward0,
     SigmoidBackward0,
     ReluBackward0,
+    ThresholdBackwardBackward0,
     AbsBackward0,
     SignBackward0,
     ClampBackward0,
@@ -83,6 +84,7 @@ from .nodes import (
     SiluBackward0,
     SoftplusBackward0,
     HardtanhBackward0,
+    HardtanhBackwardBackward0,
     WhereBackward0,
     SumBackward0,
     SumBackward1,
@@ -184,6 +186,7 @@ __all__ = [
     "tanh",
     "sigmoid",
     "relu",
+    "threshold_backward",
     "abs",
     "sign",
     "clamp",
@@ -208,6 +211,7 @@ __all__ = [
     "silu",
     "softplus",
     "hardtanh",
+    "hardtanh_backward",
     "where",
     "eq",
     "ne",
@@ -215,6 +219,10 @@ __all__ = [
     "ge",
     "lt",
     "le",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "bitwise_not",
     "logical_and",
     "logical_or",
     "logical_xor",
@@ -356,7 +364,7 @@ def sub(self, other, *, alpha=1):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
-    result = make_tensor(self_ - other_ if alpha == 1 else self_ - alpha * other_)
+    result = make_tensor(K.sub(self_, other_, alpha))
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = SubBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -374,7 +382,7 @@ def rsub_Tensor(self, other, *, alpha=1):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
-    result = make_tensor(other_ - self_ if alpha == 1 else other_ - alpha * self_)
+    result = make_tensor(K.rsub(self_, other_, alpha))
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = RsubBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -388,7 +396,7 @@ def rsub_Tensor(self, other, *, alpha=1):
 def rsub_Scalar(self, other, alpha=1):
     """rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor"""
     self_ = tensor_data(self, "rsub", "self", 1)
-    result = make_tensor(other - self_ if alpha == 1 else other - alpha * self_)
+    result = make_tensor(K.rsub(self_, other, alpha))
     if STATE.enabled and requires_grad(self):
         node = RsubBackward1()
         node.next_functions = (edge(self),)
@@ -442,7 +450,7 @@ def div(self, other):
 def neg(self):
     """neg(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "neg", "self", 1)
-    result = make_tensor(-self_)
+    result = make_tensor(K.neg(self_))
     if STATE.enabled and requires_grad(self):
         node = NegBackward0()
         node.next_functions = (edge(self),)
@@ -471,7 +479,7 @@ def reciprocal(self):
 def pow_Tensor_Scalar(self, exponent):
     """pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor"""
     self_ = tensor_data(self, "pow", "self", 1)
-    result = make_tensor(self_ ** exponent)
+    result = make_tensor(K.pow_scalar_exponent(self_, exponent))
     if STATE.enabled and requires_grad(self):
         node = PowBackward0()
         node.next_functions = (edge(self),)
@@ -491,7 +499,7 @@ def pow_Tensor_Tensor(self, exponent):
     if B.cuda_loaded:
         B.check_devices(self_, exponent_)
     self_, exponent_ = promote(self_, exponent_)
-    result = make_tensor(self_ ** exponent_)
+    result = make_tensor(K.pow_tensors(self_, exponent_))
     if STATE.enabled and (requires_grad(self) or requires_grad(exponent)):
         node = PowBackward1()
         node.next_functions = (edge(self), edge(exponent))
@@ -508,8 +516,7 @@ def pow_Tensor_Tensor(self, exponent):
 def pow_Scalar(self, exponent):
     """pow.Scalar(Scalar self, Tensor exponent) -> Tensor"""
     exponent_ = tensor_data(exponent, "pow", "exponent", 2)
-    exponent_, = promote(exponent_, to_float=True)
-    result = make_tensor(self ** exponent_)
+    result = make_tensor(K.pow_scalar_base(self, exponent_))
     if STATE.enabled and requires_grad(exponent):
         node = PowBackward2()
         node.next_functions = (edge(exponent),)
@@ -703,8 +710,7 @@ def sigmoid(self):
 def relu(self):
     """relu(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "relu", "self", 1)
-    xp = array_module(self_)
-    result = make_tensor(xp.maximum(self_, 0))
+    result = make_tensor(K.relu(self_))
     if STATE.enabled and requires_grad(self):
         node = ReluBackward0()
         node.next_functions = (edge(self),)
@@ -716,11 +722,30 @@ def relu(self):
     return result
 
 
+def threshold_backward(grad_output, self, threshold):
+    """threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "threshold_backward", "grad_output", 1)
+    self_ = tensor_data(self, "threshold_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    xp = array_module(grad_output_)
+    result = make_tensor(xp.where(self_ <= threshold, 0, grad_output_))
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        node = ThresholdBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self if requires_grad(grad_output) else None
+        node.saved_versions = (version(node.self_),)
+        node.threshold = threshold
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def abs(self):
     """abs(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "abs", "self", 1)
-    xp = array_module(self_)
-    result = make_tensor(xp.abs(self_))
+    result = make_tensor(K.abs(self_))
     if STATE.enabled and requires_grad(self):
         node = AbsBackward0()
         node.next_functions = (edge(self),)
@@ -735,8 +760,7 @@ def abs(self):
 def sign(self):
     """sign(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sign", "self", 1)
-    xp = array_module(self_)
-    result = make_tensor(xp.sign(self_))
+    result = make_tensor(K.sign(self_))
     if STATE.enabled and requires_grad(self):
         node = SignBackward0()
         node.next_functions = (edge(self),)
@@ -788,8 +812,7 @@ def clamp_default(self, min=None, max=None):
 def clamp_min(self, min):
     """clamp_min(Tensor self, Scalar min) -> Tensor"""
     self_ = tensor_data(self, "clamp_min", "self", 1)
-    xp = array_module(self_)
-    result = make_tensor(xp.maximum(self_, min))
+    result = make_tensor(K.clamp_min(self_, min))
     if STATE.enabled and requires_grad(self):
         node = ClampMinBackward0()
         node.next_functions = (edge(self),)
@@ -805,8 +828,7 @@ def clamp_min(self, min):
 def clamp_max(self, max):
     """clamp_max(Tensor self, Scalar max) -> Tensor"""
     self_ = tensor_data(self, "clamp_max", "self", 1)
-    xp = array_module(self_)
-    result = make_tensor(xp.minimum(self_, max))
+    result = make_tensor(K.clamp_max(self_, max))
     if STATE.enabled and requires_grad(self):
         node = ClampMaxBackward0()
         node.next_functions = (edge(self),)
@@ -1050,8 +1072,7 @@ def erf(self):
 def leaky_relu(self, negative_slope=0.01):
     """leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor"""
     self_ = tensor_data(self, "leaky_relu", "self", 1)
-    xp = array_module(self_)
-    result = make_tensor(xp.where(self_ > 0, self_, self_ * negative_slope))
+    result = make_tensor(K.leaky_relu(self_, negative_slope))
     if STATE.enabled and requires_grad(self):
         node = LeakyReluBackward0()
         node.next_functions = (edge(self),)
@@ -1133,13 +1154,33 @@ def softplus(self, beta=1, threshold=20):
 def hardtanh(self, min_val=-1, max_val=1):
     """hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor"""
     self_ = tensor_data(self, "hardtanh", "self", 1)
-    xp = array_module(self_)
-    result = make_tensor(xp.minimum(xp.maximum(self_, min_val), max_val))
+    result = make_tensor(K.hardtanh(self_, min_val, max_val))
     if STATE.enabled and requires_grad(self):
         node = HardtanhBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
+        node.saved_versions = (version(node.self_),)
+        node.max_val = max_val
+        node.min_val = min_val
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def hardtanh_backward(grad_output, self, min_val, max_val):
+    """hardtanh_backward(Tensor grad_output, Tensor self, Scalar min_val, Scalar max_val) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "hardtanh_backward", "grad_output", 1)
+    self_ = tensor_data(self, "hardtanh_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    xp = array_module(grad_output_)
+    result = make_tensor(xp.where(xp.logical_or(self_ <= min_val, self_ >= max_val), 0, grad_output_))
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        node = HardtanhBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self if requires_grad(grad_output) else None
         node.saved_versions = (version(node.self_),)
         node.max_val = max_val
         node.min_val = min_val
@@ -1226,6 +1267,46 @@ def le(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     result = make_tensor(self_ <= other_)
+    return result
+
+
+def bitwise_and(self, other):
+    """bitwise_and.Tensor(Tensor self, Tensor other) -> Tensor"""
+    self_ = tensor_data(self, "bitwise_and", "self", 1)
+    other_ = tensor_data(other, "bitwise_and", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
+    result = make_tensor(K.bitwise_and(self_, other_))
+    return result
+
+
+def bitwise_or(self, other):
+    """bitwise_or.Tensor(Tensor self, Tensor other) -> Tensor"""
+    self_ = tensor_data(self, "bitwise_or", "self", 1)
+    other_ = tensor_data(other, "bitwise_or", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
+    result = make_tensor(K.bitwise_or(self_, other_))
+    return result
+
+
+def bitwise_xor(self, other):
+    """bitwise_xor.Tensor(Tensor self, Tensor other) -> Tensor"""
+    self_ = tensor_data(self, "bitwise_xor", "self", 1)
+    other_ = tensor_data(other, "bitwise_xor", "other", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
+    result = make_tensor(K.bitwise_xor(self_, other_))
+    return result
+
+
+def bitwise_not(self):
+    """bitwise_not(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "bitwise_not", "self", 1)
+    result = make_tensor(K.bitwise_not(self_))
     return result
 
 
@@ -2456,6 +2537,7 @@ def mse_loss(self, target, reduction=1):
     if B.cuda_loaded:
         B.check_devices(self_, target_)
     reduction = int_arg(reduction, "mse_loss", "reduction")
+    self_, target_ = promote(self_, target_)
     result = make_tensor(K.mse_loss(self_, target_, reduction))
     if STATE.enabled and (requires_grad(self) or requires_grad(target)):
         node = MseLossBackward0()
@@ -2477,6 +2559,7 @@ def smooth_l1_loss(self, target, reduction=1, beta=1.0):
     if B.cuda_loaded:
         B.check_devices(self_, target_)
     reduction = int_arg(reduction, "smooth_l1_loss", "reduction")
+    self_, target_ = promote(self_, target_)
     result = make_tensor(K.smooth_l1_loss(self_, target_, reduction, beta))
     if STATE.enabled and (requires_grad(self) or requires_grad(target)):
         node = SmoothL1LossBackward0()

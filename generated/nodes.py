@@ -689,7 +689,7 @@ class SigmoidBackward0(Node):
 class ReluBackward0(Node):
     """derivatives.yaml: relu(Tensor self) -> Tensor
 
-      self: grad * (result > 0)
+      self: threshold_backward(grad, result, 0)
     """
 
     __slots__ = ("result_",)
@@ -705,13 +705,50 @@ class ReluBackward0(Node):
             fused = C.fused_backward("ReluBackward0", grad, (result,), (), (True,))
             if fused is not None:
                 return fused
-        return (grad * (result > 0),)
+        xp = array_module(grad)
+        return (xp.where(result <= 0, 0, grad),)
 
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
         result = self.saved_output(self.result_)
-        return (grad * (result > 0),)
+        return (T.threshold_backward(grad, result, 0),)
+
+
+class ThresholdBackwardBackward0(Node):
+    """derivatives.yaml: threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor
+
+      grad_output: threshold_backward(grad, self, threshold)
+      self: zeros_like(grad)
+    """
+
+    __slots__ = ("self_", "threshold")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("threshold",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        xp = array_module(grad)
+        return (
+            xp.where(self_ <= self.threshold, 0, grad) if need_grad_output else None,
+            H.zeros_like(A, grad) if need_self else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            T.threshold_backward(grad, self_, self.threshold) if need_grad_output else None,
+            H.zeros_like(T, grad) if need_self else None,
+        )
 
 
 class AbsBackward0(Node):
@@ -732,8 +769,7 @@ class AbsBackward0(Node):
             fused = C.fused_backward("AbsBackward0", grad, (self_,), (), (True,))
             if fused is not None:
                 return fused
-        xp = array_module(grad)
-        return (grad * xp.sign(self_),)
+        return (grad * A.sign(self_),)
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -888,8 +924,8 @@ class ClampMaxBackward0(Node):
 class MaximumBackward0(Node):
     """derivatives.yaml: maximum(Tensor self, Tensor other) -> Tensor
 
-      self: where(self > other, grad, where(self == other, grad / 2, 0))
-      other: where(other > self, grad, where(self == other, grad / 2, 0))
+      self: where(self < other, 0, where(self == other, grad / 2, grad))
+      other: where(self > other, 0, where(self == other, grad / 2, grad))
     """
 
     __slots__ = ("self_", "other_")
@@ -909,8 +945,8 @@ class MaximumBackward0(Node):
                 return fused
         xp = array_module(grad)
         return (
-            xp.where(self_ > other, grad, xp.where(self_ == other, grad / 2, 0)) if need_self else None,
-            xp.where(other > self_, grad, xp.where(self_ == other, grad / 2, 0)) if need_other else None,
+            xp.where(self_ < other, 0, xp.where(self_ == other, grad / 2, grad)) if need_self else None,
+            xp.where(self_ > other, 0, xp.where(self_ == other, grad / 2, grad)) if need_other else None,
         )
 
     def apply_differentiable(self, grads):
@@ -921,16 +957,16 @@ class MaximumBackward0(Node):
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
         return (
-            T.where(self_ > other, grad, T.where(self_ == other, grad / 2, 0)) if need_self else None,
-            T.where(other > self_, grad, T.where(self_ == other, grad / 2, 0)) if need_other else None,
+            T.where(self_ < other, 0, T.where(self_ == other, grad / 2, grad)) if need_self else None,
+            T.where(self_ > other, 0, T.where(self_ == other, grad / 2, grad)) if need_other else None,
         )
 
 
 class MinimumBackward0(Node):
     """derivatives.yaml: minimum(Tensor self, Tensor other) -> Tensor
 
-      self: where(self < other, grad, where(self == other, grad / 2, 0))
-      other: where(other < self, grad, where(self == other, grad / 2, 0))
+      self: where(self > other, 0, where(self == other, grad / 2, grad))
+      other: where(self < other, 0, where(self == other, grad / 2, grad))
     """
 
     __slots__ = ("self_", "other_")
@@ -950,8 +986,8 @@ class MinimumBackward0(Node):
                 return fused
         xp = array_module(grad)
         return (
-            xp.where(self_ < other, grad, xp.where(self_ == other, grad / 2, 0)) if need_self else None,
-            xp.where(other < self_, grad, xp.where(self_ == other, grad / 2, 0)) if need_other else None,
+            xp.where(self_ > other, 0, xp.where(self_ == other, grad / 2, grad)) if need_self else None,
+            xp.where(self_ < other, 0, xp.where(self_ == other, grad / 2, grad)) if need_other else None,
         )
 
     def apply_differentiable(self, grads):
@@ -962,8 +998,8 @@ class MinimumBackward0(Node):
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
         return (
-            T.where(self_ < other, grad, T.where(self_ == other, grad / 2, 0)) if need_self else None,
-            T.where(other < self_, grad, T.where(self_ == other, grad / 2, 0)) if need_other else None,
+            T.where(self_ > other, 0, T.where(self_ == other, grad / 2, grad)) if need_self else None,
+            T.where(self_ < other, 0, T.where(self_ == other, grad / 2, grad)) if need_other else None,
         )
 
 
@@ -1411,7 +1447,7 @@ class SoftplusBackward0(Node):
 class HardtanhBackward0(Node):
     """derivatives.yaml: hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor
 
-      self: where(logical_and(self > min_val, self < max_val), grad, 0)
+      self: hardtanh_backward(grad, self, min_val, max_val)
     """
 
     __slots__ = ("self_", "max_val", "min_val")
@@ -1428,13 +1464,49 @@ class HardtanhBackward0(Node):
             if fused is not None:
                 return fused
         xp = array_module(grad)
-        return (xp.where(xp.logical_and(self_ > self.min_val, self_ < self.max_val), grad, 0),)
+        return (xp.where(xp.logical_or(self_ <= self.min_val, self_ >= self.max_val), 0, grad),)
 
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
         self_ = self.self_
-        return (T.where(T.logical_and(self_ > self.min_val, self_ < self.max_val), grad, 0),)
+        return (T.hardtanh_backward(grad, self_, self.min_val, self.max_val),)
+
+
+class HardtanhBackwardBackward0(Node):
+    """derivatives.yaml: hardtanh_backward(Tensor grad_output, Tensor self, Scalar min_val, Scalar max_val) -> Tensor
+
+      grad_output: hardtanh_backward(grad, self, min_val, max_val)
+      self: zeros_like(grad)
+    """
+
+    __slots__ = ("self_", "max_val", "min_val")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("max_val", "min_val")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        xp = array_module(grad)
+        return (
+            xp.where(xp.logical_or(self_ <= self.min_val, self_ >= self.max_val), 0, grad) if need_grad_output else None,
+            H.zeros_like(A, grad) if need_self else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            T.hardtanh_backward(grad, self_, self.min_val, self.max_val) if need_grad_output else None,
+            H.zeros_like(T, grad) if need_self else None,
+        )
 
 
 class WhereBackward0(Node):

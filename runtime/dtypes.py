@@ -52,6 +52,29 @@ def to_numpy(value) -> np.dtype:
     return np.dtype(value)
 
 
+# torch's ScalarType names, as its error messages spell them
+_SCALAR_TYPE_NAMES = {np.dtype(np.float16): "Half", np.dtype(np.float32): "Float", np.dtype(np.float64): "Double",
+                      np.dtype(np.uint8): "Byte", np.dtype(np.int8): "Char", np.dtype(np.int16): "Short",
+                      np.dtype(np.int32): "Int", np.dtype(np.int64): "Long", np.dtype(np.bool_): "Bool"}
+
+
+def scalar_type_name(numpy_dtype) -> str:
+    """torch's name of a dtype in messages: Float, Double, Long, Bool, ..."""
+    return _SCALAR_TYPE_NAMES[np.dtype(numpy_dtype)]
+
+
+# dtype kinds a kernel is compiled for, as torch's AT_DISPATCH macros group them
+FLOATING, INTEGRAL_AND_BOOL, ALL_TYPES = "f", "iub", "iuf"
+
+
+def check_kernel_dtype(kernel: str, kinds: str, *arrays) -> None:
+    """torch's dispatch: a kernel built for some dtypes only refuses an array of any other, naming
+    itself (`"softmax_kernel_impl" not implemented for 'Long'`)."""
+    for array in arrays:
+        if array is not None and array.dtype.kind not in kinds:
+            raise NotImplementedError(f'"{kernel}" not implemented for \'{scalar_type_name(array.dtype)}\'')
+
+
 def get_default_dtype() -> dtype:
     return _default[0]
 

@@ -200,8 +200,9 @@ def gelu_backward(ops, grad, self, approximate):
 
 
 def elu_backward(ops, grad, self, alpha, scale, input_scale):
+    """The negative branch at and below 0 (so NaN takes the positive one, as torch's)."""
     negative = grad * (input_scale * alpha * scale) * ops.exp(self * input_scale)
-    return ops.where(self > 0, grad * scale, negative)
+    return ops.where(self <= 0, negative, grad * scale)
 
 
 # ---- reductions --------------------------------------------------------------------------------
@@ -215,27 +216,23 @@ def _restore_reduced(ops, x, shape, dim, keepdim):
 
 
 def prod_backward(ops, grad, self, result, dim, keepdim):
-    """d(prod)/dx_i = product of the others: result / x_i without zeros; with exactly one zero
-    in a slice only that element gets the product of the rest; with more, all get 0."""
+    """d(prod)/dx_i = product of the others: result / x_i without zeros; with a zero in the input,
+    the product of the others itself (from products of the elements before and after each, as
+    torch's prod_safe_zeros_backward, so NaN times 0 is NaN there too)."""
     shape = _shape(self)
     dims = [] if dim is None else [dim]
     grad = _restore_reduced(ops, grad, shape, dims, keepdim)
-    zero = self == 0
-    if not _any(zero):
+    if not _any(self == 0):
         return grad * _restore_reduced(ops, result, shape, dims, keepdim) / self
     if ops.DIFFERENTIABLE:
         raise NotImplementedError("double backward of prod through zero elements is not implemented")
-    safe = ops.where(zero, 1, self)
-    reduce = list(range(len(shape))) if dim is None else [dim]
-    others = ops.prod_default(safe) if dim is None else ops.prod_dim_int(safe, dim, True)
-    zeros_per_slice = ops.sum_dim_IntList(zero, reduce, True)
-    only_zero = ops.logical_and(zero, zeros_per_slice == 1)
-    return ops.where(only_zero, grad * others, ops.where(zeros_per_slice == 0, grad * others / safe, 0))
+    return grad * kernels.product_of_others(self, dim)
 
 
 def evenly_distribute_backward(ops, grad, self, result):
-    """max()/min() over everything: ties share the gradient equally."""
-    mask = self == result
+    """max()/min() over everything: ties share the gradient equally; a NaN result's gradient is
+    shared by the NaN elements (as torch's)."""
+    mask = ops.isnan(self) if _any(ops.isnan(result)) else self == result
     return ops.where(mask, grad / ops.sum_default(mask), 0)
 
 
@@ -250,7 +247,8 @@ def amax_backward(ops, grad, self, result, dim, keepdim):
     shape = _shape(self)
     grad = _restore_reduced(ops, grad, shape, dim, keepdim)
     mask = self == _restore_reduced(ops, result, shape, dim, keepdim)
-    return ops.where(mask, grad / ops.sum_dim_IntList(mask, _reduced_dims(dim, len(shape)), True), 0)
+    # multiplied, not selected, as torch's: a NaN maximum (no element equal to it) gives NaN
+    return grad / ops.sum_dim_IntList(mask, _reduced_dims(dim, len(shape)), True) * mask
 
 
 def logsumexp_backward(ops, grad, self, result, dim, keepdim):

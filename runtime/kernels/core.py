@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ..backends import array_module, to_device
+from ..dtypes import ALL_TYPES, INTEGRAL_AND_BOOL, check_kernel_dtype, result_type, scalar_type_name
 from ..shapes import wrap_dim
 
 
@@ -18,7 +19,7 @@ def _dims(dim, ndim: int, op: str) -> tuple[int, ...] | None:
     wrapped = tuple(wrap_dim(d, ndim, op) for d in dim)
     if len(set(wrapped)) != len(wrapped):
         raise RuntimeError(f"dim {wrapped} appears multiple times in the list of dims")
-    return wrapped
+    return wrapped if ndim else ()  # a 0-d tensor's dim 0 (or -1) is the tensor itself: nothing to reduce
 
 
 def _reduce_dtype(self, dtype):
@@ -38,6 +39,160 @@ def fill(self, value):
 
 def new_zeros(like, shape):
     return array_module(like).zeros(tuple(shape), like.dtype)
+
+
+# ---- element-wise, where torch refuses some dtypes or departs from numpy -----------------------
+
+NEGATION_OF_BOOL = ("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a "
+                    "mask, use the `~` or `logical_not()` operator instead.")
+SUBTRACTION_OF_BOOLS = ("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                        "`logical_xor()` operator instead.")
+SUBTRACTION_OF_BOOL = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+                       "invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def _is_bool(value) -> bool:
+    return isinstance(value, (builtins.bool, np.bool_)) or getattr(value, "dtype", None) == np.bool_
+
+
+def neg(self):
+    if self.dtype == np.bool_:
+        raise RuntimeError(NEGATION_OF_BOOL)
+    return -self
+
+
+def _refuse_bool_subtraction(a, b) -> None:
+    """torch refuses bool operands of a subtraction, which numpy would treat as 0 and 1."""
+    if _is_bool(a) or _is_bool(b):
+        raise RuntimeError(SUBTRACTION_OF_BOOLS if _is_bool(a) and _is_bool(b) else SUBTRACTION_OF_BOOL)
+
+
+def sub(self, other, alpha):
+    _refuse_bool_subtraction(self, other)
+    return self - other if alpha == 1 else self - alpha * other
+
+
+def rsub(self, other, alpha):
+    """other - alpha * self, other a tensor or a number (`2.5 - x`: the result dtype promotes x with it)."""
+    _refuse_bool_subtraction(self, other)
+    target = result_type((self, other))
+    if self.dtype != target:
+        self = self.astype(target)
+    return other - self if alpha == 1 else other - alpha * self
+
+
+def _bitwise(kernel: str, *operands) -> None:
+    check_kernel_dtype(kernel, INTEGRAL_AND_BOOL, *(a for a in operands if hasattr(a, "dtype")))
+
+
+def bitwise_and(self, other):
+    _bitwise("bitwise_and_cpu", self, other)
+    return self & other
+
+
+def bitwise_or(self, other):
+    _bitwise("bitwise_or_cpu", self, other)
+    return self | other
+
+
+def bitwise_xor(self, other):
+    _bitwise("bitwise_xor_cpu", self, other)
+    return self ^ other
+
+
+def bitwise_not(self):
+    _bitwise("bitwise_not_cpu", self)
+    return ~self
+
+
+def abs(self):  # noqa: A001 - torch's op name
+    check_kernel_dtype("abs_cpu", ALL_TYPES, self)
+    return array_module(self).abs(self)
+
+
+def sign(self):
+    """torch's sign: bool is its own sign, and NaN's is 0 (numpy's is NaN)."""
+    if self.dtype == np.bool_:
+        return self.copy()
+    xp = array_module(self)
+    return xp.where(self != self, 0, xp.sign(self)) if self.dtype.kind == "f" else xp.sign(self)
+
+
+def relu(self):
+    if self.dtype == np.bool_:
+        raise RuntimeError("Boolean inputs not supported for relu")
+    return array_module(self).maximum(self, 0)
+
+
+def pow_scalar_exponent(self, exponent):
+    """self ** exponent in torch's result dtype (an int tensor to a float power is float32, a bool
+    one to an int power int64); integers to negative integer powers are refused."""
+    target = result_type((self, exponent))
+    if target == np.bool_:  # a bool to a bool power: itself, or all True
+        return self.copy() if exponent else array_module(self).ones_like(self)
+    if target.kind in "iu" and exponent < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return (self if self.dtype == target else self.astype(target)) ** exponent
+
+
+def pow_tensors(self, exponent):
+    """self ** exponent over arrays already of one dtype (or a Python number for self). Integer
+    powers follow torch where numpy refuses: a negative exponent gives 1 for base 1, +-1 for
+    base -1 and 0 otherwise."""
+    array = exponent if not hasattr(self, "dtype") else self
+    check_kernel_dtype("pow", ALL_TYPES, array)
+    if array.dtype.kind not in "iu" or not (exponent < 0).any():
+        return self ** exponent
+    xp = array_module(exponent)
+    base = xp.asarray(self, dtype=array.dtype)
+    negative = exponent < 0
+    powers = base ** xp.where(negative, 0, exponent)
+    odd = (exponent % 2) == 1
+    reciprocal = xp.where(base == 1, 1, xp.where(base == -1, xp.where(odd, -1, 1), 0)).astype(array.dtype)
+    return xp.where(negative, reciprocal, powers)
+
+
+def pow_scalar_base(self, exponent):
+    """number ** tensor: the number's kind raises the tensor's (2.5 ** int is float32, 2 ** int stays int)."""
+    target = result_type((self, exponent))
+    return pow_tensors(self, exponent if exponent.dtype == target else exponent.astype(target))
+
+
+def _bound(value, dtype):
+    """A clamp bound (Python number) as torch converts it to an integer tensor's dtype: values that
+    fit (negative ones wrap for unsigned types, as C++'s conversion), else torch's overflow error."""
+    if value is None or dtype.kind not in "iu" or isinstance(value, builtins.bool) or hasattr(value, "dtype"):
+        return value
+    info = np.iinfo(dtype)
+    if not (info.min <= value <= info.max or (dtype.kind == "u" and -info.max <= value < 0)):
+        raise RuntimeError(f"value cannot be converted to type {dtype.name}_t without overflow")
+    return np.asarray(value).astype(dtype)[()]
+
+
+def clamp(self, min, max):  # noqa: A002 - torch's argument names
+    """torch.clamp over numbers or arrays of self's dtype: the result dtype promotes self with the
+    bounds (int tensor clamped to 0.5 is float32); integer bounds convert to an integer self's dtype."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    target = result_type((self, min, max))
+    if target == np.bool_:
+        which = "clamp" if min is not None and max is not None else "clamp_min" if min is not None else "clamp_max"
+        check_kernel_dtype(f"{which}_scalar_cpu", ALL_TYPES, self)
+    xp = array_module(self)
+    out = self if self.dtype == target else self.astype(target)
+    if min is not None:
+        out = xp.maximum(out, _bound(min, target))
+    if max is not None:
+        out = xp.minimum(out, _bound(max, target))
+    return out.astype(target, copy=False) if out is not self else out.copy()
+
+
+def clamp_min(self, min):  # noqa: A002
+    return clamp(self, min, None)
+
+
+def clamp_max(self, max):  # noqa: A002
+    return clamp(self, None, max)
 
 
 def sigmoid(self):
@@ -80,10 +235,43 @@ def _check_mean_dtype(self, dtype) -> None:
                            f"or complex dtype. Got: {str(self.dtype).capitalize()}")
 
 
+# C++'s names of the element types, in torch's mm dtype message
+_CPP_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+                   "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+                   "bool": "bool"}
+
+
+def _check_matmul_dtypes(self, other) -> None:
+    """torch runs matmul as dot, mv, mm or bmm by rank: each wants one dtype (and none is built for
+    bool), and each says so in its own words."""
+    a, b = self.dtype, other.dtype
+    if self.ndim == 1 and other.ndim == 1:
+        route, bool_kernel = "dot", "dot"
+    elif other.ndim == 1:
+        route, bool_kernel = "mv", "addmv_impl_cpu"
+    elif other.ndim == 2:
+        route, bool_kernel = "mm", "addmm_impl_cpu_"
+    else:
+        route, bool_kernel = "bmm", "bmm"
+    if a != b:
+        name_a, name_b = scalar_type_name(a), scalar_type_name(b)
+        raise RuntimeError({
+            "dot": f"dot : expected both vectors to have same dtype, but found {name_a} and {name_b}",
+            "mv": f"addmv input tensors must have the same dtype, but got {name_b}, {name_a}, and {name_b}",
+            "mm": f"expected m1 and m2 to have the same dtype, but got: {_CPP_TYPE_NAMES[a.name]} != "
+                  f"{_CPP_TYPE_NAMES[b.name]}",
+            "bmm": f"expected scalar type {name_a} but found {name_b}",
+        }[route])
+    if self.size and other.size:  # an empty product runs no kernel
+        check_kernel_dtype(bool_kernel, ALL_TYPES, self)
+
+
 def matmul(self, other):
     if self.ndim == 0 or other.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {self.ndim}D and "
                            f"{other.ndim}D")
+    if self.dtype != other.dtype or self.dtype == np.bool_:
+        _check_matmul_dtypes(self, other)
     inner_self = self.shape[-1]
     inner_other = other.shape[-2] if other.ndim > 1 else other.shape[0]
     if inner_self != inner_other:
@@ -101,6 +289,8 @@ def addmm(self, mat1, mat2, beta, alpha):
 def dot(self, tensor):
     if self.ndim != 1 or tensor.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {tensor.ndim}D tensors")
+    if self.dtype != tensor.dtype or self.dtype == np.bool_:
+        _check_matmul_dtypes(self, tensor)
     if self.shape != tensor.shape:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{self.shape[0]}] and src "
                            f"[{tensor.shape[0]}] to have the same number of elements, but got "
@@ -239,6 +429,10 @@ def binary_cross_entropy_with_logits(self, target, weight, pos_weight, reduction
     """torch's stable form: (1 - t) x + (1 + (pw - 1) t) * (log1p(exp(-|x|)) + max(-x, 0))."""
     if target.shape != self.shape:
         raise ValueError(f"Target size ({list(target.shape)}) must be the same as input size ({list(self.shape)})")
+    check_kernel_dtype("log_sigmoid_cpu", "f", self)
+    if target.dtype.kind != "f":
+        raise RuntimeError(f"result type {scalar_type_name(self.dtype)} can't be cast to the desired output type "
+                           f"{scalar_type_name(target.dtype)}")
     xp = array_module(self)
     softplus_neg = xp.log1p(xp.exp(-xp.abs(self))) + xp.maximum(-self, 0)
     if pos_weight is None:

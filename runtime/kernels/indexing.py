@@ -108,7 +108,8 @@ def stack(tensors, dim):
 
 
 def flip(self, dims):
-    return array_module(self).flip(self, axis=tuple(wrap_dim(d, self.ndim) for d in dims))
+    axes = tuple(wrap_dim(d, self.ndim) for d in dims)
+    return array_module(self).flip(self, axis=axes if self.ndim else ())
 
 
 def roll(self, shifts, dims):

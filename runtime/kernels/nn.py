@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import random
 from ..backends import array_module
+from ..dtypes import FLOATING, check_kernel_dtype
 from ..shapes import wrap_dim
 from .core import reduce_loss
 
@@ -28,6 +29,7 @@ def erf(self):
 
 
 def gelu(self, approximate):
+    check_kernel_dtype("GeluKernelImpl", FLOATING, self)
     xp = array_module(self)
     if approximate == "tanh":
         inner = math.sqrt(2 / math.pi) * (self + 0.044715 * self * self * self)
@@ -38,47 +40,72 @@ def gelu(self, approximate):
 
 
 def silu(self):
+    check_kernel_dtype("silu_cpu", FLOATING, self)
     xp = array_module(self)
     return self / (1 + xp.exp(-self))
 
 
+def leaky_relu(self, negative_slope):
+    check_kernel_dtype("leaky_relu_cpu", FLOATING, self)
+    return array_module(self).where(self > 0, self, self * negative_slope)
+
+
 def elu(self, alpha, scale, input_scale):
+    check_kernel_dtype("elu_cpu", FLOATING, self)
     xp = array_module(self)
     negative = alpha * scale * xp.expm1(xp.minimum(self, 0) * input_scale)
     return xp.where(self > 0, self * scale, negative).astype(self.dtype, copy=False)
 
 
 def softplus(self, beta, threshold):
+    check_kernel_dtype("softplus_cpu", FLOATING, self)
     xp = array_module(self)
     scaled = self * beta
     soft = xp.log1p(xp.exp(xp.minimum(scaled, threshold))) / beta
     return xp.where(scaled > threshold, self, soft).astype(self.dtype, copy=False)
 
 
-def clamp(self, min, max):  # noqa: A002 - torch's argument names
-    if min is None and max is None:
-        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+def hardtanh(self, min_val, max_val):
+    """Clamped in self's dtype: an integer tensor's limits are truncated to integers, as torch's."""
+    if self.dtype.kind == "b":
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    if self.dtype.kind in "iu":
+        if self.dtype.kind == "u" and (min_val < 0 or max_val < 0):
+            raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+        min_val, max_val = int(min_val), int(max_val)
     xp = array_module(self)
-    out = self
-    if min is not None:
-        out = xp.maximum(out, min)
-    if max is not None:
-        out = xp.minimum(out, max)
-    return out.astype(self.dtype, copy=False) if out is not self else out.copy()
+    return xp.minimum(xp.maximum(self, min_val), max_val).astype(self.dtype, copy=False)
 
 
 # ---- softmax and losses ----------------------------------------------------------------------
 
-def softmax(self, dim, half_to_float):
-    xp = array_module(self)
+def _along(op: str, self, dim):
+    """The axis of a softmax, once torch's checks passed; 0-d tensors run as one element."""
     axis = wrap_dim(dim, self.ndim)
+    kernel = f"{op}_lastdim_kernel_impl" if axis == max(self.ndim - 1, 0) else f"{op}_kernel_impl"
+    if self.size:  # an empty input runs no kernel
+        check_kernel_dtype(kernel, FLOATING, self)
+    return axis
+
+
+def softmax(self, dim, half_to_float):
+    axis = _along("softmax", self, dim)
+    if self.size == 0:
+        return self.copy()
+    if self.ndim == 0:  # one element: nothing to normalize against
+        return array_module(self).exp(self - self)
+    xp = array_module(self)
     shifted = xp.exp(self - xp.max(self, axis=axis, keepdims=True))
     return shifted / xp.sum(shifted, axis=axis, keepdims=True)
 
 
 def log_softmax(self, dim, half_to_float):
+    axis = _along("log_softmax", self, dim)
+    if self.size == 0:
+        return self.copy()
+    if self.ndim == 0:
+        return self - self
     xp = array_module(self)
-    axis = wrap_dim(dim, self.ndim)
     shifted = self - xp.max(self, axis=axis, keepdims=True)
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
@@ -142,11 +169,13 @@ def binary_cross_entropy(self, target, weight, reduction):
 
 
 def mse_loss(self, target, reduction):
+    check_kernel_dtype("mse_cpu", FLOATING, self)
     diff = self - target
     return reduce_loss(diff * diff, reduction)
 
 
 def smooth_l1_loss(self, target, reduction, beta):
+    check_kernel_dtype("smooth_l1_cpu", FLOATING, self)
     xp = array_module(self)
     diff = xp.abs(self - target)
     loss = diff - 0.5 * beta if beta == 0 else xp.where(diff < beta, 0.5 * diff * diff / beta, diff - 0.5 * beta)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ..backends import array_module
+from ..dtypes import get_default_dtype, scalar_type_name
 from ..shapes import wrap_dim
 from .core import _dims, _reduce_dtype
 
@@ -21,8 +22,24 @@ def prod_all(self, dtype):
 
 
 def prod_dim(self, dim, keepdim, dtype):
-    return array_module(self).prod(self, axis=wrap_dim(dim, self.ndim), keepdims=keepdim,
+    return array_module(self).prod(self, axis=_dims([dim], self.ndim, "prod"), keepdims=keepdim,
                                    dtype=_reduce_dtype(self, dtype))
+
+
+def product_of_others(self, dim):
+    """For every element, the product of the other elements of its slice along `dim` (of all of
+    self for None): the products of those before it times those after it, without a division."""
+    xp = array_module(self)
+    x = self.reshape(-1) if dim is None else self
+    if x.ndim == 0:
+        return xp.ones_like(x)
+    axis = 0 if dim is None else wrap_dim(dim, x.ndim)
+    ones = xp.ones_like(xp.take(x, [0], axis=axis))
+    size = x.shape[axis]
+    before = xp.cumprod(xp.concatenate([ones, xp.take(x, range(size - 1), axis=axis)], axis=axis), axis=axis)
+    reversed_ = xp.flip(x, axis=axis)
+    after = xp.cumprod(xp.concatenate([ones, xp.take(reversed_, range(size - 1), axis=axis)], axis=axis), axis=axis)
+    return (before * xp.flip(after, axis=axis)).reshape(self.shape)
 
 
 def max_all(self):
@@ -83,7 +100,13 @@ def amin(self, dim, keepdim):
     return array_module(self).min(self, axis=_dims(dim, self.ndim, "amin"), keepdims=keepdim)
 
 
+def _refuse_bool(self, op: str) -> None:
+    if self.dtype.kind == "b":
+        raise RuntimeError(f"{op}(): does not support bool input")
+
+
 def argmax(self, dim, keepdim):
+    _refuse_bool(self, "argmax")
     xp = array_module(self)
     if dim is None:
         out = xp.argmax(self)
@@ -92,6 +115,7 @@ def argmax(self, dim, keepdim):
 
 
 def argmin(self, dim, keepdim):
+    _refuse_bool(self, "argmin")
     xp = array_module(self)
     if dim is None:
         out = xp.argmin(self)
@@ -102,13 +126,23 @@ def argmin(self, dim, keepdim):
 def logsumexp(self, dim, keepdim):
     xp = array_module(self)
     axes = _dims(dim, self.ndim, "logsumexp")
+    if self.dtype.kind != "f":  # integers and bools are summed in the default float dtype, as torch
+        self = self.astype(get_default_dtype().numpy)
+    if self.size == 0:  # log of an empty sum: -inf, with no peak to shift by
+        return xp.log(xp.sum(xp.exp(self), axis=axes, keepdims=keepdim))
     peak = xp.max(self, axis=axes, keepdims=True)
     peak = xp.where(xp.isfinite(peak), peak, 0)  # all -inf (or inf) slices: no shift
     out = xp.log(xp.sum(xp.exp(self - peak), axis=axes, keepdims=True)) + peak
     return out if keepdim else out.squeeze(axes) if axes is not None else out.reshape(())
 
 
+def _check_floating(self, message: str) -> None:
+    if self.dtype.kind != "f":
+        raise RuntimeError(message)
+
+
 def var(self, dim, correction, keepdim):
+    _check_floating(self, "std and var only support floating point and complex dtypes")
     xp = array_module(self)
     axes = _dims(dim, self.ndim, "var")
     count = self.size if axes is None else math.prod(self.shape[a] for a in axes)
@@ -125,6 +159,8 @@ def std(self, dim, correction, keepdim):
 
 def linalg_vector_norm(self, ord, dim, keepdim, dtype):
     xp = array_module(self)
+    _check_floating(self, "linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                          f"{scalar_type_name(self.dtype)}")
     x = self if dtype is None else self.astype(dtype)
     axes = _dims(dim, x.ndim, "linalg.vector_norm")
     magnitude = xp.abs(x)
@@ -142,12 +178,18 @@ def linalg_vector_norm(self, ord, dim, keepdim, dtype):
 
 
 def cumsum(self, dim, dtype):
-    return array_module(self).cumsum(self, axis=wrap_dim(dim, self.ndim), dtype=_reduce_dtype(self, dtype))
+    out = array_module(self).cumsum(self, axis=wrap_dim(dim, self.ndim), dtype=_reduce_dtype(self, dtype))
+    return out.reshape(()) if self.ndim == 0 else out  # numpy makes a 0-d input 1-d
+
+
+def _logical_reduction(out, self):
+    """all/any: bool, except for uint8 input, which torch answers in uint8 (its legacy)."""
+    return out.astype(self.dtype) if self.dtype == np.uint8 else out
 
 
 def all(self, dim, keepdim):  # noqa: A001 - torch's op name
-    return array_module(self).all(self, axis=_dims(dim, self.ndim, "all"), keepdims=keepdim)
+    return _logical_reduction(array_module(self).all(self, axis=_dims(dim, self.ndim, "all"), keepdims=keepdim), self)
 
 
 def any(self, dim, keepdim):  # noqa: A001
-    return array_module(self).any(self, axis=_dims(dim, self.ndim, "any"), keepdims=keepdim)
+    return _logical_reduction(array_module(self).any(self, axis=_dims(dim, self.ndim, "any"), keepdims=keepdim), self)

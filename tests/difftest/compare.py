@@ -95,12 +95,15 @@ def _compare_tensors(name: str, ours: TensorView, theirs: TensorView) -> list[st
         found.append(f"{name}: requires_grad {ours.requires_grad} under gradspec, {theirs.requires_grad} under torch")
     if ours.is_leaf != theirs.is_leaf:
         found.append(f"{name}: is_leaf {ours.is_leaf} under gradspec, {theirs.is_leaf} under torch")
-    if (ours.grad is None) != (theirs.grad is None):
-        found.append(f"{name}.grad: {'None' if ours.grad is None else 'set'} under gradspec, "
-                     f"{'None' if theirs.grad is None else 'set'} under torch")
-    elif theirs.grad is not None:
+    if isinstance(theirs.grad, TensorView) and isinstance(ours.grad, TensorView):
         found.extend(_compare_tensors(f"{name}.grad", ours.grad, theirs.grad))
+    elif _grad_kind(ours.grad) != _grad_kind(theirs.grad):
+        found.append(f"{name}.grad: {_grad_kind(ours.grad)} under gradspec, {_grad_kind(theirs.grad)} under torch")
     return found
+
+
+def _grad_kind(grad) -> str:
+    return "None" if grad is None else "set" if isinstance(grad, TensorView) else f"raises {grad.kind}"
 
 
 def _close(a: np.ndarray, b: np.ndarray, dtype: str) -> bool:

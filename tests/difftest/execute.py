@@ -65,10 +65,10 @@ class TensorView:
 
 def observe(value, module):
     if isinstance(value, module.Tensor):
-        grad = value.grad
+        grad = _attempt(lambda: value.grad)
         return TensorView(str(value.dtype), tuple(value.shape), value.detach().cpu().numpy().copy(),
-                          bool(value.requires_grad), bool(value.is_leaf),
-                          None if grad is None else observe(grad, module))
+                          _attempt(lambda: bool(value.requires_grad)), _attempt(lambda: bool(value.is_leaf)),
+                          grad if grad is None or isinstance(grad, Raises) else observe(grad, module))
     if isinstance(value, (tuple, list)):  # torch.Size and named tuples included
         return tuple(observe(v, module) for v in value)
     if value is None or isinstance(value, (builtins.bool, int, float, str)):
@@ -76,6 +76,19 @@ def observe(value, module):
     if isinstance(value, module.dtype):
         return str(value)
     return NotObserved(type(value).__name__)
+
+
+@dataclass(frozen=True)
+class Raises:
+    """Reading an attribute raised (torch refuses to say whether some views are leaves)."""
+    kind: str
+
+
+def _attempt(read):
+    try:
+        return read()
+    except Exception as error:  # noqa: BLE001 - the refusal is what is observed
+        return Raises(builtin_kind(error))
 
 
 @dataclass(frozen=True)

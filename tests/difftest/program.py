@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PRELUDE = ("import torch", "import torch.nn.functional as F")
+SEPARATOR = "# ---"  # between the programs of one regression script: each runs on its own
 
 
 @dataclass(frozen=True)
@@ -33,5 +34,7 @@ class Program:
         return cls(tuple(lines), origin)
 
     @classmethod
-    def load(cls, path: Path) -> "Program":
-        return cls.from_script(Path(path).read_text(), origin=Path(path).name)
+    def load(cls, path: Path) -> list["Program"]:
+        """The programs of a regression script (several where `# ---` lines separate them)."""
+        parts = Path(path).read_text().split("\n" + SEPARATOR)
+        return [cls.from_script(part, origin=f"{Path(path).name}#{i}") for i, part in enumerate(parts)]

@@ -57,9 +57,9 @@ GS_HD double pow(const double x, const double y) { return ::pow(x, y); }
 template <typename T>
 GS_HD T square(const T x) { return x * x; }
 
-// numpy's sign: 0 for 0, NaN for NaN
+// kernels.sign, torch's: 0 for 0 and for NaN
 template <typename T>
-GS_HD T sign(const T x) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : x); }
+GS_HD T sign(const T x) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)); }
 
 // numpy's maximum and minimum: NaN if either is NaN
 template <typename T>
@@ -100,10 +100,10 @@ GS_HD T pow_backward_exponent(const T grad, const T self, const T exponent, cons
     return (self == T(0) && exponent >= T(0)) ? T(0) : grad * result * gs::log(self);
 }
 
-// the negative branch at 0, as torch
+// the negative branch at and below 0 (NaN takes the positive one), as torch
 template <typename T>
 GS_HD T elu_backward(const T grad, const T self, const T alpha, const T scale, const T input_scale) {
-    return self > T(0) ? grad * scale : grad * (input_scale * alpha * scale) * gs::exp(self * input_scale);
+    return self <= T(0) ? grad * (input_scale * alpha * scale) * gs::exp(self * input_scale) : grad * scale;
 }
 
 // ---- operands ---------------------------------------------------------------------------------
