@@ -132,9 +132,12 @@ def test_parameter_counts_match_torchvision(no_random_init):
     assert model.fc.out_features == 10 and len(model.state_dict()) == 122
 
 
-def test_pretrained_weights_are_not_downloaded():
-    with pytest.raises(RuntimeError, match="not bundled"):
+def test_pretrained_weights_are_not_downloaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(RuntimeError, match=f"not bundled .* resnet18-f37072fd.pth .* in {tmp_path}/hub/checkpoints/"):
         resnet18(weights=ResNet18_Weights.DEFAULT)
+    with pytest.raises(ValueError, match="'num_classes' expected value 1000 but got 10"):
+        resnet18(weights="IMAGENET1K_V1", num_classes=10)
 
 
 def _torch_resnet18(torch):
