@@ -33,6 +33,10 @@ bench-train:  ## the main job's training step against torch's, one thread
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 		$(PYTHON) -m bench.bench_train
 
+bench-gpt:  ## the char-level GPT's training step against torch's, one thread
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(PYTHON) -m bench.bench_gpt
+
 train:  ## the main job: seed 003's network on the embedded digits
 	$(PYTHON) -m gradspec.train
 

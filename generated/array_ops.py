@@ -885,6 +885,11 @@ def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None,
     return K.binary_cross_entropy_with_logits(self, target, weight, pos_weight, reduction)
 
 
+def _scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, dropout_mask=None, *, scale=None):
+    """_scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0.0, bool is_causal=False, Tensor? dropout_mask=None, *, float? scale=None) -> (Tensor output, Tensor attn)"""
+    return K.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, dropout_mask, scale)
+
+
 def rsub(*args, **kwargs):
     return dispatch("rsub", _RSUB_OVERLOADS, args, kwargs, array_types())
 

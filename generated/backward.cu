@@ -91,6 +91,7 @@
 //   EmbeddingBackward0: helper embedding_backward() has no device version
 //   UpsampleNearest2DBackward0: helper upsample_nearest2d_backward() has no device version
 //   BinaryCrossEntropyWithLogitsBackward0: helper bce_with_logits_backward() has no device version
+//   ScaledDotProductAttentionBackward0: several outputs
 // Nodes whose gradients are all `grad` itself: no kernel, no launch.
 //   CloneBackward0
 

@@ -164,6 +164,7 @@ from .nodes import (
     EmbeddingBackward0,
     UpsampleNearest2DBackward0,
     BinaryCrossEntropyWithLogitsBackward0,
+    ScaledDotProductAttentionBackward0,
 )
 
 # The public ops, by base name: one function per op, or its overload dispatcher.
@@ -302,6 +303,7 @@ __all__ = [
     "embedding",
     "upsample_nearest2d",
     "binary_cross_entropy_with_logits",
+    "_scaled_dot_product_attention",
     "add_",
     "sub_",
     "mul_",
@@ -2783,7 +2785,9 @@ def native_layer_norm(input, normalized_shape, weight, bias, eps):
         node.output_meta = (output._data.shape, output._data.dtype, mean._data.shape, mean._data.dtype, rstd._data.shape, rstd._data.dtype)
         node.input_ = input
         node.weight_ = weight
-        node.saved_versions = (version(node.input_), version(node.weight_))
+        node.mean_ = SavedOutput(mean)
+        node.rstd_ = SavedOutput(rstd)
+        node.saved_versions = (version(node.input_), version(node.weight_), version(mean), version(rstd))
         node.eps = eps
         node.normalized_shape = normalized_shape
         output.grad_fn = node
@@ -2889,6 +2893,37 @@ def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None,
         result.grad_fn = node
         result._requires_grad = True
     return result
+
+
+def _scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, dropout_mask=None, *, scale=None):
+    """_scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0.0, bool is_causal=False, Tensor? dropout_mask=None, *, float? scale=None) -> (Tensor output, Tensor attn)"""
+    query_ = tensor_data(query, "_scaled_dot_product_attention", "query", 1)
+    key_ = tensor_data(key, "_scaled_dot_product_attention", "key", 2)
+    value_ = tensor_data(value, "_scaled_dot_product_attention", "value", 3)
+    attn_mask_ = optional_tensor_data(attn_mask, "_scaled_dot_product_attention", "attn_mask", 4)
+    dropout_mask_ = optional_tensor_data(dropout_mask, "_scaled_dot_product_attention", "dropout_mask", 7)
+    if B.cuda_loaded:
+        B.check_devices(query_, key_, value_, attn_mask_, dropout_mask_)
+    output_, attn_ = K.scaled_dot_product_attention(query_, key_, value_, attn_mask_, dropout_p, is_causal, dropout_mask_, scale)
+    output = make_tensor(output_)
+    attn = make_tensor(attn_)
+    if STATE.enabled and (requires_grad(query) or requires_grad(key) or requires_grad(value) or requires_grad(attn_mask)):
+        node = ScaledDotProductAttentionBackward0()
+        node.next_functions = (edge(query), edge(key), edge(value), edge(attn_mask), NO_EDGE)
+        node.output_meta = (output._data.shape, output._data.dtype, attn._data.shape, attn._data.dtype)
+        node.query_ = query
+        node.key_ = key
+        node.value_ = value
+        node.attn_mask_ = attn_mask
+        node.dropout_mask_ = dropout_mask
+        node.attn_ = SavedOutput(attn)
+        node.saved_versions = (version(node.query_), version(node.key_), version(node.value_), version(node.attn_mask_), version(node.dropout_mask_), version(attn))
+        node.dropout_p = dropout_p
+        node.is_causal = is_causal
+        node.scale = scale
+        output.grad_fn = node
+        output._requires_grad = True
+    return return_type("_scaled_dot_product_attention", ("output", "attn"), (output, attn))
 
 
 def rsub(*args, **kwargs):

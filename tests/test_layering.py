@@ -13,7 +13,7 @@ Layers, lowest first (docs/decisions.md, "Layers"):
 4. API: gradspec.api (binds what derivatives.yaml declares) and composites/;
 5. library: nn/, optim/, utils/, vision/, models/, serialization (and atomic_write, its files, and
    torch_format and safe_pickle, torch's files);
-6. the package and its programs: gradspec/__init__ (collects names), train, demo.
+6. the package and its programs: gradspec/__init__ (collects names), train, demo, examples/.
 
 gradspec.codegen stands apart: it imports nothing of the rest, and nothing imports it.
 
@@ -53,7 +53,7 @@ LAYERS = (  # (name, module prefixes): a module belongs to the first layer with 
     ("api", ("api", "composites")),
     ("library", ("nn", "optim", "utils", "vision", "models", "serialization", "atomic_write", "torch_format",
                  "safe_pickle")),
-    ("package", ("", "train", "demo")),
+    ("package", ("", "train", "demo", "examples")),
 )
 APART = "gradspec.codegen"
 
