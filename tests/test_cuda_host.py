@@ -38,7 +38,7 @@ from test_spec_gradients import _argument_value, _cases, _sample
 
 HELPERS, KERNELS = ROOT / "runtime" / "formulas.py", ROOT / "runtime" / "kernels"
 SPEC = load_spec(ROOT / "derivatives.yaml", HELPERS, KERNELS)
-ANALYSIS = codegen_cuda.analyze(SPEC)
+ANALYSIS = SPEC.kernels
 PLANS = ANALYSIS.kernels
 DTYPES = (np.float32, np.float64)
 # rtol: the host's libm and numpy's own float32 loops differ by a few ulps in transcendentals;
@@ -279,7 +279,7 @@ def _planted_library(tmp_path, edit_spec=None, edit_source=None):
     if edit_source:
         files = edit_source(files)
     planted_spec = load_spec(path, HELPERS, KERNELS)
-    return files, codegen_cuda.analyze(planted_spec)
+    return files, planted_spec.kernels
 
 
 def _victim():

@@ -9,7 +9,7 @@ from . import anomaly_mode, function, functional, graph  # noqa: F401  (torch's 
 from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, FunctionCtx, InplaceFunction, once_differentiable
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .reverse import _is_checkpoint_valid, backward, grad
+from .reverse import _is_checkpoint_valid, backward, grad  # noqa: F401  (torch.autograd._is_checkpoint_valid)
 
 __all__ = ["Variable", "backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "Node",
            "AccumulateGrad", "Function", "FunctionCtx", "InplaceFunction", "once_differentiable", "functional",
