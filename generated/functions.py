@@ -93,6 +93,7 @@ from .nodes import (
     ProdBackward0,
     ProdBackward1,
     MaxBackward0,
+    TopkBackward0,
     MaxBackward1,
     MinBackward0,
     MinBackward1,
@@ -121,6 +122,8 @@ from .nodes import (
     CatBackward0,
     StackBackward0,
     FlipBackward0,
+    TrilBackward0,
+    TriuBackward0,
     RollBackward0,
     RepeatBackward0,
     IndexBackward0,
@@ -231,6 +234,7 @@ __all__ = [
     "mean",
     "prod",
     "max",
+    "topk",
     "min",
     "amax",
     "amin",
@@ -260,6 +264,8 @@ __all__ = [
     "cat",
     "stack",
     "flip",
+    "tril",
+    "triu",
     "roll",
     "repeat",
     "index",
@@ -322,6 +328,8 @@ __all__ = [
     "elu_",
     "silu_",
     "hardtanh_",
+    "tril_",
+    "triu_",
     "masked_fill_",
     "fill_",
     "zero_",
@@ -1579,6 +1587,27 @@ def max_dim(self, dim, keepdim=False):
     return return_type("max", ("values", "indices"), (values, indices))
 
 
+def topk(self, k, dim=-1, largest=True, sorted=True):
+    """topk(Tensor self, int k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)"""
+    self_ = tensor_data(self, "topk", "self", 1)
+    k = int_arg(k, "topk", "k")
+    dim = int_arg(dim, "topk", "dim")
+    values_, indices_ = K.topk(self_, k, dim, largest, sorted)
+    values = make_tensor(values_)
+    indices = make_tensor(indices_)
+    if STATE.enabled and requires_grad(self):
+        node = TopkBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (values._data.shape, values._data.dtype, indices._data.shape, indices._data.dtype)
+        node.indices_ = SavedOutput(indices)
+        node.saved_versions = (version(indices),)
+        node.dim = dim
+        node.self_shape = self_.shape
+        values.grad_fn = node
+        values._requires_grad = True
+    return return_type("topk", ("values", "indices"), (values, indices))
+
+
 def max_default(self):
     """max(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "max", "self", 1)
@@ -2135,6 +2164,36 @@ def flip(self, dims):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.dims = dims
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def tril(self, diagonal=0):
+    """tril(Tensor self, int diagonal=0) -> Tensor"""
+    self_ = tensor_data(self, "tril", "self", 1)
+    diagonal = int_arg(diagonal, "tril", "diagonal")
+    result = make_tensor(K.tril(self_, diagonal))
+    if STATE.enabled and requires_grad(self):
+        node = TrilBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.diagonal = diagonal
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def triu(self, diagonal=0):
+    """triu(Tensor self, int diagonal=0) -> Tensor"""
+    self_ = tensor_data(self, "triu", "self", 1)
+    diagonal = int_arg(diagonal, "triu", "diagonal")
+    result = make_tensor(K.triu(self_, diagonal))
+    if STATE.enabled and requires_grad(self):
+        node = TriuBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.diagonal = diagonal
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -3449,6 +3508,16 @@ def silu_(self, *args, **kwargs):
 def hardtanh_(self, *args, **kwargs):
     """hardtanh in place: the result written into self, its node made self's history."""
     return inplace(self, hardtanh, *args, **kwargs)
+
+
+def tril_(self, *args, **kwargs):
+    """tril in place: the result written into self, its node made self's history."""
+    return inplace(self, tril, *args, **kwargs)
+
+
+def triu_(self, *args, **kwargs):
+    """triu in place: the result written into self, its node made self's history."""
+    return inplace(self, triu, *args, **kwargs)
 
 
 def masked_fill_(self, *args, **kwargs):

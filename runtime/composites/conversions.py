@@ -12,7 +12,7 @@ import numpy as np
 
 from ..generated import functions as F
 
-from .. import dtypes, factories
+from .. import dtypes, factories, legacy
 from ..backends import device as as_device
 from ..backends import array_module, device_of
 from ..inplace import inplace
@@ -107,5 +107,8 @@ def is_tensor(obj) -> builtins.bool:
     return isinstance(obj, Tensor)
 
 
+type = legacy.tensor_type  # noqa: A001 - t.type(): 'torch.FloatTensor', or a cast
+
+
 __all__ = ["to", "double", "float", "half", "long", "int", "bool", "cpu", "cuda", "type_as", "copy_", "new_tensor",
-           "new_zeros", "new_ones", "new_empty", "new_full", "numel", "is_tensor"]
+           "new_zeros", "new_ones", "new_empty", "new_full", "numel", "is_tensor", "type"]
