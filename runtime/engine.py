@@ -80,14 +80,12 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
     node = None
     grad_mode = GRAD_MODE.enabled
     GRAD_MODE.enabled = create_graph
-    cuda = backends.cuda_loaded  # then each node runs on the device of its gradients
+    cuda = backends.cuda_loaded  # then each node runs on the backend and device of its gradients
     try:
         # numpy's divide-by-zero warnings: torch gives inf and nan silently
         with np.errstate(all="ignore"):
             while ready:
                 node, grads = ready.pop()
-                if cuda and grads is not None:
-                    backends.follow([g._data if create_graph else g for g in grads if g is not None])
                 if grads is None:
                     outputs = ()
                 elif anomaly:
@@ -97,7 +95,7 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
                     if type(node) is AccumulateGrad:  # a leaf passed as a root
                         run._store_grad(node.variable, grads[0])
                         continue
-                    outputs = node.apply(grads)
+                    outputs = backends.backward(node, grads) if cuda else node.apply(grads)
                     if not keep_graph:
                         node.release_variables()
                 else:
@@ -171,7 +169,10 @@ class _Run:
             return ()
         if node.num_outputs > 1 and node.engine_fills_unused_grads and any(g is None for g in grads):
             grads = self._zeros_for_unused_outputs(node, grads)
-        outputs = node.apply_differentiable(grads) if self.create_graph else node.apply(grads)
+        if self.create_graph:
+            outputs = node.apply_differentiable(grads)
+        else:
+            outputs = backends.backward(node, grads) if backends.cuda_loaded else node.apply(grads)
         if not self.keep_graph:
             node.release_variables()
         if hooks is not None and hooks.post:

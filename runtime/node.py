@@ -76,6 +76,9 @@ class Node:
     # Whether the engine passes zeros (rather than None) for outputs of a multi-output node that
     # no gradient reached. Custom Functions turn it off: their ctx decides (set_materialize_grads).
     engine_fills_unused_grads = True
+    # An elementwise node's fused kernel (generated: apply_fused(grads, launch)), None for the rest:
+    # called by the backends that launch fused kernels (gradspec.backends.Backend.backward).
+    apply_fused = None
 
     def __init__(self):
         self._hooks = None

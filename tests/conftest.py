@@ -45,11 +45,10 @@ def no_cupy(monkeypatch):
     import sys
 
     from gradspec import backends
-    from gradspec import cuda as runtime_cuda
 
     monkeypatch.setattr(backends, "_cupy", None)
+    monkeypatch.setattr(backends, "_cuda_table", None)
     monkeypatch.setattr(backends, "cuda_loaded", False)
-    monkeypatch.setattr(runtime_cuda, "_backend", None)
     monkeypatch.setitem(sys.modules, "cupy", None)  # `import cupy` raises ImportError
     monkeypatch.delenv("GRADSPEC_EMULATE_CUDA", raising=False)
 
