@@ -1,6 +1,6 @@
 PYTHON ?= python3
 
-.PHONY: codegen check-codegen golden test fuzz bench bench-ops bench-train bench-gpt bench-codegen train
+.PHONY: codegen check-codegen golden test fuzz bench bench-ops bench-train bench-gpt bench-codegen train corpus corpus-record
 
 codegen:  ## regenerate generated/ from derivatives.yaml
 	$(PYTHON) -m codegen --gradspec
@@ -42,3 +42,9 @@ bench-codegen:  ## codegen time against the spec's size (derivatives.yaml copied
 
 train:  ## the main job: seed 003's network on the embedded digits
 	$(PYTHON) -m gradspec.train
+
+corpus:  ## run the corpus of public PyTorch scripts under torch and gradspec and compare what they print
+	$(PYTHON) -m corpus
+
+corpus-record:  ## rewrite corpus/expected/ from torch's runs (needs torch==2.13.0; review the diff)
+	$(PYTHON) -m corpus --record

@@ -140,7 +140,8 @@ def _op(entry: Entry, saved: tuple[SavedInput, ...] | None = None, array: bool =
     undifferentiable = tuple(a.name for a in schema.tensor_arguments if entry.formula_for(a.name) is None
                              and a.name not in entry.non_differentiable | entry.not_implemented)
     record = None if array or not entry.differentiable else _record(entry, arrays, saved)
-    return OpPlan(entry, _signature(schema), () if array else tensors, single if len(single) > 1 else (),
+    # one device per op, made current (cupy runs on its current device): checked once cupy is loaded
+    return OpPlan(entry, _signature(schema), () if array else tensors, () if array else single,
                   promoted if entry.promotion and not array else (), compute, uses_xp, first_array,
                   undifferentiable if record else (), record)
 

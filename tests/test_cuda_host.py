@@ -353,15 +353,6 @@ def test_import_runtime_never_imports_cupy():
     assert proc.stdout.strip() == "False"
 
 
-@pytest.fixture
-def no_cupy(monkeypatch):
-    """As on a machine without cupy, whether or not this one has it."""
-    monkeypatch.setattr(backends, "_cupy", None)
-    monkeypatch.setattr(backends, "cuda_loaded", False)
-    monkeypatch.setattr(runtime_cuda, "_backend", None)
-    monkeypatch.setitem(sys.modules, "cupy", None)  # `import cupy` raises ImportError
-
-
 def test_cuda_without_cupy_says_what_is_missing(no_cupy):
     assert gradspec.cuda.is_available() is False
     assert gradspec.cuda.device_count() == 0
