@@ -9,9 +9,9 @@ backward kernels' work (gradspec.backends.fused): launches, compilations, copies
 from __future__ import annotations
 
 from . import backends
-from .backends.fused import stats
+from .backends.fused import register_kernels, stats
 
-__all__ = ["is_available", "device_count", "current_device", "synchronize", "stats"]
+__all__ = ["is_available", "device_count", "current_device", "synchronize", "stats", "register_kernels"]
 
 
 def is_available() -> bool:

@@ -12,7 +12,6 @@ host-compiled kernel.
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -46,11 +45,11 @@ class Launch:
 
 
 class FusedKernels:
-    """Compiles kernels from generated/backward.cu with `xp.RawModule` and launches them."""
+    """Compiles each node's kernel with `xp.RawModule`, from the backward.cu of the generated
+    package that registered the node (register_kernels), and launches them."""
 
     def __init__(self, xp):
         self.xp, self.array_type = xp, xp.ndarray
-        self.source: str | None = None  # read on the first compile
         self.kernels: dict = {}
 
     @staticmethod
@@ -79,11 +78,9 @@ class FusedKernels:
         key = (name, types, device)
         kernel = self.kernels.get(key)
         if kernel is None:
-            if self.source is None:
-                self.source = kernel_source()
             expression = kernel_name(name, types)
             with self.xp.cuda.Device(device):
-                module = self.xp.RawModule(code=self.source, options=("--std=c++14",),
+                module = self.xp.RawModule(code=_source_of(name), options=("--std=c++14",),
                                            name_expressions=[expression])
                 kernel = self.kernels[key] = module.get_function(expression)
             stats["compiles"] += 1
@@ -96,15 +93,38 @@ class FusedKernels:
             kernel((blocks,), (BLOCK,), tuple(call.args))
 
 
+# node name -> the folder of the generated package whose backward.cu holds its kernel: gradspec's
+# own, and each package compiled from a user's spec, register theirs when imported.
+_kernel_folders: dict[str, Path] = {}
+_sources: dict[Path, str] = {}
+
+
+def register_kernels(module_file: str, nodes: tuple[str, ...]) -> None:
+    """Called by a generated package's __init__ (its `__file__`): the kernels of these nodes are
+    in the backward.cu beside it. A node name registered from two packages is refused."""
+    folder = Path(module_file).resolve().parent
+    for node in nodes:
+        first = _kernel_folders.setdefault(node, folder)
+        if first != folder:
+            raise RuntimeError(f"the fused kernel of {node} is registered by {first} and by {folder}: two generated "
+                               "packages define a node of that name; rename the op of one")
+
+
+def _source_of(node: str) -> str:
+    folder = _kernel_folders[node]
+    if folder not in _sources:
+        _sources[folder] = kernel_source(folder)
+    return _sources[folder]
+
+
 def kernel_name(node: str, types: tuple) -> str:
     """The C++ name of one instantiation (the name expression cupy compiles)."""
     return f"gs::{node}_kernel<{', '.join(types)}>"
 
 
-def kernel_source(folder: Path | None = None) -> str:
-    """backward.cu with backward.cuh pasted in (nvrtc is given one source, no include path)."""
-    if folder is None:
-        folder = Path(sys.modules["gradspec.generated"].__file__).resolve().parent
+def kernel_source(folder: Path) -> str:
+    """A generated package's backward.cu with backward.cuh pasted in (nvrtc is given one source,
+    no include path)."""
     return paste_header((folder / "backward.cu").read_text(), (folder / "backward.cuh").read_text())
 
 
