@@ -871,6 +871,16 @@ def _scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0
     return K.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, dropout_mask, scale)
 
 
+def _lstm_cell(input_gates, hidden_gates, cx):
+    """_lstm_cell(Tensor input_gates, Tensor hidden_gates, Tensor cx) -> (Tensor hy, Tensor cy)"""
+    return K.lstm_cell(input_gates, hidden_gates, cx)
+
+
+def _gru_cell(input_gates, hidden_gates, hx):
+    """_gru_cell(Tensor input_gates, Tensor hidden_gates, Tensor hx) -> Tensor"""
+    return K.gru_cell(input_gates, hidden_gates, hx)
+
+
 def rsub(*args, **kwargs):
     return dispatch("rsub", _RSUB_OVERLOADS, args, kwargs, array_types())
 

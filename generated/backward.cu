@@ -89,6 +89,8 @@
 //   UpsampleNearest2DBackward0: helper upsample_nearest2d_backward() has no device version
 //   BinaryCrossEntropyWithLogitsBackward0: helper bce_with_logits_backward() has no device version
 //   ScaledDotProductAttentionBackward0: several outputs
+//   LstmCellBackward0: several outputs
+//   GruCellBackward0: shared key 'input_gates, hidden_gates, hx'
 // Nodes whose gradients are all `grad` itself: no kernel, no launch.
 //   CloneBackward0
 

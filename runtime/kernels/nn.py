@@ -12,7 +12,7 @@ from .. import random
 from ..backends import array_module
 from ..dtypes import FLOATING, check_kernel_dtype
 from ..shapes import wrap_dim
-from .core import reduce_loss
+from .core import reduce_loss, sigmoid
 
 # ---- activations ---------------------------------------------------------------------------
 
@@ -118,6 +118,39 @@ def hardtanh(self, min_val, max_val):
         min_val, max_val = int(min_val), int(max_val)
     xp = array_module(self)
     return xp.minimum(xp.maximum(self, min_val), max_val).astype(self.dtype, copy=False)
+
+
+# ---- recurrent cells -------------------------------------------------------------------------
+
+def _gate_width(op: str, gates, state, count: int) -> int:
+    width = state.shape[-1]
+    if gates.shape[-1] != count * width:
+        raise RuntimeError(f"{op}: expected gates with {count} * {width} = {count * width} features for a state of "
+                           f"{width}, got gates of shape {list(gates.shape)}")
+    return width
+
+
+def lstm_cell(input_gates, hidden_gates, cx):
+    """(hy, cy) of one LSTM step from its gate pre-activations (torch's order: i, f, g, o)."""
+    xp = array_module(cx)
+    h = _gate_width("_lstm_cell", input_gates, cx, 4)
+    gates = input_gates + hidden_gates
+    cy = sigmoid(gates[..., h:2 * h]) * cx
+    cy += sigmoid(gates[..., :h]) * xp.tanh(gates[..., 2 * h:3 * h])
+    return sigmoid(gates[..., 3 * h:]) * xp.tanh(cy), cy
+
+
+def gru_cell(input_gates, hidden_gates, hx):
+    """hy of one GRU step from its gate pre-activations (torch's order: r, z, n)."""
+    xp = array_module(hx)
+    h = _gate_width("_gru_cell", input_gates, hx, 3)
+    reset = sigmoid(hidden_gates[..., :h] + input_gates[..., :h])
+    update = sigmoid(hidden_gates[..., h:2 * h] + input_gates[..., h:2 * h])
+    new = xp.tanh(input_gates[..., 2 * h:] + hidden_gates[..., 2 * h:] * reset)
+    hy = hx - new
+    hy *= update
+    hy += new
+    return hy
 
 
 # ---- softmax and losses ----------------------------------------------------------------------
