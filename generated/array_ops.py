@@ -417,6 +417,13 @@ def max_dim(self, dim, keepdim=False):
     return K.max_dim(self, dim, keepdim)
 
 
+def topk(self, k, dim=-1, largest=True, sorted=True):
+    """topk(Tensor self, int k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)"""
+    k = int_arg(k, "topk", "k")
+    dim = int_arg(dim, "topk", "dim")
+    return K.topk(self, k, dim, largest, sorted)
+
+
 def max_default(self):
     """max(Tensor self) -> Tensor"""
     return K.max_all(self)
@@ -601,6 +608,18 @@ def flip(self, dims):
     """flip(Tensor self, int[] dims) -> Tensor"""
     dims = int_list(dims, "flip", "dims")
     return K.flip(self, dims)
+
+
+def tril(self, diagonal=0):
+    """tril(Tensor self, int diagonal=0) -> Tensor"""
+    diagonal = int_arg(diagonal, "tril", "diagonal")
+    return K.tril(self, diagonal)
+
+
+def triu(self, diagonal=0):
+    """triu(Tensor self, int diagonal=0) -> Tensor"""
+    diagonal = int_arg(diagonal, "triu", "diagonal")
+    return K.triu(self, diagonal)
 
 
 def roll(self, shifts, dims=()):

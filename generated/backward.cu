@@ -23,6 +23,7 @@
 //   ProdBackward0: helper prod_backward() has no device version
 //   ProdBackward1: helper prod_backward() has no device version
 //   MaxBackward0: several outputs
+//   TopkBackward0: several outputs
 //   MaxBackward1: helper evenly_distribute_backward() has no device version
 //   MinBackward0: several outputs
 //   MinBackward1: helper evenly_distribute_backward() has no device version
@@ -49,6 +50,8 @@
 //   CatBackward0: a Tensor[] argument
 //   StackBackward0: a Tensor[] argument
 //   FlipBackward0: op 'flip' runs the array kernel 'flip'
+//   TrilBackward0: op 'tril' runs the array kernel 'tril'
+//   TriuBackward0: op 'triu' runs the array kernel 'triu'
 //   RollBackward0: op 'roll' runs the array kernel 'roll'
 //   RepeatBackward0: helper repeat_backward() has no device version
 //   IndexBackward0: op 'index_backward' runs the array kernel 'index_backward'

@@ -93,6 +93,7 @@ from .nodes import (
     ProdBackward0,
     ProdBackward1,
     MaxBackward0,
+    TopkBackward0,
     MaxBackward1,
     MinBackward0,
     MinBackward1,
@@ -121,6 +122,8 @@ from .nodes import (
     CatBackward0,
     StackBackward0,
     FlipBackward0,
+    TrilBackward0,
+    TriuBackward0,
     RollBackward0,
     RepeatBackward0,
     IndexBackward0,
@@ -233,6 +236,7 @@ __all__ = [
     "mean",
     "prod",
     "max",
+    "topk",
     "min",
     "amax",
     "amin",
@@ -262,6 +266,8 @@ __all__ = [
     "cat",
     "stack",
     "flip",
+    "tril",
+    "triu",
     "roll",
     "repeat",
     "index",
@@ -326,6 +332,8 @@ __all__ = [
     "elu_",
     "silu_",
     "hardtanh_",
+    "tril_",
+    "triu_",
     "masked_fill_",
     "fill_",
     "zero_",
@@ -394,6 +402,8 @@ def rsub_Tensor(self, other, *, alpha=1):
 def rsub_Scalar(self, other, alpha=1):
     """rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor"""
     self_ = tensor_data(self, "rsub", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.rsub(self_, other, alpha))
     if STATE.enabled and requires_grad(self):
         node = RsubBackward1()
@@ -448,6 +458,8 @@ def div(self, other):
 def neg(self):
     """neg(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "neg", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.neg(self_))
     if STATE.enabled and requires_grad(self):
         node = NegBackward0()
@@ -461,6 +473,8 @@ def neg(self):
 def reciprocal(self):
     """reciprocal(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "reciprocal", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     result = make_tensor(1 / self_)
     if STATE.enabled and requires_grad(self):
@@ -477,6 +491,8 @@ def reciprocal(self):
 def pow_Tensor_Scalar(self, exponent):
     """pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor"""
     self_ = tensor_data(self, "pow", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.pow_scalar_exponent(self_, exponent))
     if STATE.enabled and requires_grad(self):
         node = PowBackward0()
@@ -514,6 +530,8 @@ def pow_Tensor_Tensor(self, exponent):
 def pow_Scalar(self, exponent):
     """pow.Scalar(Scalar self, Tensor exponent) -> Tensor"""
     exponent_ = tensor_data(exponent, "pow", "exponent", 2)
+    if B.cuda_loaded:
+        B.check_devices(exponent_)
     result = make_tensor(K.pow_scalar_base(self, exponent_))
     if STATE.enabled and requires_grad(exponent):
         node = PowBackward2()
@@ -573,6 +591,8 @@ def lerp_Tensor(self, end, weight):
 def exp(self):
     """exp(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "exp", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.exp(self_))
@@ -590,6 +610,8 @@ def exp(self):
 def log(self):
     """log(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "log", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.log(self_))
@@ -607,6 +629,8 @@ def log(self):
 def sqrt(self):
     """sqrt(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sqrt", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.sqrt(self_))
@@ -624,6 +648,8 @@ def sqrt(self):
 def sin(self):
     """sin(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sin", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.sin(self_))
@@ -641,6 +667,8 @@ def sin(self):
 def cos(self):
     """cos(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "cos", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.cos(self_))
@@ -658,6 +686,8 @@ def cos(self):
 def tan(self):
     """tan(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "tan", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.tan(self_))
@@ -675,6 +705,8 @@ def tan(self):
 def tanh(self):
     """tanh(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "tanh", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.tanh(self_))
@@ -692,6 +724,8 @@ def tanh(self):
 def sigmoid(self):
     """sigmoid(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sigmoid", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     result = make_tensor(K.sigmoid(self_))
     if STATE.enabled and requires_grad(self):
@@ -708,6 +742,8 @@ def sigmoid(self):
 def relu(self):
     """relu(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "relu", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.relu(self_))
     if STATE.enabled and requires_grad(self):
         node = ReluBackward0()
@@ -743,6 +779,8 @@ def threshold_backward(grad_output, self, threshold):
 def abs(self):
     """abs(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "abs", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.abs(self_))
     if STATE.enabled and requires_grad(self):
         node = AbsBackward0()
@@ -758,6 +796,8 @@ def abs(self):
 def sign(self):
     """sign(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sign", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.sign(self_))
     if STATE.enabled and requires_grad(self):
         node = SignBackward0()
@@ -793,6 +833,8 @@ def clamp_Tensor(self, min=None, max=None):
 def clamp_default(self, min=None, max=None):
     """clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor"""
     self_ = tensor_data(self, "clamp", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.clamp(self_, min, max))
     if STATE.enabled and requires_grad(self):
         node = ClampBackward1()
@@ -810,6 +852,8 @@ def clamp_default(self, min=None, max=None):
 def clamp_min(self, min):
     """clamp_min(Tensor self, Scalar min) -> Tensor"""
     self_ = tensor_data(self, "clamp_min", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.clamp_min(self_, min))
     if STATE.enabled and requires_grad(self):
         node = ClampMinBackward0()
@@ -826,6 +870,8 @@ def clamp_min(self, min):
 def clamp_max(self, max):
     """clamp_max(Tensor self, Scalar max) -> Tensor"""
     self_ = tensor_data(self, "clamp_max", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.clamp_max(self_, max))
     if STATE.enabled and requires_grad(self):
         node = ClampMaxBackward0()
@@ -884,6 +930,8 @@ def minimum(self, other):
 def log1p(self):
     """log1p(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "log1p", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.log1p(self_))
@@ -901,6 +949,8 @@ def log1p(self):
 def expm1(self):
     """expm1(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "expm1", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.expm1(self_))
@@ -918,6 +968,8 @@ def expm1(self):
 def log2(self):
     """log2(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "log2", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.log2(self_))
@@ -935,6 +987,8 @@ def log2(self):
 def log10(self):
     """log10(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "log10", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.log10(self_))
@@ -952,6 +1006,8 @@ def log10(self):
 def rsqrt(self):
     """rsqrt(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "rsqrt", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(1 / xp.sqrt(self_))
@@ -969,6 +1025,8 @@ def rsqrt(self):
 def asin(self):
     """asin(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "asin", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.arcsin(self_))
@@ -986,6 +1044,8 @@ def asin(self):
 def acos(self):
     """acos(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "acos", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.arccos(self_))
@@ -1003,6 +1063,8 @@ def acos(self):
 def atan(self):
     """atan(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "atan", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.arctan(self_))
@@ -1020,6 +1082,8 @@ def atan(self):
 def sinh(self):
     """sinh(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sinh", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.sinh(self_))
@@ -1037,6 +1101,8 @@ def sinh(self):
 def cosh(self):
     """cosh(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "cosh", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.cosh(self_))
@@ -1054,6 +1120,8 @@ def cosh(self):
 def erf(self):
     """erf(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "erf", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     result = make_tensor(K.erf(self_))
     if STATE.enabled and requires_grad(self):
@@ -1070,6 +1138,8 @@ def erf(self):
 def leaky_relu(self, negative_slope=0.01):
     """leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor"""
     self_ = tensor_data(self, "leaky_relu", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.leaky_relu(self_, negative_slope))
     if STATE.enabled and requires_grad(self):
         node = LeakyReluBackward0()
@@ -1086,6 +1156,8 @@ def leaky_relu(self, negative_slope=0.01):
 def elu(self, alpha=1, scale=1, input_scale=1):
     """elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor"""
     self_ = tensor_data(self, "elu", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.elu(self_, alpha, scale, input_scale))
     if STATE.enabled and requires_grad(self):
         node = EluBackward0()
@@ -1104,6 +1176,8 @@ def elu(self, alpha=1, scale=1, input_scale=1):
 def gelu(self, *, approximate='none'):
     """gelu(Tensor self, *, str approximate='none') -> Tensor"""
     self_ = tensor_data(self, "gelu", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.gelu(self_, approximate))
     if STATE.enabled and requires_grad(self):
         node = GeluBackward0()
@@ -1120,6 +1194,8 @@ def gelu(self, *, approximate='none'):
 def silu(self):
     """silu(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "silu", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.silu(self_))
     if STATE.enabled and requires_grad(self):
         node = SiluBackward0()
@@ -1135,6 +1211,8 @@ def silu(self):
 def softplus(self, beta=1, threshold=20):
     """softplus(Tensor self, Scalar beta=1, Scalar threshold=20) -> Tensor"""
     self_ = tensor_data(self, "softplus", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.softplus(self_, beta, threshold))
     if STATE.enabled and requires_grad(self):
         node = SoftplusBackward0()
@@ -1152,6 +1230,8 @@ def softplus(self, beta=1, threshold=20):
 def hardtanh(self, min_val=-1, max_val=1):
     """hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor"""
     self_ = tensor_data(self, "hardtanh", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.hardtanh(self_, min_val, max_val))
     if STATE.enabled and requires_grad(self):
         node = HardtanhBackward0()
@@ -1304,6 +1384,8 @@ def bitwise_xor(self, other):
 def bitwise_not(self):
     """bitwise_not(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "bitwise_not", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.bitwise_not(self_))
     return result
 
@@ -1344,6 +1426,8 @@ def logical_xor(self, other):
 def logical_not(self):
     """logical_not(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "logical_not", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     xp = array_module(self_)
     result = make_tensor(xp.logical_not(self_))
     return result
@@ -1352,6 +1436,8 @@ def logical_not(self):
 def isnan(self):
     """isnan(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "isnan", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     xp = array_module(self_)
     result = make_tensor(xp.isnan(self_))
     return result
@@ -1360,6 +1446,8 @@ def isnan(self):
 def isfinite(self):
     """isfinite(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "isfinite", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     xp = array_module(self_)
     result = make_tensor(xp.isfinite(self_))
     return result
@@ -1368,6 +1456,8 @@ def isfinite(self):
 def sum_default(self, *, dtype=None):
     """sum(Tensor self, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "sum", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.sum_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
@@ -1383,6 +1473,8 @@ def sum_default(self, *, dtype=None):
 def sum_dim_IntList(self, dim, keepdim=False, *, dtype=None):
     """sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "sum", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_list(dim, "sum", "dim", 1)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.sum_dims(self_, dim, keepdim, dtype))
@@ -1401,6 +1493,8 @@ def sum_dim_IntList(self, dim, keepdim=False, *, dtype=None):
 def mean_default(self, *, dtype=None):
     """mean(Tensor self, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "mean", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.mean_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
@@ -1416,6 +1510,8 @@ def mean_default(self, *, dtype=None):
 def mean_dim(self, dim, keepdim=False, *, dtype=None):
     """mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "mean", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_list(dim, "mean", "dim", 1)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.mean_dims(self_, dim, keepdim, dtype))
@@ -1434,6 +1530,8 @@ def mean_dim(self, dim, keepdim=False, *, dtype=None):
 def prod_default(self, *, dtype=None):
     """prod(Tensor self, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "prod", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.prod_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
@@ -1451,6 +1549,8 @@ def prod_default(self, *, dtype=None):
 def prod_dim_int(self, dim, keepdim=False, *, dtype=None):
     """prod.dim_int(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "prod", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "prod", "dim")
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.prod_dim(self_, dim, keepdim, dtype))
@@ -1471,6 +1571,8 @@ def prod_dim_int(self, dim, keepdim=False, *, dtype=None):
 def max_dim(self, dim, keepdim=False):
     """max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)"""
     self_ = tensor_data(self, "max", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "max", "dim")
     values_, indices_ = K.max_dim(self_, dim, keepdim)
     values = make_tensor(values_)
@@ -1489,9 +1591,32 @@ def max_dim(self, dim, keepdim=False):
     return return_type("max", ("values", "indices"), (values, indices))
 
 
+def topk(self, k, dim=-1, largest=True, sorted=True):
+    """topk(Tensor self, int k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)"""
+    self_ = tensor_data(self, "topk", "self", 1)
+    k = int_arg(k, "topk", "k")
+    dim = int_arg(dim, "topk", "dim")
+    values_, indices_ = K.topk(self_, k, dim, largest, sorted)
+    values = make_tensor(values_)
+    indices = make_tensor(indices_)
+    if STATE.enabled and requires_grad(self):
+        node = TopkBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (values._data.shape, values._data.dtype, indices._data.shape, indices._data.dtype)
+        node.indices_ = SavedOutput(indices)
+        node.saved_versions = (version(indices),)
+        node.dim = dim
+        node.self_shape = self_.shape
+        values.grad_fn = node
+        values._requires_grad = True
+    return return_type("topk", ("values", "indices"), (values, indices))
+
+
 def max_default(self):
     """max(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "max", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.max_all(self_))
     if STATE.enabled and requires_grad(self):
         node = MaxBackward1()
@@ -1508,6 +1633,8 @@ def max_default(self):
 def min_dim(self, dim, keepdim=False):
     """min.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)"""
     self_ = tensor_data(self, "min", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "min", "dim")
     values_, indices_ = K.min_dim(self_, dim, keepdim)
     values = make_tensor(values_)
@@ -1529,6 +1656,8 @@ def min_dim(self, dim, keepdim=False):
 def min_default(self):
     """min(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "min", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.min_all(self_))
     if STATE.enabled and requires_grad(self):
         node = MinBackward1()
@@ -1545,6 +1674,8 @@ def min_default(self):
 def amax(self, dim=(), keepdim=False):
     """amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "amax", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_list(dim, "amax", "dim", 1)
     result = make_tensor(K.amax(self_, dim, keepdim))
     if STATE.enabled and requires_grad(self):
@@ -1564,6 +1695,8 @@ def amax(self, dim=(), keepdim=False):
 def amin(self, dim=(), keepdim=False):
     """amin(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "amin", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_list(dim, "amin", "dim", 1)
     result = make_tensor(K.amin(self_, dim, keepdim))
     if STATE.enabled and requires_grad(self):
@@ -1583,6 +1716,8 @@ def amin(self, dim=(), keepdim=False):
 def argmax(self, dim=None, keepdim=False):
     """argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "argmax", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_arg(dim, "argmax", "dim")
     result = make_tensor(K.argmax(self_, dim, keepdim))
     return result
@@ -1591,6 +1726,8 @@ def argmax(self, dim=None, keepdim=False):
 def argmin(self, dim=None, keepdim=False):
     """argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "argmin", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_arg(dim, "argmin", "dim")
     result = make_tensor(K.argmin(self_, dim, keepdim))
     return result
@@ -1599,6 +1736,8 @@ def argmin(self, dim=None, keepdim=False):
 def logsumexp(self, dim, keepdim=False):
     """logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "logsumexp", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_list(dim, "logsumexp", "dim", 1)
     result = make_tensor(K.logsumexp(self_, dim, keepdim))
     if STATE.enabled and requires_grad(self):
@@ -1618,6 +1757,8 @@ def logsumexp(self, dim, keepdim=False):
 def var(self, dim=None, *, correction=None, keepdim=False):
     """var.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "var", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_list(dim, "var", "dim", 1)
     result = make_tensor(K.var(self_, dim, correction, keepdim))
     if STATE.enabled and requires_grad(self):
@@ -1637,6 +1778,8 @@ def var(self, dim=None, *, correction=None, keepdim=False):
 def std(self, dim=None, *, correction=None, keepdim=False):
     """std.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "std", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_list(dim, "std", "dim", 1)
     result = make_tensor(K.std(self_, dim, correction, keepdim))
     if STATE.enabled and requires_grad(self):
@@ -1657,6 +1800,8 @@ def std(self, dim=None, *, correction=None, keepdim=False):
 def linalg_vector_norm(self, ord=2, dim=None, keepdim=False, *, dtype=None):
     """linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "linalg_vector_norm", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_list(dim, "linalg_vector_norm", "dim", 1)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.linalg_vector_norm(self_, ord, dim, keepdim, dtype))
@@ -1678,6 +1823,8 @@ def linalg_vector_norm(self, ord=2, dim=None, keepdim=False, *, dtype=None):
 def cumsum(self, dim, *, dtype=None):
     """cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "cumsum", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "cumsum", "dim")
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.cumsum(self_, dim, dtype))
@@ -1694,6 +1841,8 @@ def cumsum(self, dim, *, dtype=None):
 def all(self, dim=None, keepdim=False):
     """all.dims(Tensor self, int[1]? dim=None, bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "all", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_list(dim, "all", "dim", 1)
     result = make_tensor(K.all(self_, dim, keepdim))
     return result
@@ -1702,6 +1851,8 @@ def all(self, dim=None, keepdim=False):
 def any(self, dim=None, keepdim=False):
     """any.dims(Tensor self, int[1]? dim=None, bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "any", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_list(dim, "any", "dim", 1)
     result = make_tensor(K.any(self_, dim, keepdim))
     return result
@@ -1808,6 +1959,8 @@ def dot(self, tensor):
 def view(self, size):
     """view(Tensor(a) self, int[] size) -> Tensor(a)"""
     self_ = tensor_data(self, "view", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     size = int_list(size, "view", "size")
     result = view_of(self, K.view(self_, size))
     if STATE.enabled and requires_grad(self):
@@ -1823,6 +1976,8 @@ def view(self, size):
 def reshape(self, shape):
     """reshape(Tensor self, int[] shape) -> Tensor"""
     self_ = tensor_data(self, "reshape", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     shape = int_list(shape, "reshape", "shape")
     result = make_tensor(K.reshape(self_, shape))
     if STATE.enabled and requires_grad(self):
@@ -1838,6 +1993,8 @@ def reshape(self, shape):
 def clone(self):
     """clone(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "clone", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     xp = array_module(self_)
     result = make_tensor(xp.array(self_, copy=True))
     if STATE.enabled and requires_grad(self):
@@ -1852,6 +2009,8 @@ def clone(self):
 def t(self):
     """t(Tensor(a) self) -> Tensor(a)"""
     self_ = tensor_data(self, "t", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = view_of(self, K.t(self_))
     if STATE.enabled and requires_grad(self):
         node = TBackward0()
@@ -1865,6 +2024,8 @@ def t(self):
 def transpose(self, dim0, dim1):
     """transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)"""
     self_ = tensor_data(self, "transpose", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim0 = int_arg(dim0, "transpose", "dim0")
     dim1 = int_arg(dim1, "transpose", "dim1")
     result = view_of(self, K.transpose(self_, dim0, dim1))
@@ -1882,6 +2043,8 @@ def transpose(self, dim0, dim1):
 def permute(self, dims):
     """permute(Tensor(a) self, int[] dims) -> Tensor(a)"""
     self_ = tensor_data(self, "permute", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dims = int_list(dims, "permute", "dims")
     result = view_of(self, K.permute(self_, dims))
     if STATE.enabled and requires_grad(self):
@@ -1897,6 +2060,8 @@ def permute(self, dims):
 def expand(self, size, *, implicit=False):
     """expand(Tensor(a) self, int[] size, *, bool implicit=False) -> Tensor(a)"""
     self_ = tensor_data(self, "expand", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     size = int_list(size, "expand", "size")
     result = view_of(self, K.expand(self_, size, implicit))
     if STATE.enabled and requires_grad(self):
@@ -1912,6 +2077,8 @@ def expand(self, size, *, implicit=False):
 def unsqueeze(self, dim):
     """unsqueeze(Tensor(a) self, int dim) -> Tensor(a)"""
     self_ = tensor_data(self, "unsqueeze", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "unsqueeze", "dim")
     result = view_of(self, K.unsqueeze(self_, dim))
     if STATE.enabled and requires_grad(self):
@@ -1927,6 +2094,8 @@ def unsqueeze(self, dim):
 def squeeze_default(self):
     """squeeze(Tensor(a) self) -> Tensor(a)"""
     self_ = tensor_data(self, "squeeze", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = view_of(self, K.squeeze_all(self_))
     if STATE.enabled and requires_grad(self):
         node = SqueezeBackward0()
@@ -1941,6 +2110,8 @@ def squeeze_default(self):
 def squeeze_dim(self, dim):
     """squeeze.dim(Tensor(a) self, int dim) -> Tensor(a)"""
     self_ = tensor_data(self, "squeeze", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "squeeze", "dim")
     result = view_of(self, K.squeeze(self_, dim))
     if STATE.enabled and requires_grad(self):
@@ -1988,6 +2159,8 @@ def stack(tensors, dim=0):
 def flip(self, dims):
     """flip(Tensor self, int[] dims) -> Tensor"""
     self_ = tensor_data(self, "flip", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dims = int_list(dims, "flip", "dims")
     result = make_tensor(K.flip(self_, dims))
     if STATE.enabled and requires_grad(self):
@@ -2000,9 +2173,41 @@ def flip(self, dims):
     return result
 
 
+def tril(self, diagonal=0):
+    """tril(Tensor self, int diagonal=0) -> Tensor"""
+    self_ = tensor_data(self, "tril", "self", 1)
+    diagonal = int_arg(diagonal, "tril", "diagonal")
+    result = make_tensor(K.tril(self_, diagonal))
+    if STATE.enabled and requires_grad(self):
+        node = TrilBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.diagonal = diagonal
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def triu(self, diagonal=0):
+    """triu(Tensor self, int diagonal=0) -> Tensor"""
+    self_ = tensor_data(self, "triu", "self", 1)
+    diagonal = int_arg(diagonal, "triu", "diagonal")
+    result = make_tensor(K.triu(self_, diagonal))
+    if STATE.enabled and requires_grad(self):
+        node = TriuBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.diagonal = diagonal
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def roll(self, shifts, dims=()):
     """roll(Tensor self, int[1] shifts, int[1] dims=[]) -> Tensor"""
     self_ = tensor_data(self, "roll", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     shifts = int_list(shifts, "roll", "shifts", 1)
     dims = int_list(dims, "roll", "dims", 1)
     result = make_tensor(K.roll(self_, shifts, dims))
@@ -2020,6 +2225,8 @@ def roll(self, shifts, dims=()):
 def repeat(self, repeats):
     """repeat(Tensor self, int[] repeats) -> Tensor"""
     self_ = tensor_data(self, "repeat", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     repeats = int_list(repeats, "repeat", "repeats")
     result = make_tensor(K.repeat(self_, repeats))
     if STATE.enabled and requires_grad(self):
@@ -2036,6 +2243,8 @@ def repeat(self, repeats):
 def index(self, indices):
     """index.Tensor(Tensor self, Tensor?[] indices) -> Tensor"""
     self_ = tensor_data(self, "index", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     indices = index_list(indices, "index", "indices")
     result = make_tensor(K.index(self_, indices))
     if STATE.enabled and requires_grad(self):
@@ -2052,6 +2261,8 @@ def index(self, indices):
 def index_backward(grad_output, input_sizes, indices):
     """index_backward(Tensor grad_output, int[] input_sizes, Tensor?[] indices) -> Tensor"""
     grad_output_ = tensor_data(grad_output, "index_backward", "grad_output", 1)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_)
     input_sizes = int_list(input_sizes, "index_backward", "input_sizes")
     indices = index_list(indices, "index_backward", "indices")
     result = make_tensor(K.index_backward(grad_output_, input_sizes, indices))
@@ -2209,6 +2420,8 @@ def masked_fill_Tensor(self, mask, value):
 def constant_pad_nd(self, pad, value=0):
     """constant_pad_nd(Tensor self, int[] pad, Scalar value=0) -> Tensor"""
     self_ = tensor_data(self, "constant_pad_nd", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     pad = int_list(pad, "constant_pad_nd", "pad")
     result = make_tensor(K.constant_pad_nd(self_, pad, value))
     if STATE.enabled and requires_grad(self):
@@ -2224,6 +2437,8 @@ def constant_pad_nd(self, pad, value=0):
 def fill_Scalar(self, value):
     """fill.Scalar(Tensor self, Scalar value) -> Tensor"""
     self_ = tensor_data(self, "fill", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.fill(self_, value))
     if STATE.enabled and requires_grad(self):
         node = FillBackward0()
@@ -2253,6 +2468,8 @@ def fill_Tensor(self, value):
 def zero(self):
     """zero(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "zero", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.zeros_like(self_))
     if STATE.enabled and requires_grad(self):
         node = ZeroBackward0()
@@ -2266,6 +2483,8 @@ def zero(self):
 def select(self, dim, index):
     """select.int(Tensor(a) self, int dim, int index) -> Tensor(a)"""
     self_ = tensor_data(self, "select", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "select", "dim")
     index = int_arg(index, "select", "index")
     result = view_of(self, K.select(self_, dim, index))
@@ -2284,6 +2503,8 @@ def select(self, dim, index):
 def select_backward(grad_output, input_sizes, dim, index):
     """select_backward(Tensor grad_output, int[] input_sizes, int dim, int index) -> Tensor"""
     grad_output_ = tensor_data(grad_output, "select_backward", "grad_output", 1)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_)
     input_sizes = int_list(input_sizes, "select_backward", "input_sizes")
     dim = int_arg(dim, "select_backward", "dim")
     index = int_arg(index, "select_backward", "index")
@@ -2302,6 +2523,8 @@ def select_backward(grad_output, input_sizes, dim, index):
 def slice(self, dim=0, start=None, end=None, step=1):
     """slice.Tensor(Tensor(a) self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor(a)"""
     self_ = tensor_data(self, "slice", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "slice", "dim")
     start = None if start is None else int_arg(start, "slice", "start")
     end = None if end is None else int_arg(end, "slice", "end")
@@ -2324,6 +2547,8 @@ def slice(self, dim=0, start=None, end=None, step=1):
 def slice_backward(grad_output, input_sizes, dim, start, end, step):
     """slice_backward(Tensor grad_output, int[] input_sizes, int dim, int? start, int? end, int step) -> Tensor"""
     grad_output_ = tensor_data(grad_output, "slice_backward", "grad_output", 1)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_)
     input_sizes = int_list(input_sizes, "slice_backward", "input_sizes")
     dim = int_arg(dim, "slice_backward", "dim")
     start = None if start is None else int_arg(start, "slice_backward", "start")
@@ -2346,6 +2571,8 @@ def slice_backward(grad_output, input_sizes, dim, start, end, step):
 def _to_copy(self, *, dtype=None, device=None, non_blocking=False):
     """_to_copy(Tensor self, *, ScalarType? dtype=None, Device? device=None, bool non_blocking=False) -> Tensor"""
     self_ = tensor_data(self, "_to_copy", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     device = None if device is None else as_device(device)
     result = make_tensor(K.to_copy(self_, dtype, device, non_blocking))
@@ -2363,6 +2590,8 @@ def _to_copy(self, *, dtype=None, device=None, non_blocking=False):
 def _softmax(self, dim, half_to_float=False):
     """_softmax(Tensor self, int dim, bool half_to_float=False) -> Tensor"""
     self_ = tensor_data(self, "_softmax", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "_softmax", "dim")
     result = make_tensor(K.softmax(self_, dim, half_to_float))
     if STATE.enabled and requires_grad(self):
@@ -2380,6 +2609,8 @@ def _softmax(self, dim, half_to_float=False):
 def _log_softmax(self, dim, half_to_float=False):
     """_log_softmax(Tensor self, int dim, bool half_to_float=False) -> Tensor"""
     self_ = tensor_data(self, "_log_softmax", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "_log_softmax", "dim")
     result = make_tensor(K.log_softmax(self_, dim, half_to_float))
     if STATE.enabled and requires_grad(self):
@@ -2525,6 +2756,8 @@ def smooth_l1_loss(self, target, reduction=1, beta=1.0):
 def native_dropout(input, p, train):
     """native_dropout(Tensor input, float p, bool? train) -> (Tensor output, Tensor mask)"""
     input_ = tensor_data(input, "native_dropout", "input", 1)
+    if B.cuda_loaded:
+        B.check_devices(input_)
     output_, mask_ = K.native_dropout(input_, p, train)
     output = make_tensor(output_)
     mask = make_tensor(mask_)
@@ -2576,6 +2809,8 @@ def convolution(input, weight, bias, stride, padding, dilation, transposed, outp
 def max_pool2d_with_indices(self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
     """max_pool2d_with_indices(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> (Tensor output, Tensor indices)"""
     self_ = tensor_data(self, "max_pool2d_with_indices", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     kernel_size = int_list(kernel_size, "max_pool2d_with_indices", "kernel_size", 2)
     stride = int_list(stride, "max_pool2d_with_indices", "stride", 2)
     padding = int_list(padding, "max_pool2d_with_indices", "padding", 2)
@@ -2598,6 +2833,8 @@ def max_pool2d_with_indices(self, kernel_size, stride=(), padding=0, dilation=1,
 def avg_pool2d(self, kernel_size, stride=(), padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
     """avg_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) -> Tensor"""
     self_ = tensor_data(self, "avg_pool2d", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     kernel_size = int_list(kernel_size, "avg_pool2d", "kernel_size", 2)
     stride = int_list(stride, "avg_pool2d", "stride", 2)
     padding = int_list(padding, "avg_pool2d", "padding", 2)
@@ -2651,6 +2888,8 @@ def avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mo
 def _adaptive_avg_pool2d(self, output_size):
     """_adaptive_avg_pool2d(Tensor self, int[2] output_size) -> Tensor"""
     self_ = tensor_data(self, "_adaptive_avg_pool2d", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     output_size = int_list(output_size, "_adaptive_avg_pool2d", "output_size", 2)
     result = make_tensor(K.adaptive_avg_pool2d(self_, output_size))
     if STATE.enabled and requires_grad(self):
@@ -2796,6 +3035,8 @@ def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=
 def upsample_nearest2d(self, output_size, scales_h=None, scales_w=None):
     """upsample_nearest2d(Tensor self, int[2] output_size, float? scales_h=None, float? scales_w=None) -> Tensor"""
     self_ = tensor_data(self, "upsample_nearest2d", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     output_size = int_list(output_size, "upsample_nearest2d", "output_size", 2)
     result = make_tensor(K.upsample_nearest2d(self_, output_size, scales_h, scales_w))
     if STATE.enabled and requires_grad(self):
@@ -3318,6 +3559,16 @@ def silu_(self, *args, **kwargs):
 def hardtanh_(self, *args, **kwargs):
     """hardtanh in place: the result written into self, its node made self's history."""
     return inplace(self, hardtanh, *args, **kwargs)
+
+
+def tril_(self, *args, **kwargs):
+    """tril in place: the result written into self, its node made self's history."""
+    return inplace(self, tril, *args, **kwargs)
+
+
+def triu_(self, *args, **kwargs):
+    """triu in place: the result written into self, its node made self's history."""
+    return inplace(self, triu, *args, **kwargs)
 
 
 def masked_fill_(self, *args, **kwargs):

@@ -1703,6 +1703,30 @@ class MaxBackward0(Node):
         return (H.value_selecting_reduction_backward(T, grads[0], self.dim, indices, self.self_shape, self.keepdim),)
 
 
+class TopkBackward0(Node):
+    """derivatives.yaml: topk(Tensor self, int k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)
+
+      self: value_selecting_reduction_backward(grads[0], dim, indices, self.shape, True)
+    """
+
+    __slots__ = ("indices_", "dim", "self_shape")
+    num_outputs = 2
+    saved_slots = ("indices_",)
+    saved_names = ("indices",)
+    value_slots = ("dim", "self_shape")
+    output_slots = ("indices_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        indices = self.indices_._data
+        return (H.value_selecting_reduction_backward(A, grads[0], self.dim, indices, self.self_shape, True),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        indices = self.saved_output(self.indices_)
+        return (H.value_selecting_reduction_backward(T, grads[0], self.dim, indices, self.self_shape, True),)
+
+
 class MaxBackward1(Node):
     """derivatives.yaml: max(Tensor self) -> Tensor
 
@@ -2377,6 +2401,42 @@ class FlipBackward0(Node):
     def apply_differentiable(self, grads):
         grad = grads[0]
         return (T.flip(grad, self.dims),)
+
+
+class TrilBackward0(Node):
+    """derivatives.yaml: tril(Tensor self, int diagonal=0) -> Tensor
+
+      self: grad.tril(diagonal)
+    """
+
+    __slots__ = ("diagonal",)
+    value_slots = ("diagonal",)
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A.tril(grad, self.diagonal),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T.tril(grad, self.diagonal),)
+
+
+class TriuBackward0(Node):
+    """derivatives.yaml: triu(Tensor self, int diagonal=0) -> Tensor
+
+      self: grad.triu(diagonal)
+    """
+
+    __slots__ = ("diagonal",)
+    value_slots = ("diagonal",)
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A.triu(grad, self.diagonal),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T.triu(grad, self.diagonal),)
 
 
 class RollBackward0(Node):

@@ -14,7 +14,7 @@ import numpy as np
 from . import namespaces
 from .grad_mode import STATE, no_grad
 from .node import SavedOutput
-from .tensor import LEAF_INPLACE_MESSAGE, Tensor, array_index, make_tensor, requires_grad, type_description
+from .tensor import LEAF_INPLACE_MESSAGE, Tensor, make_tensor, requires_grad, type_description
 
 
 def inplace(self: Tensor, op, *args, casting: str = "same_kind", **kwargs) -> Tensor:

@@ -12,9 +12,9 @@ import numpy as np
 
 from ..generated import functions as F
 
-from .. import dtypes, factories
+from .. import dtypes, factories, legacy
 from ..backends import device as as_device
-from ..backends import device_of
+from ..backends import array_module, device_of
 from ..inplace import inplace
 from ..tensor import Tensor, make_tensor
 
@@ -72,7 +72,7 @@ def copy_(self: Tensor, source, non_blocking: bool = False) -> Tensor:
         source = F._to_copy(source, device=device_of(self._data))
 
     def copy(target, src):
-        everywhere = make_tensor(np.ones(target._data.shape, np.bool_))
+        everywhere = make_tensor(array_module(target._data).ones(target._data.shape, np.bool_))
         return F.where(everywhere, src, target)
 
     return inplace(self, copy, source, casting="unsafe")
@@ -107,5 +107,8 @@ def is_tensor(obj) -> builtins.bool:
     return isinstance(obj, Tensor)
 
 
+type = legacy.tensor_type  # noqa: A001 - t.type(): 'torch.FloatTensor', or a cast
+
+
 __all__ = ["to", "double", "float", "half", "long", "int", "bool", "cpu", "cuda", "type_as", "copy_", "new_tensor",
-           "new_zeros", "new_ones", "new_empty", "new_full", "numel", "is_tensor"]
+           "new_zeros", "new_ones", "new_empty", "new_full", "numel", "is_tensor", "type"]

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..generated import functions as F
 
+from ..backends import array_module
 from ..inplace import inplace, is_recorded
 from ..tensor import Tensor, array_index, make_tensor
 
@@ -64,16 +65,17 @@ def setitem(self: Tensor, index, value) -> None:
         self._bump()
         return
     shape = self._data.shape
-    positions = np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)[array_index(index)]
-    mask = np.zeros(shape, bool)
+    xp = array_module(self._data)  # the mask and positions on the tensor's device
+    positions = xp.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)[array_index(index)]
+    mask = xp.zeros(shape, bool)
     mask.reshape(-1)[positions.reshape(-1)] = True
 
     def put(target, source):
         if isinstance(source, Tensor):
             flat = F.reshape(F.expand(source, positions.shape), [-1])
-            placed = F.index_backward(flat, shape, np.unravel_index(positions.reshape(-1), shape))
+            placed = F.index_backward(flat, shape, xp.unravel_index(positions.reshape(-1), shape))
         else:
-            placed = make_tensor(np.full(shape, source, dtype=target._data.dtype))
+            placed = make_tensor(xp.full(shape, source, dtype=target._data.dtype))
         return F.where(make_tensor(mask), placed, target)
 
     inplace(self, put, value)

@@ -456,3 +456,11 @@ def reduce_loss(loss, reduction: int):
         return loss
     xp = array_module(loss)
     return xp.mean(loss) if reduction == 1 else xp.sum(loss)
+
+
+def tril(self, diagonal):
+    return array_module(self).tril(self, diagonal)
+
+
+def triu(self, diagonal):
+    return array_module(self).triu(self, diagonal)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 
+from .. import backends
 from ..backends import array_module
 from ..shapes import wrap_dim
 
@@ -32,9 +33,7 @@ def index_backward(grad_output, input_sizes, indices):
     if xp.__name__ == "numpy":
         xp.add.at(out, _numpy_index(indices), grad_output)
     else:
-        import cupyx
-
-        cupyx.scatter_add(out, _numpy_index(indices), grad_output)
+        backends.cupyx().scatter_add(out, _numpy_index(indices), grad_output)
     return out
 
 
@@ -55,7 +54,8 @@ def gather(self, dim, index, sparse_grad):
 def _scatter_positions(index, dim: int) -> tuple:
     """Full index arrays addressing out[..., index[...], ...] along `dim` for every element of index."""
     xp = array_module(index)
-    grids = list(xp.indices(index.shape, sparse=True))
+    # open grids, as numpy's indices(sparse=True) gives (cupy's indices has no `sparse`)
+    grids = [xp.arange(n).reshape((1,) * d + (n,) + (1,) * (index.ndim - d - 1)) for d, n in enumerate(index.shape)]
     grids[dim] = index
     return tuple(grids)
 

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from .. import random
+from .. import backends
 from ..backends import array_module
 from ..dtypes import FLOATING, check_kernel_dtype
 from ..shapes import wrap_dim
@@ -23,9 +24,7 @@ def erf(self):
     xp = array_module(self)
     if xp is np:  # numpy has no erf: libm's, element by element
         return np.asarray(_erf(self)).astype(self.dtype if self.dtype.kind == "f" else np.float32)
-    import cupyx.scipy.special
-
-    return cupyx.scipy.special.erf(self)
+    return backends.cupyx().scipy.special.erf(self)
 
 
 _GELU_BETA = math.sqrt(2 / math.pi)
@@ -332,13 +331,14 @@ def _output_size(size: int, kernel: int, stride: int, padding: int, dilation: in
 
 
 def _windows(padded, kernel, stride, dilation, out_hw):
-    """(N, C, KH, KW, OH, OW) strided view of every kernel position over every output pixel."""
+    """(N, C, KH, KW, OH, OW) strided view of every kernel position over every output pixel (its
+    elements overlap: never written to; cupy's as_strided has no `writeable` to forbid it)."""
     xp = array_module(padded)
     n, c, _, _ = padded.shape
     s0, s1, s2, s3 = padded.strides
     shape = (n, c, kernel[0], kernel[1], out_hw[0], out_hw[1])
     strides = (s0, s1, s2 * dilation[0], s3 * dilation[1], s2 * stride[0], s3 * stride[1])
-    return xp.lib.stride_tricks.as_strided(padded, shape, strides, writeable=False)
+    return xp.lib.stride_tricks.as_strided(padded, shape, strides)
 
 
 def _pad2d(x, padding, value=0.0):

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from ..backends import to_device
 from ..generated import functions as F
 
 from .. import composites
@@ -334,8 +335,8 @@ def pad(input, pad, mode="constant", value=None):
     out = input
     for i in range(len(pad) // 2):  # the pad list runs from the last dim backwards
         dim = input.ndim - 1 - i
-        out = F.index_select(out, dim, make_tensor(_pad_positions(input.shape[dim], pad[2 * i], pad[2 * i + 1],
-                                                                  mode)))
+        positions = _pad_positions(input.shape[dim], pad[2 * i], pad[2 * i + 1], mode)
+        out = F.index_select(out, dim, make_tensor(to_device(positions, input.device)))
     return out
 
 
