@@ -879,6 +879,12 @@ def upsample_nearest2d(self, output_size, scales_h=None, scales_w=None):
     return K.upsample_nearest2d(self, output_size, scales_h, scales_w)
 
 
+def upsample_bilinear2d(self, output_size, align_corners, scales_h=None, scales_w=None):
+    """upsample_bilinear2d(Tensor self, int[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor"""
+    output_size = int_list(output_size, "upsample_bilinear2d", "output_size", 2)
+    return K.upsample_bilinear2d(self, output_size, align_corners, scales_h, scales_w)
+
+
 def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None, reduction=1):
     """binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=Mean) -> Tensor"""
     reduction = int_arg(reduction, "binary_cross_entropy_with_logits", "reduction")

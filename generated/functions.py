@@ -163,6 +163,7 @@ from .nodes import (
     NativeGroupNormBackward0,
     EmbeddingBackward0,
     UpsampleNearest2DBackward0,
+    UpsampleBilinear2DBackward0,
     BinaryCrossEntropyWithLogitsBackward0,
     ScaledDotProductAttentionBackward0,
     LstmCellBackward0,
@@ -304,6 +305,7 @@ __all__ = [
     "native_group_norm",
     "embedding",
     "upsample_nearest2d",
+    "upsample_bilinear2d",
     "binary_cross_entropy_with_logits",
     "_scaled_dot_product_attention",
     "_lstm_cell",
@@ -3049,6 +3051,27 @@ def upsample_nearest2d(self, output_size, scales_h=None, scales_w=None):
         node = UpsampleNearest2DBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
+        node.output_size = output_size
+        node.scales_h = scales_h
+        node.scales_w = scales_w
+        node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def upsample_bilinear2d(self, output_size, align_corners, scales_h=None, scales_w=None):
+    """upsample_bilinear2d(Tensor self, int[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor"""
+    self_ = tensor_data(self, "upsample_bilinear2d", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    output_size = int_list(output_size, "upsample_bilinear2d", "output_size", 2)
+    result = make_tensor(K.upsample_bilinear2d(self_, output_size, align_corners, scales_h, scales_w))
+    if STATE.enabled and requires_grad(self):
+        node = UpsampleBilinear2DBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.align_corners = align_corners
         node.output_size = output_size
         node.scales_h = scales_h
         node.scales_w = scales_w

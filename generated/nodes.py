@@ -3571,6 +3571,24 @@ class UpsampleNearest2DBackward0(Node):
         return (H.upsample_nearest2d_backward(T, grad, self.self_shape, self.output_size, self.scales_h, self.scales_w),)
 
 
+class UpsampleBilinear2DBackward0(Node):
+    """derivatives.yaml: upsample_bilinear2d(Tensor self, int[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor
+
+      self: upsample_bilinear2d_backward(grad, self.shape, output_size, align_corners, scales_h, scales_w)
+    """
+
+    __slots__ = ("align_corners", "output_size", "scales_h", "scales_w", "self_shape")
+    value_slots = ("align_corners", "output_size", "scales_h", "scales_w", "self_shape")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (H.upsample_bilinear2d_backward(A, grad, self.self_shape, self.output_size, self.align_corners, self.scales_h, self.scales_w),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (H.upsample_bilinear2d_backward(T, grad, self.self_shape, self.output_size, self.align_corners, self.scales_h, self.scales_w),)
+
+
 class BinaryCrossEntropyWithLogitsBackward0(Node):
     """derivatives.yaml: binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=Mean) -> Tensor
 

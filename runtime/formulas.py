@@ -359,6 +359,28 @@ def upsample_nearest2d_backward(ops, grad, self_shape, output_size, scales_h, sc
     return ops.index_backward(grad, self_shape, [None, None, rows[:, None], cols])
 
 
+def upsample_bilinear2d_backward(ops, grad, self_shape, output_size, align_corners, scales_h, scales_w):
+    """Each output's gradient goes back to its 2 x 2 source pixels by their weights: columns first,
+    then rows, each a weighted scatter-add (index_backward)."""
+    dtype = getattr(grad, "_data", grad).dtype
+    h0, h1, top, bottom = kernels.linear_source_weights(self_shape[-2], output_size[0], align_corners, scales_h, dtype)
+    w0, w1, left, right = kernels.linear_source_weights(self_shape[-1], output_size[1], align_corners, scales_w, dtype)
+    lead = [None] * (len(self_shape) - 2)
+    by_columns = list(self_shape[:-2]) + [output_size[0], self_shape[-1]]
+    columns = (ops.index_backward(grad * _constant(ops, grad, left), by_columns, lead + [None, w0])
+               + ops.index_backward(grad * _constant(ops, grad, right), by_columns, lead + [None, w1]))
+    return (ops.index_backward(columns * _constant(ops, grad, top[:, None]), list(self_shape), lead + [h0])
+            + ops.index_backward(columns * _constant(ops, grad, bottom[:, None]), list(self_shape), lead + [h1]))
+
+
+def _constant(ops, like, array):
+    """A host array of constants as an operand next to `like` (an array, or a Tensor in the
+    differentiable form), on its device."""
+    data = getattr(like, "_data", like)
+    values = array_module(data).asarray(array)
+    return make_tensor(values) if ops.DIFFERENTIABLE else values
+
+
 # ---- linear algebra and neural-network functions ------------------------------------------------
 
 def convolution_backward(ops, grad, input, weight, bias, stride, padding, dilation, transposed,  # noqa: A002

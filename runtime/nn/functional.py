@@ -194,6 +194,50 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return F.native_dropout(input, p, True)[0]
 
 
+def _feature_dropout(input, p, training, inplace, op: str):
+    """Whole channels zeroed: one draw per (N, C) (torch's bernoulli_(1 - p) over an (N, C, 1, ...)
+    tensor, then divided by 1 - p), so the same seed drops the same channels."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return input
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    if p == 1:
+        noise = np.zeros(shape, input._data.dtype)
+    else:
+        noise = _random.bernoulli(1 - p, shape, input._data.dtype) / input._data.dtype.type(1 - p)
+    noise = make_tensor(noise).to(input.device)
+    return F.mul_(input, noise) if inplace else F.mul(input, noise)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) (or unbatched (C, L)) inputs."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note that "
+                           "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
+                           "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    if input.dim() == 2:
+        return F.squeeze_dim(_feature_dropout(F.unsqueeze(input, 0), p, training, inplace, "dropout1d"), 0)
+    return _feature_dropout(input, p, training, inplace, "dropout1d")
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, H, W) inputs (a 3-D input is taken as (N, C, L), with torch's warning)."""
+    if input.dim() not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is deprecated and will "
+                      "result in an error in a future release. To retain the behavior and silence this warning, "
+                      "please use dropout instead. Note that dropout2d exists to provide channel-wise dropout on "
+                      "inputs with 2 spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
+                      "3D or 4D inputs).", stacklevel=2)
+    if input.dim() == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
+                      "This behavior will change in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please "
+                      "switch to using dropout1d instead.", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, "dropout2d")
+
+
 def linear(input, weight, bias=None):
     """As torch: addmm for a 2-D input with a bias (AddmmBackward0), and for a row-major N-D one
     viewed as 2-D (ViewBackward0 around AddmmBackward0); else matmul (+ bias)."""
@@ -265,6 +309,23 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, spatial: int, op: str):
+    stride, padding = _pair(stride, op, "stride", spatial), _pair(padding, op, "padding", spatial)
+    dilation, output_padding = _pair(dilation, op, "dilation", spatial), _pair(output_padding, op, "output_padding",
+                                                                                spatial)
+    return F.convolution(input, weight, bias, stride, padding, dilation, True, output_padding, groups)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1,
+                           "conv_transpose1d")
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2,
+                           "conv_transpose2d")
+
+
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     kernel = _pair(kernel_size, "max_pool2d", "kernel_size")
     stride = kernel if stride is None or stride == [] else _pair(stride, "max_pool2d", "stride")
@@ -311,19 +372,64 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 # ---- resizing and padding ----------------------------------------------------------------------
 
+_LINEAR_MODES = ("linear", "bilinear", "bicubic", "trilinear")
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None,
                 antialias=False):
-    if mode != "nearest" or input.ndim != 4:
-        raise NotImplementedError(f"interpolate supports mode='nearest' on 4-D inputs, got mode={mode!r} on a "
-                                  f"{input.ndim}-D input")
-    if (size is None) == (scale_factor is None):
+    """Resample (N, C, L) or (N, C, H, W) inputs to `size`, or by `scale_factor`: mode 'nearest'
+    (both ranks), 'linear' (3-D) or 'bilinear' (4-D), with torch's sizes, scales and source
+    positions. 1-D inputs run as 2-D ones of height 1 (UpsampleNearest2D/UpsampleBilinear2D nodes)."""
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating modes: "
+                             "linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    dim = input.dim() - 2
+    if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
+    output_size = scales = None
     if size is not None:
-        return F.upsample_nearest2d(input, _pair(size, "interpolate", "size"), None, None)
-    scales = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor, scale_factor)
-    out = tuple(int(math.floor(s * f)) for s, f in zip(input.shape[-2:], scales))
-    return F.upsample_nearest2d(input, out, None if recompute_scale_factor else scales[0],
-                                None if recompute_scale_factor else scales[1])
+        output_size = list(size) if isinstance(size, (list, tuple)) else [size] * dim
+        if len(output_size) != dim:
+            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input with "
+                             f"spatial dimensions of {list(input.shape[2:])} and output size of {size}. Please "
+                             "provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, "
+                             "...,oK) format.")
+    elif scale_factor is not None:
+        scales = list(scale_factor) if isinstance(scale_factor, (list, tuple)) else [scale_factor] * dim
+        if len(scales) != dim:
+            raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got input "
+                             f"with spatial dimensions of {list(input.shape[2:])} and scale_factor of shape "
+                             f"{scale_factor}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                             "scale_factor in (s1, s2, ...,sK) format.")
+    else:
+        raise ValueError("either size or scale_factor should be defined")
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if scales is not None:
+        output_size = [int(math.floor(float(input.shape[i + 2]) * scales[i])) for i in range(dim)]
+        if recompute_scale_factor:
+            scales = None
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported")
+    if mode == "bilinear" and input.dim() == 3:
+        raise NotImplementedError("Got 3D input, but bilinear mode needs 4D input")
+    if mode == "linear" and input.dim() == 4:
+        raise NotImplementedError("Got 4D input, but linear mode needs 3D input")
+    if (mode, input.dim()) not in (("nearest", 3), ("nearest", 4), ("linear", 3), ("bilinear", 4)):
+        raise NotImplementedError(f"interpolate: mode {mode!r} on a {input.dim()}-D input is not supported (gradspec "
+                                  "has nearest on 3-D and 4-D inputs, linear on 3-D and bilinear on 4-D)")
+    flat = input.dim() == 3  # (N, C, L) as (N, C, 1, L)
+    x = F.unsqueeze(input, 2) if flat else input
+    size2d = [1, *output_size] if flat else output_size
+    scales2d = [None, None] if scales is None else ([None, *scales] if flat else scales)
+    if mode == "nearest":
+        out = F.upsample_nearest2d(x, size2d, *scales2d)
+    else:
+        out = F.upsample_bilinear2d(x, size2d, align_corners, *scales2d)
+    return F.squeeze_dim(out, 2) if flat else out
 
 
 def pad(input, pad, mode="constant", value=None):
