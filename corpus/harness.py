@@ -111,8 +111,7 @@ def scripts(names: list[str] | None = None) -> list[Script]:
 def run(script: Script, backend: str) -> Run:
     env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                OPENBLAS_NUM_THREADS="1", PYTHONWARNINGS="ignore", PYTHONDONTWRITEBYTECODE="1")
-    # the scripts run as on the CPU machine torch's outputs were recorded on: not on the emulated
-    # cuda device that tests/conftest.py turns on for the test session
+    # both sides run where torch ran: no emulated GPU (tests/conftest.py turns it on for the suite)
     env.pop("GRADSPEC_EMULATE_CUDA", None)
     with tempfile.TemporaryDirectory(prefix=f"corpus-{script.name}-") as folder:
         for name in script.data:
