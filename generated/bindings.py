@@ -19,8 +19,8 @@ OPS = ("add", "sub", "rsub", "mul", "div", "neg", "reciprocal", "pow", "lerp", "
     "_softmax", "_log_softmax", "nll_loss_forward", "nll_loss_backward", "binary_cross_entropy", "mse_loss",
     "smooth_l1_loss", "native_dropout", "convolution", "max_pool2d_with_indices", "avg_pool2d",
     "avg_pool2d_backward", "_adaptive_avg_pool2d", "_adaptive_avg_pool2d_backward", "native_batch_norm",
-    "native_layer_norm", "native_group_norm", "embedding", "upsample_nearest2d",
-    "binary_cross_entropy_with_logits", "_scaled_dot_product_attention")
+    "native_layer_norm", "native_group_norm", "embedding", "upsample_nearest2d", "upsample_bilinear2d",
+    "binary_cross_entropy_with_logits", "_scaled_dot_product_attention", "_lstm_cell", "_gru_cell")
 FUNCTIONS = ("add", "add_", "sub", "sub_", "rsub", "mul", "mul_", "div", "div_", "neg", "neg_", "reciprocal",
     "reciprocal_", "pow", "pow_", "lerp", "lerp_", "exp", "exp_", "log", "log_", "sqrt", "sqrt_", "sin",
     "sin_", "cos", "cos_", "tan", "tanh", "tanh_", "sigmoid", "sigmoid_", "relu", "relu_", "abs", "abs_",
@@ -37,7 +37,8 @@ FUNCTIONS = ("add", "add_", "sub", "sub_", "rsub", "mul", "mul_", "div", "div_",
     "nll_loss_forward", "nll_loss_backward", "binary_cross_entropy", "mse_loss", "smooth_l1_loss",
     "native_dropout", "convolution", "max_pool2d_with_indices", "avg_pool2d", "avg_pool2d_backward",
     "_adaptive_avg_pool2d", "_adaptive_avg_pool2d_backward", "native_batch_norm", "native_layer_norm",
-    "native_group_norm", "embedding", "upsample_nearest2d", "binary_cross_entropy_with_logits")
+    "native_group_norm", "embedding", "upsample_nearest2d", "upsample_bilinear2d",
+    "binary_cross_entropy_with_logits")
 METHODS = ("add", "add_", "sub", "sub_", "mul", "mul_", "div", "div_", "neg", "neg_", "reciprocal",
     "reciprocal_", "pow", "pow_", "lerp", "lerp_", "exp", "exp_", "log", "log_", "sqrt", "sqrt_", "sin",
     "sin_", "cos", "cos_", "tan", "tanh", "tanh_", "sigmoid", "sigmoid_", "relu", "relu_", "abs", "abs_",

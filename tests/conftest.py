@@ -22,6 +22,17 @@ def _cuda_missing() -> str | None:
 
 
 CUDA_MISSING = _cuda_missing()
+
+
+def _full_precision() -> None:
+    """Convolutions on cuda compare with the CPU at float32's precision: TF32 off (torch's default
+    for them is on, as is gradspec's; tests/test_cuda_device.py checks the switch itself)."""
+    import gradspec
+
+    gradspec.backends.cudnn.allow_tf32 = False
+
+
+_full_precision()
 # Every device-generic test takes `device` from here: "cuda" runs wherever a cuda device (or the
 # emulated one) is available, and is marked so that `pytest -m cuda` runs the cuda part alone.
 DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(

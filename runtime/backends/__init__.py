@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import precision
 from .numpy_backend import NUMPY
+from .precision import cuda  # torch.backends.cuda (matmul.allow_tf32)
 from .table import CPU, INSTALL_HINT, Backend, device, mixed_devices_error
 
 __all__ = ["CPU", "INSTALL_HINT", "Backend", "device", "mixed_devices_error", "register", "backend_of", "backward",
+           "precision", "cuda", "product_precision",
            "cupy", "cupyx", "check_devices", "follow", "use_device", "module_for", "array_module", "array_types",
            "device_of", "to_device"]
 
@@ -44,6 +47,14 @@ def backward(node, grads):
                 use_device(grad.device.id)
             return table.backward(node, grads)
     return node.apply(grads)
+
+
+def product_precision(array, kind: str = "matmul") -> None:
+    """Before a float32 matrix product (`kind`: "matmul" or "conv") on a backend with a TF32 switch:
+    set it as torch's flags say (backends/precision.py). Nothing on numpy."""
+    table = _TABLES.get(type(array))
+    if table is not None and table.set_tf32 is not None and array.dtype == np.float32:
+        table.set_tf32(precision.allowed(kind))
 
 
 def cupy():

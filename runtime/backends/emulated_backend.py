@@ -9,4 +9,4 @@ from .cupy_backend import table
 
 
 def load() -> Backend:
-    return table("emulated", emulated_cuda.module(), emulated_cuda.cupyx())
+    return table("emulated", emulated_cuda.module(), emulated_cuda.cupyx(), emulated_cuda.set_compute_type)

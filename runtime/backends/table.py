@@ -38,10 +38,13 @@ CPU = device("cpu")
 class Backend:
     """An array library gradspec runs on, as a table."""
 
-    __slots__ = ("name", "xp", "array_type", "extras", "launch")
+    __slots__ = ("name", "xp", "array_type", "extras", "launch", "set_tf32")
 
-    def __init__(self, name: str, xp, array_type: type, extras=None, launch=None):
+    def __init__(self, name: str, xp, array_type: type, extras=None, launch=None, set_tf32=None):
+        """`launch`: the fused backward kernels' launcher (backends/fused.py), if the backend has
+        them; `set_tf32(on)`: its switch for TF32 float32 products, if it has one."""
         self.name, self.xp, self.array_type, self.extras, self.launch = name, xp, array_type, extras, launch
+        self.set_tf32 = set_tf32
 
     def backward(self, node, grads):
         """A node's input gradients: its fused kernel where this backend launches fused kernels

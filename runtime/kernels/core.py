@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .. import backends
 from ..backends import array_module, to_device
 from ..dtypes import ALL_TYPES, INTEGRAL_AND_BOOL, check_kernel_dtype, result_type, scalar_type_name
 from ..shapes import wrap_dim
@@ -196,10 +197,13 @@ def clamp_max(self, max):  # noqa: A002
 
 
 def sigmoid(self):
+    """1 / (1 + exp(-x)), torch's formula, in three passes; exp overflows to inf for very negative
+    x, giving the exact 0 (numpy's overflow warning is silenced)."""
     xp = array_module(self)
-    # exp of a negative argument only: no overflow for large |x|
-    e = xp.exp(-xp.abs(self))
-    return xp.where(self >= 0, 1 / (1 + e), e / (1 + e)).astype(self.dtype, copy=False)
+    with np.errstate(over="ignore"):
+        out = xp.asarray(xp.exp(-self))  # an array for a 0-d input too (numpy gives a scalar)
+    out += 1
+    return xp.reciprocal(out, out=out)
 
 
 def sum_all(self, dtype):
@@ -277,6 +281,7 @@ def matmul(self, other):
     if inner_self != inner_other:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_rows(self)}x{inner_self} and "
                            f"{inner_other}x{other.shape[-1] if other.ndim > 1 else 1})")
+    backends.product_precision(self)
     if other.ndim == 2 and self.ndim > 2:  # (..., n, k) @ (k, m): one GEMM over all rows, as torch folds it
         rows = self.reshape(-1, inner_self)
         return array_module(self).matmul(rows, other).reshape(self.shape[:-1] + (other.shape[1],))
