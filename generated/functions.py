@@ -1590,6 +1590,8 @@ def max_dim(self, dim, keepdim=False):
 def topk(self, k, dim=-1, largest=True, sorted=True):
     """topk(Tensor self, int k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)"""
     self_ = tensor_data(self, "topk", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     k = int_arg(k, "topk", "k")
     dim = int_arg(dim, "topk", "dim")
     values_, indices_ = K.topk(self_, k, dim, largest, sorted)
@@ -2172,6 +2174,8 @@ def flip(self, dims):
 def tril(self, diagonal=0):
     """tril(Tensor self, int diagonal=0) -> Tensor"""
     self_ = tensor_data(self, "tril", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     diagonal = int_arg(diagonal, "tril", "diagonal")
     result = make_tensor(K.tril(self_, diagonal))
     if STATE.enabled and requires_grad(self):
@@ -2187,6 +2191,8 @@ def tril(self, diagonal=0):
 def triu(self, diagonal=0):
     """triu(Tensor self, int diagonal=0) -> Tensor"""
     self_ = tensor_data(self, "triu", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     diagonal = int_arg(diagonal, "triu", "diagonal")
     result = make_tensor(K.triu(self_, diagonal))
     if STATE.enabled and requires_grad(self):
