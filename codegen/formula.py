@@ -40,7 +40,7 @@ class FormulaError(Exception):
 
 @dataclass(frozen=True)
 class Context:
-    ops: dict[str, list[Schema]]  # base name -> overload schemas
+    ops: frozenset[str]  # the ops formulas may call, by base name: the spec's, and gradspec's for an extension
     helpers: frozenset[str]
     kernels: frozenset[str]
 
@@ -187,7 +187,7 @@ class _Analyzer:
         if isinstance(func, ast.Name):
             if func.id not in context.ops and func.id not in context.helpers:
                 raise FormulaError(f"unknown function or helper {func.id!r}: not an op of the spec nor a "
-                                   "function of runtime/formulas.py", func)
+                                   "function of the helpers module (runtime/formulas.py)", func)
         elif isinstance(func, ast.Attribute):
             if func.attr not in context.ops:
                 raise FormulaError(f"unknown method .{func.attr}(): methods must be ops of the spec", func,
