@@ -88,9 +88,12 @@ class Signature:
 
 @dataclass(frozen=True)
 class Context:
-    ops: dict[str, list[Schema]]  # base name -> overload schemas
-    helpers: Mapping[str, Signature]  # runtime/formulas.py's functions that take `ops` first
+    ops: frozenset[str]  # the ops formulas may call, by base name: the spec's, and gradspec's for an extension
+    helpers: Mapping[str, Signature]  # the helper module's functions that take `ops` first
     kernels: frozenset[str]
+    # The overloads of the spec's own ops, whose calls are checked against them (gradspec's ops, which
+    # an extension may call, are known by name only: the runtime checks those calls).
+    signatures: Mapping[str, tuple[Schema, ...]]
 
 
 @dataclass(frozen=True)
@@ -269,7 +272,7 @@ class _Analyzer:
             name, receiver = func.id, []
             if name not in context.ops and name not in context.helpers:
                 raise FormulaError(f"unknown function or helper {name!r}: not an op of the spec nor a "
-                                   "function of runtime/formulas.py (whose first parameter is `ops`)", func)
+                                   "function of the helpers module (runtime/formulas.py) taking `ops` first", func)
         elif isinstance(func, ast.Attribute):
             name, receiver = func.attr, [func.value]  # x.op(...) is op(x, ...)
             if name not in context.ops:
@@ -277,14 +280,14 @@ class _Analyzer:
             self.visit(func, node)
         else:
             raise FormulaError("only ops and helpers can be called", func)
-        if name in context.ops:
-            overloads = context.ops[name]
+        if name in context.signatures:
+            overloads = context.signatures[name]
             if all(bind_arguments(schema, [*receiver, *node.args], node.keywords) is None for schema in overloads):
                 given = f"{len(receiver) + len(node.args)} positional argument(s)" + \
                     (f" and the keyword(s) {', '.join(str(k.arg) for k in node.keywords)}" if node.keywords else "")
                 raise FormulaError(f"no overload of {name} takes {given}: "
                                    f"{'; '.join(str(s.text).split(' -> ')[0] for s in overloads)}", node)
-        else:
+        elif name not in context.ops:
             problem = context.helpers[name].mismatch(len(node.args), [k.arg for k in node.keywords])
             if problem:
                 signature = context.helpers[name]

@@ -26,7 +26,8 @@ from pathlib import Path
 
 IN_OPS = frozenset({
     "B", "K", "NO_EDGE", "STATE", "SavedOutput", "Tensor", "DIFFERENTIABLE", "any_requires_grad", "array_module",
-    "array_types", "as_device", "device_of", "dispatch", "dtypes", "edge", "factories", "index_list", "inplace",
+    "array_types", "as_device", "device_of", "dispatch", "dtypes", "edge", "factories", "gradspec_kernels",
+    "index_list", "inplace",
     "int_arg", "int_list", "make_tensor", "new_zeros", "optional_tensor_data", "promote", "requires_grad",
     "return_type", "tensor_data", "tensor_list_data", "version", "view_of", "zeros_like",
     "args", "kwargs", "node", "result", "xp", "RuntimeError", "map", "tuple", "type",
@@ -55,8 +56,13 @@ def problem(name: str, kind: str) -> str | None:
     return None
 
 
-def node_attributes(path: Path) -> frozenset[str]:
-    """The attributes of class Node in runtime/node.py (read as text) and of the generated node
+# gradspec's node.py: runtime/node.py in a source checkout, gradspec/node.py once installed.
+_HERE = Path(__file__).resolve().parent
+NODE_MODULE = _HERE.parent / "runtime" / "node.py" if (_HERE.parent / "runtime").is_dir() else _HERE.parent / "node.py"
+
+
+def node_attributes(path: Path = NODE_MODULE) -> frozenset[str]:
+    """The attributes of gradspec's class Node (node.py, read as text) and of the generated node
     classes: an argument saved on a node is a slot of its own name and may not shadow them."""
     names = set(NODE_CLASS_ATTRIBUTES)
     for statement in ast.parse(path.read_text()).body:

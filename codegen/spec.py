@@ -63,16 +63,20 @@ class _Draft:
         return next((d for d in self.derivatives if name in d.inputs), None)
 
 
-def load_spec(path: Path, helpers_path: Path, kernels_path: Path, composites_path: Path | None = None,
-              display_path: str | None = None) -> Spec:
-    """The checked, frozen model; composites are looked up beside the helpers unless a path is given."""
+def load_spec(path: Path, helpers_path: Path | None, kernels_path: Path | None, composites_path: Path | None = None,
+              display_path: str | None = None, base_ops: frozenset[str] = frozenset()) -> Spec:
+    """The checked, frozen model. The helpers, kernels and composites modules are read as text
+    (None: the spec has none); composites default to those beside the helpers. `base_ops` are
+    the ops of the package a spec extends (gradspec's): its formulas may call them, and its own
+    ops may not take their names."""
     shown = display_path or path.name
-    composites_path = composites_path or helpers_path.parent / "composites"
+    if composites_path is None and helpers_path is not None:
+        composites_path = helpers_path.parent / "composites"
     root = source.read_nodes(path, shown)
     if root is not None and not isinstance(root, yaml.SequenceNode):
         raise _at(shown, root, "the spec must be a list of entries")
     drafts, composites = [], []
-    node_attributes = reserved.node_attributes(helpers_path.parent / "node.py")
+    node_attributes = reserved.node_attributes()
     for node in root.value if root is not None else ():
         if isinstance(node, yaml.MappingNode) and any(key.value == "composite" for key, _ in node.value):
             composites.append(_load_composite(shown, node))
@@ -84,18 +88,21 @@ def load_spec(path: Path, helpers_path: Path, kernels_path: Path, composites_pat
     grouped: dict[str, list[_Draft]] = {}
     for draft in drafts:
         grouped.setdefault(draft.schema.base, []).append(draft)
+    for base, overloads in grouped.items():
+        if base in base_ops:
+            raise overloads[0].where.error(f"op {base!r} is already an op of the package this spec extends "
+                                           "(gradspec): name this spec's op otherwise")
     names = _node_names(drafts, grouped)
-    context = formula.Context(
-        ops={base: [d.schema for d in overloads] for base, overloads in grouped.items()},
-        helpers=_helpers(helpers_path),
-        kernels=_top_level_names(kernels_path, assignments=False),
-    )
+    context = formula.Context(ops=frozenset(grouped) | base_ops, helpers=_helpers(helpers_path),
+                              kernels=_top_level_names(kernels_path),
+                              signatures=frozen_mapping({base: tuple(d.schema for d in overloads)
+                                                         for base, overloads in grouped.items()}))
     entries = tuple(_freeze(draft, *names[draft.schema.full_name], context) for draft in drafts)
     by_base: dict[str, list[Entry]] = {}
     for entry in entries:
         by_base.setdefault(entry.schema.base, []).append(entry)
     by_base = frozen_mapping({base: tuple(overloads) for base, overloads in by_base.items()})
-    bindings = _bindings(by_base, composites, _top_level_names(composites_path, assignments=True))
+    bindings = _bindings(by_base, composites, _top_level_names(composites_path))
     return plan.build(shown, entries, tuple(composites), context, by_base, bindings)
 
 
@@ -378,29 +385,37 @@ def _node_names(drafts: list[_Draft], grouped: dict[str, list[_Draft]]) -> dict[
     return names
 
 
-def _helpers(path: Path) -> Mapping[str, formula.Signature]:
-    """The helpers formulas may call: runtime/formulas.py's public functions whose first parameter
-    is `ops` (the namespace codegen passes), with their signatures; read as text."""
+def _helpers(path: Path | None) -> Mapping[str, formula.Signature]:
+    """The helpers formulas may call: the helper module's public functions whose first parameter
+    is `ops` (the namespace codegen passes), with their signatures, and the names assigned one of
+    them (`clip = clamp`); read as text. None, or a path that does not exist: none."""
+    if path is None or not path.exists():
+        return frozen_mapping({})
     helpers = {}
     for statement in ast.parse(path.read_text()).body:
         if isinstance(statement, ast.FunctionDef) and not statement.name.startswith("_"):
             parameters = [*statement.args.posonlyargs, *statement.args.args]
             if parameters and parameters[0].arg == "ops":
                 helpers[statement.name] = formula.Signature.of(statement)
+        elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Name) \
+                and statement.value.id in helpers:
+            helpers.update({t.id: helpers[statement.value.id] for t in statement.targets if isinstance(t, ast.Name)})
     return frozen_mapping(helpers)
 
 
-def _top_level_names(path: Path, assignments: bool) -> frozenset[str]:
-    """Public function names of a runtime module (or of every module of a package), and with
-    `assignments` the names its top-level assignments bind (`clip = clamp`), read as text:
-    codegen never imports runtime."""
+def _top_level_names(path: Path | None) -> frozenset[str]:
+    """The public names a module (or every module of a package folder) defines at top level:
+    its functions, and the names its assignments bind (`clip = clamp`), read as text: codegen
+    never imports the runtime. None, or a path that does not exist: no names."""
+    if path is None or not path.exists():
+        return frozenset()
     files = sorted(path.glob("*.py")) if path.is_dir() else [path]
     names = set()
     for file in files:
         for statement in ast.parse(file.read_text()).body:
             if isinstance(statement, ast.FunctionDef):
                 names.add(statement.name)
-            elif assignments and isinstance(statement, ast.Assign):
+            elif isinstance(statement, ast.Assign):
                 targets = [t for target in statement.targets
                            for t in (target.elts if isinstance(target, ast.Tuple) else [target])]
                 names.update(t.id for t in targets if isinstance(t, ast.Name))
@@ -460,7 +475,8 @@ def _freeze(draft: _Draft, node_name: str, function_name: str, context: formula.
         raise draft.where.error(f"a Tensor[] input ({lists[0]}) must be the op's only tensor input: its gradients "
                                 "are one per listed tensor")
     if draft.kernel and draft.kernel not in context.kernels:
-        raise draft.kernel_where.error(f"unknown kernel {draft.kernel!r}: no such function in runtime/kernels/")
+        raise draft.kernel_where.error(f"unknown kernel {draft.kernel!r}: no such function in the kernels module "
+                                       "(runtime/kernels/ for gradspec's own spec)")
     if draft.forward is not None:
         formula.check_forward(draft.forward, schema, draft.forward_where)
     derivatives = tuple(

@@ -90,8 +90,11 @@
 //   NativeGroupNormBackward0: several outputs
 //   EmbeddingBackward0: helper embedding_backward() has no device version
 //   UpsampleNearest2DBackward0: helper upsample_nearest2d_backward() has no device version
+//   UpsampleBilinear2DBackward0: helper upsample_bilinear2d_backward() has no device version
 //   BinaryCrossEntropyWithLogitsBackward0: a not_implemented input
 //   ScaledDotProductAttentionBackward0: several outputs
+//   LstmCellBackward0: several outputs
+//   GruCellBackward0: shared key 'input_gates, hidden_gates, hx'
 // Nodes whose gradients are all `grad` itself: no kernel, no launch.
 //   CloneBackward0
 

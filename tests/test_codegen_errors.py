@@ -262,8 +262,8 @@ def test_cli_reports_error_with_location_and_exit_code_1(tmp_path):
     spec = tmp_path / "derivatives.yaml"
     spec.write_text((BAD / "name_not_in_scope.yaml").read_text())
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "codegen", "--spec", str(spec), "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "codegen", "--standalone", "--spec", str(spec), "--out",
+                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: derivatives.yaml:4:16: name 'bogus' is not in scope"), proc.stderr
     assert "Traceback" not in proc.stderr
@@ -273,7 +273,7 @@ def test_cli_reports_error_with_location_and_exit_code_1(tmp_path):
 def test_cli_check_mode_reports_error_too(tmp_path):
     spec = tmp_path / "derivatives.yaml"
     spec.write_text((BAD / "unknown_kernel.yaml").read_text())
-    proc = subprocess.run([sys.executable, "-m", "codegen", "--spec", str(spec), "--out", str(tmp_path),
-                           "--check"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "codegen", "--standalone", "--spec", str(spec), "--out",
+                           str(tmp_path), "--check"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: derivatives.yaml:3:11: unknown kernel 'nope'"), proc.stderr

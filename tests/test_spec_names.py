@@ -16,7 +16,7 @@ from gradspec.codegen import formula, load_spec, reserved
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "codegen" / "templates"
 GROUPS = {"ops": (("functions.py", "array_ops.py"), reserved.IN_OPS), "nodes": (("nodes.py",), reserved.IN_NODES)}
-_IMPORT = re.compile(r"^from \S+ import (\([^)]*\)|[^\n]+)", re.MULTILINE)
+_IMPORT = re.compile(r"^from \S+ import (\([^)]*\)|[^\n*#]+)", re.MULTILINE)  # (not `import *`: gradspec's ops)
 
 
 def _spec_names(spec) -> set[str]:

@@ -56,7 +56,7 @@ def test_numpy_keyword_names(torch):
                                rtol=1e-6)
 
 
-def test_accelerator_and_default_device(torch):
+def test_accelerator_and_default_device(torch, no_cupy):  # as where torch runs: no GPU, no emulated one
     assert gradspec.accelerator.is_available() == torch.accelerator.is_available()
     assert (gradspec.accelerator.current_accelerator() is None) == (torch.accelerator.current_accelerator() is None)
     assert str(gradspec.get_default_device()) == str(torch.get_default_device()) == "cpu"
