@@ -2645,8 +2645,6 @@ def nll_loss_forward(self, target, weight, reduction, ignore_index):
     output_, total_weight_ = K.nll_loss_forward(self_, target_, weight_, reduction, ignore_index)
     output = make_tensor(output_)
     total_weight = make_tensor(total_weight_)
-    if requires_grad(weight):
-        raise RuntimeError("the derivative for 'weight' is not implemented.")
     if STATE.enabled and (requires_grad(self) or requires_grad(weight)):
         node = NllLossBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(weight))
@@ -2675,8 +2673,6 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
     reduction = int_arg(reduction, "nll_loss_backward", "reduction")
     ignore_index = int_arg(ignore_index, "nll_loss_backward", "ignore_index")
     result = make_tensor(K.nll_loss_backward(grad_output_, self_, target_, weight_, reduction, ignore_index, total_weight_))
-    if requires_grad(weight):
-        raise RuntimeError("the derivative for 'weight' is not implemented.")
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self) or requires_grad(weight)):
         node = NllLossBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self), NO_EDGE, edge(weight), NO_EDGE)
@@ -2700,8 +2696,6 @@ def binary_cross_entropy(self, target, weight=None, reduction=1):
         B.check_devices(self_, target_, weight_)
     reduction = int_arg(reduction, "binary_cross_entropy", "reduction")
     result = make_tensor(K.binary_cross_entropy(self_, target_, weight_, reduction))
-    if requires_grad(weight):
-        raise RuntimeError("the derivative for 'weight' is not implemented.")
     if STATE.enabled and (requires_grad(self) or requires_grad(target) or requires_grad(weight)):
         node = BinaryCrossEntropyBackward0()
         node.next_functions = (edge(self), edge(target), edge(weight))
@@ -3091,10 +3085,6 @@ def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None,
         B.check_devices(self_, target_, weight_, pos_weight_)
     reduction = int_arg(reduction, "binary_cross_entropy_with_logits", "reduction")
     result = make_tensor(K.binary_cross_entropy_with_logits(self_, target_, weight_, pos_weight_, reduction))
-    if requires_grad(weight):
-        raise RuntimeError("the derivative for 'weight' is not implemented.")
-    if requires_grad(pos_weight):
-        raise RuntimeError("the derivative for 'pos_weight' is not implemented.")
     if STATE.enabled and (requires_grad(self) or requires_grad(target) or requires_grad(weight) or requires_grad(pos_weight)):
         node = BinaryCrossEntropyWithLogitsBackward0()
         node.next_functions = (edge(self), edge(target), edge(weight), edge(pos_weight))

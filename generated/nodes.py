@@ -3249,10 +3249,11 @@ class NllLossBackward0(Node):
         weight = data_of(self.weight_)
         total_weight = self.total_weight_._data
         need_self = self.next_functions[0][0] is not None
+        need_weight = self.next_functions[2][0] is not None
         return (
             A.nll_loss_backward(grads[0], self_, target, weight, self.reduction, self.ignore_index, total_weight) if need_self else None,
             None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
         )
 
     def apply_differentiable(self, grads):
@@ -3262,10 +3263,11 @@ class NllLossBackward0(Node):
         weight = self.weight_
         total_weight = self.saved_output(self.total_weight_)
         need_self = self.next_functions[0][0] is not None
+        need_weight = self.next_functions[2][0] is not None
         return (
             T.nll_loss_backward(grads[0], self_, target, weight, self.reduction, self.ignore_index, total_weight) if need_self else None,
             None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
         )
 
 
@@ -3288,11 +3290,12 @@ class NllLossBackwardBackward0(Node):
         weight = data_of(self.weight_)
         need_grad_output = self.next_functions[0][0] is not None
         need_self = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[3][0] is not None
         return (
             A.nll_loss_forward(grad, target, weight, self.reduction, self.ignore_index)[0] if need_grad_output else None,
             H.zeros_like(A, grad) if need_self else None,
             None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
             None,
         )
 
@@ -3303,11 +3306,12 @@ class NllLossBackwardBackward0(Node):
         weight = self.weight_
         need_grad_output = self.next_functions[0][0] is not None
         need_self = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[3][0] is not None
         return (
             T.nll_loss_forward(grad, target, weight, self.reduction, self.ignore_index)[0] if need_grad_output else None,
             H.zeros_like(T, grad) if need_self else None,
             None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
             None,
         )
 
@@ -3332,10 +3336,11 @@ class BinaryCrossEntropyBackward0(Node):
         weight = data_of(self.weight_)
         need_self = self.next_functions[0][0] is not None
         need_target = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
         return (
             H.binary_cross_entropy_backward(A, grad, self_, target, weight, self.reduction) if need_self else None,
             H.binary_cross_entropy_target_backward(A, grad, self_, target, weight, self.reduction) if need_target else None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
         )
 
     def apply_differentiable(self, grads):
@@ -3346,10 +3351,11 @@ class BinaryCrossEntropyBackward0(Node):
         weight = self.weight_
         need_self = self.next_functions[0][0] is not None
         need_target = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
         return (
             H.binary_cross_entropy_backward(T, grad, self_, target, weight, self.reduction) if need_self else None,
             H.binary_cross_entropy_target_backward(T, grad, self_, target, weight, self.reduction) if need_target else None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
         )
 
 
@@ -3861,11 +3867,13 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
         pos_weight = data_of(self.pos_weight_)
         need_self = self.next_functions[0][0] is not None
         need_target = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
+        need_pos_weight = self.next_functions[3][0] is not None
         return (
             H.bce_with_logits_backward(A, grad, self_, target, weight, pos_weight, self.reduction) if need_self else None,
             H.bce_with_logits_target_backward(A, grad, self_, target, weight, pos_weight, self.reduction) if need_target else None,
-            None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
+            self.not_implemented("pos_weight") if need_pos_weight else None,
         )
 
     def apply_differentiable(self, grads):
@@ -3877,11 +3885,13 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
         pos_weight = self.pos_weight_
         need_self = self.next_functions[0][0] is not None
         need_target = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
+        need_pos_weight = self.next_functions[3][0] is not None
         return (
             H.bce_with_logits_backward(T, grad, self_, target, weight, pos_weight, self.reduction) if need_self else None,
             H.bce_with_logits_target_backward(T, grad, self_, target, weight, pos_weight, self.reduction) if need_target else None,
-            None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
+            self.not_implemented("pos_weight") if need_pos_weight else None,
         )
 
 

@@ -291,7 +291,11 @@ def matmul(self, other):
 def addmm(self, mat1, mat2, beta, alpha):
     product = matmul(mat1, mat2)
     product = product if alpha == 1 else product * alpha
-    return product + (self if beta == 1 else self * beta)
+    bias = self if beta == 1 else self * beta
+    if bias.dtype == product.dtype and bias.ndim <= 2 and bias.shape == product.shape[-bias.ndim:]:
+        product += bias  # the product is a fresh array: the bias goes in without another allocation
+        return product
+    return product + bias
 
 
 def dot(self, tensor):

@@ -482,7 +482,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if dropout_p > 0:
         shape = (*np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2])), query.shape[-2],
                  key.shape[-2])
-        dropout_mask = make_tensor(_random.bernoulli(1 - dropout_p, shape, np.float32).astype(bool))
+        dropout_mask = make_tensor(_random.bernoulli(1 - dropout_p, shape, np.float32).astype(bool)).to(query.device)
     return F._scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, dropout_mask,
                                            scale=scale)[0]
 

@@ -90,8 +90,8 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False, enforce_sort
     else:
         order = np.argsort(-lengths, kind="stable")
         lengths = lengths[order]
-        sorted_indices = make_tensor(order.astype(np.int64))
-        input = F.index_select(input, batch_dim, sorted_indices.to(input.device))
+        sorted_indices = make_tensor(order.astype(np.int64)).to(input.device)
+        input = F.index_select(input, batch_dim, sorted_indices)
     if lengths.size and lengths.min() <= 0:
         raise RuntimeError("Length of all samples has to be greater than 0, but found an element in 'lengths' that "
                            "is <= 0")
