@@ -294,11 +294,16 @@ def _wrapper(entry: Entry) -> dict:
         lines.append(f"xp = array_module({_first_array(schema, arrays)})")
     outputs = schema.returns
     if schema.view_of:  # shares storage: also the version counter, so in-place writes are seen
-        lines.append(f"result = view_of({schema.view_of}, {compute})")
+        computed = [f"result = view_of({schema.view_of}, {compute})"]
     elif len(outputs) == 1:
-        lines.append(f"result = make_tensor({compute})")
+        computed = [f"result = make_tensor({compute})"]
     else:
-        lines.append(f"{', '.join(o + '_' for o in outputs)} = {compute}")
+        computed = [f"{', '.join(o + '_' for o in outputs)} = {compute}"]
+    if len(single) > 1:  # numpy's error for shapes that do not broadcast, in torch's words
+        computed = ["try:", *(f"    {line}" for line in computed), "except ValueError as error:",
+                    f"    raise broadcast_error(error, {', '.join(single)}) from None"]
+    lines.extend(computed)
+    if len(outputs) > 1:
         lines.extend(f"{o} = make_tensor({o}_)" for o in outputs)
     undifferentiable = [a for a in tensors if entry.formula_for(a.name) is None
                         and a.name not in entry.non_differentiable | entry.not_implemented]
@@ -323,7 +328,12 @@ def _record(entry: Entry, arrays: dict[str, str]) -> list[str]:
     if len(differentiable) > 1:
         condition = f"({condition})"
     usage = _merged_usage(entry)
-    lines = [f"if STATE.enabled and {condition}:", f"    node = {entry.node_name}()"]
+    lines = [f"if STATE.enabled and {condition}:"]
+    if any(a.type == "ScalarType" for a in schema.arguments):  # a dtype= that may make the result integral
+        lines.append("    if result._data.dtype.kind != \"f\":")
+        lines.append("        raise RuntimeError(f\"Autograd not support dtype: "
+                     "{dtypes.scalar_type_name(result._data.dtype)}\")")
+    lines.append(f"    node = {entry.node_name}()")
     edges = ["NO_EDGE" if a.name in entry.non_differentiable else
              f"*map(edge, {a.name})" if a.is_tensor_list else f"edge({a.name})" for a in tensors]
     lines.append(f"    node.next_functions = {_tuple(edges)}")

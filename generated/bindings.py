@@ -14,13 +14,13 @@ FUNCTIONS = ("add", "add_", "sub", "sub_", "rsub", "mul", "mul_", "div", "div_",
     "logical_or", "logical_xor", "logical_not", "isnan", "isfinite", "amax", "amin", "argmax", "argmin",
     "logsumexp", "linalg_vector_norm", "cumsum", "all", "any", "mm", "bmm", "addmm", "dot", "view", "clone",
     "t", "transpose", "permute", "expand", "unsqueeze", "cat", "stack", "flip", "roll", "repeat", "index",
-    "index_backward", "index_select", "gather", "scatter", "scatter_add", "masked_fill", "masked_fill_",
-    "constant_pad_nd", "fill", "fill_", "zero", "zero_", "select", "select_backward", "slice",
-    "slice_backward", "_to_copy", "_softmax", "_log_softmax", "nll_loss_forward", "nll_loss_backward",
-    "binary_cross_entropy", "mse_loss", "smooth_l1_loss", "native_dropout", "convolution",
-    "max_pool2d_with_indices", "avg_pool2d", "avg_pool2d_backward", "_adaptive_avg_pool2d",
-    "_adaptive_avg_pool2d_backward", "native_batch_norm", "native_layer_norm", "native_group_norm",
-    "embedding", "upsample_nearest2d", "binary_cross_entropy_with_logits")
+    "index_backward", "index_put", "index_put_", "index_select", "index_add", "index_add_", "gather",
+    "scatter", "scatter_add", "masked_fill", "masked_fill_", "constant_pad_nd", "fill", "fill_", "zero",
+    "zero_", "select", "select_backward", "slice", "slice_backward", "_to_copy", "_softmax", "_log_softmax",
+    "nll_loss_forward", "nll_loss_backward", "binary_cross_entropy", "mse_loss", "smooth_l1_loss",
+    "native_dropout", "convolution", "max_pool2d_with_indices", "avg_pool2d", "avg_pool2d_backward",
+    "_adaptive_avg_pool2d", "_adaptive_avg_pool2d_backward", "native_batch_norm", "native_layer_norm",
+    "native_group_norm", "embedding", "upsample_nearest2d", "binary_cross_entropy_with_logits")
 METHODS = ("add", "add_", "sub", "sub_", "mul", "mul_", "div", "div_", "neg", "neg_", "reciprocal", "reciprocal_",
     "pow", "pow_", "lerp", "lerp_", "exp", "exp_", "log", "log_", "sqrt", "sqrt_", "sin", "sin_", "cos",
     "cos_", "tan", "tanh", "tanh_", "sigmoid", "sigmoid_", "relu", "relu_", "abs", "abs_", "sign", "clamp_",
@@ -29,8 +29,9 @@ METHODS = ("add", "add_", "sub", "sub_", "mul", "mul_", "div", "div_", "neg", "n
     "hardtanh_", "eq", "ne", "gt", "ge", "lt", "le", "bitwise_and", "bitwise_or", "bitwise_xor",
     "bitwise_not", "logical_and", "logical_or", "logical_xor", "logical_not", "isnan", "isfinite", "amax",
     "amin", "argmax", "argmin", "logsumexp", "cumsum", "all", "any", "mm", "bmm", "addmm", "dot", "clone",
-    "t", "transpose", "unsqueeze", "roll", "index", "index_select", "gather", "scatter", "scatter_add",
-    "masked_fill", "masked_fill_", "fill_", "zero_", "select")
+    "t", "transpose", "unsqueeze", "roll", "index", "index_put", "index_put_", "index_select", "index_add",
+    "index_add_", "gather", "scatter", "scatter_add", "masked_fill", "masked_fill_", "fill_", "zero_",
+    "select")
 COMPOSITE_FUNCTIONS = ("reshape", "squeeze", "flatten", "unflatten", "movedim", "narrow", "split", "chunk", "unbind", "tile",
     "square", "clamp", "clip", "max", "min", "sum", "mean", "prod", "var", "std", "norm", "softmax",
     "log_softmax", "matmul", "outer", "einsum", "numel", "is_tensor")

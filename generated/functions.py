@@ -15,6 +15,7 @@ from gradspec.abi import (
     any_requires_grad,
     array_module,
     as_device,
+    broadcast_error,
     device_of,
     dispatch,
     dtypes,
@@ -79,10 +80,12 @@ from .nodes import (
     CoshBackward0,
     ErfBackward0,
     LeakyReluBackward0,
+    LeakyReluBackwardBackward0,
     EluBackward0,
     GeluBackward0,
     SiluBackward0,
     SoftplusBackward0,
+    SoftplusBackwardBackward0,
     HardtanhBackward0,
     HardtanhBackwardBackward0,
     WhereBackward0,
@@ -110,6 +113,7 @@ from .nodes import (
     DotBackward0,
     ViewBackward0,
     ReshapeBackward0,
+    AliasBackward0,
     CloneBackward0,
     TBackward0,
     TransposeBackward0,
@@ -125,7 +129,9 @@ from .nodes import (
     RepeatBackward0,
     IndexBackward0,
     IndexBackwardBackward0,
+    IndexPutBackward0,
     IndexSelectBackward0,
+    IndexAddBackward0,
     GatherBackward0,
     ScatterBackward0,
     ScatterBackward1,
@@ -203,10 +209,12 @@ __all__ = [
     "cosh",
     "erf",
     "leaky_relu",
+    "leaky_relu_backward",
     "elu",
     "gelu",
     "silu",
     "softplus",
+    "softplus_backward",
     "hardtanh",
     "hardtanh_backward",
     "where",
@@ -249,6 +257,7 @@ __all__ = [
     "dot",
     "view",
     "reshape",
+    "alias",
     "clone",
     "t",
     "transpose",
@@ -263,7 +272,9 @@ __all__ = [
     "repeat",
     "index",
     "index_backward",
+    "index_put",
     "index_select",
+    "index_add",
     "gather",
     "scatter",
     "scatter_add",
@@ -320,6 +331,8 @@ __all__ = [
     "elu_",
     "silu_",
     "hardtanh_",
+    "index_put_",
+    "index_add_",
     "masked_fill_",
     "fill_",
     "zero_",
@@ -338,7 +351,10 @@ def add(self, other, *, alpha=1):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
-    result = make_tensor(self_ + other_ if alpha == 1 else self_ + alpha * other_)
+    try:
+        result = make_tensor(K.add(self_, other_, alpha))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = AddBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -355,8 +371,10 @@ def sub(self, other, *, alpha=1):
     other_ = tensor_data(other, "sub", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    self_, other_ = promote(self_, other_)
-    result = make_tensor(K.sub(self_, other_, alpha))
+    try:
+        result = make_tensor(K.sub(self_, other_, alpha))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = SubBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -373,8 +391,10 @@ def rsub_Tensor(self, other, *, alpha=1):
     other_ = tensor_data(other, "rsub", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    self_, other_ = promote(self_, other_)
-    result = make_tensor(K.rsub(self_, other_, alpha))
+    try:
+        result = make_tensor(K.rsub(self_, other_, alpha))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = RsubBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -406,7 +426,10 @@ def mul(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
-    result = make_tensor(self_ * other_)
+    try:
+        result = make_tensor(self_ * other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MulBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -426,7 +449,10 @@ def div(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_, to_float=True)
-    result = make_tensor(self_ / other_)
+    try:
+        result = make_tensor(self_ / other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = DivBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -491,7 +517,10 @@ def pow_Tensor_Tensor(self, exponent):
     if B.cuda_loaded:
         B.check_devices(self_, exponent_)
     self_, exponent_ = promote(self_, exponent_)
-    result = make_tensor(K.pow_tensors(self_, exponent_))
+    try:
+        result = make_tensor(K.pow_tensors(self_, exponent_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, exponent_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(exponent)):
         node = PowBackward1()
         node.next_functions = (edge(self), edge(exponent))
@@ -530,7 +559,10 @@ def lerp_Scalar(self, end, weight):
         B.check_devices(self_, end_)
     self_, end_ = promote(self_, end_)
     xp = array_module(self_)
-    result = make_tensor(xp.where(weight < 0.5, self_ + weight * (end_ - self_), end_ - (end_ - self_) * (1 - weight)))
+    try:
+        result = make_tensor(xp.where(weight < 0.5, self_ + weight * (end_ - self_), end_ - (end_ - self_) * (1 - weight)))
+    except ValueError as error:
+        raise broadcast_error(error, self_, end_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(end)):
         node = LerpBackward0()
         node.next_functions = (edge(self), edge(end))
@@ -550,7 +582,10 @@ def lerp_Tensor(self, end, weight):
         B.check_devices(self_, end_, weight_)
     self_, end_, weight_ = promote(self_, end_, weight_)
     xp = array_module(self_)
-    result = make_tensor(xp.where(weight_ < 0.5, self_ + weight_ * (end_ - self_), end_ - (end_ - self_) * (1 - weight_)))
+    try:
+        result = make_tensor(xp.where(weight_ < 0.5, self_ + weight_ * (end_ - self_), end_ - (end_ - self_) * (1 - weight_)))
+    except ValueError as error:
+        raise broadcast_error(error, self_, end_, weight_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(end) or requires_grad(weight)):
         node = LerpBackward1()
         node.next_functions = (edge(self), edge(end), edge(weight))
@@ -721,7 +756,10 @@ def threshold_backward(grad_output, self, threshold):
     if B.cuda_loaded:
         B.check_devices(grad_output_, self_)
     xp = array_module(grad_output_)
-    result = make_tensor(xp.where(self_ <= threshold, 0, grad_output_))
+    try:
+        result = make_tensor(xp.where(self_ <= threshold, 0, grad_output_))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
         node = ThresholdBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
@@ -770,7 +808,10 @@ def clamp_Tensor(self, min=None, max=None):
     if B.cuda_loaded:
         B.check_devices(self_, min_, max_)
     self_, min_, max_ = promote(self_, min_, max_)
-    result = make_tensor(K.clamp(self_, min_, max_))
+    try:
+        result = make_tensor(K.clamp(self_, min_, max_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, min_, max_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(min) or requires_grad(max)):
         node = ClampBackward0()
         node.next_functions = (edge(self), edge(min), edge(max))
@@ -841,7 +882,10 @@ def maximum(self, other):
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
     xp = array_module(self_)
-    result = make_tensor(xp.maximum(self_, other_))
+    try:
+        result = make_tensor(xp.maximum(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MaximumBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -862,7 +906,10 @@ def minimum(self, other):
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
     xp = array_module(self_)
-    result = make_tensor(xp.minimum(self_, other_))
+    try:
+        result = make_tensor(xp.minimum(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MinimumBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -1077,6 +1124,30 @@ def leaky_relu(self, negative_slope=0.01):
     return result
 
 
+def leaky_relu_backward(grad_output, self, negative_slope, self_is_result):
+    """leaky_relu_backward(Tensor grad_output, Tensor self, Scalar negative_slope, bool self_is_result) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "leaky_relu_backward", "grad_output", 1)
+    self_ = tensor_data(self, "leaky_relu_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    xp = array_module(grad_output_)
+    try:
+        result = make_tensor(xp.where(self_ > 0, grad_output_, grad_output_ * negative_slope))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        node = LeakyReluBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self if requires_grad(grad_output) else None
+        node.saved_versions = (version(node.self_),)
+        node.negative_slope = negative_slope
+        node.self_is_result = self_is_result
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def elu(self, alpha=1, scale=1, input_scale=1):
     """elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor"""
     self_ = tensor_data(self, "elu", "self", 1)
@@ -1143,6 +1214,31 @@ def softplus(self, beta=1, threshold=20):
     return result
 
 
+def softplus_backward(grad_output, self, beta, threshold):
+    """softplus_backward(Tensor grad_output, Tensor self, Scalar beta, Scalar threshold) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "softplus_backward", "grad_output", 1)
+    self_ = tensor_data(self, "softplus_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    xp = array_module(grad_output_)
+    try:
+        result = make_tensor(xp.where(self_ * beta > threshold, grad_output_, grad_output_ / (1 + xp.exp(-self_ * beta))))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        node = SoftplusBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.grad_output_ = grad_output if requires_grad(self) else None
+        node.self_ = self
+        node.saved_versions = (version(node.grad_output_), version(node.self_))
+        node.beta = beta
+        node.threshold = threshold
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def hardtanh(self, min_val=-1, max_val=1):
     """hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor"""
     self_ = tensor_data(self, "hardtanh", "self", 1)
@@ -1167,7 +1263,10 @@ def hardtanh_backward(grad_output, self, min_val, max_val):
     if B.cuda_loaded:
         B.check_devices(grad_output_, self_)
     xp = array_module(grad_output_)
-    result = make_tensor(xp.where(xp.logical_or(self_ <= min_val, self_ >= max_val), 0, grad_output_))
+    try:
+        result = make_tensor(xp.where(xp.logical_or(self_ <= min_val, self_ >= max_val), 0, grad_output_))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
         node = HardtanhBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
@@ -1190,7 +1289,10 @@ def where(condition, self, other):
         B.check_devices(condition_, self_, other_)
     self_, other_ = promote(self_, other_)
     xp = array_module(condition_)
-    result = make_tensor(xp.where(condition_, self_, other_))
+    try:
+        result = make_tensor(xp.where(condition_, self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, condition_, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = WhereBackward0()
         node.next_functions = (NO_EDGE, edge(self), edge(other))
@@ -1208,7 +1310,10 @@ def eq(self, other):
     other_ = tensor_data(other, "eq", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(self_ == other_)
+    try:
+        result = make_tensor(self_ == other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1218,7 +1323,10 @@ def ne(self, other):
     other_ = tensor_data(other, "ne", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(self_ != other_)
+    try:
+        result = make_tensor(self_ != other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1228,7 +1336,10 @@ def gt(self, other):
     other_ = tensor_data(other, "gt", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(self_ > other_)
+    try:
+        result = make_tensor(self_ > other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1238,7 +1349,10 @@ def ge(self, other):
     other_ = tensor_data(other, "ge", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(self_ >= other_)
+    try:
+        result = make_tensor(self_ >= other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1248,7 +1362,10 @@ def lt(self, other):
     other_ = tensor_data(other, "lt", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(self_ < other_)
+    try:
+        result = make_tensor(self_ < other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1258,7 +1375,10 @@ def le(self, other):
     other_ = tensor_data(other, "le", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(self_ <= other_)
+    try:
+        result = make_tensor(self_ <= other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1269,7 +1389,10 @@ def bitwise_and(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
-    result = make_tensor(K.bitwise_and(self_, other_))
+    try:
+        result = make_tensor(K.bitwise_and(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1280,7 +1403,10 @@ def bitwise_or(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
-    result = make_tensor(K.bitwise_or(self_, other_))
+    try:
+        result = make_tensor(K.bitwise_or(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1291,7 +1417,10 @@ def bitwise_xor(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
-    result = make_tensor(K.bitwise_xor(self_, other_))
+    try:
+        result = make_tensor(K.bitwise_xor(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1309,7 +1438,10 @@ def logical_and(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     xp = array_module(self_)
-    result = make_tensor(xp.logical_and(self_, other_))
+    try:
+        result = make_tensor(xp.logical_and(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1320,7 +1452,10 @@ def logical_or(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     xp = array_module(self_)
-    result = make_tensor(xp.logical_or(self_, other_))
+    try:
+        result = make_tensor(xp.logical_or(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1331,7 +1466,10 @@ def logical_xor(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     xp = array_module(self_)
-    result = make_tensor(xp.logical_xor(self_, other_))
+    try:
+        result = make_tensor(xp.logical_xor(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1365,6 +1503,8 @@ def sum_default(self, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.sum_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SumBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1381,6 +1521,8 @@ def sum_dim_IntList(self, dim, keepdim=False, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.sum_dims(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SumBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1398,6 +1540,8 @@ def mean_default(self, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.mean_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MeanBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1414,6 +1558,8 @@ def mean_dim(self, dim, keepdim=False, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.mean_dims(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MeanBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1431,6 +1577,8 @@ def prod_default(self, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.prod_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ProdBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1449,6 +1597,8 @@ def prod_dim_int(self, dim, keepdim=False, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.prod_dim(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ProdBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1655,6 +1805,8 @@ def linalg_vector_norm(self, ord=2, dim=None, keepdim=False, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.linalg_vector_norm(self_, ord, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LinalgVectorNormBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1676,6 +1828,8 @@ def cumsum(self, dim, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.cumsum(self_, dim, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = CumsumBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1707,7 +1861,10 @@ def matmul(self, other):
     other_ = tensor_data(other, "matmul", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(K.matmul(self_, other_))
+    try:
+        result = make_tensor(K.matmul(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MatmulBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -1726,7 +1883,10 @@ def mm(self, mat2):
     mat2_ = tensor_data(mat2, "mm", "mat2", 2)
     if B.cuda_loaded:
         B.check_devices(self_, mat2_)
-    result = make_tensor(K.matmul(self_, mat2_))
+    try:
+        result = make_tensor(K.mm(self_, mat2_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, mat2_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(mat2)):
         node = MmBackward0()
         node.next_functions = (edge(self), edge(mat2))
@@ -1745,7 +1905,10 @@ def bmm(self, mat2):
     mat2_ = tensor_data(mat2, "bmm", "mat2", 2)
     if B.cuda_loaded:
         B.check_devices(self_, mat2_)
-    result = make_tensor(K.matmul(self_, mat2_))
+    try:
+        result = make_tensor(K.bmm(self_, mat2_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, mat2_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(mat2)):
         node = BmmBackward0()
         node.next_functions = (edge(self), edge(mat2))
@@ -1765,7 +1928,10 @@ def addmm(self, mat1, mat2, *, beta=1, alpha=1):
     mat2_ = tensor_data(mat2, "addmm", "mat2", 3)
     if B.cuda_loaded:
         B.check_devices(self_, mat1_, mat2_)
-    result = make_tensor(K.addmm(self_, mat1_, mat2_, beta, alpha))
+    try:
+        result = make_tensor(K.addmm(self_, mat1_, mat2_, beta, alpha))
+    except ValueError as error:
+        raise broadcast_error(error, self_, mat1_, mat2_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(mat1) or requires_grad(mat2)):
         node = AddmmBackward0()
         node.next_functions = (edge(self), edge(mat1), edge(mat2))
@@ -1786,7 +1952,10 @@ def dot(self, tensor):
     tensor_ = tensor_data(tensor, "dot", "tensor", 2)
     if B.cuda_loaded:
         B.check_devices(self_, tensor_)
-    result = make_tensor(K.dot(self_, tensor_))
+    try:
+        result = make_tensor(K.dot(self_, tensor_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, tensor_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(tensor)):
         node = DotBackward0()
         node.next_functions = (edge(self), edge(tensor))
@@ -1824,6 +1993,19 @@ def reshape(self, shape):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def alias(self):
+    """alias(Tensor(a) self) -> Tensor(a)"""
+    self_ = tensor_data(self, "alias", "self", 1)
+    result = view_of(self, K.alias(self_))
+    if STATE.enabled and requires_grad(self):
+        node = AliasBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -2059,6 +2241,30 @@ def index_backward(grad_output, input_sizes, indices):
     return result
 
 
+def index_put(self, indices, values, accumulate=False):
+    """index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor"""
+    self_ = tensor_data(self, "index_put", "self", 1)
+    values_ = tensor_data(values, "index_put", "values", 3)
+    if B.cuda_loaded:
+        B.check_devices(self_, values_)
+    indices = index_list(indices, "index_put", "indices")
+    try:
+        result = make_tensor(K.index_put(self_, indices, values_, accumulate))
+    except ValueError as error:
+        raise broadcast_error(error, self_, values_) from None
+    if STATE.enabled and (requires_grad(self) or requires_grad(values)):
+        node = IndexPutBackward0()
+        node.next_functions = (edge(self), edge(values))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.values_ = values if requires_grad(self) else None
+        node.saved_versions = (version(node.values_),)
+        node.accumulate = accumulate
+        node.indices = indices
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def index_select(self, dim, index):
     """index_select(Tensor self, int dim, Tensor index) -> Tensor"""
     self_ = tensor_data(self, "index_select", "self", 1)
@@ -2066,7 +2272,10 @@ def index_select(self, dim, index):
     if B.cuda_loaded:
         B.check_devices(self_, index_)
     dim = int_arg(dim, "index_select", "dim")
-    result = make_tensor(K.index_select(self_, dim, index_))
+    try:
+        result = make_tensor(K.index_select(self_, dim, index_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, index_) from None
     if STATE.enabled and requires_grad(self):
         node = IndexSelectBackward0()
         node.next_functions = (edge(self), NO_EDGE)
@@ -2080,6 +2289,31 @@ def index_select(self, dim, index):
     return result
 
 
+def index_add(self, dim, index, source, *, alpha=1):
+    """index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor"""
+    self_ = tensor_data(self, "index_add", "self", 1)
+    index_ = tensor_data(index, "index_add", "index", 3)
+    source_ = tensor_data(source, "index_add", "source", 4)
+    if B.cuda_loaded:
+        B.check_devices(self_, index_, source_)
+    dim = int_arg(dim, "index_add", "dim")
+    try:
+        result = make_tensor(K.index_add(self_, dim, index_, source_, alpha))
+    except ValueError as error:
+        raise broadcast_error(error, self_, index_, source_) from None
+    if STATE.enabled and (requires_grad(self) or requires_grad(source)):
+        node = IndexAddBackward0()
+        node.next_functions = (edge(self), NO_EDGE, edge(source))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.index_ = index if requires_grad(source) else None
+        node.saved_versions = (version(node.index_),)
+        node.alpha = alpha
+        node.dim = dim
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def gather(self, dim, index, *, sparse_grad=False):
     """gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor"""
     self_ = tensor_data(self, "gather", "self", 1)
@@ -2087,7 +2321,10 @@ def gather(self, dim, index, *, sparse_grad=False):
     if B.cuda_loaded:
         B.check_devices(self_, index_)
     dim = int_arg(dim, "gather", "dim")
-    result = make_tensor(K.gather(self_, dim, index_, sparse_grad))
+    try:
+        result = make_tensor(K.gather(self_, dim, index_, sparse_grad))
+    except ValueError as error:
+        raise broadcast_error(error, self_, index_) from None
     if STATE.enabled and requires_grad(self):
         node = GatherBackward0()
         node.next_functions = (edge(self), NO_EDGE)
@@ -2109,7 +2346,10 @@ def scatter_src(self, dim, index, src):
     if B.cuda_loaded:
         B.check_devices(self_, index_, src_)
     dim = int_arg(dim, "scatter", "dim")
-    result = make_tensor(K.scatter_src(self_, dim, index_, src_))
+    try:
+        result = make_tensor(K.scatter_src(self_, dim, index_, src_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, index_, src_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(src)):
         node = ScatterBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(src))
@@ -2129,7 +2369,10 @@ def scatter_value(self, dim, index, value):
     if B.cuda_loaded:
         B.check_devices(self_, index_)
     dim = int_arg(dim, "scatter", "dim")
-    result = make_tensor(K.scatter_value(self_, dim, index_, value))
+    try:
+        result = make_tensor(K.scatter_value(self_, dim, index_, value))
+    except ValueError as error:
+        raise broadcast_error(error, self_, index_) from None
     if STATE.enabled and requires_grad(self):
         node = ScatterBackward1()
         node.next_functions = (edge(self), NO_EDGE)
@@ -2150,7 +2393,10 @@ def scatter_add(self, dim, index, src):
     if B.cuda_loaded:
         B.check_devices(self_, index_, src_)
     dim = int_arg(dim, "scatter_add", "dim")
-    result = make_tensor(K.scatter_add(self_, dim, index_, src_))
+    try:
+        result = make_tensor(K.scatter_add(self_, dim, index_, src_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, index_, src_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(src)):
         node = ScatterAddBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(src))
@@ -2169,7 +2415,10 @@ def masked_fill_Scalar(self, mask, value):
     mask_ = tensor_data(mask, "masked_fill", "mask", 2)
     if B.cuda_loaded:
         B.check_devices(self_, mask_)
-    result = make_tensor(K.masked_fill(self_, mask_, value))
+    try:
+        result = make_tensor(K.masked_fill(self_, mask_, value))
+    except ValueError as error:
+        raise broadcast_error(error, self_, mask_) from None
     if STATE.enabled and requires_grad(self):
         node = MaskedFillBackward0()
         node.next_functions = (edge(self), NO_EDGE)
@@ -2188,7 +2437,10 @@ def masked_fill_Tensor(self, mask, value):
     value_ = tensor_data(value, "masked_fill", "value", 3)
     if B.cuda_loaded:
         B.check_devices(self_, mask_, value_)
-    result = make_tensor(K.masked_fill(self_, mask_, value_))
+    try:
+        result = make_tensor(K.masked_fill(self_, mask_, value_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, mask_, value_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(value)):
         node = MaskedFillBackward1()
         node.next_functions = (edge(self), NO_EDGE, edge(value))
@@ -2234,7 +2486,10 @@ def fill_Tensor(self, value):
     value_ = tensor_data(value, "fill", "value", 2)
     if B.cuda_loaded:
         B.check_devices(self_, value_)
-    result = make_tensor(K.fill(self_, value_))
+    try:
+        result = make_tensor(K.fill(self_, value_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, value_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(value)):
         node = FillBackward1()
         node.next_functions = (edge(self), edge(value))
@@ -2344,6 +2599,8 @@ def _to_copy(self, *, dtype=None, device=None, non_blocking=False):
     device = None if device is None else as_device(device)
     result = make_tensor(K.to_copy(self_, dtype, device, non_blocking))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ToCopyBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2397,7 +2654,10 @@ def nll_loss_forward(self, target, weight, reduction, ignore_index):
         B.check_devices(self_, target_, weight_)
     reduction = int_arg(reduction, "nll_loss_forward", "reduction")
     ignore_index = int_arg(ignore_index, "nll_loss_forward", "ignore_index")
-    output_, total_weight_ = K.nll_loss_forward(self_, target_, weight_, reduction, ignore_index)
+    try:
+        output_, total_weight_ = K.nll_loss_forward(self_, target_, weight_, reduction, ignore_index)
+    except ValueError as error:
+        raise broadcast_error(error, self_, target_, weight_) from None
     output = make_tensor(output_)
     total_weight = make_tensor(total_weight_)
     if requires_grad(weight):
@@ -2429,7 +2689,10 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
         B.check_devices(grad_output_, self_, target_, weight_, total_weight_)
     reduction = int_arg(reduction, "nll_loss_backward", "reduction")
     ignore_index = int_arg(ignore_index, "nll_loss_backward", "ignore_index")
-    result = make_tensor(K.nll_loss_backward(grad_output_, self_, target_, weight_, reduction, ignore_index, total_weight_))
+    try:
+        result = make_tensor(K.nll_loss_backward(grad_output_, self_, target_, weight_, reduction, ignore_index, total_weight_))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_, target_, weight_, total_weight_) from None
     if requires_grad(weight):
         raise RuntimeError("the derivative for 'weight' is not implemented.")
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self) or requires_grad(weight)):
@@ -2454,7 +2717,10 @@ def binary_cross_entropy(self, target, weight=None, reduction=1):
     if B.cuda_loaded:
         B.check_devices(self_, target_, weight_)
     reduction = int_arg(reduction, "binary_cross_entropy", "reduction")
-    result = make_tensor(K.binary_cross_entropy(self_, target_, weight_, reduction))
+    try:
+        result = make_tensor(K.binary_cross_entropy(self_, target_, weight_, reduction))
+    except ValueError as error:
+        raise broadcast_error(error, self_, target_, weight_) from None
     if requires_grad(weight):
         raise RuntimeError("the derivative for 'weight' is not implemented.")
     if STATE.enabled and (requires_grad(self) or requires_grad(target) or requires_grad(weight)):
@@ -2479,7 +2745,10 @@ def mse_loss(self, target, reduction=1):
         B.check_devices(self_, target_)
     reduction = int_arg(reduction, "mse_loss", "reduction")
     self_, target_ = promote(self_, target_)
-    result = make_tensor(K.mse_loss(self_, target_, reduction))
+    try:
+        result = make_tensor(K.mse_loss(self_, target_, reduction))
+    except ValueError as error:
+        raise broadcast_error(error, self_, target_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(target)):
         node = MseLossBackward0()
         node.next_functions = (edge(self), edge(target))
@@ -2501,7 +2770,10 @@ def smooth_l1_loss(self, target, reduction=1, beta=1.0):
         B.check_devices(self_, target_)
     reduction = int_arg(reduction, "smooth_l1_loss", "reduction")
     self_, target_ = promote(self_, target_)
-    result = make_tensor(K.smooth_l1_loss(self_, target_, reduction, beta))
+    try:
+        result = make_tensor(K.smooth_l1_loss(self_, target_, reduction, beta))
+    except ValueError as error:
+        raise broadcast_error(error, self_, target_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(target)):
         node = SmoothL1LossBackward0()
         node.next_functions = (edge(self), edge(target))
@@ -2547,7 +2819,10 @@ def convolution(input, weight, bias, stride, padding, dilation, transposed, outp
     dilation = int_list(dilation, "convolution", "dilation")
     output_padding = int_list(output_padding, "convolution", "output_padding")
     groups = int_arg(groups, "convolution", "groups")
-    result = make_tensor(K.convolution(input_, weight_, bias_, stride, padding, dilation, transposed, output_padding, groups))
+    try:
+        result = make_tensor(K.convolution(input_, weight_, bias_, stride, padding, dilation, transposed, output_padding, groups))
+    except ValueError as error:
+        raise broadcast_error(error, input_, weight_, bias_) from None
     if STATE.enabled and (requires_grad(input) or requires_grad(weight) or requires_grad(bias)):
         node = ConvolutionBackward0()
         node.next_functions = (edge(input), edge(weight), edge(bias))
@@ -2624,7 +2899,10 @@ def avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mo
     stride = int_list(stride, "avg_pool2d_backward", "stride", 2)
     padding = int_list(padding, "avg_pool2d_backward", "padding", 2)
     divisor_override = None if divisor_override is None else int_arg(divisor_override, "avg_pool2d_backward", "divisor_override")
-    result = make_tensor(K.avg_pool2d_backward(grad_output_, self_, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override))
+    try:
+        result = make_tensor(K.avg_pool2d_backward(grad_output_, self_, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
         node = AvgPool2DBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
@@ -2664,7 +2942,10 @@ def _adaptive_avg_pool2d_backward(grad_output, self):
     self_ = tensor_data(self, "_adaptive_avg_pool2d_backward", "self", 2)
     if B.cuda_loaded:
         B.check_devices(grad_output_, self_)
-    result = make_tensor(K.adaptive_avg_pool2d_backward(grad_output_, self_))
+    try:
+        result = make_tensor(K.adaptive_avg_pool2d_backward(grad_output_, self_))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
         node = AdaptiveAvgPool2DBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
@@ -2686,7 +2967,10 @@ def native_batch_norm(input, weight, bias, running_mean, running_var, training, 
     running_var_ = optional_tensor_data(running_var, "native_batch_norm", "running_var", 5)
     if B.cuda_loaded:
         B.check_devices(input_, weight_, bias_, running_mean_, running_var_)
-    output_, save_mean_, save_invstd_ = K.native_batch_norm(input_, weight_, bias_, running_mean_, running_var_, training, momentum, eps)
+    try:
+        output_, save_mean_, save_invstd_ = K.native_batch_norm(input_, weight_, bias_, running_mean_, running_var_, training, momentum, eps)
+    except ValueError as error:
+        raise broadcast_error(error, input_, weight_, bias_, running_mean_, running_var_) from None
     output = make_tensor(output_)
     save_mean = make_tensor(save_mean_)
     save_invstd = make_tensor(save_invstd_)
@@ -2714,7 +2998,10 @@ def native_layer_norm(input, normalized_shape, weight, bias, eps):
     if B.cuda_loaded:
         B.check_devices(input_, weight_, bias_)
     normalized_shape = int_list(normalized_shape, "native_layer_norm", "normalized_shape")
-    output_, mean_, rstd_ = K.native_layer_norm(input_, normalized_shape, weight_, bias_, eps)
+    try:
+        output_, mean_, rstd_ = K.native_layer_norm(input_, normalized_shape, weight_, bias_, eps)
+    except ValueError as error:
+        raise broadcast_error(error, input_, weight_, bias_) from None
     output = make_tensor(output_)
     mean = make_tensor(mean_)
     rstd = make_tensor(rstd_)
@@ -2743,7 +3030,10 @@ def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
     C = int_arg(C, "native_group_norm", "C")
     HxW = int_arg(HxW, "native_group_norm", "HxW")
     group = int_arg(group, "native_group_norm", "group")
-    output_, mean_, rstd_ = K.native_group_norm(input_, weight_, bias_, N, C, HxW, group, eps)
+    try:
+        output_, mean_, rstd_ = K.native_group_norm(input_, weight_, bias_, N, C, HxW, group, eps)
+    except ValueError as error:
+        raise broadcast_error(error, input_, weight_, bias_) from None
     output = make_tensor(output_)
     mean = make_tensor(mean_)
     rstd = make_tensor(rstd_)
@@ -2771,7 +3061,10 @@ def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=
     if B.cuda_loaded:
         B.check_devices(weight_, indices_)
     padding_idx = int_arg(padding_idx, "embedding", "padding_idx")
-    result = make_tensor(K.embedding(weight_, indices_, padding_idx, scale_grad_by_freq, sparse))
+    try:
+        result = make_tensor(K.embedding(weight_, indices_, padding_idx, scale_grad_by_freq, sparse))
+    except ValueError as error:
+        raise broadcast_error(error, weight_, indices_) from None
     if STATE.enabled and requires_grad(weight):
         node = EmbeddingBackward0()
         node.next_functions = (edge(weight), NO_EDGE)
@@ -2812,7 +3105,10 @@ def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None,
     if B.cuda_loaded:
         B.check_devices(self_, target_, weight_, pos_weight_)
     reduction = int_arg(reduction, "binary_cross_entropy_with_logits", "reduction")
-    result = make_tensor(K.binary_cross_entropy_with_logits(self_, target_, weight_, pos_weight_, reduction))
+    try:
+        result = make_tensor(K.binary_cross_entropy_with_logits(self_, target_, weight_, pos_weight_, reduction))
+    except ValueError as error:
+        raise broadcast_error(error, self_, target_, weight_, pos_weight_) from None
     if requires_grad(weight):
         raise RuntimeError("the derivative for 'weight' is not implemented.")
     if requires_grad(pos_weight):
@@ -3232,6 +3528,16 @@ def silu_(self, *args, **kwargs):
 def hardtanh_(self, *args, **kwargs):
     """hardtanh in place: the result written into self, its node made self's history."""
     return inplace(self, hardtanh, *args, **kwargs)
+
+
+def index_put_(self, *args, **kwargs):
+    """index_put in place: the result written into self, its node made self's history."""
+    return inplace(self, index_put, *args, **kwargs)
+
+
+def index_add_(self, *args, **kwargs):
+    """index_add in place: the result written into self, its node made self's history."""
+    return inplace(self, index_add, *args, **kwargs)
 
 
 def masked_fill_(self, *args, **kwargs):
