@@ -1,6 +1,6 @@
 PYTHON ?= python3
 
-.PHONY: codegen check-codegen golden test fuzz bench bench-ops bench-train train
+.PHONY: codegen check-codegen golden test fuzz bench bench-ops bench-train bench-gpt bench-codegen train corpus corpus-record
 
 codegen:  ## regenerate generated/ from derivatives.yaml
 	$(PYTHON) -m codegen
@@ -33,5 +33,18 @@ bench-train:  ## the main job's training step against torch's, one thread
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 		$(PYTHON) -m bench.bench_train
 
+bench-gpt:  ## the char-level GPT's training step against torch's, one thread
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(PYTHON) -m bench.bench_gpt
+
+bench-codegen:  ## codegen time against the spec's size (derivatives.yaml copied up to 60 times: 8,000+ entries)
+	$(PYTHON) -m bench.bench_codegen
+
 train:  ## the main job: seed 003's network on the embedded digits
 	$(PYTHON) -m gradspec.train
+
+corpus:  ## run the corpus of public PyTorch scripts under torch and gradspec and compare what they print
+	$(PYTHON) -m corpus
+
+corpus-record:  ## rewrite corpus/expected/ from torch's runs (needs torch==2.13.0; review the diff)
+	$(PYTHON) -m corpus --record

@@ -9,7 +9,7 @@ docs/cuda.md), codegen emits into generated/:
 * `backward.cu`: one `__global__` kernel template per node that loads each operand once per
   element and writes every needed input gradient in the same pass.
 
-The node's `apply` gets a cuda branch (`apply_branch`) that calls
+The node's `apply` gets a cuda branch (`fused_call`, laid out by the nodes template) that calls
 `runtime.cuda.fused_backward`: one launch computes all needed gradients. Everything else
 (and every node on numpy arrays) runs the array form. The same functors and kernels compile
 for the host (see the `#else` half of the prelude) so that the tests check them against the
@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import ast
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
 
 from . import formula
-from .spec import Entry, Spec
+from .model import Entry, FusedCall
 
 CUDA_OUTPUTS = ("backward.cuh", "backward.cu")
 
@@ -71,24 +73,24 @@ class Gradient:
     expr: str | None  # the C++ expression; None for `grad` itself, which needs no kernel
 
 
-@dataclass
+@dataclass(frozen=True)
 class KernelPlan:
     """Everything about one node's fused kernel."""
 
     entry: Entry
-    operands: list[Operand]  # grad first, then inputs in schema order, then outputs
-    values: list[str]  # non-tensor arguments, in schema order
-    gradients: list[Gradient]  # one per differentiable input, in schema order
-    inputs: list[str] = field(default_factory=list)  # every tensor input, in schema order
+    operands: tuple[Operand, ...]  # grad first, then inputs in schema order, then outputs
+    values: tuple[str, ...]  # non-tensor arguments, in schema order
+    gradients: tuple[Gradient, ...]  # one per differentiable input, in schema order
+    inputs: tuple[str, ...]  # every tensor input, in schema order
 
     @property
     def node(self) -> str:
         return self.entry.node_name
 
     @property
-    def computed(self) -> list[Gradient]:
+    def computed(self) -> tuple[Gradient, ...]:
         """The gradients the kernel writes (one output each), in order."""
-        return [g for g in self.gradients if g.expr is not None]
+        return tuple(g for g in self.gradients if g.expr is not None)
 
     @property
     def kernel(self) -> str:
@@ -98,10 +100,10 @@ class KernelPlan:
         return f"{self.node}_{gradient.input}"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Analysis:
-    plans: dict[str, KernelPlan]  # node name -> plan, elementwise nodes only
-    fallbacks: dict[str, str]  # node name -> why it runs its array form on cuda
+    plans: Mapping[str, KernelPlan]  # node name -> plan, elementwise nodes only
+    fallbacks: Mapping[str, str]  # node name -> why it runs its array form on cuda
 
     @property
     def kernels(self) -> list[KernelPlan]:
@@ -111,19 +113,20 @@ class Analysis:
 
 # ---- elementwise detection --------------------------------------------------------------------
 
-def analyze(spec: Spec) -> Analysis:
+def analyze(entries, context: formula.Context, by_base: Mapping[str, tuple[Entry, ...]]) -> Analysis:
+    """The kernel plan of every elementwise node of the entries, and why the others have none."""
     plans, fallbacks = {}, {}
-    for entry in spec.entries:
+    for entry in entries:
         if not entry.differentiable:
             continue
         try:
-            plans[entry.node_name] = plan(entry, spec)
+            plans[entry.node_name] = plan(entry, context, by_base)
         except NotElementwise as reason:
             fallbacks[entry.node_name] = str(reason)
-    return Analysis(plans, fallbacks)
+    return Analysis(MappingProxyType(plans), MappingProxyType(fallbacks))
 
 
-def plan(entry: Entry, spec: Spec) -> KernelPlan:
+def plan(entry: Entry, context: formula.Context, by_base: Mapping[str, tuple[Entry, ...]]) -> KernelPlan:
     """The fused kernel of an entry's node, or NotElementwise saying why it has none.
 
     An entry is elementwise when it has one output, no `not_implemented` input and no shared
@@ -145,7 +148,7 @@ def plan(entry: Entry, spec: Spec) -> KernelPlan:
     if any(a.is_tensor_list for a in schema.arguments):
         raise NotElementwise("a Tensor[] argument")
     domains = entry.test.get("domain") or {}
-    translator = _Translator(entry, spec)
+    translator = _Translator(entry, context, by_base)
     gradients = []
     for derivative in entry.derivatives:
         if len(derivative.inputs) > 1:
@@ -168,8 +171,8 @@ def plan(entry: Entry, spec: Spec) -> KernelPlan:
     for output in schema.returns:
         if output in translator.outputs:
             operands.append(Operand(output, formula.local_name(output), f"y_{output}"))
-    values = [a.name for a in schema.arguments if a.name in translator.values]
-    return KernelPlan(entry, operands, values, gradients, order)
+    values = tuple(a.name for a in schema.arguments if a.name in translator.values)
+    return KernelPlan(entry, tuple(operands), values, tuple(gradients), tuple(order))
 
 
 @dataclass(frozen=True)
@@ -185,8 +188,8 @@ class _C:
 class _Translator:
     """Formula AST -> C++ expression over one element's values (`T` is the kernel's float type)."""
 
-    def __init__(self, entry: Entry, spec: Spec):
-        self.entry, self.schema, self.spec = entry, entry.schema, spec
+    def __init__(self, entry: Entry, context: formula.Context, by_base: Mapping[str, tuple[Entry, ...]]):
+        self.entry, self.schema, self.context, self.by_base = entry, entry.schema, context, by_base
         self.tensors: set[str] = set()
         self.outputs: set[str] = set()
         self.values: set[str] = set()
@@ -301,7 +304,7 @@ class _Translator:
             name, args = func.id, list(node.args)
         else:
             raise NotElementwise(f"call of '{ast.unparse(func)}'")
-        context = self.spec.context
+        context = self.context
         if name in context.helpers and name not in context.ops:
             return self._helper(name, args, node.keywords)
         if name not in context.ops:
@@ -316,7 +319,7 @@ class _Translator:
         return _C(code, "T", all(v.uniform for v in values))
 
     def _op(self, name: str, args: list[ast.expr], keywords: list[ast.keyword]) -> _C:
-        overloads = self.spec.overloads(name)
+        overloads = self.by_base.get(name, ())
         if len(overloads) != 1:
             raise NotElementwise(f"op '{name}' has {len(overloads)} overloads")
         callee = overloads[0]
@@ -413,19 +416,14 @@ def render(env, spec_label: str, analysis: Analysis) -> dict[str, str]:
     return {name: env.get_template(name + ".j2").render(**data) for name in CUDA_OUTPUTS}
 
 
-def apply_branch(plan: KernelPlan, several: bool) -> list[str]:
-    """The lines of `apply` that hand a cupy gradient to the fused kernel (one launch)."""
+def fused_call(plan: KernelPlan, several: bool) -> FusedCall:
+    """What `apply` hands a cupy gradient to: the node's kernel, one launch for every needed
+    gradient, and each input's gradient from the launch's outputs."""
     computed = plan.computed
-    if not computed:
-        return []
     need = {name: (f"need_{name}" if several else "True") for name in plan.inputs}
-    arrays = [o.local for o in plan.operands[1:]]
-    values = [f"self.{v}" for v in plan.values]
-    needs = [need[g.input] for g in computed]
-    call = (f'C.fused_backward("{plan.node}", grad, {_tuple(arrays)}, {_tuple(values)}, '
-            f"{_tuple(needs)})")
-    results, position = [], {g.input: i for i, g in enumerate(computed)}
+    position = {g.input: i for i, g in enumerate(computed)}
     by_input = {g.input: g for g in plan.gradients}
+    results = []
     for name in plan.inputs:
         gradient = by_input.get(name)
         if gradient is None:
@@ -434,23 +432,9 @@ def apply_branch(plan: KernelPlan, several: bool) -> list[str]:
             results.append(f"grad if {need[name]} else None" if several else "grad")
         else:
             results.append(f"fused[{position[name]}]")
-    identity = results == [f"fused[{i}]" for i in range(len(computed))]
-    lines = ["if type(grad) is not ndarray:", f"    fused = {call}", "    if fused is not None:"]
-    if identity:
-        lines.append("        return fused")
-    elif len(results) == 1:
-        lines.append(f"        return ({results[0]},)")
-    else:
-        lines.append("        return (")
-        lines.extend(f"            {r}," for r in results)
-        lines.append("        )")
-    return lines
-
-
-def _tuple(items: list[str]) -> str:
-    if not items:
-        return "()"
-    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+    return FusedCall(plan.node, tuple(o.local for o in plan.operands[1:]), tuple(f"self.{v}" for v in plan.values),
+                     tuple(need[g.input] for g in computed), tuple(results),
+                     results == [f"fused[{i}]" for i in range(len(computed))])
 
 
 # ---- host-side verification sources (used by the tests, not written to generated/) ----------

@@ -15,8 +15,8 @@ Helpers (runtime/formulas.py) take the namespace first: `H.sum_to(A, grad, ...)`
 from __future__ import annotations
 
 import ast
-import copy
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass
 
 from .schema import Schema
 
@@ -45,16 +45,21 @@ class Context:
     kernels: frozenset[str]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Usage:
     """What a backward formula reads, hence what the node must save."""
 
-    grads: set[int] = field(default_factory=set)
-    tensors: set[str] = field(default_factory=set)  # inputs used by bare name
-    metadata: set[tuple[str, str]] = field(default_factory=set)  # (input, attr)
-    values: set[str] = field(default_factory=set)  # non-tensor arguments
-    outputs: set[str] = field(default_factory=set)
+    grads: frozenset[int] = frozenset()
+    tensors: frozenset[str] = frozenset()  # inputs used by bare name
+    metadata: frozenset[tuple[str, str]] = frozenset()  # (input, attr)
+    values: frozenset[str] = frozenset()  # non-tensor arguments
+    outputs: frozenset[str] = frozenset()
     mask: bool = False
+
+    def __or__(self, other: "Usage") -> "Usage":
+        """What two formulas of one node read together."""
+        return Usage(self.grads | other.grads, self.tensors | other.tensors, self.metadata | other.metadata,
+                     self.values | other.values, self.outputs | other.outputs, self.mask or other.mask)
 
 
 def located(where, error: FormulaError):
@@ -103,11 +108,12 @@ def _check_syntax(node: ast.AST) -> None:
 class _Analyzer:
     def __init__(self, schema: Schema, context: Context, shared: bool):
         self.schema, self.context, self.shared = schema, context, shared
-        self.usage = Usage()
+        self.found = dict(grads=set(), tensors=set(), metadata=set(), values=set(), outputs=set())
+        self.mask = False
 
     def run(self, tree: ast.expr) -> Usage:
         self.visit(tree, parent=None)
-        return self.usage
+        return Usage(**{key: frozenset(found) for key, found in self.found.items()}, mask=self.mask)
 
     def visit(self, node: ast.AST, parent: ast.AST | None) -> None:
         _check_syntax(node)
@@ -124,30 +130,30 @@ class _Analyzer:
                 self.visit(child, node)
 
     def name(self, node: ast.Name, parent: ast.AST | None) -> None:
-        ident, schema, usage = node.id, self.schema, self.usage
+        ident, schema, found = node.id, self.schema, self.found
         argument = schema.argument(ident)
         if ident == "grad":
             if isinstance(parent, ast.Subscript) and parent.value is node:
                 raise FormulaError("'grad' is a tensor, not a list: use grads[i] for the i-th output's gradient", node)
             if len(schema.returns) > 1:
                 raise FormulaError("'grad' is ambiguous for an op with several outputs: use grads[i]", node)
-            usage.grads.add(0)
+            found["grads"].add(0)
         elif ident == "grads":
             raise FormulaError("'grads' must be indexed with a constant: grads[i]", node)
         elif ident in schema.returns:
-            usage.outputs.add(ident)
+            found["outputs"].add(ident)
         elif ident == "grad_input_mask":
             if not self.shared:
                 raise FormulaError("grad_input_mask is only in scope in a key naming several inputs", node)
-            usage.mask = True
+            self.mask = True
         elif argument is None:
             scope = ["grad", *schema.returns, *(a.name for a in schema.arguments)]
             raise FormulaError(f"name {ident!r} is not in scope (in scope: {', '.join(scope)}, "
                                "ops and helpers as calls)", node)
         elif not argument.is_input:
-            usage.values.add(ident)
+            found["values"].add(ident)
         elif not (isinstance(parent, ast.Attribute) and parent.attr in META_ATTRS):
-            usage.tensors.add(ident)
+            found["tensors"].add(ident)
 
     def attribute(self, node: ast.Attribute, parent: ast.AST | None) -> None:
         if isinstance(parent, ast.Call) and parent.func is node:
@@ -160,7 +166,7 @@ class _Analyzer:
         argument = self.schema.argument(target.id) if isinstance(target, ast.Name) else None
         if argument is None or not argument.is_input:
             raise FormulaError(f".{node.attr} is metadata of a tensor input", node)
-        self.usage.metadata.add((target.id, node.attr))
+        self.found["metadata"].add((target.id, node.attr))
         self.visit(target, node)
 
     def subscript(self, node: ast.Subscript) -> None:
@@ -171,7 +177,7 @@ class _Analyzer:
             if not 0 <= index.value < len(self.schema.returns):
                 raise FormulaError(f"grads[{index.value}] is out of range: {self.schema.full_name} has "
                                    f"{len(self.schema.returns)} output(s)", node)
-            self.usage.grads.add(index.value)
+            self.found["grads"].add(index.value)
             return
         self.visit(node.value, node)
         self.visit(index, node)
@@ -208,8 +214,9 @@ def saved_slot(name: str) -> str:
     return name + "_"
 
 
-class Emitter(ast.NodeTransformer):
-    """Rewrite a formula tree into one of the two Python forms (`array` or `tensor`)."""
+class Emitter:
+    """Rewrite a formula tree into one of the two Python forms (`array` or `tensor`), as a new
+    tree built in one walk (the spec's tree is never changed)."""
 
     def __init__(self, schema: Schema, context: Context, form: str, inline: dict[str, tuple[Schema, ast.expr]],
                  mask: str = ""):
@@ -220,13 +227,33 @@ class Emitter(ast.NodeTransformer):
         self.uses_xp = False
 
     def emit(self, tree: ast.expr) -> str:
-        return ast.unparse(self.visit(copy.deepcopy(tree)))
+        return ast.unparse(self.transform(tree))
+
+    def transform(self, tree: ast.expr) -> ast.expr:
+        """The formula in this form, as a new tree."""
+        return self.visit(tree)
+
+    def visit(self, node: ast.AST) -> ast.AST:
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        return method(node) if method is not None else self._rebuild(node)
+
+    def _rebuild(self, node: ast.AST) -> ast.AST:
+        """A new node of the same type over the visited children (positions are not kept: the
+        tree is only unparsed)."""
+        new = node.__class__()
+        for name, value in ast.iter_fields(node):
+            if isinstance(value, ast.AST):
+                value = self.visit(value)
+            elif isinstance(value, list):
+                value = [self.visit(v) if isinstance(v, ast.AST) else v for v in value]
+            setattr(new, name, value)
+        return new
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
         ident = node.id
         argument = self.schema.argument(ident)
         if ident == "grad":
-            return _expr("grads[0]") if len(self.schema.returns) > 1 else node
+            return _expr("grads[0]") if len(self.schema.returns) > 1 else _expr("grad")
         if ident == "grad_input_mask":
             return _expr(self.mask)
         if argument is not None and not argument.is_input:
@@ -236,7 +263,7 @@ class Emitter(ast.NodeTransformer):
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         if node.attr in META_ATTRS and isinstance(node.value, ast.Name):
             return _expr(f"self.{node.value.id}_{node.attr}")
-        return self.generic_visit(node)
+        return self._rebuild(node)
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         func = node.func
@@ -294,7 +321,7 @@ class _Substitute(ast.NodeTransformer):
         self.bound = bound
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
-        return copy.deepcopy(self.bound[node.id]) if node.id in self.bound else node
+        return copy_tree(self.bound[node.id]) if node.id in self.bound else node
 
 
 class _FoldConstants(ast.NodeTransformer):
@@ -318,10 +345,27 @@ class _FoldConstants(ast.NodeTransformer):
         return node
 
 
+@functools.lru_cache(maxsize=None)
 def _expr(text: str) -> ast.expr:
+    """A small expression's tree, parsed once per text: emitted trees share it, and are only unparsed."""
     return ast.parse(text, mode="eval").body
+
+
+def copy_tree(node):
+    """A deep copy of a syntax tree: copy.deepcopy's result, without its generic machinery."""
+    if isinstance(node, ast.AST):
+        new = node.__class__()
+        for name, value in ast.iter_fields(node):
+            setattr(new, name, copy_tree(value))
+        for name in node._attributes:
+            if hasattr(node, name):
+                setattr(new, name, getattr(node, name))
+        return new
+    if isinstance(node, list):
+        return [copy_tree(item) for item in node]
+    return node
 
 
 def substitute(tree: ast.expr, mapping: dict[str, ast.expr]) -> ast.expr:
     """A copy of `tree` with names replaced by the given expressions."""
-    return _Substitute(mapping).visit(copy.deepcopy(tree))
+    return _Substitute(mapping).visit(copy_tree(tree))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Argument types the runtime knows how to accept; `[N]` sizes and `?` are stripped first.
 ARG_TYPES = {"Tensor", "Tensor[]", "Tensor?[]", "Scalar", "int", "int[]", "float", "bool", "bool[]", "str",
@@ -60,18 +60,21 @@ class Schema:
     returns: tuple[str, ...]  # names of the outputs ("result" for a single unnamed one)
     text: str
     view_of: str = ""  # the input the (single) output is a view of, from `Tensor(a)` annotations
+    # The graph inputs, in schema order (Tensor, Tensor? and Tensor[] arguments); set from `arguments`.
+    tensor_arguments: tuple[Argument, ...] = field(init=False, repr=False, compare=False)
+    _by_name: dict = field(init=False, repr=False, compare=False)
 
     @property
     def full_name(self) -> str:
         return f"{self.base}.{self.overload}" if self.overload else self.base
 
-    @property
-    def tensor_arguments(self) -> tuple[Argument, ...]:
-        """The graph inputs, in schema order (Tensor, Tensor? and Tensor[] arguments)."""
-        return tuple(a for a in self.arguments if a.is_input)
+    def __post_init__(self):
+        # asked for by every formula name and every op: computed once (the dataclass is frozen)
+        object.__setattr__(self, "tensor_arguments", tuple(a for a in self.arguments if a.is_input))
+        object.__setattr__(self, "_by_name", {a.name: a for a in self.arguments})
 
     def argument(self, name: str) -> Argument | None:
-        return next((a for a in self.arguments if a.name == name), None)
+        return self._by_name.get(name)
 
 
 def parse_schema(text: str) -> Schema:

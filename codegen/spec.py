@@ -1,4 +1,11 @@
-"""Load derivatives.yaml into checked `Entry` objects, reporting errors as FILE:LINE:COL."""
+"""Load a spec file into the compiler's frozen model (codegen/model.py), reporting errors as
+FILE:LINE:COL.
+
+One pass over the YAML reads each entry's keys into a private draft; then the node names are
+derived, every formula is analyzed against the whole spec's ops, and each draft is frozen into
+its Entry; the bindings, node and op plans and kernel plans follow (codegen/plan.py). Every step
+is linear in the number of entries.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from . import formula
+from . import formula, plan
+from .model import Bindings, Composite, Derivative, Entry, Spec, SpecError, Where, frozen_mapping
 from .schema import Schema, SchemaError, parse_schema
 
 ENTRY_KEYS = {"name", "forward", "kernel", "output_differentiability", "test", "dtype", "inplace", "variants"}
@@ -20,136 +28,88 @@ DOMAINS = {"real", "positive", "nonzero", "unit", "probability", "bool"}
 TEST_KEYS = {"domain", "cases", "order"}
 
 
-class SpecError(Exception):
-    """A problem in the spec, located as `path:line:col: message`."""
-
-    def __init__(self, path: str, line: int, col: int, message: str, entry: str = ""):
-        where = f" (in {entry})" if entry else ""
-        super().__init__(f"{path}:{line}:{col}: {message}{where}")
-
-
-@dataclass(frozen=True)
-class Where:
-    """Where a YAML scalar starts, so formula columns can be made absolute."""
-
-    path: str
-    line: int
-    col: int
-    entry: str = ""
-
-    def error(self, message: str, col_offset: int = 0, line_offset: int = 0) -> SpecError:
-        col = self.col + col_offset if line_offset == 0 else col_offset + 1
-        return SpecError(self.path, self.line + line_offset, col, message, self.entry)
-
-
 @dataclass
-class Derivative:
-    inputs: tuple[str, ...]  # the tensor inputs this formula differentiates
+class _DraftDerivative:
+    inputs: tuple[str, ...]
     text: str
     tree: ast.expr
     where: Where
-    usage: formula.Usage = None
 
 
 @dataclass
-class Entry:
+class _Draft:
+    """One entry while its YAML keys are read; frozen into a model Entry once they all are."""
+
     schema: Schema
     where: Where
-    node_name: str = ""
     forward: ast.expr | None = None
     forward_text: str = ""
     forward_where: Where | None = None
     kernel: str = ""
     kernel_where: Where | None = None
-    derivatives: list[Derivative] = field(default_factory=list)
+    derivatives: list[_DraftDerivative] = field(default_factory=list)
     non_differentiable: set[str] = field(default_factory=set)
     not_implemented: set[str] = field(default_factory=set)
     output_differentiability: tuple[bool, ...] = ()
     test: dict = field(default_factory=dict)
-    function_name: str = ""  # the Python wrapper's name: the base, or base_overload if overloaded
-    promotion: str = ""  # "common" or "float": the inputs are cast to torch's result dtype first
-    inplace: bool = False  # also emit `base_(self, ...)`: the op in place (runtime/inplace.py)
-    variants: tuple[str, ...] | None = None  # as declared (`variants:`), on the first overload of its base only
+    promotion: str = ""
+    inplace: bool = False
+    variants: tuple[str, ...] | None = None
     variants_where: Where | None = None
 
-    @property
-    def differentiable(self) -> bool:
-        return any(self.output_differentiability) and bool(self.derivatives or self.not_implemented)
-
-    def formula_for(self, name: str) -> Derivative | None:
+    def formula_for(self, name: str) -> _DraftDerivative | None:
         return next((d for d in self.derivatives if name in d.inputs), None)
-
-
-@dataclass(frozen=True)
-class Composite:
-    """`- composite: NAME`: a function or method written in Python over the spec's ops."""
-
-    name: str
-    variants: tuple[str, ...]
-    where: Where
-
-
-@dataclass(frozen=True)
-class Bindings:
-    """Where each public name is bound: the ops' and the composites' functions and methods."""
-
-    functions: tuple[str, ...]
-    methods: tuple[str, ...]
-    composite_functions: tuple[str, ...]
-    composite_methods: tuple[str, ...]
-
-
-@dataclass
-class Spec:
-    entries: list[Entry]
-    path: str
-    context: formula.Context | None = None
-    composites: list[Composite] = field(default_factory=list)
-    bindings: Bindings | None = None
-
-    def overloads(self, base: str) -> list[Entry]:
-        return [e for e in self.entries if e.schema.base == base]
-
-    @property
-    def bases(self) -> list[str]:
-        return list(dict.fromkeys(e.schema.base for e in self.entries))
 
 
 def load_spec(path: Path, helpers_path: Path, kernels_path: Path, composites_path: Path | None = None,
               display_path: str | None = None) -> Spec:
-    """The checked spec; composites are looked up beside the helpers unless a path is given."""
+    """The checked, frozen model; composites are looked up beside the helpers unless a path is given."""
     shown = display_path or path.name
     composites_path = composites_path or helpers_path.parent / "composites"
     text = path.read_text()
     try:
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise SpecError(shown, line, col, f"YAML error: {getattr(exc, 'problem', exc)}") from None
-    if root is None:
-        return Spec([], shown, formula.Context({}, frozenset(), frozenset()), bindings=Bindings((), (), (), ()))
-    if not isinstance(root, yaml.SequenceNode):
+    if root is not None and not isinstance(root, yaml.SequenceNode):
         raise _at(shown, root, "the spec must be a list of entries")
-    entries, composites = [], []
-    for node in root.value:
+    drafts, composites = [], []
+    for node in root.value if root is not None else ():
         if isinstance(node, yaml.MappingNode) and any(key.value == "composite" for key, _ in node.value):
             composites.append(_load_composite(shown, node))
         else:
-            entries.append(_load_entry(shown, node))
-    spec = Spec(entries, shown, composites=composites)
-    _check_unique(spec)
-    _name_nodes(spec)
+            drafts.append(_load_entry(shown, node))
+    _check_unique(drafts)
+    grouped: dict[str, list[_Draft]] = {}
+    for draft in drafts:
+        grouped.setdefault(draft.schema.base, []).append(draft)
+    names = _node_names(drafts, grouped)
     context = formula.Context(
-        ops={base: [e.schema for e in spec.overloads(base)] for base in spec.bases},
+        ops={base: [d.schema for d in overloads] for base, overloads in grouped.items()},
         helpers=_top_level_names(helpers_path, assignments=False),
         kernels=_top_level_names(kernels_path, assignments=False),
     )
+    entries = tuple(_freeze(draft, *names[draft.schema.full_name], context) for draft in drafts)
+    by_base: dict[str, list[Entry]] = {}
     for entry in entries:
-        _check_entry(entry, context)
-    spec.context = context
-    spec.bindings = _bindings(spec, _top_level_names(composites_path, assignments=True))
-    return spec
+        by_base.setdefault(entry.schema.base, []).append(entry)
+    by_base = frozen_mapping({base: tuple(overloads) for base, overloads in by_base.items()})
+    bindings = _bindings(by_base, composites, _top_level_names(composites_path, assignments=True))
+    return plan.build(shown, entries, tuple(composites), context, by_base, bindings)
+
+
+# libyaml's loader where PyYAML was built with it (most wheels are): ten times faster than Python's.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _value(node: yaml.Node):
+    """The plain Python value of a YAML node (lists, mappings, numbers, strings), as safe_load reads it."""
+    return _CONSTRUCTOR.construct_document(node)
+
+
+_CONSTRUCTOR = yaml.SafeLoader("")  # construct_document starts afresh each call: one serves every node
 
 
 def _at(path: str, node: yaml.Node, message: str, entry: str = "") -> SpecError:
@@ -162,7 +122,7 @@ def _where(path: str, node: yaml.Node, entry: str) -> Where:
     return Where(path, node.start_mark.line + 1, node.start_mark.column + 1 + quote, entry)
 
 
-def _load_entry(path: str, node: yaml.Node) -> Entry:
+def _load_entry(path: str, node: yaml.Node) -> _Draft:
     if not isinstance(node, yaml.MappingNode):
         raise _at(path, node, "each entry must be a mapping with a 'name:' key")
     items = {}
@@ -180,7 +140,7 @@ def _load_entry(path: str, node: yaml.Node) -> Entry:
         where = _where(path, name_node, "")
         raise where.error(f"bad schema: {exc}", exc.column) from None
     label = schema.full_name
-    entry = Entry(schema, _where(path, name_node, label))
+    entry = _Draft(schema, _where(path, name_node, label))
     entry.output_differentiability = (True,) * len(schema.returns)
     for key, (key_node, value_node) in items.items():
         _load_key(entry, path, key, key_node, value_node)
@@ -192,7 +152,7 @@ def _load_entry(path: str, node: yaml.Node) -> Entry:
     return entry
 
 
-def _load_key(entry: Entry, path: str, key: str, key_node: yaml.Node, value_node: yaml.Node) -> None:
+def _load_key(entry: _Draft, path: str, key: str, key_node: yaml.Node, value_node: yaml.Node) -> None:
     label = entry.schema.full_name
     if key in ("forward", "kernel") or key not in ENTRY_KEYS:
         if not isinstance(value_node, yaml.ScalarNode):
@@ -205,7 +165,7 @@ def _load_key(entry: Entry, path: str, key: str, key_node: yaml.Node, value_node
         entry.kernel = str(value_node.value)
         entry.kernel_where = _where(path, value_node, label)
     elif key == "output_differentiability":
-        flags = yaml.safe_load(yaml.serialize(value_node))
+        flags = _value(value_node)
         if not (isinstance(flags, list) and all(isinstance(f, bool) for f in flags)):
             raise _at(path, value_node, "output_differentiability must be a list of booleans", label)
         if len(flags) != len(entry.schema.returns):
@@ -213,7 +173,7 @@ def _load_key(entry: Entry, path: str, key: str, key_node: yaml.Node, value_node
                       f"for {len(entry.schema.returns)} outputs", label)
         entry.output_differentiability = tuple(flags)
     elif key == "test":
-        entry.test = yaml.safe_load(yaml.serialize(value_node)) or {}
+        entry.test = _value(value_node) or {}
         _check_test(entry, path, value_node)
     elif key == "inplace":
         if value_node.value not in ("true", "false"):
@@ -234,7 +194,7 @@ def _load_key(entry: Entry, path: str, key: str, key_node: yaml.Node, value_node
         _load_derivative(entry, path, key, key_node, value_node)
 
 
-def _load_derivative(entry: Entry, path: str, key: str, key_node: yaml.Node, value_node: yaml.Node) -> None:
+def _load_derivative(entry: _Draft, path: str, key: str, key_node: yaml.Node, value_node: yaml.Node) -> None:
     label = entry.schema.full_name
     names = tuple(n.strip() for n in key.split(","))
     if len(set(names)) != len(names):
@@ -255,7 +215,7 @@ def _load_derivative(entry: Entry, path: str, key: str, key_node: yaml.Node, val
         (entry.non_differentiable if text == "non_differentiable" else entry.not_implemented).add(names[0])
         return
     where = _where(path, value_node, label)
-    entry.derivatives.append(Derivative(names, text, _parse(text, where), where))
+    entry.derivatives.append(_DraftDerivative(names, text, _parse(text, where), where))
 
 
 def _variants(path: str, node: yaml.Node, label: str) -> tuple[str, ...]:
@@ -296,7 +256,7 @@ def _items(node: yaml.Node) -> dict:
     return {key.value: (key, value) for key, value in node.value}
 
 
-def _check_test(entry: Entry, path: str, node: yaml.Node) -> None:
+def _check_test(entry: _Draft, path: str, node: yaml.Node) -> None:
     test, label = entry.test, entry.schema.full_name
 
     def fail(at: yaml.Node, message: str):
@@ -334,33 +294,35 @@ def _check_test(entry: Entry, path: str, node: yaml.Node) -> None:
         fail(hints["order"][1], "test order must be 1 or 2")
 
 
-def _check_unique(spec: Spec) -> None:
-    seen: dict[str, Entry] = {}
-    for entry in spec.entries:
-        name = entry.schema.full_name
+def _check_unique(drafts: list[_Draft]) -> None:
+    seen: dict[str, _Draft] = {}
+    for draft in drafts:
+        name = draft.schema.full_name
         if name in seen:
             first = seen[name].where
-            raise entry.where.error(f"duplicate schema {name!r}; first defined at line {first.line}")
-        seen[name] = entry
+            raise draft.where.error(f"duplicate schema {name!r}; first defined at line {first.line}")
+        seen[name] = draft
 
 
-def _name_nodes(spec: Spec) -> None:
-    """PyTorch's node names: TitleCase(base) + Backward + index among the base's overloads,
-    with a `_forward` suffix dropped (nll_loss_forward -> NllLossBackward0) and digits
-    followed by a capital as str.title() does (max_pool2d -> MaxPool2DBackward0)."""
-    for base in spec.bases:
+def _node_names(drafts: list[_Draft], grouped: dict[str, list[_Draft]]) -> dict[str, tuple[str, str]]:
+    """Schema -> (node name, function name). PyTorch's node names: TitleCase(base) + Backward +
+    index among the base's overloads, with a `_forward` suffix dropped (nll_loss_forward ->
+    NllLossBackward0) and digits followed by a capital as str.title() does (max_pool2d ->
+    MaxPool2DBackward0). The function is the base, or base_overload if the base is overloaded."""
+    names = {}
+    for base, overloads in grouped.items():
         camel = "".join(part.title() for part in base.removesuffix("_forward").split("_"))
-        overloads = spec.overloads(base)
-        for index, entry in enumerate(overloads):
-            entry.node_name = f"{camel}Backward{index}"
-            overload = entry.schema.overload or "default"
-            entry.function_name = f"{base}_{overload}" if len(overloads) > 1 else base
-    named: dict[str, Entry] = {}
-    for entry in spec.entries:
-        first = named.setdefault(entry.node_name, entry)
-        if first is not entry:
-            raise entry.where.error(f"node name {entry.node_name} is also derived for {first.schema.full_name} "
+        for index, draft in enumerate(overloads):
+            function = f"{base}_{draft.schema.overload or 'default'}" if len(overloads) > 1 else base
+            names[draft.schema.full_name] = (f"{camel}Backward{index}", function)
+    named: dict[str, _Draft] = {}
+    for draft in drafts:
+        node_name = names[draft.schema.full_name][0]
+        first = named.setdefault(node_name, draft)
+        if first is not draft:
+            raise draft.where.error(f"node name {node_name} is also derived for {first.schema.full_name} "
                                     f"(line {first.where.line}): rename one of the two")
+    return names
 
 
 def _top_level_names(path: Path, assignments: bool) -> frozenset[str]:
@@ -380,11 +342,11 @@ def _top_level_names(path: Path, assignments: bool) -> frozenset[str]:
     return frozenset(n for n in names if not n.startswith("_"))
 
 
-def _bindings(spec: Spec, composites: frozenset[str]) -> Bindings:
+def _bindings(by_base, composites: list[Composite], composite_names: frozenset[str]) -> Bindings:
     """Each (name, variant) bound once: an op's variants are declared on its first overload
     (default: function and method when its first argument is `Tensor self` and its name has no
-    leading `_`, else function) and
-    hold for every overload, so adding one never takes a method away; an in-place variant
+    leading `_`, else function) and hold for every overload, so adding one never takes a method
+    away; an in-place variant
     `NAME_` is both a function and a method; composites bind their own names."""
     claimed: dict[tuple[str, str], str] = {}
     bound = {variant: [] for variant in VARIANTS}
@@ -398,8 +360,7 @@ def _bindings(spec: Spec, composites: frozenset[str]) -> Bindings:
                                   f"them other `variants:` (`none` keeps an op only for composites and formulas)")
             into[variant].append(name)
 
-    for base in spec.bases:
-        overloads = spec.overloads(base)
+    for base, overloads in by_base.items():
         first = overloads[0]
         for later in overloads[1:]:
             if later.variants is not None:
@@ -416,8 +377,8 @@ def _bindings(spec: Spec, composites: frozenset[str]) -> Bindings:
         inplace = next((e for e in overloads if e.inplace), None)
         if inplace is not None:
             claim(f"{base}_", VARIANTS, f"op {base}'s inplace: (line {inplace.where.line})", inplace.where, bound)
-    for composite in spec.composites:
-        if composite.name not in composites:
+    for composite in composites:
+        if composite.name not in composite_names:
             raise composite.where.error(f"composite {composite.name!r}: no such function or name in the "
                                         "composites module")
         claim(composite.name, composite.variants, f"composite {composite.name} (line {composite.where.line})",
@@ -426,18 +387,28 @@ def _bindings(spec: Spec, composites: frozenset[str]) -> Bindings:
                     tuple(composite_bound["method"]))
 
 
-def _check_entry(entry: Entry, context: formula.Context) -> None:
-    schema = entry.schema
+def _freeze(draft: _Draft, node_name: str, function_name: str, context: formula.Context) -> Entry:
+    """The checked Entry of a draft: its formulas analyzed against the whole spec's ops."""
+    schema = draft.schema
     lists = [a.name for a in schema.tensor_arguments if a.is_tensor_list]
     if lists and len(schema.tensor_arguments) > 1:
-        raise entry.where.error(f"a Tensor[] input ({lists[0]}) must be the op's only tensor input: its gradients "
+        raise draft.where.error(f"a Tensor[] input ({lists[0]}) must be the op's only tensor input: its gradients "
                                 "are one per listed tensor")
-    if entry.kernel and entry.kernel not in context.kernels:
-        raise entry.kernel_where.error(f"unknown kernel {entry.kernel!r}: no such function in runtime/kernels/")
-    if entry.forward is not None:
-        formula.check_forward(entry.forward, schema, entry.forward_where)
-    for derivative in entry.derivatives:
-        derivative.usage = formula.analyze(derivative.tree, schema, context, derivative.where,
-                                           shared=len(derivative.inputs) > 1)
-    if entry.derivatives and not any(entry.output_differentiability):
-        raise entry.where.error("formulas given for an op whose outputs are all non-differentiable")
+    if draft.kernel and draft.kernel not in context.kernels:
+        raise draft.kernel_where.error(f"unknown kernel {draft.kernel!r}: no such function in runtime/kernels/")
+    if draft.forward is not None:
+        formula.check_forward(draft.forward, schema, draft.forward_where)
+    derivatives = tuple(
+        Derivative(d.inputs, d.text, d.tree, d.where,
+                   formula.analyze(d.tree, schema, context, d.where, shared=len(d.inputs) > 1))
+        for d in draft.derivatives)
+    if derivatives and not any(draft.output_differentiability):
+        raise draft.where.error("formulas given for an op whose outputs are all non-differentiable")
+    usage = formula.Usage()
+    for derivative in derivatives:
+        usage |= derivative.usage
+    return Entry(schema, draft.where, node_name, function_name, draft.forward, draft.forward_text,
+                 draft.forward_where, draft.kernel, draft.kernel_where, derivatives,
+                 frozenset(draft.non_differentiable), frozenset(draft.not_implemented),
+                 draft.output_differentiability, frozen_mapping(draft.test), draft.promotion, draft.inplace,
+                 draft.variants, draft.variants_where, usage)

@@ -429,6 +429,13 @@ def max_dim(self, dim, keepdim=False):
     return K.max_dim(self, dim, keepdim)
 
 
+def topk(self, k, dim=-1, largest=True, sorted=True):
+    """topk(Tensor self, int k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)"""
+    k = int_arg(k, "topk", "k")
+    dim = int_arg(dim, "topk", "dim")
+    return K.topk(self, k, dim, largest, sorted)
+
+
 def max_default(self):
     """max(Tensor self) -> Tensor"""
     return K.max_all(self)
@@ -618,6 +625,18 @@ def flip(self, dims):
     """flip(Tensor self, int[] dims) -> Tensor"""
     dims = int_list(dims, "flip", "dims")
     return K.flip(self, dims)
+
+
+def tril(self, diagonal=0):
+    """tril(Tensor self, int diagonal=0) -> Tensor"""
+    diagonal = int_arg(diagonal, "tril", "diagonal")
+    return K.tril(self, diagonal)
+
+
+def triu(self, diagonal=0):
+    """triu(Tensor self, int diagonal=0) -> Tensor"""
+    diagonal = int_arg(diagonal, "triu", "diagonal")
+    return K.triu(self, diagonal)
 
 
 def roll(self, shifts, dims=()):
@@ -893,6 +912,11 @@ def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None,
     """binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=Mean) -> Tensor"""
     reduction = int_arg(reduction, "binary_cross_entropy_with_logits", "reduction")
     return K.binary_cross_entropy_with_logits(self, target, weight, pos_weight, reduction)
+
+
+def _scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, dropout_mask=None, *, scale=None):
+    """_scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0.0, bool is_causal=False, Tensor? dropout_mask=None, *, float? scale=None) -> (Tensor output, Tensor attn)"""
+    return K.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, dropout_mask, scale)
 
 
 def rsub(*args, **kwargs):

@@ -24,6 +24,7 @@
 //   ProdBackward0: helper prod_backward() has no device version
 //   ProdBackward1: helper prod_backward() has no device version
 //   MaxBackward0: several outputs
+//   TopkBackward0: several outputs
 //   MaxBackward1: helper evenly_distribute_backward() has no device version
 //   MinBackward0: several outputs
 //   MinBackward1: helper evenly_distribute_backward() has no device version
@@ -50,6 +51,8 @@
 //   CatBackward0: a Tensor[] argument
 //   StackBackward0: a Tensor[] argument
 //   FlipBackward0: op 'flip' runs the array kernel 'flip'
+//   TrilBackward0: op 'tril' runs the array kernel 'tril'
+//   TriuBackward0: op 'triu' runs the array kernel 'triu'
 //   RollBackward0: op 'roll' runs the array kernel 'roll'
 //   RepeatBackward0: helper repeat_backward() has no device version
 //   IndexBackward0: op 'index_backward' runs the array kernel 'index_backward'
@@ -91,6 +94,7 @@
 //   EmbeddingBackward0: helper embedding_backward() has no device version
 //   UpsampleNearest2DBackward0: helper upsample_nearest2d_backward() has no device version
 //   BinaryCrossEntropyWithLogitsBackward0: helper bce_with_logits_backward() has no device version
+//   ScaledDotProductAttentionBackward0: several outputs
 // Nodes whose gradients are all `grad` itself: no kernel, no launch.
 //   AliasBackward0, CloneBackward0
 

@@ -96,6 +96,7 @@ from .nodes import (
     ProdBackward0,
     ProdBackward1,
     MaxBackward0,
+    TopkBackward0,
     MaxBackward1,
     MinBackward0,
     MinBackward1,
@@ -125,6 +126,8 @@ from .nodes import (
     CatBackward0,
     StackBackward0,
     FlipBackward0,
+    TrilBackward0,
+    TriuBackward0,
     RollBackward0,
     RepeatBackward0,
     IndexBackward0,
@@ -167,6 +170,7 @@ from .nodes import (
     EmbeddingBackward0,
     UpsampleNearest2DBackward0,
     BinaryCrossEntropyWithLogitsBackward0,
+    ScaledDotProductAttentionBackward0,
 )
 
 # The public ops, by base name: one function per op, or its overload dispatcher.
@@ -238,6 +242,7 @@ __all__ = [
     "mean",
     "prod",
     "max",
+    "topk",
     "min",
     "amax",
     "amin",
@@ -268,6 +273,8 @@ __all__ = [
     "cat",
     "stack",
     "flip",
+    "tril",
+    "triu",
     "roll",
     "repeat",
     "index",
@@ -307,6 +314,7 @@ __all__ = [
     "embedding",
     "upsample_nearest2d",
     "binary_cross_entropy_with_logits",
+    "_scaled_dot_product_attention",
     "add_",
     "sub_",
     "mul_",
@@ -331,6 +339,8 @@ __all__ = [
     "elu_",
     "silu_",
     "hardtanh_",
+    "tril_",
+    "triu_",
     "index_put_",
     "index_add_",
     "masked_fill_",
@@ -408,6 +418,8 @@ def rsub_Tensor(self, other, *, alpha=1):
 def rsub_Scalar(self, other, alpha=1):
     """rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor"""
     self_ = tensor_data(self, "rsub", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.rsub(self_, other, alpha))
     if STATE.enabled and requires_grad(self):
         node = RsubBackward1()
@@ -468,6 +480,8 @@ def div(self, other):
 def neg(self):
     """neg(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "neg", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.neg(self_))
     if STATE.enabled and requires_grad(self):
         node = NegBackward0()
@@ -481,6 +495,8 @@ def neg(self):
 def reciprocal(self):
     """reciprocal(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "reciprocal", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     result = make_tensor(1 / self_)
     if STATE.enabled and requires_grad(self):
@@ -497,6 +513,8 @@ def reciprocal(self):
 def pow_Tensor_Scalar(self, exponent):
     """pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor"""
     self_ = tensor_data(self, "pow", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.pow_scalar_exponent(self_, exponent))
     if STATE.enabled and requires_grad(self):
         node = PowBackward0()
@@ -537,6 +555,8 @@ def pow_Tensor_Tensor(self, exponent):
 def pow_Scalar(self, exponent):
     """pow.Scalar(Scalar self, Tensor exponent) -> Tensor"""
     exponent_ = tensor_data(exponent, "pow", "exponent", 2)
+    if B.cuda_loaded:
+        B.check_devices(exponent_)
     result = make_tensor(K.pow_scalar_base(self, exponent_))
     if STATE.enabled and requires_grad(exponent):
         node = PowBackward2()
@@ -602,6 +622,8 @@ def lerp_Tensor(self, end, weight):
 def exp(self):
     """exp(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "exp", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.exp(self_))
@@ -619,6 +641,8 @@ def exp(self):
 def log(self):
     """log(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "log", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.log(self_))
@@ -636,6 +660,8 @@ def log(self):
 def sqrt(self):
     """sqrt(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sqrt", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.sqrt(self_))
@@ -653,6 +679,8 @@ def sqrt(self):
 def sin(self):
     """sin(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sin", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.sin(self_))
@@ -670,6 +698,8 @@ def sin(self):
 def cos(self):
     """cos(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "cos", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.cos(self_))
@@ -687,6 +717,8 @@ def cos(self):
 def tan(self):
     """tan(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "tan", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.tan(self_))
@@ -704,6 +736,8 @@ def tan(self):
 def tanh(self):
     """tanh(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "tanh", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.tanh(self_))
@@ -721,6 +755,8 @@ def tanh(self):
 def sigmoid(self):
     """sigmoid(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sigmoid", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     result = make_tensor(K.sigmoid(self_))
     if STATE.enabled and requires_grad(self):
@@ -737,6 +773,8 @@ def sigmoid(self):
 def relu(self):
     """relu(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "relu", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.relu(self_))
     if STATE.enabled and requires_grad(self):
         node = ReluBackward0()
@@ -775,6 +813,8 @@ def threshold_backward(grad_output, self, threshold):
 def abs(self):
     """abs(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "abs", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.abs(self_))
     if STATE.enabled and requires_grad(self):
         node = AbsBackward0()
@@ -790,6 +830,8 @@ def abs(self):
 def sign(self):
     """sign(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sign", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.sign(self_))
     if STATE.enabled and requires_grad(self):
         node = SignBackward0()
@@ -828,6 +870,8 @@ def clamp_Tensor(self, min=None, max=None):
 def clamp_default(self, min=None, max=None):
     """clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor"""
     self_ = tensor_data(self, "clamp", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.clamp(self_, min, max))
     if STATE.enabled and requires_grad(self):
         node = ClampBackward1()
@@ -845,6 +889,8 @@ def clamp_default(self, min=None, max=None):
 def clamp_min(self, min):
     """clamp_min(Tensor self, Scalar min) -> Tensor"""
     self_ = tensor_data(self, "clamp_min", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.clamp_min(self_, min))
     if STATE.enabled and requires_grad(self):
         node = ClampMinBackward0()
@@ -861,6 +907,8 @@ def clamp_min(self, min):
 def clamp_max(self, max):
     """clamp_max(Tensor self, Scalar max) -> Tensor"""
     self_ = tensor_data(self, "clamp_max", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.clamp_max(self_, max))
     if STATE.enabled and requires_grad(self):
         node = ClampMaxBackward0()
@@ -925,6 +973,8 @@ def minimum(self, other):
 def log1p(self):
     """log1p(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "log1p", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.log1p(self_))
@@ -942,6 +992,8 @@ def log1p(self):
 def expm1(self):
     """expm1(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "expm1", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.expm1(self_))
@@ -959,6 +1011,8 @@ def expm1(self):
 def log2(self):
     """log2(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "log2", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.log2(self_))
@@ -976,6 +1030,8 @@ def log2(self):
 def log10(self):
     """log10(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "log10", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.log10(self_))
@@ -993,6 +1049,8 @@ def log10(self):
 def rsqrt(self):
     """rsqrt(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "rsqrt", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(1 / xp.sqrt(self_))
@@ -1010,6 +1068,8 @@ def rsqrt(self):
 def asin(self):
     """asin(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "asin", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.arcsin(self_))
@@ -1027,6 +1087,8 @@ def asin(self):
 def acos(self):
     """acos(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "acos", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.arccos(self_))
@@ -1044,6 +1106,8 @@ def acos(self):
 def atan(self):
     """atan(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "atan", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.arctan(self_))
@@ -1061,6 +1125,8 @@ def atan(self):
 def sinh(self):
     """sinh(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sinh", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.sinh(self_))
@@ -1078,6 +1144,8 @@ def sinh(self):
 def cosh(self):
     """cosh(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "cosh", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
     result = make_tensor(xp.cosh(self_))
@@ -1095,6 +1163,8 @@ def cosh(self):
 def erf(self):
     """erf(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "erf", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     result = make_tensor(K.erf(self_))
     if STATE.enabled and requires_grad(self):
@@ -1111,6 +1181,8 @@ def erf(self):
 def leaky_relu(self, negative_slope=0.01):
     """leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor"""
     self_ = tensor_data(self, "leaky_relu", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.leaky_relu(self_, negative_slope))
     if STATE.enabled and requires_grad(self):
         node = LeakyReluBackward0()
@@ -1151,6 +1223,8 @@ def leaky_relu_backward(grad_output, self, negative_slope, self_is_result):
 def elu(self, alpha=1, scale=1, input_scale=1):
     """elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor"""
     self_ = tensor_data(self, "elu", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.elu(self_, alpha, scale, input_scale))
     if STATE.enabled and requires_grad(self):
         node = EluBackward0()
@@ -1169,6 +1243,8 @@ def elu(self, alpha=1, scale=1, input_scale=1):
 def gelu(self, *, approximate='none'):
     """gelu(Tensor self, *, str approximate='none') -> Tensor"""
     self_ = tensor_data(self, "gelu", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.gelu(self_, approximate))
     if STATE.enabled and requires_grad(self):
         node = GeluBackward0()
@@ -1185,6 +1261,8 @@ def gelu(self, *, approximate='none'):
 def silu(self):
     """silu(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "silu", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.silu(self_))
     if STATE.enabled and requires_grad(self):
         node = SiluBackward0()
@@ -1200,6 +1278,8 @@ def silu(self):
 def softplus(self, beta=1, threshold=20):
     """softplus(Tensor self, Scalar beta=1, Scalar threshold=20) -> Tensor"""
     self_ = tensor_data(self, "softplus", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.softplus(self_, beta, threshold))
     if STATE.enabled and requires_grad(self):
         node = SoftplusBackward0()
@@ -1242,6 +1322,8 @@ def softplus_backward(grad_output, self, beta, threshold):
 def hardtanh(self, min_val=-1, max_val=1):
     """hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor"""
     self_ = tensor_data(self, "hardtanh", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.hardtanh(self_, min_val, max_val))
     if STATE.enabled and requires_grad(self):
         node = HardtanhBackward0()
@@ -1427,6 +1509,8 @@ def bitwise_xor(self, other):
 def bitwise_not(self):
     """bitwise_not(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "bitwise_not", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.bitwise_not(self_))
     return result
 
@@ -1476,6 +1560,8 @@ def logical_xor(self, other):
 def logical_not(self):
     """logical_not(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "logical_not", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     xp = array_module(self_)
     result = make_tensor(xp.logical_not(self_))
     return result
@@ -1484,6 +1570,8 @@ def logical_not(self):
 def isnan(self):
     """isnan(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "isnan", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     xp = array_module(self_)
     result = make_tensor(xp.isnan(self_))
     return result
@@ -1492,6 +1580,8 @@ def isnan(self):
 def isfinite(self):
     """isfinite(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "isfinite", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     xp = array_module(self_)
     result = make_tensor(xp.isfinite(self_))
     return result
@@ -1500,10 +1590,12 @@ def isfinite(self):
 def sum_default(self, *, dtype=None):
     """sum(Tensor self, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "sum", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.sum_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SumBackward0()
         node.next_functions = (edge(self),)
@@ -1517,11 +1609,13 @@ def sum_default(self, *, dtype=None):
 def sum_dim_IntList(self, dim, keepdim=False, *, dtype=None):
     """sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "sum", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_list(dim, "sum", "dim", 1)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.sum_dims(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SumBackward1()
         node.next_functions = (edge(self),)
@@ -1537,10 +1631,12 @@ def sum_dim_IntList(self, dim, keepdim=False, *, dtype=None):
 def mean_default(self, *, dtype=None):
     """mean(Tensor self, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "mean", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.mean_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MeanBackward0()
         node.next_functions = (edge(self),)
@@ -1554,11 +1650,13 @@ def mean_default(self, *, dtype=None):
 def mean_dim(self, dim, keepdim=False, *, dtype=None):
     """mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "mean", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_list(dim, "mean", "dim", 1)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.mean_dims(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MeanBackward1()
         node.next_functions = (edge(self),)
@@ -1574,10 +1672,12 @@ def mean_dim(self, dim, keepdim=False, *, dtype=None):
 def prod_default(self, *, dtype=None):
     """prod(Tensor self, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "prod", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.prod_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ProdBackward0()
         node.next_functions = (edge(self),)
@@ -1593,11 +1693,13 @@ def prod_default(self, *, dtype=None):
 def prod_dim_int(self, dim, keepdim=False, *, dtype=None):
     """prod.dim_int(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "prod", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "prod", "dim")
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.prod_dim(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ProdBackward1()
         node.next_functions = (edge(self),)
@@ -1615,6 +1717,8 @@ def prod_dim_int(self, dim, keepdim=False, *, dtype=None):
 def max_dim(self, dim, keepdim=False):
     """max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)"""
     self_ = tensor_data(self, "max", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "max", "dim")
     values_, indices_ = K.max_dim(self_, dim, keepdim)
     values = make_tensor(values_)
@@ -1633,9 +1737,34 @@ def max_dim(self, dim, keepdim=False):
     return return_type("max", ("values", "indices"), (values, indices))
 
 
+def topk(self, k, dim=-1, largest=True, sorted=True):
+    """topk(Tensor self, int k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)"""
+    self_ = tensor_data(self, "topk", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    k = int_arg(k, "topk", "k")
+    dim = int_arg(dim, "topk", "dim")
+    values_, indices_ = K.topk(self_, k, dim, largest, sorted)
+    values = make_tensor(values_)
+    indices = make_tensor(indices_)
+    if STATE.enabled and requires_grad(self):
+        node = TopkBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (values._data.shape, values._data.dtype, indices._data.shape, indices._data.dtype)
+        node.indices_ = SavedOutput(indices)
+        node.saved_versions = (version(indices),)
+        node.dim = dim
+        node.self_shape = self_.shape
+        values.grad_fn = node
+        values._requires_grad = True
+    return return_type("topk", ("values", "indices"), (values, indices))
+
+
 def max_default(self):
     """max(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "max", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.max_all(self_))
     if STATE.enabled and requires_grad(self):
         node = MaxBackward1()
@@ -1652,6 +1781,8 @@ def max_default(self):
 def min_dim(self, dim, keepdim=False):
     """min.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)"""
     self_ = tensor_data(self, "min", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "min", "dim")
     values_, indices_ = K.min_dim(self_, dim, keepdim)
     values = make_tensor(values_)
@@ -1673,6 +1804,8 @@ def min_dim(self, dim, keepdim=False):
 def min_default(self):
     """min(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "min", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.min_all(self_))
     if STATE.enabled and requires_grad(self):
         node = MinBackward1()
@@ -1689,6 +1822,8 @@ def min_default(self):
 def amax(self, dim=(), keepdim=False):
     """amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "amax", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_list(dim, "amax", "dim", 1)
     result = make_tensor(K.amax(self_, dim, keepdim))
     if STATE.enabled and requires_grad(self):
@@ -1708,6 +1843,8 @@ def amax(self, dim=(), keepdim=False):
 def amin(self, dim=(), keepdim=False):
     """amin(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "amin", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_list(dim, "amin", "dim", 1)
     result = make_tensor(K.amin(self_, dim, keepdim))
     if STATE.enabled and requires_grad(self):
@@ -1727,6 +1864,8 @@ def amin(self, dim=(), keepdim=False):
 def argmax(self, dim=None, keepdim=False):
     """argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "argmax", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_arg(dim, "argmax", "dim")
     result = make_tensor(K.argmax(self_, dim, keepdim))
     return result
@@ -1735,6 +1874,8 @@ def argmax(self, dim=None, keepdim=False):
 def argmin(self, dim=None, keepdim=False):
     """argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "argmin", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_arg(dim, "argmin", "dim")
     result = make_tensor(K.argmin(self_, dim, keepdim))
     return result
@@ -1743,6 +1884,8 @@ def argmin(self, dim=None, keepdim=False):
 def logsumexp(self, dim, keepdim=False):
     """logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "logsumexp", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_list(dim, "logsumexp", "dim", 1)
     result = make_tensor(K.logsumexp(self_, dim, keepdim))
     if STATE.enabled and requires_grad(self):
@@ -1762,6 +1905,8 @@ def logsumexp(self, dim, keepdim=False):
 def var(self, dim=None, *, correction=None, keepdim=False):
     """var.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "var", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_list(dim, "var", "dim", 1)
     result = make_tensor(K.var(self_, dim, correction, keepdim))
     if STATE.enabled and requires_grad(self):
@@ -1781,6 +1926,8 @@ def var(self, dim=None, *, correction=None, keepdim=False):
 def std(self, dim=None, *, correction=None, keepdim=False):
     """std.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "std", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_list(dim, "std", "dim", 1)
     result = make_tensor(K.std(self_, dim, correction, keepdim))
     if STATE.enabled and requires_grad(self):
@@ -1801,11 +1948,13 @@ def std(self, dim=None, *, correction=None, keepdim=False):
 def linalg_vector_norm(self, ord=2, dim=None, keepdim=False, *, dtype=None):
     """linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "linalg_vector_norm", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_list(dim, "linalg_vector_norm", "dim", 1)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.linalg_vector_norm(self_, ord, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LinalgVectorNormBackward0()
         node.next_functions = (edge(self),)
@@ -1824,11 +1973,13 @@ def linalg_vector_norm(self, ord=2, dim=None, keepdim=False, *, dtype=None):
 def cumsum(self, dim, *, dtype=None):
     """cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "cumsum", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "cumsum", "dim")
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.cumsum(self_, dim, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = CumsumBackward0()
         node.next_functions = (edge(self),)
@@ -1842,6 +1993,8 @@ def cumsum(self, dim, *, dtype=None):
 def all(self, dim=None, keepdim=False):
     """all.dims(Tensor self, int[1]? dim=None, bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "all", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_list(dim, "all", "dim", 1)
     result = make_tensor(K.all(self_, dim, keepdim))
     return result
@@ -1850,6 +2003,8 @@ def all(self, dim=None, keepdim=False):
 def any(self, dim=None, keepdim=False):
     """any.dims(Tensor self, int[1]? dim=None, bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "any", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = None if dim is None else int_list(dim, "any", "dim", 1)
     result = make_tensor(K.any(self_, dim, keepdim))
     return result
@@ -1971,6 +2126,8 @@ def dot(self, tensor):
 def view(self, size):
     """view(Tensor(a) self, int[] size) -> Tensor(a)"""
     self_ = tensor_data(self, "view", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     size = int_list(size, "view", "size")
     result = view_of(self, K.view(self_, size))
     if STATE.enabled and requires_grad(self):
@@ -1986,6 +2143,8 @@ def view(self, size):
 def reshape(self, shape):
     """reshape(Tensor self, int[] shape) -> Tensor"""
     self_ = tensor_data(self, "reshape", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     shape = int_list(shape, "reshape", "shape")
     result = make_tensor(K.reshape(self_, shape))
     if STATE.enabled and requires_grad(self):
@@ -2001,6 +2160,8 @@ def reshape(self, shape):
 def alias(self):
     """alias(Tensor(a) self) -> Tensor(a)"""
     self_ = tensor_data(self, "alias", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = view_of(self, K.alias(self_))
     if STATE.enabled and requires_grad(self):
         node = AliasBackward0()
@@ -2014,6 +2175,8 @@ def alias(self):
 def clone(self):
     """clone(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "clone", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     xp = array_module(self_)
     result = make_tensor(xp.array(self_, copy=True))
     if STATE.enabled and requires_grad(self):
@@ -2028,6 +2191,8 @@ def clone(self):
 def t(self):
     """t(Tensor(a) self) -> Tensor(a)"""
     self_ = tensor_data(self, "t", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = view_of(self, K.t(self_))
     if STATE.enabled and requires_grad(self):
         node = TBackward0()
@@ -2041,6 +2206,8 @@ def t(self):
 def transpose(self, dim0, dim1):
     """transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)"""
     self_ = tensor_data(self, "transpose", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim0 = int_arg(dim0, "transpose", "dim0")
     dim1 = int_arg(dim1, "transpose", "dim1")
     result = view_of(self, K.transpose(self_, dim0, dim1))
@@ -2058,6 +2225,8 @@ def transpose(self, dim0, dim1):
 def permute(self, dims):
     """permute(Tensor(a) self, int[] dims) -> Tensor(a)"""
     self_ = tensor_data(self, "permute", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dims = int_list(dims, "permute", "dims")
     result = view_of(self, K.permute(self_, dims))
     if STATE.enabled and requires_grad(self):
@@ -2073,6 +2242,8 @@ def permute(self, dims):
 def expand(self, size, *, implicit=False):
     """expand(Tensor(a) self, int[] size, *, bool implicit=False) -> Tensor(a)"""
     self_ = tensor_data(self, "expand", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     size = int_list(size, "expand", "size")
     result = view_of(self, K.expand(self_, size, implicit))
     if STATE.enabled and requires_grad(self):
@@ -2088,6 +2259,8 @@ def expand(self, size, *, implicit=False):
 def unsqueeze(self, dim):
     """unsqueeze(Tensor(a) self, int dim) -> Tensor(a)"""
     self_ = tensor_data(self, "unsqueeze", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "unsqueeze", "dim")
     result = view_of(self, K.unsqueeze(self_, dim))
     if STATE.enabled and requires_grad(self):
@@ -2103,6 +2276,8 @@ def unsqueeze(self, dim):
 def squeeze_default(self):
     """squeeze(Tensor(a) self) -> Tensor(a)"""
     self_ = tensor_data(self, "squeeze", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = view_of(self, K.squeeze_all(self_))
     if STATE.enabled and requires_grad(self):
         node = SqueezeBackward0()
@@ -2117,6 +2292,8 @@ def squeeze_default(self):
 def squeeze_dim(self, dim):
     """squeeze.dim(Tensor(a) self, int dim) -> Tensor(a)"""
     self_ = tensor_data(self, "squeeze", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "squeeze", "dim")
     result = view_of(self, K.squeeze(self_, dim))
     if STATE.enabled and requires_grad(self):
@@ -2164,6 +2341,8 @@ def stack(tensors, dim=0):
 def flip(self, dims):
     """flip(Tensor self, int[] dims) -> Tensor"""
     self_ = tensor_data(self, "flip", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dims = int_list(dims, "flip", "dims")
     result = make_tensor(K.flip(self_, dims))
     if STATE.enabled and requires_grad(self):
@@ -2176,9 +2355,45 @@ def flip(self, dims):
     return result
 
 
+def tril(self, diagonal=0):
+    """tril(Tensor self, int diagonal=0) -> Tensor"""
+    self_ = tensor_data(self, "tril", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    diagonal = int_arg(diagonal, "tril", "diagonal")
+    result = make_tensor(K.tril(self_, diagonal))
+    if STATE.enabled and requires_grad(self):
+        node = TrilBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.diagonal = diagonal
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def triu(self, diagonal=0):
+    """triu(Tensor self, int diagonal=0) -> Tensor"""
+    self_ = tensor_data(self, "triu", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    diagonal = int_arg(diagonal, "triu", "diagonal")
+    result = make_tensor(K.triu(self_, diagonal))
+    if STATE.enabled and requires_grad(self):
+        node = TriuBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.diagonal = diagonal
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def roll(self, shifts, dims=()):
     """roll(Tensor self, int[1] shifts, int[1] dims=[]) -> Tensor"""
     self_ = tensor_data(self, "roll", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     shifts = int_list(shifts, "roll", "shifts", 1)
     dims = int_list(dims, "roll", "dims", 1)
     result = make_tensor(K.roll(self_, shifts, dims))
@@ -2196,6 +2411,8 @@ def roll(self, shifts, dims=()):
 def repeat(self, repeats):
     """repeat(Tensor self, int[] repeats) -> Tensor"""
     self_ = tensor_data(self, "repeat", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     repeats = int_list(repeats, "repeat", "repeats")
     result = make_tensor(K.repeat(self_, repeats))
     if STATE.enabled and requires_grad(self):
@@ -2212,6 +2429,8 @@ def repeat(self, repeats):
 def index(self, indices):
     """index.Tensor(Tensor self, Tensor?[] indices) -> Tensor"""
     self_ = tensor_data(self, "index", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     indices = index_list(indices, "index", "indices")
     result = make_tensor(K.index(self_, indices))
     if STATE.enabled and requires_grad(self):
@@ -2228,6 +2447,8 @@ def index(self, indices):
 def index_backward(grad_output, input_sizes, indices):
     """index_backward(Tensor grad_output, int[] input_sizes, Tensor?[] indices) -> Tensor"""
     grad_output_ = tensor_data(grad_output, "index_backward", "grad_output", 1)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_)
     input_sizes = int_list(input_sizes, "index_backward", "input_sizes")
     indices = index_list(indices, "index_backward", "indices")
     result = make_tensor(K.index_backward(grad_output_, input_sizes, indices))
@@ -2455,6 +2676,8 @@ def masked_fill_Tensor(self, mask, value):
 def constant_pad_nd(self, pad, value=0):
     """constant_pad_nd(Tensor self, int[] pad, Scalar value=0) -> Tensor"""
     self_ = tensor_data(self, "constant_pad_nd", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     pad = int_list(pad, "constant_pad_nd", "pad")
     result = make_tensor(K.constant_pad_nd(self_, pad, value))
     if STATE.enabled and requires_grad(self):
@@ -2470,6 +2693,8 @@ def constant_pad_nd(self, pad, value=0):
 def fill_Scalar(self, value):
     """fill.Scalar(Tensor self, Scalar value) -> Tensor"""
     self_ = tensor_data(self, "fill", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.fill(self_, value))
     if STATE.enabled and requires_grad(self):
         node = FillBackward0()
@@ -2502,6 +2727,8 @@ def fill_Tensor(self, value):
 def zero(self):
     """zero(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "zero", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(K.zeros_like(self_))
     if STATE.enabled and requires_grad(self):
         node = ZeroBackward0()
@@ -2515,6 +2742,8 @@ def zero(self):
 def select(self, dim, index):
     """select.int(Tensor(a) self, int dim, int index) -> Tensor(a)"""
     self_ = tensor_data(self, "select", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "select", "dim")
     index = int_arg(index, "select", "index")
     result = view_of(self, K.select(self_, dim, index))
@@ -2533,6 +2762,8 @@ def select(self, dim, index):
 def select_backward(grad_output, input_sizes, dim, index):
     """select_backward(Tensor grad_output, int[] input_sizes, int dim, int index) -> Tensor"""
     grad_output_ = tensor_data(grad_output, "select_backward", "grad_output", 1)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_)
     input_sizes = int_list(input_sizes, "select_backward", "input_sizes")
     dim = int_arg(dim, "select_backward", "dim")
     index = int_arg(index, "select_backward", "index")
@@ -2551,6 +2782,8 @@ def select_backward(grad_output, input_sizes, dim, index):
 def slice(self, dim=0, start=None, end=None, step=1):
     """slice.Tensor(Tensor(a) self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor(a)"""
     self_ = tensor_data(self, "slice", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "slice", "dim")
     start = None if start is None else int_arg(start, "slice", "start")
     end = None if end is None else int_arg(end, "slice", "end")
@@ -2573,6 +2806,8 @@ def slice(self, dim=0, start=None, end=None, step=1):
 def slice_backward(grad_output, input_sizes, dim, start, end, step):
     """slice_backward(Tensor grad_output, int[] input_sizes, int dim, int? start, int? end, int step) -> Tensor"""
     grad_output_ = tensor_data(grad_output, "slice_backward", "grad_output", 1)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_)
     input_sizes = int_list(input_sizes, "slice_backward", "input_sizes")
     dim = int_arg(dim, "slice_backward", "dim")
     start = None if start is None else int_arg(start, "slice_backward", "start")
@@ -2595,11 +2830,13 @@ def slice_backward(grad_output, input_sizes, dim, start, end, step):
 def _to_copy(self, *, dtype=None, device=None, non_blocking=False):
     """_to_copy(Tensor self, *, ScalarType? dtype=None, Device? device=None, bool non_blocking=False) -> Tensor"""
     self_ = tensor_data(self, "_to_copy", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     device = None if device is None else as_device(device)
     result = make_tensor(K.to_copy(self_, dtype, device, non_blocking))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ToCopyBackward0()
         node.next_functions = (edge(self),)
@@ -2614,6 +2851,8 @@ def _to_copy(self, *, dtype=None, device=None, non_blocking=False):
 def _softmax(self, dim, half_to_float=False):
     """_softmax(Tensor self, int dim, bool half_to_float=False) -> Tensor"""
     self_ = tensor_data(self, "_softmax", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "_softmax", "dim")
     result = make_tensor(K.softmax(self_, dim, half_to_float))
     if STATE.enabled and requires_grad(self):
@@ -2631,6 +2870,8 @@ def _softmax(self, dim, half_to_float=False):
 def _log_softmax(self, dim, half_to_float=False):
     """_log_softmax(Tensor self, int dim, bool half_to_float=False) -> Tensor"""
     self_ = tensor_data(self, "_log_softmax", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dim = int_arg(dim, "_log_softmax", "dim")
     result = make_tensor(K.log_softmax(self_, dim, half_to_float))
     if STATE.enabled and requires_grad(self):
@@ -2791,6 +3032,8 @@ def smooth_l1_loss(self, target, reduction=1, beta=1.0):
 def native_dropout(input, p, train):
     """native_dropout(Tensor input, float p, bool? train) -> (Tensor output, Tensor mask)"""
     input_ = tensor_data(input, "native_dropout", "input", 1)
+    if B.cuda_loaded:
+        B.check_devices(input_)
     output_, mask_ = K.native_dropout(input_, p, train)
     output = make_tensor(output_)
     mask = make_tensor(mask_)
@@ -2845,6 +3088,8 @@ def convolution(input, weight, bias, stride, padding, dilation, transposed, outp
 def max_pool2d_with_indices(self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
     """max_pool2d_with_indices(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> (Tensor output, Tensor indices)"""
     self_ = tensor_data(self, "max_pool2d_with_indices", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     kernel_size = int_list(kernel_size, "max_pool2d_with_indices", "kernel_size", 2)
     stride = int_list(stride, "max_pool2d_with_indices", "stride", 2)
     padding = int_list(padding, "max_pool2d_with_indices", "padding", 2)
@@ -2867,6 +3112,8 @@ def max_pool2d_with_indices(self, kernel_size, stride=(), padding=0, dilation=1,
 def avg_pool2d(self, kernel_size, stride=(), padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
     """avg_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) -> Tensor"""
     self_ = tensor_data(self, "avg_pool2d", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     kernel_size = int_list(kernel_size, "avg_pool2d", "kernel_size", 2)
     stride = int_list(stride, "avg_pool2d", "stride", 2)
     padding = int_list(padding, "avg_pool2d", "padding", 2)
@@ -2923,6 +3170,8 @@ def avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mo
 def _adaptive_avg_pool2d(self, output_size):
     """_adaptive_avg_pool2d(Tensor self, int[2] output_size) -> Tensor"""
     self_ = tensor_data(self, "_adaptive_avg_pool2d", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     output_size = int_list(output_size, "_adaptive_avg_pool2d", "output_size", 2)
     result = make_tensor(K.adaptive_avg_pool2d(self_, output_size))
     if STATE.enabled and requires_grad(self):
@@ -3011,7 +3260,9 @@ def native_layer_norm(input, normalized_shape, weight, bias, eps):
         node.output_meta = (output._data.shape, output._data.dtype, mean._data.shape, mean._data.dtype, rstd._data.shape, rstd._data.dtype)
         node.input_ = input
         node.weight_ = weight
-        node.saved_versions = (version(node.input_), version(node.weight_))
+        node.mean_ = SavedOutput(mean)
+        node.rstd_ = SavedOutput(rstd)
+        node.saved_versions = (version(node.input_), version(node.weight_), version(mean), version(rstd))
         node.eps = eps
         node.normalized_shape = normalized_shape
         output.grad_fn = node
@@ -3081,6 +3332,8 @@ def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=
 def upsample_nearest2d(self, output_size, scales_h=None, scales_w=None):
     """upsample_nearest2d(Tensor self, int[2] output_size, float? scales_h=None, float? scales_w=None) -> Tensor"""
     self_ = tensor_data(self, "upsample_nearest2d", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     output_size = int_list(output_size, "upsample_nearest2d", "output_size", 2)
     result = make_tensor(K.upsample_nearest2d(self_, output_size, scales_h, scales_w))
     if STATE.enabled and requires_grad(self):
@@ -3126,6 +3379,40 @@ def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None,
         result.grad_fn = node
         result._requires_grad = True
     return result
+
+
+def _scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, dropout_mask=None, *, scale=None):
+    """_scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0.0, bool is_causal=False, Tensor? dropout_mask=None, *, float? scale=None) -> (Tensor output, Tensor attn)"""
+    query_ = tensor_data(query, "_scaled_dot_product_attention", "query", 1)
+    key_ = tensor_data(key, "_scaled_dot_product_attention", "key", 2)
+    value_ = tensor_data(value, "_scaled_dot_product_attention", "value", 3)
+    attn_mask_ = optional_tensor_data(attn_mask, "_scaled_dot_product_attention", "attn_mask", 4)
+    dropout_mask_ = optional_tensor_data(dropout_mask, "_scaled_dot_product_attention", "dropout_mask", 7)
+    if B.cuda_loaded:
+        B.check_devices(query_, key_, value_, attn_mask_, dropout_mask_)
+    try:
+        output_, attn_ = K.scaled_dot_product_attention(query_, key_, value_, attn_mask_, dropout_p, is_causal, dropout_mask_, scale)
+    except ValueError as error:
+        raise broadcast_error(error, query_, key_, value_, attn_mask_, dropout_mask_) from None
+    output = make_tensor(output_)
+    attn = make_tensor(attn_)
+    if STATE.enabled and (requires_grad(query) or requires_grad(key) or requires_grad(value) or requires_grad(attn_mask)):
+        node = ScaledDotProductAttentionBackward0()
+        node.next_functions = (edge(query), edge(key), edge(value), edge(attn_mask), NO_EDGE)
+        node.output_meta = (output._data.shape, output._data.dtype, attn._data.shape, attn._data.dtype)
+        node.query_ = query
+        node.key_ = key
+        node.value_ = value
+        node.attn_mask_ = attn_mask
+        node.dropout_mask_ = dropout_mask
+        node.attn_ = SavedOutput(attn)
+        node.saved_versions = (version(node.query_), version(node.key_), version(node.value_), version(node.attn_mask_), version(node.dropout_mask_), version(attn))
+        node.dropout_p = dropout_p
+        node.is_causal = is_causal
+        node.scale = scale
+        output.grad_fn = node
+        output._requires_grad = True
+    return return_type("_scaled_dot_product_attention", ("output", "attn"), (output, attn))
 
 
 def rsub(*args, **kwargs):
@@ -3528,6 +3815,16 @@ def silu_(self, *args, **kwargs):
 def hardtanh_(self, *args, **kwargs):
     """hardtanh in place: the result written into self, its node made self's history."""
     return inplace(self, hardtanh, *args, **kwargs)
+
+
+def tril_(self, *args, **kwargs):
+    """tril in place: the result written into self, its node made self's history."""
+    return inplace(self, tril, *args, **kwargs)
+
+
+def triu_(self, *args, **kwargs):
+    """triu in place: the result written into self, its node made self's history."""
+    return inplace(self, triu, *args, **kwargs)
 
 
 def index_put_(self, *args, **kwargs):

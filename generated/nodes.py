@@ -1781,6 +1781,30 @@ class MaxBackward0(Node):
         return (H.value_selecting_reduction_backward(T, grads[0], self.dim, indices, self.self_shape, self.keepdim),)
 
 
+class TopkBackward0(Node):
+    """derivatives.yaml: topk(Tensor self, int k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)
+
+      self: value_selecting_reduction_backward(grads[0], dim, indices, self.shape, True)
+    """
+
+    __slots__ = ("indices_", "dim", "self_shape")
+    num_outputs = 2
+    saved_slots = ("indices_",)
+    saved_names = ("indices",)
+    value_slots = ("dim", "self_shape")
+    output_slots = ("indices_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        indices = self.indices_._data
+        return (H.value_selecting_reduction_backward(A, grads[0], self.dim, indices, self.self_shape, True),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        indices = self.saved_output(self.indices_)
+        return (H.value_selecting_reduction_backward(T, grads[0], self.dim, indices, self.self_shape, True),)
+
+
 class MaxBackward1(Node):
     """derivatives.yaml: max(Tensor self) -> Tensor
 
@@ -2472,6 +2496,42 @@ class FlipBackward0(Node):
     def apply_differentiable(self, grads):
         grad = grads[0]
         return (T.flip(grad, self.dims),)
+
+
+class TrilBackward0(Node):
+    """derivatives.yaml: tril(Tensor self, int diagonal=0) -> Tensor
+
+      self: grad.tril(diagonal)
+    """
+
+    __slots__ = ("diagonal",)
+    value_slots = ("diagonal",)
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A.tril(grad, self.diagonal),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T.tril(grad, self.diagonal),)
+
+
+class TriuBackward0(Node):
+    """derivatives.yaml: triu(Tensor self, int diagonal=0) -> Tensor
+
+      self: grad.triu(diagonal)
+    """
+
+    __slots__ = ("diagonal",)
+    value_slots = ("diagonal",)
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A.triu(grad, self.diagonal),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T.triu(grad, self.diagonal),)
 
 
 class RollBackward0(Node):
@@ -3544,23 +3604,26 @@ class NativeBatchNormBackward0(Node):
 class NativeLayerNormBackward0(Node):
     """derivatives.yaml: native_layer_norm(Tensor input, int[] normalized_shape, Tensor? weight, Tensor? bias, float eps) -> (Tensor output, Tensor mean, Tensor rstd)
 
-      input, weight, bias: layer_norm_backward(grads[0], input, normalized_shape, weight, eps, grad_input_mask)
+      input, weight, bias: layer_norm_backward(grads[0], input, normalized_shape, weight, mean, rstd, eps, grad_input_mask)
     """
 
-    __slots__ = ("input_", "weight_", "eps", "normalized_shape")
+    __slots__ = ("input_", "weight_", "mean_", "rstd_", "eps", "normalized_shape")
     num_outputs = 3
-    saved_slots = ("input_", "weight_")
-    saved_names = ("input", "weight")
+    saved_slots = ("input_", "weight_", "mean_", "rstd_")
+    saved_names = ("input", "weight", "mean", "rstd")
     value_slots = ("eps", "normalized_shape")
+    output_slots = ("mean_", "rstd_")
 
     def apply(self, grads):
         self.check_saved()
         input = data_of(self.input_)
         weight = data_of(self.weight_)
+        mean = self.mean_._data
+        rstd = self.rstd_._data
         need_input = self.next_functions[0][0] is not None
         need_weight = self.next_functions[1][0] is not None
         need_bias = self.next_functions[2][0] is not None
-        grad_input, grad_weight, grad_bias = H.layer_norm_backward(A, grads[0], input, self.normalized_shape, weight, self.eps, (need_input, need_weight, need_bias))
+        grad_input, grad_weight, grad_bias = H.layer_norm_backward(A, grads[0], input, self.normalized_shape, weight, mean, rstd, self.eps, (need_input, need_weight, need_bias))
         return (
             grad_input,
             grad_weight,
@@ -3571,10 +3634,12 @@ class NativeLayerNormBackward0(Node):
         self.check_saved()
         input = self.input_
         weight = self.weight_
+        mean = self.saved_output(self.mean_)
+        rstd = self.saved_output(self.rstd_)
         need_input = self.next_functions[0][0] is not None
         need_weight = self.next_functions[1][0] is not None
         need_bias = self.next_functions[2][0] is not None
-        grad_input, grad_weight, grad_bias = H.layer_norm_backward(T, grads[0], input, self.normalized_shape, weight, self.eps, (need_input, need_weight, need_bias))
+        grad_input, grad_weight, grad_bias = H.layer_norm_backward(T, grads[0], input, self.normalized_shape, weight, mean, rstd, self.eps, (need_input, need_weight, need_bias))
         return (
             grad_input,
             grad_weight,
@@ -3714,5 +3779,61 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
             H.bce_with_logits_backward(T, grad, self_, target, weight, pos_weight, self.reduction) if need_self else None,
             H.bce_with_logits_target_backward(T, grad, self_, target, weight, pos_weight, self.reduction) if need_target else None,
             None,
+            None,
+        )
+
+
+class ScaledDotProductAttentionBackward0(Node):
+    """derivatives.yaml: _scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0.0, bool is_causal=False, Tensor? dropout_mask=None, *, float? scale=None) -> (Tensor output, Tensor attn)
+
+      query, key, value, attn_mask: scaled_dot_product_attention_backward(grads[0], query, key, value, attn_mask, dropout_p, is_causal, dropout_mask, scale, attn, grad_input_mask)
+    """
+
+    __slots__ = ("query_", "key_", "value_", "attn_mask_", "dropout_mask_", "attn_", "dropout_p", "is_causal", "scale")
+    num_outputs = 2
+    saved_slots = ("query_", "key_", "value_", "attn_mask_", "dropout_mask_", "attn_")
+    saved_names = ("query", "key", "value", "attn_mask", "dropout_mask", "attn")
+    value_slots = ("dropout_p", "is_causal", "scale")
+    output_slots = ("attn_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        query = data_of(self.query_)
+        key = data_of(self.key_)
+        value = data_of(self.value_)
+        attn_mask = data_of(self.attn_mask_)
+        dropout_mask = data_of(self.dropout_mask_)
+        attn = self.attn_._data
+        need_query = self.next_functions[0][0] is not None
+        need_key = self.next_functions[1][0] is not None
+        need_value = self.next_functions[2][0] is not None
+        need_attn_mask = self.next_functions[3][0] is not None
+        grad_query, grad_key, grad_value, grad_attn_mask = H.scaled_dot_product_attention_backward(A, grads[0], query, key, value, attn_mask, self.dropout_p, self.is_causal, dropout_mask, self.scale, attn, (need_query, need_key, need_value, need_attn_mask))
+        return (
+            grad_query,
+            grad_key,
+            grad_value,
+            grad_attn_mask,
+            None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        query = self.query_
+        key = self.key_
+        value = self.value_
+        attn_mask = self.attn_mask_
+        dropout_mask = self.dropout_mask_
+        attn = self.saved_output(self.attn_)
+        need_query = self.next_functions[0][0] is not None
+        need_key = self.next_functions[1][0] is not None
+        need_value = self.next_functions[2][0] is not None
+        need_attn_mask = self.next_functions[3][0] is not None
+        grad_query, grad_key, grad_value, grad_attn_mask = H.scaled_dot_product_attention_backward(T, grads[0], query, key, value, attn_mask, self.dropout_p, self.is_causal, dropout_mask, self.scale, attn, (need_query, need_key, need_value, need_attn_mask))
+        return (
+            grad_query,
+            grad_key,
+            grad_value,
+            grad_attn_mask,
             None,
         )

@@ -14,7 +14,8 @@ __version__ = "0.1.0"
 
 try:
     from .api import *  # noqa: F401,F403  the ops and composites derivatives.yaml declares as functions
-    from . import autograd, cuda, dtypes, models, nn, optim, random, utils, vision  # noqa: F401
+    from . import accelerator, autograd, cuda, dtypes, models, nn, optim, random, utils, vision  # noqa: F401
+    from .accelerator import get_default_device, set_default_device  # noqa: F401
     from ._tensor_str import get_printoptions, set_printoptions  # noqa: F401
     from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: F401
     from .autograd.anomaly_mode import set_detect_anomaly as set_anomaly_enabled  # noqa: F401
@@ -27,7 +28,10 @@ try:
     from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
     from .random import Generator, initial_seed, seed  # noqa: F401
     from .serialization import load, save  # noqa: F401
+    from .legacy import TYPES as _TYPES  # FloatTensor, LongTensor, ...
     from .tensor import Size, Tensor  # noqa: F401
+
+    globals().update(_TYPES)
 except Exception as _error:  # noqa: BLE001 - kept, and raised on first use below
     _UNAVAILABLE = _error
 

@@ -97,16 +97,36 @@ def mixed_devices_error(*arrays) -> RuntimeError:
 
 
 def check_devices(*arrays) -> None:
-    """Raise mixed_devices_error unless every array (numbers are ignored) is on one device.
-    Only called once cupy is loaded: before that every array is a numpy array."""
-    first = None
+    """Raise mixed_devices_error unless every array (numbers are ignored) is on one device, and make
+    that device cupy's current one (cupy runs an operation on its current device, torch on its
+    tensors'). Only called once cupy is loaded: before that every array is a numpy array."""
+    found = None  # the cuda index, or -1 for the cpu
     for array in arrays:
         if hasattr(array, "shape") and not isinstance(array, np.generic):
-            here = device_of(array)
-            if first is None:
-                first = here
-            elif here != first:
+            here = array.device.id if type(array) is _cupy.ndarray else -1
+            if found is None:
+                found = here
+            elif here != found:
                 raise mixed_devices_error(*arrays)
+    if found is not None and found >= 0:
+        use_device(found)
+
+
+def follow(arrays) -> None:
+    """Make the device of the first cuda array among `arrays` current (the engine calls this before
+    a node runs: its gradients tell where its work happens)."""
+    for array in arrays:
+        if type(array) is _cupy.ndarray:
+            use_device(array.device.id)
+            return
+
+
+def use_device(index: int) -> None:
+    """Make cuda:index cupy's current device. It stays current after the operation (no restore): the
+    next operation makes its own device current, so gradspec never runs on a stale one."""
+    runtime = _cupy.cuda.runtime
+    if runtime.getDevice() != index:
+        runtime.setDevice(index)
 
 
 def module_for(dev: device):
@@ -130,14 +150,15 @@ def device_of(array) -> device:
 
 
 def to_device(array, dev: device):
-    if device_of(array) == dev:
-        return array
+    """`array` on `dev` (itself if already there); moving to cuda:N makes cuda:N current."""
     if dev.type == "cpu":
-        return array.get()
+        return array if device_of(array) == CPU else array.get()
     xp = cupy()
-    index, count = dev.index or 0, xp.cuda.runtime.getDeviceCount()
+    index, count = xp.cuda.runtime.getDevice() if dev.index is None else dev.index, xp.cuda.runtime.getDeviceCount()
     if not 0 <= index < count:
         raise RuntimeError(f"CUDA error: invalid device ordinal: {dev} was requested but cupy sees {count} "
                            f"device(s), cuda:0 to cuda:{count - 1}")
-    with xp.cuda.Device(index):
-        return xp.asarray(array)
+    if type(array) is xp.ndarray and array.device.id == index:
+        return array
+    use_device(index)
+    return xp.asarray(array)

@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from . import namespaces
+from . import backends, namespaces
 from .anomaly import ANOMALY, report_error
 from .backends import array_module, device_of
 from .formulas import sum_to
@@ -80,11 +80,14 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
     node = None
     grad_mode = GRAD_MODE.enabled
     GRAD_MODE.enabled = create_graph
+    cuda = backends.cuda_loaded  # then each node runs on the device of its gradients
     try:
         # numpy's divide-by-zero warnings: torch gives inf and nan silently
         with np.errstate(all="ignore"):
             while ready:
                 node, grads = ready.pop()
+                if cuda and grads is not None:
+                    backends.follow([g._data if create_graph else g for g in grads if g is not None])
                 if grads is None:
                     outputs = ()
                 elif anomaly:
@@ -327,7 +330,7 @@ class _Run:
         if owner is grad:
             return True
         # references to the owner: the view's .base, the local `owner`, getrefcount's argument
-        return grad.flags.writeable and sys.getrefcount(owner) <= 3
+        return _overlap_free(grad) and sys.getrefcount(owner) <= 3
 
     def _store_grad(self, tensor: Tensor, grad) -> None:
         """Add into `.grad` as torch does: in place when possible, never aliasing another's array."""
@@ -335,6 +338,8 @@ class _Run:
         if self.create_graph:
             tensor._grad = grad if existing is None else existing + grad
             return
+        if backends.cuda_loaded:
+            backends.follow((grad,))
         if existing is None:
             if isinstance(grad, np.generic):  # numpy returns scalars from 0-d arithmetic
                 grad = np.array(grad)
@@ -356,6 +361,12 @@ def _obeys_layout_of(variable, grad) -> bool:
     if variable.flags.c_contiguous or variable.flags.f_contiguous:  # strides of size-1 dims are free
         return all(g == v for g, v, n in zip(grad.strides, variable.strides, grad.shape) if n != 1)
     return grad.flags.c_contiguous
+
+
+def _overlap_free(array) -> bool:
+    """No two elements share memory (an expanded view, stride 0, would): numpy and cupy alike
+    (cupy's flags have no `writeable` to tell broadcast views by)."""
+    return all(stride or extent <= 1 for stride, extent in zip(array.strides, array.shape))
 
 
 def _copy_in_layout_of(variable, grad):

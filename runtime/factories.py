@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes, random
+from .accelerator import get_default_device
 from .backends import CPU, device, to_device
 from .backends import array_module as array_module_of
 from .shapes import int_list
@@ -14,7 +15,9 @@ from .tensor import Tensor, make_tensor
 def _finish(array, dtype, dev, requires_grad: bool) -> Tensor:
     if dtype is not None:
         array = array.astype(dtypes.to_numpy(dtype), copy=False)
-    if dev is not None:
+    if dev is None:
+        dev = get_default_device()
+    if dev != CPU:
         array = to_device(array, device(dev))
     if requires_grad and array.dtype.kind != "f":
         raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
@@ -110,8 +113,11 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """randint(high, size), randint(low, high, size), with size positional or a keyword."""
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=...)
+        low, high = 0, low
     numpy_dtype = dtypes.to_numpy(dtype) if dtype is not None else np.dtype(np.int64)
     array = random.randint(low, high, int_list(size, "randint", "size"), numpy_dtype, generator=generator)
     return _finish(array, None, device, requires_grad)

@@ -13,6 +13,7 @@ import math
 from . import kernels
 from .backends import array_module
 from .dtypes import get_default_dtype
+from .tensor import make_tensor
 
 REDUCTION_NONE, REDUCTION_MEAN = 0, 1
 
@@ -88,7 +89,12 @@ def matmul_backward(ops, grad, self, other, mask):
     if mask[0]:
         grad_self = ops.matmul(grad, ops.transpose(other, -1, -2))
         grad_self = ops.squeeze_dim(grad_self, -2) if self_vector else grad_self
-    if mask[1]:
+    if mask[1] and _ndim(other) == 2 and _ndim(self) > 2:
+        # a matrix shared by a batch: one product over all rows, not one per batch then their sum
+        inner = _shape(self)[-1]
+        grad_other = ops.mm(ops.t(ops.reshape(self, [-1, inner])), ops.reshape(grad, [-1, _shape(grad)[-1]]))
+        grad_other = ops.squeeze_dim(grad_other, -1) if other_vector else grad_other
+    elif mask[1]:
         grad_other = ops.matmul(ops.transpose(self, -1, -2), grad)
         grad_other = ops.squeeze_dim(grad_other, -1) if other_vector else grad_other
     return grad_self, grad_other
@@ -198,6 +204,8 @@ def clamp_backward(ops, grad, self, min, max):  # noqa: A002 - torch's names
 
 
 def gelu_backward(ops, grad, self, approximate):
+    if not ops.DIFFERENTIABLE:  # the same math over arrays, in place where it can be
+        return kernels.gelu_backward(grad, self, approximate)
     if approximate == "tanh":
         k = math.sqrt(2 / math.pi)
         inner = ops.tanh(k * (self + 0.044715 * self * self * self))
@@ -424,6 +432,49 @@ def dropout_backward(ops, grad, mask, p, train):
     return grad * mask * (0 if p == 1 else 1 / (1 - p))
 
 
+def scaled_dot_product_attention_backward(ops, grad, query, key, value, attn_mask, dropout_p, is_causal,
+                                          dropout_mask, scale, attn, mask):
+    """Gradients of softmax(q k^T * scale + mask) @ v for (query, key, value, attn_mask). The
+    probabilities are the forward's `attn` when nothing was dropped; else (and in the
+    differentiable form, where they depend on query and key) they are computed again."""
+    if ops.DIFFERENTIABLE:
+        probs = _attention_probs(ops, query, key, attn_mask, is_causal, scale)
+    elif dropout_p > 0:
+        probs = kernels.attention_probs(query, key, attn_mask, is_causal, scale)
+    else:
+        probs = attn
+    kept = 1 if dropout_p == 0 else 1 / (1 - dropout_p)
+    dropped = probs if dropout_p == 0 else probs * dropout_mask
+    grad_query = grad_key = grad_value = grad_mask = None
+    if mask[2]:
+        grad_value = ops.matmul(ops.transpose(dropped, -1, -2), grad)
+        grad_value = grad_value if dropout_p == 0 else grad_value * kept
+    if mask[0] or mask[1] or mask[3]:
+        grad_probs = ops.matmul(grad, ops.transpose(value, -1, -2))
+        if dropout_p > 0:
+            grad_probs = grad_probs * dropout_mask * kept
+        grad_scores = probs * (grad_probs - ops.sum_dim_IntList(grad_probs * probs, [-1], True))
+        factor = kernels.attention_scale(query, scale)
+        if mask[0]:
+            grad_query = ops.matmul(grad_scores, key) * factor
+        if mask[1]:
+            grad_key = ops.matmul(ops.transpose(grad_scores, -1, -2), query) * factor
+        grad_mask = grad_scores if mask[3] else None
+    return grad_query, grad_key, grad_value, grad_mask
+
+
+def _attention_probs(ops, query, key, attn_mask, is_causal, scale):
+    """kernels.attention_probs over Tensors, so that the probabilities' own derivatives are recorded."""
+    scores = ops.matmul(query, ops.transpose(key, -1, -2)) * kernels.attention_scale(query, scale)
+    if is_causal:
+        xp = array_module(query._data)
+        above = xp.triu(xp.ones(_shape(scores)[-2:], bool), 1)
+        scores = ops.masked_fill_Scalar(scores, make_tensor(above), -math.inf)
+    if attn_mask is not None:
+        scores = scores + attn_mask
+    return ops._softmax(scores, -1, False)
+
+
 def batch_norm_backward(ops, grad, input, weight, running_mean, running_var, training, eps, mask):  # noqa: A002
     """(grad_input, grad_weight, grad_bias), recomputing the batch statistics with ops so that
     the result is differentiable again (their dependence on the input included)."""
@@ -455,7 +506,11 @@ def batch_norm_backward(ops, grad, input, weight, running_mean, running_var, tra
     return grad_input, grad_weight, grad_bias
 
 
-def layer_norm_backward(ops, grad, input, normalized_shape, weight, eps, mask):  # noqa: A002
+def layer_norm_backward(ops, grad, input, normalized_shape, weight, mean, rstd, eps, mask):  # noqa: A002
+    """The array form reuses the forward's mean and rstd; the differentiable form recomputes them
+    with ops, so that their dependence on the input is differentiated too."""
+    if not ops.DIFFERENTIABLE:
+        return kernels.layer_norm_backward(grad, input, normalized_shape, weight, mean, rstd, mask)
     shape = _shape(input)
     dims = list(range(len(shape) - len(normalized_shape), len(shape)))
     lead = list(range(len(shape) - len(normalized_shape)))

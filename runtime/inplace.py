@@ -14,6 +14,7 @@ import re
 import numpy as np
 
 from . import namespaces
+from .backends import array_module
 from .dtypes import scalar_type_name
 from .grad_mode import STATE, no_grad
 from .node import SavedOutput
@@ -70,7 +71,7 @@ def check_no_partial_overlap(self: Tensor, *operands, full: bool = False) -> Non
             continue  # two allocations of their own: disjoint
         if not _dense(source) or not _dense(target) or not np.may_share_memory(source, target):
             continue
-        start, other = target.__array_interface__["data"][0], source.__array_interface__["data"][0]
+        start, other = _address(target), _address(source)
         if full or (start, target.nbytes) != (other, source.nbytes):  # the same bytes is torch's "full" overlap
             raise RuntimeError(PARTIAL_OVERLAP_MESSAGE)
 
@@ -151,13 +152,22 @@ def _positions_in_base(view: Tensor, base: Tensor) -> np.ndarray:
     the view's element offsets looked up among the base's."""
     data, owner = view._data, base._data
     itemsize = owner.itemsize
-    offset = (data.__array_interface__["data"][0] - owner.__array_interface__["data"][0]) // itemsize
+    offset = (_address(data) - _address(owner)) // itemsize
     offsets = _element_offsets(data, itemsize) + offset
     if owner.flags.c_contiguous:
         return offsets
     in_base = _element_offsets(owner, itemsize).reshape(-1)
     order = np.argsort(in_base, kind="stable")
     return order[np.searchsorted(in_base[order], offsets)]
+
+
+def _address(array) -> int:
+    return array.__array_interface__["data"][0] if type(array) is np.ndarray else array.data.ptr
+
+
+def _on_device_of(host: np.ndarray, like):
+    """A host array (positions, a mask) moved to the device of `like`'s array."""
+    return host if type(like) is np.ndarray else array_module(like).asarray(host)
 
 
 def _element_offsets(array, itemsize: int) -> np.ndarray:
@@ -179,8 +189,8 @@ def _rebase_base_of_view(view: Tensor, base: Tensor, result: Tensor) -> None:
     mask = np.zeros(shape, bool)
     mask.reshape(-1)[positions] = True
     result = F.expand(result, view._data.shape) if result._data.shape != view._data.shape else result
-    placed = F.index_backward(F.reshape(result, [-1]), [mask.size], [positions])  # over the flat base
-    replaced = F.where(make_tensor(mask), F.reshape(placed, list(shape)), base)
+    placed = F.index_backward(F.reshape(result, [-1]), [mask.size], [_on_device_of(positions, base._data)])
+    replaced = F.where(make_tensor(_on_device_of(mask, base._data)), F.reshape(placed, list(shape)), base)
     base.grad_fn, base._output_nr, base._requires_grad = replaced.grad_fn, 0, True
 
 
@@ -188,8 +198,8 @@ def _view_history_from_base(view: Tensor, base: Tensor) -> None:
     """The view's history (after a write to it, or to its base): its elements picked out of the
     base's history."""
     F = namespaces.tensor_ops
-    positions = _positions_in_base(view, base)
-    picked = F.reshape(F.index(F.reshape(base, [-1]), [positions.reshape(-1)]), list(view._data.shape))
+    positions = _on_device_of(_positions_in_base(view, base).reshape(-1), base._data)
+    picked = F.reshape(F.index(F.reshape(base, [-1]), [positions]), list(view._data.shape))
     view.grad_fn, view._output_nr, view._requires_grad = picked.grad_fn, 0, picked._requires_grad
     view._view_meta.version = view._vc[0]
 
@@ -206,7 +216,7 @@ def writable(self: Tensor, shared_ok: bool = False):
     target = self._data
     if not shared_ok and target.size and any(s == 0 and n > 1 for s, n in zip(target.strides, target.shape)):
         raise RuntimeError(OVERLAP_MESSAGE)
-    if target.flags.writeable or type(target) is not np.ndarray:
+    if type(target) is not np.ndarray or target.flags.writeable:  # (cupy arrays are always writable)
         return target
     owner = target
     while isinstance(owner.base, np.ndarray):
@@ -233,8 +243,9 @@ def write(self: Tensor, data, op, casting: str) -> None:
     name = getattr(op, "__name__", "op")
     out = writable(self, name in WRITES_SHARED_LOCATIONS)
     if out.size and 0 in out.strides:  # locations shared by several elements: write only what changes
-        changed = np.broadcast_to(data, out.shape) != out  # (a masked_fill writes its mask's elements only)
-        out[changed] = np.broadcast_to(data, out.shape)[changed]
+        data = array_module(out).broadcast_to(data, out.shape)  # (a masked_fill writes its mask's elements only)
+        changed = data != out
+        out[changed] = data[changed]
     else:
         out[...] = data
     self._bump()

@@ -158,6 +158,11 @@ class Node:
             return self._saved(attr[len("_saved_"):])
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{attr}'")
 
+    def __dir__(self):
+        """With the `_saved_<name>` attributes, which tools find by listing (torchviz's make_dot)."""
+        saved = [f"_saved_{name}" for name in (*self.saved_names, *self.value_slots)]
+        return sorted({*super().__dir__(), *saved})
+
     def _saved(self, name: str):
         if name in self.saved_names:
             slot = self.saved_slots[self.saved_names.index(name)]

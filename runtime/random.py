@@ -521,3 +521,62 @@ def bernoulli(p, shape, dtype, generator=None):
         # bernoulli_distribution<double>: uniform double < p.
         hits = _uniform01(gen, n, np.float64) < p
     return hits.astype(dtype).reshape(shape)
+
+
+def exponential(shape, dtype, lambd=1.0, generator=None):
+    """``Tensor.exponential_(lambd)``: torch's generic CPU kernel, -1/lambd * log1p(-u) per element
+    with u a double uniform (53 bits of random64()), cast to the dtype. The logarithm is libm's
+    (math.log1p), as torch's: numpy's vectorised log1p differs in the last bit for a few inputs.
+    Checked against torch 2.13 on AMD CPUs; torch's MKL builds may take another path on Intel
+    CPUs, as bernoulli does (not verified)."""
+    dtype = _float_dtype(dtype)
+    if not lambd > 0.0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    uniforms = _uniform01(_gen(generator), _numel(shape), np.float64).tolist()
+    scale = -1.0 / lambd
+    values = np.array([scale * math.log1p(-u) for u in uniforms], np.float64)
+    return values.astype(dtype).reshape(shape)
+
+
+def multinomial(probabilities, num_samples, replacement=False, generator=None):
+    """``torch.multinomial`` on a 1-D or 2-D array of non-negative weights (rows need not sum
+    to one), with torch's CPU algorithms, so the same seed draws the same indices:
+    - without replacement, or one sample: the Gumbel-max trick, argmax (or top-k) of
+      p / q with q ~ Exp(1) drawn for every element in p's dtype;
+    - with replacement: per row, the float cumulative sum normalised by its total, then one
+      double uniform per sample located by binary search (first bucket >= u)."""
+    p = np.asarray(probabilities)
+    if p.ndim not in (1, 2):
+        raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {p.ndim}")
+    if p.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {p.dtype}")
+    categories = p.shape[-1]
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if not replacement and num_samples > categories:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if categories > 1 << 24:
+        raise RuntimeError("number of categories cannot exceed 2^24")
+    rows = p.reshape(-1, categories)
+    if not (np.all(rows >= 0) and np.all(np.isfinite(rows))):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if np.any(rows.sum(axis=1) == 0):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    gen = _gen(generator)
+    if not replacement or num_samples == 1:
+        with np.errstate(divide="ignore"):
+            keys = p / exponential(p.shape, p.dtype, generator=gen)
+        keys = keys.reshape(-1, categories)
+        if num_samples == 1:
+            out = np.argmax(keys, axis=1)[:, None]
+        else:
+            out = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    else:
+        out = np.empty((rows.shape[0], num_samples), np.int64)
+        for i, row in enumerate(rows):
+            cumulative = np.cumsum(row, dtype=row.dtype)
+            cumulative = (cumulative / cumulative[-1]).astype(np.float64)
+            cumulative[-1] = 1.0
+            out[i] = np.searchsorted(cumulative, _uniform01(gen, num_samples, np.float64), side="left")
+    out = out.astype(np.int64)
+    return out.reshape(num_samples) if p.ndim == 1 else out

@@ -36,12 +36,13 @@ import math
 import os
 import re
 import struct
+from pickle import UnpicklingError
 import zlib
 from collections import OrderedDict
 
 import numpy as np
 
-from . import dtypes
+from . import dtypes, torch_format
 from .atomic_write import write_atomically
 from .backends import CPU, device, device_of, to_device
 from .tensor import Tensor, make_tensor
@@ -54,6 +55,8 @@ TRAILER = b"GSEND\x00\x00\x00"
 _PREFIX = struct.Struct("<12sIQ")  # magic, version, header length
 _SUFFIX = struct.Struct("<8sQI")  # trailer tag, total length, crc32
 _ALIGN = 64
+_ZIP = b"PK\x03\x04"
+_SIGNATURES = (MAGIC, _ZIP)  # how files `save` writes begin (see atomic_write.remove_orphans)
 _BY_NAME = {d.name: d for d in dtypes.ALL}  # the dtypes a file may name (their numpy names too)
 MAX_DEPTH = 100  # how deep values may nest (a module's or optimizer's state dict nests < 10 deep)
 
@@ -171,25 +174,38 @@ def _serialize(obj) -> list:
     return chunks
 
 
-def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True) -> None:
+def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True, *,
+         format: str = "gradspec") -> None:  # noqa: A002 - the option's natural name
     """Write `obj` (a state dict, or dicts/lists of tensors, numbers and strings) to `f`.
 
     `f` is a path (written atomically: temp file, fsync, rename; see gradspec.atomic_write) or a
-    binary file object.
+    binary file object. format="gradspec" (the default) writes this module's format;
+    format="torch" writes torch.save's zip format, which torch.load(weights_only=True) reads (for
+    handing weights to PyTorch; gradspec.load reads both).
     """
     if pickle_module is not None:
         raise TypeError("gradspec.save does not pickle: pickle_module is not supported")
-    chunks = _serialize(obj)
+    if format not in ("gradspec", "torch"):
+        raise ValueError(f"gradspec.save: format must be 'gradspec' or 'torch', not {format!r}")
+    if format == "torch":
+        chunks = [torch_format.dumps_zip(obj)]
+    else:
+        chunks = _checksummed(_serialize(obj))
+    if hasattr(f, "write"):
+        for chunk in chunks:
+            f.write(chunk)
+        return
+    write_atomically(f, chunks, signatures=_SIGNATURES)
+
+
+def _checksummed(chunks: list) -> list:
+    """The chunks followed by the trailer: the file's length and checksum."""
     crc, total = 0, 0
     for chunk in chunks:
         crc = zlib.crc32(chunk, crc)
         total += len(chunk)
     chunks.append(_SUFFIX.pack(TRAILER, total + _SUFFIX.size, crc))
-    if hasattr(f, "write"):
-        for chunk in chunks:
-            f.write(chunk)
-        return
-    write_atomically(f, chunks, signatures=(MAGIC,))
+    return chunks
 
 
 # ---- decoding ---------------------------------------------------------------------------------
@@ -240,12 +256,9 @@ def _is_int(value) -> bool:
 
 
 def _describe_foreign(head: bytes) -> str:
-    if head.startswith(b"PK\x03\x04"):
-        return ("it is a zip archive, as torch.save writes: those hold pickled Python objects, which gradspec "
-                "does not load; in PyTorch, re-save the state dict with tensors converted to numpy "
-                "(or load it with torch and copy the tensors over)")
     if head[:1] == b"\x80":
-        return "it looks like a Python pickle, which gradspec never loads (unpickling can run arbitrary code)"
+        return ("it looks like a Python pickle, not a torch.save file; gradspec never loads plain pickles "
+                "(unpickling can run arbitrary code)")
     if head.startswith(b"\x93NUMPY"):
         return "it is a .npy file: use numpy.load, then gradspec.from_numpy"
     return "it does not start with the gradspec checkpoint signature"
@@ -371,16 +384,32 @@ def _map_device(saved: str, map_location):
         return device(saved)
     if isinstance(map_location, dict):
         return device(map_location.get(saved, saved))
+    return device(map_location)
+
+
+def _placer(name: str, map_location):
+    """place(array, saved_device) -> the array on the device map_location chooses for it."""
     if callable(map_location):
         raise TypeError("gradspec.load: a callable map_location is not supported; pass a device or a dict")
-    return device(map_location)
+
+    def place(data, saved: str):
+        target = _map_device(saved, map_location)
+        if target == CPU:
+            return data
+        try:
+            return to_device(data, target)
+        except (ImportError, RuntimeError) as error:
+            raise CheckpointError(f"{name}: a tensor saved on {saved} cannot go to {target} here ({error}); load "
+                                  "it with map_location='cpu'") from None
+
+    return place
 
 
 class _Decoder:
     """Builds the value tree from a checked header; each blob becomes one array and one Tensor."""
 
-    def __init__(self, raw, name: str, blobs: list[_Blob], map_location):
-        self.raw, self.name, self.blobs, self.map_location = raw, name, blobs, map_location
+    def __init__(self, raw, name: str, blobs: list[_Blob], place):
+        self.raw, self.name, self.blobs, self.place = raw, name, blobs, place
         self.arrays: dict[int, np.ndarray] = {}
         self.tensors: dict[int, Tensor] = {}
 
@@ -406,15 +435,8 @@ class _Decoder:
         index = self.index(payload)
         if index in self.tensors:
             return self.tensors[index]
-        blob, data = self.blobs[index], self.array(index)
-        target = _map_device(blob.device, self.map_location)
-        if target != CPU:
-            try:
-                data = to_device(data, target)
-            except (ImportError, RuntimeError) as error:
-                raise CheckpointError(f"{self.name}: tensor {index} was saved on {blob.device}, which is not "
-                                      f"available here ({error}); load it with map_location='cpu'") from None
-        out = make_tensor(data)
+        blob = self.blobs[index]
+        out = make_tensor(self.place(self.array(index), blob.device))
         if blob.parameter:
             from .nn.parameter import Parameter
 
@@ -500,10 +522,12 @@ class _Decoder:
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True, mmap=None, **pickle_load_args):
-    """Read what `save` wrote. Tensors return to the device they were saved from, or to `map_location`
-    ("cpu", "cuda:0", a device, or a {saved: target} dict). Refuses truncated, damaged and foreign
-    files with a CheckpointError (a RuntimeError) that says which; nothing is ever unpickled, so
-    `weights_only` is always in effect."""
+    """Read what `save` wrote, or what torch.save wrote (its zip and legacy formats: see
+    gradspec.torch_format). Tensors return to the device they were saved from, or to
+    `map_location` ("cpu", "cuda:0", a device, or a {saved: target} dict). Refuses truncated,
+    damaged, hostile and foreign files with a CheckpointError (a RuntimeError) that says which;
+    no pickle code ever runs (torch files are read by a restricted unpickler), so `weights_only`
+    is always in effect."""
     if pickle_module is not None:
         raise TypeError("gradspec.load does not unpickle: pickle_module is not supported")
     if hasattr(f, "read"):
@@ -517,8 +541,15 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True,
             raw = handle.read()
     if isinstance(raw, str):
         raise TypeError("gradspec.load needs a binary file (opened with 'rb')")
+    place = _placer(name, map_location)
+    if raw[:len(_ZIP)] == _ZIP or (raw[:1] == b"\x80" and torch_format.is_legacy(raw)):
+        reader = torch_format.load_zip if raw[:1] == b"P" else torch_format.load_legacy
+        try:
+            return reader(bytes(raw), place)
+        except (torch_format.TorchFileError, UnpicklingError) as error:
+            raise CheckpointError(f"{name} was not loaded: {error}") from None
     header, data_start = _check(raw, name)
-    return _Decoder(raw, name, _blobs(header["tensors"], raw, name, data_start), map_location).value(header["root"])
+    return _Decoder(raw, name, _blobs(header["tensors"], raw, name, data_start), place).value(header["root"])
 
 
 def _roundtrip(obj):

@@ -211,13 +211,11 @@ class Tensor:
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
         return strides if dim is None else strides[wrap_dim(dim, len(strides), "stride")]
 
+    def _is_view(self) -> bool:
+        return self._base is not None
+
     def is_contiguous(self) -> bool:
         return bool(self._data.flags.c_contiguous)
-
-    def type(self, dtype=None):
-        if dtype is None:
-            return type_description(self._data)
-        return self.to(dtype)
 
     # ---- conversions ---------------------------------------------------------------------
 

@@ -1,8 +1,31 @@
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The cuda half of the device-parametrized tests runs on the emulated device where cupy sees no
+# GPU (gradspec.emulated_cuda; a real GPU is used where there is one). Set before gradspec is
+# imported; GRADSPEC_EMULATE_CUDA=0 opts out (the cuda tests then skip without a GPU).
+os.environ.setdefault("GRADSPEC_EMULATE_CUDA", "1")
+
+
+def _cuda_missing() -> str | None:
+    from gradspec import backends
+
+    try:
+        backends.cupy()
+    except RuntimeError as error:
+        return str(error)
+    return None
+
+
+CUDA_MISSING = _cuda_missing()
+# Every device-generic test takes `device` from here: "cuda" runs wherever a cuda device (or the
+# emulated one) is available, and is marked so that `pytest -m cuda` runs the cuda part alone.
+DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(
+    CUDA_MISSING is not None, reason=f"no cuda device: {CUDA_MISSING}")])]
 
 
 def pytest_configure(config):
@@ -14,6 +37,21 @@ def pytest_configure(config):
     if package.name == "runtime" and package.parent != ROOT:
         raise pytest.UsageError(f"gradspec is imported from {package}, not from this checkout ({ROOT}): "
                                 f"install this one with `pip install -e '.[dev]'` (in its own venv)")
+
+
+@pytest.fixture
+def no_cupy(monkeypatch):
+    """As on a machine without cupy and without GRADSPEC_EMULATE_CUDA, whatever this one has."""
+    import sys
+
+    from gradspec import backends
+    from gradspec import cuda as runtime_cuda
+
+    monkeypatch.setattr(backends, "_cupy", None)
+    monkeypatch.setattr(backends, "cuda_loaded", False)
+    monkeypatch.setattr(runtime_cuda, "_backend", None)
+    monkeypatch.setitem(sys.modules, "cupy", None)  # `import cupy` raises ImportError
+    monkeypatch.delenv("GRADSPEC_EMULATE_CUDA", raising=False)
 
 
 @pytest.fixture

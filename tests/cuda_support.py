@@ -13,56 +13,26 @@ so a session (and the next one, on the same machine) compiles each source once.
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from gradspec.codegen import cuda as codegen_cuda
 from gradspec import cuda as runtime_cuda
+from gradspec.emulated_cuda.host_compiler import CompileException as CompileError
+from gradspec.emulated_cuda.host_compiler import build as _build
 
 ROOT = Path(__file__).resolve().parent.parent
 NVCC = shutil.which("nvcc")
 CXX = shutil.which("g++") or shutil.which("c++")
-CACHE = Path(tempfile.gettempdir()) / "gradspec-cuda-cache"
 ARCHES = ("sm_80", "sm_90")
 NO_NVCC = "nvcc is not on PATH: the CUDA kernels cannot be compiled here (CI and the dev machines have it)"
 NO_CXX = "no C++ compiler (g++) on PATH: the kernels cannot be built for the host"
 
 
-class CompileError(AssertionError):
-    pass
-
-
 def generated_files(folder: Path = ROOT / "generated") -> dict[str, str]:
     return {name: (folder / name).read_text() for name in codegen_cuda.CUDA_OUTPUTS}
-
-
-def _build(sources: dict[str, str], command: list[str], output: str) -> Path:
-    """Run `command` in a folder holding `sources`; cached by content. Returns the output path."""
-    digest = hashlib.sha256(repr((sorted(sources.items()), command)).encode()).hexdigest()[:24]
-    folder = CACHE / digest
-    if (folder / output).exists():
-        return folder / output
-    CACHE.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{digest}-", dir=CACHE))
-    for name, text in sources.items():
-        (work / name).write_text(text)
-    proc = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        shutil.rmtree(work, ignore_errors=True)
-        raise CompileError(f"`{' '.join(command)}` failed:\n{proc.stdout}{proc.stderr}")
-    if proc.stderr.strip():
-        (work / "stderr.txt").write_text(proc.stderr)
-    try:
-        os.replace(work, folder)
-    except OSError:  # another process finished the same build first
-        shutil.rmtree(work, ignore_errors=True)
-    return folder / output
 
 
 def nvcc_command(arch: str) -> list[str]:

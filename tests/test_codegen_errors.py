@@ -179,7 +179,7 @@ def test_real_spec_loads():
 def test_empty_spec_loads(tmp_path):
     path = tmp_path / "derivatives.yaml"
     path.write_text("# nothing yet\n")
-    assert _load(path).entries == []
+    assert _load(path).entries == ()
 
 
 def test_cli_reports_error_with_location_and_exit_code_1(tmp_path):

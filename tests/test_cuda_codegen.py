@@ -20,7 +20,7 @@ from cuda_support import ARCHES, NO_NVCC, NVCC, CompileError, ROOT, cubins, gene
 
 HELPERS, KERNELS = ROOT / "runtime" / "formulas.py", ROOT / "runtime" / "kernels"
 SPEC = codegen.load_spec(ROOT / "derivatives.yaml", HELPERS, KERNELS)
-ANALYSIS = cuda.analyze(SPEC)
+ANALYSIS = SPEC.kernels
 needs_nvcc = pytest.mark.skipif(NVCC is None, reason=NO_NVCC)
 
 MANGLED = {"float": "f", "double": "d", "bool": "b"}
@@ -162,7 +162,7 @@ def test_nodes_launch_their_kernel_on_cupy_arrays_only():
 def _analyze(tmp_path: Path, text: str) -> cuda.Analysis:
     path = tmp_path / "derivatives.yaml"
     path.write_text(textwrap.dedent(text))
-    return cuda.analyze(codegen.load_spec(path, HELPERS, KERNELS))
+    return codegen.load_spec(path, HELPERS, KERNELS).kernels
 
 
 def _generate(tmp_path: Path, text: str) -> dict[str, str]:

@@ -38,7 +38,7 @@ from test_spec_gradients import _argument_value, _cases, _sample
 
 HELPERS, KERNELS = ROOT / "runtime" / "formulas.py", ROOT / "runtime" / "kernels"
 SPEC = load_spec(ROOT / "derivatives.yaml", HELPERS, KERNELS)
-ANALYSIS = codegen_cuda.analyze(SPEC)
+ANALYSIS = SPEC.kernels
 PLANS = ANALYSIS.kernels
 DTYPES = (np.float32, np.float64)
 # rtol: the host's libm and numpy's own float32 loops differ by a few ulps in transcendentals;
@@ -279,7 +279,7 @@ def _planted_library(tmp_path, edit_spec=None, edit_source=None):
     if edit_source:
         files = edit_source(files)
     planted_spec = load_spec(path, HELPERS, KERNELS)
-    return files, codegen_cuda.analyze(planted_spec)
+    return files, planted_spec.kernels
 
 
 def _victim():
@@ -351,15 +351,6 @@ def test_import_runtime_never_imports_cupy():
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
-
-
-@pytest.fixture
-def no_cupy(monkeypatch):
-    """As on a machine without cupy, whether or not this one has it."""
-    monkeypatch.setattr(backends, "_cupy", None)
-    monkeypatch.setattr(backends, "cuda_loaded", False)
-    monkeypatch.setattr(runtime_cuda, "_backend", None)
-    monkeypatch.setitem(sys.modules, "cupy", None)  # `import cupy` raises ImportError
 
 
 def test_cuda_without_cupy_says_what_is_missing(no_cupy):

@@ -6,12 +6,14 @@ Layers, lowest first (docs/decisions.md, "Layers"):
    numpy stand-in for cupy that backends loads on request), hooks (hook tables and handles),
    anomaly (anomaly mode's state), grad_mode, random, return_types, dispatch, _tensor_str,
    namespaces (the Tensor ops the core calls, installed from above);
-1. core: tensor, node, engine, inplace, factories, formulas, cuda, kernels/, autograd/;
+1. core: tensor, node, engine, inplace, factories, formulas, cuda, kernels/, autograd/, legacy
+   (typed tensor classes), arguments (out=, numpy's keyword names), accelerator (default device);
 2. gradspec.abi: the one module generated code imports;
 3. gradspec.generated: written by codegen;
 4. API: gradspec.api (binds what derivatives.yaml declares) and composites/;
-5. library: nn/, optim/, utils/, vision/, models/, serialization (and atomic_write, its files);
-6. the package and its programs: gradspec/__init__ (collects names), train, demo.
+5. library: nn/, optim/, utils/, vision/, models/, serialization (and atomic_write, its files, and
+   torch_format and safe_pickle, torch's files);
+6. the package and its programs: gradspec/__init__ (collects names), train, demo, examples/.
 
 gradspec.codegen stands apart: it imports nothing of the rest, and nothing imports it.
 
@@ -44,12 +46,14 @@ GROUND = ("dtypes", "shapes", "backends", "hooks", "anomaly", "grad_mode", "rand
           "_tensor_str", "namespaces", "emulated_cuda")
 LAYERS = (  # (name, module prefixes): a module belongs to the first layer with a prefix of it
     ("ground floor", GROUND),
-    ("core", ("tensor", "node", "engine", "inplace", "factories", "formulas", "cuda", "kernels", "autograd")),
+    ("core", ("tensor", "node", "engine", "inplace", "factories", "formulas", "cuda", "kernels", "autograd",
+              "legacy", "arguments", "accelerator")),
     ("abi", ("abi",)),
     ("generated", ("generated",)),
     ("api", ("api", "composites")),
-    ("library", ("nn", "optim", "utils", "vision", "models", "serialization", "atomic_write")),
-    ("package", ("", "train", "demo")),
+    ("library", ("nn", "optim", "utils", "vision", "models", "serialization", "atomic_write", "torch_format",
+                 "safe_pickle")),
+    ("package", ("", "train", "demo", "examples")),
 )
 APART = "gradspec.codegen"
 

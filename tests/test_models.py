@@ -9,6 +9,7 @@ import gradspec as rt
 from gradspec import nn, optim
 from gradspec.models import ResNet18_Weights, resnet18, resnet34, resnet50
 from gradspec.nn import functional as F
+from conftest import DEVICES
 
 needs_conv = pytest.mark.skipif(not all(hasattr(F, n) for n in ("conv2d", "batch_norm", "max_pool2d",
                                                                   "adaptive_avg_pool2d")),
@@ -132,9 +133,12 @@ def test_parameter_counts_match_torchvision(no_random_init):
     assert model.fc.out_features == 10 and len(model.state_dict()) == 122
 
 
-def test_pretrained_weights_are_not_downloaded():
-    with pytest.raises(RuntimeError, match="not bundled"):
+def test_pretrained_weights_are_not_downloaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(RuntimeError, match=f"not bundled .* resnet18-f37072fd.pth .* in {tmp_path}/hub/checkpoints/"):
         resnet18(weights=ResNet18_Weights.DEFAULT)
+    with pytest.raises(ValueError, match="'num_classes' expected value 1000 but got 10"):
+        resnet18(weights="IMAGENET1K_V1", num_classes=10)
 
 
 def _torch_resnet18(torch):
@@ -181,34 +185,42 @@ def _torch_resnet18(torch):
     return Net()
 
 
+def _host(tensor) -> np.ndarray:
+    return tensor.detach().cpu().numpy()
+
+
 @needs_conv
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("mode", ["eval", "train"])
-def test_forward_and_gradients_match_torch(mode):
+def test_forward_and_gradients_match_torch(mode, device):
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
     theirs = _torch_resnet18(torch)
     ours = resnet18()
     assert list(ours.state_dict()) == list(theirs.state_dict())
     ours.load_state_dict({k: rt.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
+    ours.to(device)
     getattr(ours, mode)(), getattr(theirs, mode)()
     x = np.random.default_rng(0).random((2, 3, 48, 48), dtype=np.float32)
-    out, ref = ours(rt.tensor(x)), theirs(torch.tensor(x))
-    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-4, atol=1e-4)
+    out, ref = ours(rt.tensor(x, device=device)), theirs(torch.tensor(x))
+    np.testing.assert_allclose(_host(out), ref.detach().numpy(), rtol=1e-4, atol=1e-4)
     out.sum().backward()
     ref.sum().backward()
     for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
         scale = float(np.abs(q.grad.numpy()).max())
-        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-3, atol=1e-4 * scale, err_msg=name)
+        assert p.grad.device.type == device, name
+        np.testing.assert_allclose(_host(p.grad), q.grad.numpy(), rtol=1e-3, atol=1e-4 * scale, err_msg=name)
     for (name, b), (_, c) in zip(ours.named_buffers(), theirs.named_buffers()):
-        np.testing.assert_allclose(b.numpy(), c.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(_host(b), c.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
 
 
 @needs_conv
-def test_seed_002_training_step():
+@pytest.mark.parametrize("device", DEVICES)
+def test_seed_002_training_step(device):
     """Seed 002, first half: a forward pass, a loss, backward, and an SGD step over every parameter."""
-    model = resnet18()
-    data = rt.rand(1, 3, 64, 64)
-    labels = rt.rand(1, 1000)
+    model = resnet18().to(device)
+    data = rt.rand(1, 3, 64, 64, device=device)
+    labels = rt.rand(1, 1000, device=device)
     prediction = model(data)
     assert prediction.shape == rt.Size([1, 1000])
     loss = (prediction - labels).sum()
@@ -216,9 +228,9 @@ def test_seed_002_training_step():
     assert loss.grad_fn.name() == "SumBackward0"
     assert all(p.grad is not None for p in model.parameters())
     optim_ = optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
-    before = model.conv1.weight.detach().numpy().copy()
+    before = _host(model.conv1.weight).copy()
     optim_.step()
-    assert not np.array_equal(model.conv1.weight.detach().numpy(), before)
+    assert not np.array_equal(_host(model.conv1.weight), before)
 
 
 @needs_conv

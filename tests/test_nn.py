@@ -11,6 +11,7 @@ import pytest
 import gradspec as rt
 from gradspec import nn
 from gradspec.nn import functional as F
+from conftest import DEVICES
 
 
 def _torch():
@@ -483,11 +484,13 @@ FORWARD_CASES = [
 ]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("expr,shape", FORWARD_CASES)
-def test_layer_forward_backward_match_torch(expr, shape):
+def test_layer_forward_backward_match_torch(expr, shape, device):
     torch = _torch()
     ours, theirs = eval(expr, vars(nn)), eval(expr, vars(torch.nn))
     _copy_weights(ours, theirs)
+    ours.to(device)
     if "Dropout" in expr:  # random masks: compare eval mode (identity) only
         ours.eval(), theirs.eval()
     rng = np.random.default_rng(0)
@@ -495,7 +498,7 @@ def test_layer_forward_backward_match_torch(expr, shape):
         inputs = [rng.standard_normal((5, 3)).astype(np.float32), rng.standard_normal((5, 4)).astype(np.float32)]
     else:
         inputs = [rng.standard_normal(shape).astype(np.float32)]
-    xs = [rt.tensor(a, requires_grad=True) for a in inputs]
+    xs = [rt.tensor(a, requires_grad=True, device=device) for a in inputs]
     ts = [torch.tensor(a, requires_grad=True) for a in inputs]
     try:
         out = ours(*xs)
@@ -504,8 +507,9 @@ def test_layer_forward_backward_match_torch(expr, shape):
     ref = theirs(*ts)
     np.testing.assert_allclose(to_np(out), ref.detach().numpy(), rtol=1e-5, atol=1e-5)
     grad = rng.standard_normal(tuple(ref.shape)).astype(np.float32)
-    out.backward(rt.tensor(grad))
+    out.backward(rt.tensor(grad, device=device))
     ref.backward(torch.tensor(grad))
+    assert out.device.type == device and all(p.grad.device.type == device for p in ours.parameters())
     for x, t in zip(xs, ts):
         np.testing.assert_allclose(to_np(x.grad), t.grad.numpy(), rtol=1e-4, atol=1e-5)
     for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
@@ -514,29 +518,32 @@ def test_layer_forward_backward_match_torch(expr, shape):
         np.testing.assert_allclose(to_np(b), c.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("mode", ["train", "eval"])
-def test_batchnorm_running_stats_over_steps(mode):
+def test_batchnorm_running_stats_over_steps(mode, device):
     torch = _torch()
-    ours, theirs = nn.BatchNorm2d(3, momentum=0.3), torch.nn.BatchNorm2d(3, momentum=0.3)
+    ours, theirs = nn.BatchNorm2d(3, momentum=0.3).to(device), torch.nn.BatchNorm2d(3, momentum=0.3)
     rng = np.random.default_rng(1)
     for _ in range(3):
         a = (rng.standard_normal((4, 3, 2, 2)) * 3 + 1).astype(np.float32)
-        ours(rt.tensor(a)), theirs(torch.tensor(a))
+        ours(rt.tensor(a, device=device)), theirs(torch.tensor(a))
     if mode == "eval":
         ours.eval(), theirs.eval()
     a = rng.standard_normal((2, 3, 2, 2)).astype(np.float32)
-    np.testing.assert_allclose(to_np(ours(rt.tensor(a))), theirs(torch.tensor(a)).detach().numpy(), rtol=1e-5,
-                               atol=1e-5)
+    np.testing.assert_allclose(to_np(ours(rt.tensor(a, device=device))), theirs(torch.tensor(a)).detach().numpy(),
+                               rtol=1e-5, atol=1e-5)
     assert int(ours.num_batches_tracked) == int(theirs.num_batches_tracked)
     np.testing.assert_allclose(to_np(ours.running_var), theirs.running_var.numpy(), rtol=1e-6)
 
 
-def test_embedding_forward_backward_and_padding():
+@pytest.mark.parametrize("device", DEVICES)
+def test_embedding_forward_backward_and_padding(device):
     torch = _torch()
     ours, theirs = nn.Embedding(6, 3, padding_idx=1), torch.nn.Embedding(6, 3, padding_idx=1)
     _copy_weights(ours, theirs)
+    ours.to(device)
     idx = np.array([[0, 1, 5], [1, 2, 2]])
-    out, ref = ours(rt.tensor(idx)), theirs(torch.tensor(idx))
+    out, ref = ours(rt.tensor(idx, device=device)), theirs(torch.tensor(idx))
     np.testing.assert_allclose(to_np(out), ref.detach().numpy())
     out.sum().backward(), ref.sum().backward()
     np.testing.assert_allclose(to_np(ours.weight.grad), theirs.weight.grad.numpy())
@@ -553,8 +560,9 @@ LOSS_CASES = [
 ]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("expr,kind", LOSS_CASES)
-def test_losses_match_torch(expr, kind):
+def test_losses_match_torch(expr, kind, device):
     torch = _torch()
     rng = np.random.default_rng(3)
     logits = rng.standard_normal((6, 4)).astype(np.float32)
@@ -569,10 +577,10 @@ def test_losses_match_torch(expr, kind):
         x, target = logits, (rng.random((6, 4)) > 0.5).astype(np.float32)
     else:
         x, target = logits, rng.standard_normal((6, 4)).astype(np.float32)
-    ours = eval(expr, {**vars(nn), "W": rt.tensor(w), "P": rt.tensor(w)})
+    ours = eval(expr, {**vars(nn), "W": rt.tensor(w, device=device), "P": rt.tensor(w, device=device)})
     theirs = eval(expr, {**vars(torch.nn), "W": torch.tensor(w), "P": torch.tensor(w)})
-    a, b = rt.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    out, ref = ours(a, rt.tensor(target)), theirs(b, torch.tensor(target))
+    a, b = rt.tensor(x, requires_grad=True, device=device), torch.tensor(x, requires_grad=True)
+    out, ref = ours(a, rt.tensor(target, device=device)), theirs(b, torch.tensor(target))
     np.testing.assert_allclose(to_np(out), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
     out.sum().backward(), ref.sum().backward()
     np.testing.assert_allclose(to_np(a.grad), b.grad.numpy(), rtol=1e-4, atol=1e-6)
@@ -589,9 +597,10 @@ def test_relu_inplace_outside_and_inside_a_graph():
     assert out.tolist() == [0.0, 2.0] and leaf.grad.tolist() == [0.0, 1.0]
 
 
-def test_dropout_modes():
+@pytest.mark.parametrize("device", DEVICES)
+def test_dropout_modes(device):
     drop = nn.Dropout(0.5)
-    x = rt.ones(1000)
+    x = rt.ones(1000, device=device)
     y = drop(x)
     kept = to_np(y) != 0
     assert 0.4 < kept.mean() < 0.6 and np.allclose(to_np(y)[kept], 2.0)
@@ -608,16 +617,17 @@ def test_dropout_mask_matches_torch_after_same_seed():
 
 # ---- gradient clipping ----------------------------------------------------------------------------
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf])
 @pytest.mark.parametrize("max_norm", [0.1, 100.0])
-def test_clip_grad_norm_matches_torch(norm_type, max_norm):
+def test_clip_grad_norm_matches_torch(norm_type, max_norm, device):
     torch = _torch()
     rng = np.random.default_rng(0)
     grads = [rng.standard_normal(s).astype(np.float32) for s in [(3, 4), (5,), (2, 2, 2)]]
-    ours = [nn.Parameter(rt.zeros(*g.shape)) for g in grads]
+    ours = [nn.Parameter(rt.zeros(*g.shape, device=device)) for g in grads]
     theirs = [torch.nn.Parameter(torch.zeros(*g.shape)) for g in grads]
     for p, q, g in zip(ours, theirs, grads):
-        p.grad, q.grad = rt.tensor(g), torch.tensor(g)
+        p.grad, q.grad = rt.tensor(g, device=device), torch.tensor(g)
     a = nn.utils.clip_grad_norm_(ours, max_norm, norm_type=norm_type)
     b = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type=norm_type)
     np.testing.assert_allclose(float(a), float(b), rtol=1e-5)

@@ -8,10 +8,11 @@ import pytest
 
 import gradspec as rt
 from gradspec import nn
+from conftest import DEVICES
 
 
 def to_np(t):
-    return t.detach().numpy()
+    return t.detach().cpu().numpy()
 
 
 def _pair(seed=0):
@@ -34,11 +35,11 @@ def _batches(steps, seed=1):
             for _ in range(steps)]
 
 
-def _train(lib, model, optimizer, batches, scheduler=None):
+def _train(lib, model, optimizer, batches, scheduler=None, device="cpu"):
     for x, y in batches:
         optimizer.zero_grad()
-        out = model(lib.tensor(x))
-        loss = ((out - lib.tensor(y)) ** 2).mean()
+        out = model(lib.tensor(x, device=device))
+        loss = ((out - lib.tensor(y, device=device)) ** 2).mean()
         loss.backward()
         optimizer.step()
         if scheduler is not None:
@@ -74,13 +75,15 @@ CONFIGS = [
 ]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name,kwargs", CONFIGS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CONFIGS)])
-def test_ten_steps_match_torch(name, kwargs):
+def test_ten_steps_match_torch(name, kwargs, device):
     torch, ours, theirs = _pair()
+    ours.to(device)
     opt_a = getattr(rt.optim, name)(ours.parameters(), **kwargs)
     opt_b = getattr(torch.optim, name)(theirs.parameters(), **kwargs)
     batches = _batches(10)
-    _train(rt, ours, opt_a, batches)
+    _train(rt, ours, opt_a, batches, device=device)
     _train(torch, theirs, opt_b, batches)
     for (key, a), (_, b) in zip(ours.state_dict().items(), theirs.state_dict().items()):
         np.testing.assert_allclose(to_np(a), b.numpy(), rtol=0, atol=1e-6, err_msg=key)
@@ -413,12 +416,12 @@ def test_cyclical_schedules_refuse_what_torch_refuses():
 
 # ---- LBFGS --------------------------------------------------------------------------------------
 
-def _lbfgs_run(lib, model, optimizer, x, y, steps):
+def _lbfgs_run(lib, model, optimizer, x, y, steps, device="cpu"):
     losses = []
 
     def closure():
         optimizer.zero_grad()
-        loss = ((model(lib.tensor(x)) - lib.tensor(y)) ** 2).mean()
+        loss = ((model(lib.tensor(x, device=device)) - lib.tensor(y, device=device)) ** 2).mean()
         loss.backward()
         return loss
 
@@ -430,15 +433,17 @@ def _lbfgs_run(lib, model, optimizer, x, y, steps):
 @pytest.mark.parametrize("kwargs", [dict(max_iter=6), dict(lr=0.5, max_iter=5, history_size=3),
                                     dict(line_search_fn="strong_wolfe", max_iter=6),
                                     dict(line_search_fn="strong_wolfe", max_iter=4, history_size=2)])
-def test_lbfgs_matches_torch(kwargs):
+@pytest.mark.parametrize("device", DEVICES)
+def test_lbfgs_matches_torch(kwargs, device):
     """Three steps on a regression the model cannot fit exactly (so that the losses stay far from
     float32's rounding, which would otherwise decide the last iterations)."""
     torch, ours, theirs = _pair()
+    ours.to(device)
     rng = np.random.default_rng(3)
     x = rng.standard_normal((64, 5)).astype(np.float32)
     y = rng.standard_normal((64, 3)).astype(np.float32)
     opt_a, opt_b = rt.optim.LBFGS(ours.parameters(), **kwargs), torch.optim.LBFGS(theirs.parameters(), **kwargs)
-    losses_a = _lbfgs_run(rt, ours, opt_a, x, y, 3)
+    losses_a = _lbfgs_run(rt, ours, opt_a, x, y, 3, device)
     losses_b = _lbfgs_run(torch, theirs, opt_b, x, y, 3)
     np.testing.assert_allclose(losses_a, losses_b, rtol=1e-4)
     assert losses_a[-1] < losses_a[0]

@@ -12,6 +12,7 @@ import pytest
 import gradspec as rt
 from gradspec import nn
 from gradspec.serialization import CheckpointError
+from conftest import CUDA_MISSING, DEVICES
 
 
 def roundtrip(obj, tmp_path):
@@ -42,13 +43,15 @@ def test_nested_values_roundtrip(tmp_path):
     assert back["dtype"] is rt.float64
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool"])
-def test_tensor_dtypes_roundtrip(tmp_path, dtype):
+def test_tensor_dtypes_roundtrip(tmp_path, dtype, device):
     data = (np.arange(24).reshape(2, 3, 4) % 5).astype(dtype)
-    back = roundtrip({"t": rt.tensor(data), "scalar": rt.tensor(data.reshape(-1)[3]), "empty": rt.tensor(data[:0])},
-                     tmp_path)
+    back = roundtrip({"t": rt.tensor(data, device=device), "scalar": rt.tensor(data.reshape(-1)[3], device=device),
+                      "empty": rt.tensor(data[:0], device=device)}, tmp_path)
     assert back["t"].dtype == getattr(rt, dtype) and back["t"].shape == rt.Size([2, 3, 4])
-    np.testing.assert_array_equal(back["t"].numpy(), data)
+    assert {t.device.type for t in back.values()} == {device}
+    np.testing.assert_array_equal(back["t"].cpu().numpy(), data)
     assert back["scalar"].ndim == 0 and back["scalar"].item() == data.reshape(-1)[3]
     assert back["empty"].shape == rt.Size([0, 3, 4])
 
@@ -95,6 +98,33 @@ def test_file_objects_and_map_location(tmp_path):
         assert rt.load(f, map_location="cpu")[0].tolist() == [0.0]
     assert rt.load(tmp_path / "f", map_location={"cpu": "cpu"}, weights_only=True)[0].tolist() == [0.0]
     assert rt.load(str(tmp_path / "f"))[0].device == rt.device("cpu")
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(CUDA_MISSING is not None, reason=f"no cuda device: {CUDA_MISSING}")
+def test_cuda_tensors_load_back_onto_their_device_or_where_map_location_says(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2)).to("cuda")
+    opt = rt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(rt.randn(5, 3, device="cuda")).sum().backward()
+    opt.step()
+    second = rt.arange(6.0, device="cuda:1").reshape(2, 3).t()  # a view, on the second device
+    path = tmp_path / "cuda.ckpt"
+    rt.save({"model": model.state_dict(), "opt": opt.state_dict(), "second": second}, path)
+    back = rt.load(path)
+    for key, value in back["model"].items():
+        assert value.device == rt.device("cuda", 0), key
+        np.testing.assert_array_equal(value.cpu().numpy(), model.state_dict()[key].cpu().numpy(), err_msg=key)
+    assert back["opt"]["state"][0]["momentum_buffer"].device == rt.device("cuda", 0)
+    assert back["second"].device == rt.device("cuda", 1)
+    assert back["second"].cpu().tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+    on_cpu = rt.load(path, map_location="cpu")
+    assert {v.device for v in on_cpu["model"].values()} == {rt.device("cpu")}
+    assert on_cpu["second"].tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+    moved = rt.load(path, map_location={"cuda:1": "cuda:0"})
+    assert moved["second"].device == rt.device("cuda", 0) and moved["model"]["0.weight"].device.type == "cuda"
+    fresh = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2)).to("cuda")
+    fresh.load_state_dict(back["model"])
+    rt.optim.SGD(fresh.parameters(), lr=0.1, momentum=0.9).load_state_dict(back["opt"])
 
 
 def test_unsupported_objects_are_refused_and_nothing_is_written(tmp_path):
@@ -176,7 +206,7 @@ def test_foreign_files_are_refused_with_a_reason(tmp_path):
         "pickle": (pickle.dumps({"a": 1}), "pickle"),
         "text": (b"hello, this is text\n" * 10, "signature"),
         "npy": (b"\x93NUMPY\x01\x00" + b" " * 100, "numpy"),
-        "zip": (b"PK\x03\x04" + b"\x00" * 100, "torch.save"),
+        "zip": (b"PK\x03\x04" + b"\x00" * 100, "a zip archive, but a damaged one"),
     }
     for name, (content, reason) in cases.items():
         path = tmp_path / name
@@ -186,14 +216,6 @@ def test_foreign_files_are_refused_with_a_reason(tmp_path):
     (tmp_path / "empty").write_bytes(b"")
     with pytest.raises(CheckpointError, match="empty"):
         rt.load(tmp_path / "empty")
-
-
-def test_torch_save_files_are_refused_not_unpickled(tmp_path):
-    torch = pytest.importorskip("torch")
-    path = tmp_path / "model.pth"
-    torch.save(torch.nn.Linear(2, 2).state_dict(), path)
-    with pytest.raises(CheckpointError, match="zip archive"):
-        rt.load(path)
 
 
 def test_loading_never_runs_code(tmp_path):

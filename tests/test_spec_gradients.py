@@ -14,7 +14,7 @@ import pytest
 import gradspec
 from gradspec.codegen import load_spec
 from gradspec.codegen.schema import REDUCTIONS
-from conftest import ROOT
+from conftest import DEVICES, ROOT
 from gradspec.generated import functions as F
 from gradspec.autograd import gradcheck, gradgradcheck
 
@@ -73,13 +73,13 @@ def _argument_value(argument, value):
     return value
 
 
-def _literal_tensor(value):
+def _literal_tensor(value, device="cpu"):
     """A tensor given as a literal in a test case (indices, targets): float64 if it holds floats."""
     array = np.asarray(value)
-    return gradspec.tensor(array.astype(np.float64) if array.dtype.kind == "f" else array)
+    return gradspec.tensor(array.astype(np.float64) if array.dtype.kind == "f" else array, device=device)
 
 
-def make_call(entry, case, seed: int = 0):
+def make_call(entry, case, seed: int = 0, device="cpu"):
     """(function of the flat tensor inputs, those inputs, the other arguments, the argument layout)."""
     rng = np.random.default_rng(seed)
     domains = entry.test.get("domain") or {}
@@ -90,12 +90,12 @@ def make_call(entry, case, seed: int = 0):
         # inputs of non-differentiable ops require grad too: their outputs must not
         differentiable = domain != "bool" and (entry.formula_for(argument.name) is not None
                                                or not entry.differentiable)
-        return gradspec.tensor(_sample(domain, shape, rng), requires_grad=differentiable)
+        return gradspec.tensor(_sample(domain, shape, rng), requires_grad=differentiable, device=device)
 
     for argument in entry.schema.arguments:
         name = argument.name
         if argument.is_input and name in case["args"]:
-            others[name] = _literal_tensor(case["args"][name])
+            others[name] = _literal_tensor(case["args"][name], device)
         elif argument.is_input and name in case["shapes"]:
             shapes = case["shapes"][name]
             tensors = [draw(argument, s) for s in shapes] if argument.is_tensor_list else [draw(argument, shapes)]
@@ -125,15 +125,17 @@ def _outputs(result) -> list:
     return list(result) if isinstance(result, tuple) else [result]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("entry,case", DIFFERENTIABLE)
-def test_first_order(entry, case):
-    call, inputs, _, _ = make_call(entry, case)
+def test_first_order(entry, case, device):
+    call, inputs, _, _ = make_call(entry, case, device=device)
     assert gradcheck(call, inputs)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("entry,case", SECOND_ORDER)
-def test_second_order(entry, case):
-    call, inputs, _, _ = make_call(entry, case)
+def test_second_order(entry, case, device):
+    call, inputs, _, _ = make_call(entry, case, device=device)
     assert gradgradcheck(call, inputs)
 
 

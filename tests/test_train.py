@@ -16,11 +16,13 @@ from gradspec import train as job
 from gradspec.utils.data import DataLoader
 from gradspec.vision import datasets
 from gradspec.vision.transforms import ToTensor
+from conftest import DEVICES
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_seed_003_quickstart_runs_on_the_digits():
+@pytest.mark.parametrize("device", DEVICES)
+def test_seed_003_quickstart_runs_on_the_digits(device):
     """Seed 003's code, with FashionMNIST swapped for the embedded digits (8x8 instead of 28x28)."""
     torch.manual_seed(0)
     training_data = datasets.Digits(root="data", train=True, download=True, transform=ToTensor())
@@ -32,7 +34,6 @@ def test_seed_003_quickstart_runs_on_the_digits():
         assert f"Shape of X [N, C, H, W]: {X.shape}" == "Shape of X [N, C, H, W]: torch.Size([64, 1, 8, 8])"
         assert f"Shape of y: {y.shape} {y.dtype}" == "Shape of y: torch.Size([64]) torch.int64"
         break
-    device = "cuda" if getattr(torch, "cuda", None) and torch.cuda.is_available() else "cpu"
 
     class NeuralNetwork(nn.Module):
         def __init__(self):
@@ -109,13 +110,15 @@ def test_seed_003_quickstart_runs_on_the_digits():
     model2 = NeuralNetwork().to(device)
     model2.load_state_dict(torch.load(buffer))
     with torch.no_grad():
-        np.testing.assert_array_equal(model2(x).numpy(), model(x).numpy())
+        np.testing.assert_array_equal(model2(x).cpu().numpy(), model(x).cpu().numpy())
 
 
-def test_main_job_reaches_97_percent_on_the_digits(capsys):
-    result = job.run(job.parse_args(["--no-progress"]))
+@pytest.mark.parametrize("device", DEVICES)
+def test_main_job_reaches_97_percent_on_the_digits(capsys, device):
+    result = job.run(job.parse_args(["--no-progress", "--device", device]))
     out = capsys.readouterr().out
     assert result["accuracy"] >= 0.97, out
+    assert f"Using {device} device" in out and result["model"].linear_relu_stack[0].weight.device.type == device
     assert out.count("Test Error: \n Accuracy: ") == 10 and "Done!" in out
     assert job.NeuralNetwork.__name__ in out and "(0): Linear(in_features=64, out_features=512, bias=True)" in out
 
@@ -164,8 +167,9 @@ def test_resume_refuses_a_truncated_or_mismatched_checkpoint(tmp_path):
         _run(["--no-progress", "--resume", str(tmp_path / "other")])
 
 
-def test_cnn_trains():
-    result, out = _run(["--no-progress", "--model", "cnn", "--epochs", "2"])
+@pytest.mark.parametrize("device", DEVICES)
+def test_cnn_trains(device):
+    result, out = _run(["--no-progress", "--model", "cnn", "--epochs", "2", "--device", device])
     assert "ConvNet(" in out and result["accuracy"] > 0.8
 
 
@@ -249,12 +253,7 @@ def test_bad_settings_fail_in_one_line(argv, match, capsys):
     _fails(argv, capsys, match)
 
 
-def test_cuda_without_cupy_fails_in_one_line_with_the_hint(capsys, monkeypatch):
-    from gradspec import backends
-
-    if backends._cupy is not None:
-        pytest.skip("cupy (or its emulation) is loaded")
-    monkeypatch.setitem(sys.modules, "cupy", None)  # as if not installed
+def test_cuda_without_cupy_fails_in_one_line_with_the_hint(capsys, no_cupy):
     _fails(["--device", "cuda"], capsys, r"--device cuda: CUDA was requested but cupy .*pip install gradspec\[cuda")
 
 

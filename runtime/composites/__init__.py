@@ -7,8 +7,10 @@ composite ops (x.split() gives SliceBackward0 nodes, x.outer(y) a MulBackward0).
 """
 
 from .arithmetic import *  # noqa: F401,F403
+from .comparison import *  # noqa: F401,F403
 from .conversions import *  # noqa: F401,F403
 from .indexing import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .reductions import *  # noqa: F401,F403
+from .sampling import *  # noqa: F401,F403
 from .shapes import *  # noqa: F401,F403

@@ -52,7 +52,7 @@ def _arithmetic_inplace(op, ufunc):
     def method(self, other):
         # the general path for a graph, for bool operands (torch refuses some), and for views of
         # expanded tensors (numpy's read-only arrays)
-        if is_recorded(self, other) or _has_bool(self, other) or not self._data.flags.writeable:
+        if is_recorded(self, other) or _has_bool(self, other) or not getattr(self._data.flags, "writeable", True):
             return inplace(self, op, other)
         check_no_partial_overlap(self, other)
         operand = other._data if isinstance(other, Tensor) else other

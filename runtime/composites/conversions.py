@@ -12,9 +12,9 @@ import numpy as np
 
 from ..generated import functions as F
 
-from .. import dtypes, factories
+from .. import dtypes, factories, legacy
 from ..backends import device as as_device
-from ..backends import device_of
+from ..backends import array_module, device_of
 from ..grad_mode import no_grad
 from ..inplace import check_no_partial_overlap, inplace, is_recorded, write
 from ..tensor import Tensor, make_tensor
@@ -77,17 +77,23 @@ def copy_(self: Tensor, source, non_blocking: bool = False) -> Tensor:
         source = F._to_copy(source, device=device_of(self._data))
 
     def copy(target, src):
-        everywhere = make_tensor(np.ones(target._data.shape, np.bool_))
+        everywhere = make_tensor(array_module(target._data).ones(target._data.shape, np.bool_))
         return F.where(everywhere, src, target)
 
-    if source is self:
+    if source is self or _same_data(self._data, source._data):  # torch's copy_ returns at once
         return self
-    check_no_partial_overlap(self, source, full=True)  # copy_ refuses any shared memory but its own
+    check_no_partial_overlap(self, source, full=True)  # else it refuses any memory the two share
     # no graph (nor into integers, as torch's copy_): one numpy assignment, cast as copy_ casts
     if not is_recorded(self, source) or self._data.dtype.kind != "f":
         write(self, source._data, copy, "unsafe")
         return self
     return inplace(self, copy, source, casting="unsafe")
+
+
+def _same_data(a, b) -> bool:
+    return (builtins.type(a) is builtins.type(b) and a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides
+            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]) if hasattr(
+        a, "__array_interface__") else a is b
 
 
 def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
@@ -119,5 +125,8 @@ def is_tensor(obj) -> builtins.bool:
     return isinstance(obj, Tensor)
 
 
+type = legacy.tensor_type  # noqa: A001 - t.type(): 'torch.FloatTensor', or a cast
+
+
 __all__ = ["to", "double", "float", "half", "long", "int", "bool", "cpu", "cuda", "type_as", "copy_", "new_tensor",
-           "new_zeros", "new_ones", "new_empty", "new_full", "numel", "is_tensor"]
+           "new_zeros", "new_ones", "new_empty", "new_full", "numel", "is_tensor", "type"]

@@ -10,6 +10,7 @@ import numpy as np
 from ..generated import functions as F
 
 from .. import dtypes
+from ..backends import array_module
 from ..inplace import mark_multi_output
 from ..shapes import int_list, wrap_dim
 
@@ -58,8 +59,15 @@ def expand_as(self, other):
     return expand(self, other._data.shape)
 
 
-def contiguous(self):
-    return self if self._data.flags.c_contiguous else F.clone(self)
+def contiguous(self, memory_format=None):
+    """A row-major copy (CloneBackward0, as torch records it) unless already row-major. clone()
+    keeps a dense tensor's layout, as torch's does, so its result is laid out afresh."""
+    if self._data.flags.c_contiguous:
+        return self
+    out = F.clone(self)
+    if not out._data.flags.c_contiguous:
+        out._data = array_module(out._data).ascontiguousarray(out._data)  # a fresh tensor: no one else holds it
+    return out
 
 
 def squeeze(input, dim=None):

@@ -10,26 +10,19 @@ packs its arguments as cupy does (an array: its data pointer; a Python int: 8 by
 a double; numpy scalars: their own type; None: a null pointer) and refuses a parameter whose
 size the kernel does not expect, where a GPU would read garbage.
 
-Libraries are cached by content under the system temp folder, as cupy caches its cubins.
+Libraries are cached by content (host_compiler.py), as cupy caches its cubins.
 """
 
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from . import array as A
 from . import counters
 from .device import CUDADriverError, current
-
-CACHE = Path(tempfile.gettempdir()) / "gradspec-emulated-cuda"
+from .host_compiler import CompileException, build, compiler, host_command
 
 HARNESS = r"""
 #include <cstddef>
@@ -71,41 +64,6 @@ extern "C" int gs_emulated_sizes_{i}(long long *out) {{ return gs_emulated::size
 """
 
 
-def compiler() -> str | None:
-    return os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
-
-
-def host_command(cxx: str, options: tuple) -> list[str]:
-    # no FMA contraction: the host rounds like numpy, one operation at a time
-    standard = next((o.replace("--std", "-std") for o in options if o.startswith(("--std=", "-std="))), "-std=c++14")
-    return [cxx, standard, "-O1", "-ffp-contract=off", "-fno-fast-math", "-w", "-shared", "-fPIC", "-o", "lib.so",
-            "source.cpp"]
-
-
-def build(source: str, command: list[str], output: str = "lib.so") -> Path:
-    """Compile `source` with `command` in a folder of the cache keyed by both; reused if there."""
-    digest = hashlib.sha256(repr((source, command)).encode()).hexdigest()[:24]
-    folder = CACHE / digest
-    if (folder / output).exists():
-        return folder / output
-    CACHE.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{digest}-", dir=CACHE))
-    (work / "source.cpp").write_text(source)
-    proc = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        shutil.rmtree(work, ignore_errors=True)
-        raise CompileException(f"`{' '.join(command)}` failed:\n{proc.stdout}{proc.stderr}")
-    try:
-        os.replace(work, folder)
-    except OSError:  # another process finished the same build first
-        shutil.rmtree(work, ignore_errors=True)
-    return folder / output
-
-
-class CompileException(Exception):
-    """cupy's compile error (cupy.cuda.compiler.CompileException), from the host compiler."""
-
-
 class RawModule:
     """cupy.RawModule(code=..., options=..., name_expressions=[...]) over a host compiler."""
 
@@ -126,7 +84,7 @@ class RawModule:
                                        "(g++, or set CXX): none was found")
             source = self.code + HARNESS + "".join(ENTRY.format(i=i, expression=e)
                                                    for i, e in enumerate(self.name_expressions))
-            self._library = ctypes.CDLL(str(build(source, host_command(cxx, self.options))))
+            self._library = ctypes.CDLL(str(build({"source.cpp": source}, host_command(cxx, self.options), "lib.so")))
         return self._library
 
     def get_function(self, name: str) -> "Function":

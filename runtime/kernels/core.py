@@ -310,6 +310,9 @@ def matmul(self, other):
     if inner_self != inner_other:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_rows(self)}x{inner_self} and "
                            f"{inner_other}x{other.shape[-1] if other.ndim > 1 else 1})")
+    if other.ndim == 2 and self.ndim > 2:  # (..., n, k) @ (k, m): one GEMM over all rows, as torch folds it
+        rows = self.reshape(-1, inner_self)
+        return array_module(self).matmul(rows, other).reshape(self.shape[:-1] + (other.shape[1],))
     return array_module(self).matmul(self, other)
 
 
@@ -508,3 +511,11 @@ def reduce_loss(loss, reduction: int):
         return loss
     xp = array_module(loss)
     return xp.mean(loss) if reduction == 1 else xp.sum(loss)
+
+
+def tril(self, diagonal):
+    return array_module(self).tril(self, diagonal)
+
+
+def triu(self, diagonal):
+    return array_module(self).triu(self, diagonal)

@@ -6,6 +6,7 @@ import builtins
 
 import numpy as np
 
+from .. import backends
 from ..backends import array_module
 from ..dtypes import checked_number, result_type, scalar_type_name
 from ..shapes import wrap_dim
@@ -84,9 +85,7 @@ def index_backward(grad_output, input_sizes, indices):
     if xp.__name__ == "numpy":
         xp.add.at(out, _numpy_index(indices), grad_output)
     else:
-        import cupyx
-
-        cupyx.scatter_add(out, _numpy_index(indices), grad_output)
+        backends.cupyx().scatter_add(out, _numpy_index(indices), grad_output)
     return out
 
 
@@ -110,11 +109,13 @@ def index_put(self, indices, values, accumulate):
                            f"{scalar_type_name(self.dtype)} for the destination and {scalar_type_name(values.dtype)} "
                            f"for the source.")
     out = self.copy()
+    xp = array_module(self)
+    where = tuple(i if i is None or type(i) is type(self) else xp.asarray(i) for i in indices)  # lists: host arrays
     try:
         if accumulate:
-            array_module(self).add.at(out, _numpy_index(indices), values)
+            xp.add.at(out, _numpy_index(where), values)
         else:
-            out[_numpy_index(indices)] = values
+            out[_numpy_index(where)] = values
     except ValueError:
         selected = self[_numpy_index(indices)].shape
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(getattr(values, 'shape', ()))} cannot be "
@@ -167,7 +168,8 @@ def gather(self, dim, index, sparse_grad):
 def _scatter_positions(index, dim: int) -> tuple:
     """Full index arrays addressing out[..., index[...], ...] along `dim` for every element of index."""
     xp = array_module(index)
-    grids = list(xp.indices(index.shape, sparse=True))
+    # open grids, as numpy's indices(sparse=True) gives (cupy's indices has no `sparse`)
+    grids = [xp.arange(n).reshape((1,) * d + (n,) + (1,) * (index.ndim - d - 1)) for d, n in enumerate(index.shape)]
     grids[dim] = index
     return tuple(grids)
 

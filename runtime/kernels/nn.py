@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from .. import random
+from .. import backends
 from ..backends import array_module
 from ..dtypes import FLOATING, check_kernel_dtype, scalar_type_name
 from ..shapes import wrap_dim
@@ -23,23 +24,64 @@ def erf(self):
     xp = array_module(self)
     if xp is np:  # numpy has no erf: libm's, element by element
         return np.asarray(_erf(self)).astype(self.dtype if self.dtype.kind == "f" else np.float32)
-    import cupyx.scipy.special
+    return backends.cupyx().scipy.special.erf(self)
 
-    return cupyx.scipy.special.erf(self)
+
+_GELU_BETA = math.sqrt(2 / math.pi)
+_GELU_KAPPA = 0.044715
+
+
+def _gelu_tanh_inner(xp, self):
+    """tanh(sqrt(2 / pi) * (x + 0.044715 x^3)), in a fresh array (the passes done in place)."""
+    inner = self * self
+    inner *= _GELU_BETA * _GELU_KAPPA
+    inner += _GELU_BETA
+    inner *= self
+    return xp.tanh(inner, out=inner)
 
 
 def gelu(self, approximate):
     check_kernel_dtype("GeluKernelImpl", FLOATING, self)
     xp = array_module(self)
     if approximate == "tanh":
-        inner = math.sqrt(2 / math.pi) * (self + 0.044715 * self * self * self)
-        return 0.5 * self * (1 + xp.tanh(inner))
+        out = _gelu_tanh_inner(xp, self)
+        out += 1
+        out *= self
+        out *= 0.5
+        return out
     if approximate != "none":
         raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
     out = 0.5 * self * (1 + erf(self * (1 / math.sqrt(2))))
     if self.dtype == np.float32:  # torch's float32 kernel (vectorized erf) gives NaN at +inf
         out = xp.where(self == math.inf, math.nan, out).astype(self.dtype, copy=False)
     return out
+
+
+def gelu_backward(grad, self, approximate):
+    """grad * gelu'(self) over arrays, in few passes: the array form of formulas.gelu_backward."""
+    xp = array_module(self)
+    if approximate != "tanh":
+        cdf = erf(self * (1 / math.sqrt(2)))
+        cdf += 1
+        cdf *= 0.5
+        pdf = xp.exp(self * self * -0.5)
+        pdf *= self * (1 / math.sqrt(2 * math.pi))
+        cdf += pdf
+        cdf *= grad
+        return cdf
+    # d/dx 0.5 x (1 + t) = 0.5 (1 + t) + 0.5 x (1 - t^2) beta (1 + 3 kappa x^2)
+    t = _gelu_tanh_inner(xp, self)
+    slope = self * self
+    slope *= 3 * _GELU_KAPPA * _GELU_BETA
+    slope += _GELU_BETA
+    slope *= self
+    slope *= 0.5
+    slope *= 1 - t * t
+    t += 1
+    t *= 0.5
+    t += slope
+    t *= grad
+    return t
 
 
 def silu(self):
@@ -100,6 +142,46 @@ def softmax(self, dim, half_to_float):
     xp = array_module(self)
     shifted = xp.exp(self - xp.max(self, axis=axis, keepdims=True))
     return shifted / xp.sum(shifted, axis=axis, keepdims=True)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, dropout_mask, scale):
+    """(output, attn): softmax(query @ key^T * scale + attn_mask) @ value over the last two dims.
+    Rows masked everywhere attend to nothing (zeros), as torch's; with dropout the given
+    dropout_mask zeroes attn's entries and value is scaled by 1 / (1 - dropout_p)."""
+    xp = array_module(query)
+    probs = attention_probs(query, key, attn_mask, is_causal, scale)
+    if dropout_p > 0:
+        if dropout_mask is None:
+            raise RuntimeError("_scaled_dot_product_attention: dropout_p > 0 needs the dropout_mask "
+                               "(nn.functional.scaled_dot_product_attention draws it)")
+        probs *= dropout_mask
+        return xp.matmul(probs, value * (1 / (1 - dropout_p))), probs
+    return xp.matmul(probs, value), probs
+
+
+def attention_scale(query, scale) -> float:
+    return 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+
+
+def attention_probs(query, key, attn_mask, is_causal, scale):
+    """softmax(query @ key^T * scale + mask) over the last dim, 0 on rows masked everywhere."""
+    xp = array_module(query)
+    scores = xp.matmul(query, xp.swapaxes(key, -1, -2))
+    scores *= attention_scale(query, scale)
+    if is_causal:
+        length, source = scores.shape[-2:]
+        scores[..., xp.triu(xp.ones((length, source), bool), 1)] = -xp.inf
+    if attn_mask is not None:
+        scores = scores + attn_mask if scores.shape != xp.broadcast_shapes(scores.shape, attn_mask.shape) else \
+            xp.add(scores, attn_mask, out=scores)
+    top = scores.max(axis=-1, keepdims=True)
+    top[~xp.isfinite(top)] = 0  # a row masked everywhere: exp gives zeros, not nan
+    scores -= top
+    xp.exp(scores, out=scores)
+    total = scores.sum(axis=-1, keepdims=True)
+    total[total == 0] = 1
+    scores /= total
+    return scores
 
 
 def log_softmax(self, dim, half_to_float):
@@ -221,13 +303,14 @@ def _output_size(size: int, kernel: int, stride: int, padding: int, dilation: in
 
 
 def _windows(padded, kernel, stride, dilation, out_hw):
-    """(N, C, KH, KW, OH, OW) strided view of every kernel position over every output pixel."""
+    """(N, C, KH, KW, OH, OW) strided view of every kernel position over every output pixel (its
+    elements overlap: never written to; cupy's as_strided has no `writeable` to forbid it)."""
     xp = array_module(padded)
     n, c, _, _ = padded.shape
     s0, s1, s2, s3 = padded.strides
     shape = (n, c, kernel[0], kernel[1], out_hw[0], out_hw[1])
     strides = (s0, s1, s2 * dilation[0], s3 * dilation[1], s2 * stride[0], s3 * stride[1])
-    return xp.lib.stride_tricks.as_strided(padded, shape, strides, writeable=False)
+    return xp.lib.stride_tricks.as_strided(padded, shape, strides)
 
 
 def _pad2d(x, padding, value=0.0):
@@ -512,6 +595,30 @@ def native_layer_norm(input, normalized_shape, weight, bias, eps):  # noqa: A002
     if bias is not None:
         out = out + bias
     return out.astype(input.dtype, copy=False), mean, rstd
+
+
+def layer_norm_backward(grad, input, normalized_shape, weight, mean, rstd, mask):  # noqa: A002
+    """(grad_input, grad_weight, grad_bias) of layer_norm from its saved mean and rstd, over arrays:
+    the array form of formulas.layer_norm_backward, rows of the normalized size at a time."""
+    width = math.prod(normalized_shape)
+    rows = grad.reshape(-1, width)
+    x_hat = input.reshape(-1, width) - mean.reshape(-1, 1)
+    x_hat *= rstd.reshape(-1, 1)
+    grad_input = grad_weight = grad_bias = None
+    if mask[0]:
+        g = rows if weight is None else rows * weight.reshape(1, -1)
+        mean_gx = (g * x_hat).mean(axis=1, keepdims=True)
+        grad_input = g - g.mean(axis=1, keepdims=True)
+        mean_gx = x_hat * mean_gx
+        grad_input -= mean_gx
+        grad_input *= rstd.reshape(-1, 1)
+        grad_input = grad_input.reshape(input.shape)
+    if mask[1]:
+        x_hat *= rows
+        grad_weight = x_hat.sum(axis=0).reshape(normalized_shape)
+    if mask[2]:
+        grad_bias = rows.sum(axis=0).reshape(normalized_shape)
+    return grad_input, grad_weight, grad_bias
 
 
 def native_group_norm(input, weight, bias, N, C, HxW, group, eps):  # noqa: A002,N803 - torch's names

@@ -74,6 +74,24 @@ def _arg_reduce(self, dim, keepdim, find):
     return values, indices.astype(xp.int64, copy=False)
 
 
+def topk(self, k, dim, largest, sorted):
+    """(values, indices) of the k largest (or smallest) along dim, in order; equal values keep their
+    index order. NaN counts as the largest value, as in torch."""
+    xp = array_module(self)
+    axis = wrap_dim(dim, max(self.ndim, 1))
+    size = self.shape[axis] if self.ndim else 1
+    if not 0 <= k <= size:
+        raise RuntimeError(f"topk(): selected index k out of range (k={k}, size {size} at dim {dim})")
+    if self.ndim == 0:
+        return self.copy(), xp.zeros((), xp.int64)
+    keys = self if self.dtype.kind in "fc" else self.astype(xp.float64)
+    if largest:
+        keys = xp.where(xp.isnan(keys), -xp.inf, -keys) if keys.dtype.kind == "f" else -keys
+    order = xp.argsort(keys, axis=axis, kind="stable")
+    indices = xp.take(order, xp.arange(k), axis=axis)
+    return xp.take_along_axis(self, indices, axis), indices.astype(xp.int64, copy=False)
+
+
 def max_dim(self, dim, keepdim):
     """(values, indices); the first maximal index wins ties, as torch on CPU."""
     return _arg_reduce(self, dim, keepdim, array_module(self).argmax)

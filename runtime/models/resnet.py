@@ -5,8 +5,11 @@ state_dict keys, shapes and `print(model)` match torchvision's, and after `manua
 initial weights are torchvision's bit for bit (each Conv2d draws its default init when built,
 then every conv is redrawn with kaiming_normal_(mode="fan_out"), as torchvision does).
 
-Pretrained weights are not bundled (nothing is downloaded): `weights=` other than None raises;
-load a converted state dict with `model.load_state_dict(gradspec.load(path))` instead.
+Pretrained weights are not bundled and nothing is downloaded. `weights=ResNet18_Weights.DEFAULT`
+(torchvision's spelling) uses torchvision's weights file when the user has it in torch's hub
+cache, where torchvision keeps it (see `_Weights`); else it raises, saying where to put the file.
+Any torch weights file also loads directly: `model.load_state_dict(gradspec.load(path))`
+(gradspec.load reads torch's formats without running pickle code).
 
 The residual sum is computed out of place (`out = out + identity`; torchvision writes
 `out += identity`): the values are the same.
@@ -15,8 +18,11 @@ The residual sum is computed out of place (`out = out + identity`; torchvision w
 from __future__ import annotations
 
 import enum
+import hashlib
+import os
 
 from .. import nn
+from ..serialization import load
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50", "ResNet18_Weights",
            "ResNet34_Weights", "ResNet50_Weights"]
@@ -155,8 +161,52 @@ class ResNet(nn.Module):
         return self.fc(x)
 
 
+# torchvision's file names (download.pytorch.org/models/<name>); the hex part is the start of the
+# file's sha256, which torchvision checks on loading, and so does _Weights.get_state_dict.
+WEIGHT_FILES = {
+    ("ResNet18_Weights", "IMAGENET1K_V1"): "resnet18-f37072fd.pth",
+    ("ResNet34_Weights", "IMAGENET1K_V1"): "resnet34-b627a593.pth",
+    ("ResNet50_Weights", "IMAGENET1K_V1"): "resnet50-0676ba61.pth",
+    ("ResNet50_Weights", "IMAGENET1K_V2"): "resnet50-11ad3fa6.pth",
+}
+
+
+def hub_checkpoints() -> str:
+    """torch.hub's folder for downloaded weights: $TORCH_HOME/hub/checkpoints, TORCH_HOME defaulting to
+    $XDG_CACHE_HOME/torch (XDG_CACHE_HOME to ~/.cache), as torch.hub.get_dir() finds it."""
+    cache = os.environ.get("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache"))
+    return os.path.join(os.path.expanduser(os.environ.get("TORCH_HOME", os.path.join(cache, "torch"))), "hub",
+                        "checkpoints")
+
+
 class _Weights(enum.Enum):
-    """Names of torchvision's pretrained weights; none are bundled here (see the module docstring)."""
+    """torchvision's pretrained weights, by name. None are bundled, and none are downloaded: the
+    weights come from torchvision's own file when it is in torch's hub cache (hub_checkpoints()),
+    checked against the hash in its name, and read by gradspec.load."""
+
+    @property
+    def file_name(self) -> str:
+        return WEIGHT_FILES[(type(self).__name__, self.name)]
+
+    @property
+    def url(self) -> str:
+        return f"https://download.pytorch.org/models/{self.file_name}"
+
+    def get_state_dict(self, progress: bool = True, check_hash: bool = True):
+        path = os.path.join(hub_checkpoints(), self.file_name)
+        if not os.path.isfile(path):
+            raise RuntimeError(f"{type(self).__name__}.{self.name}: pretrained weights are not bundled with gradspec "
+                               f"and are never downloaded. Put torchvision's file {self.file_name} (from {self.url}, or "
+                               f"torchvision's cache) in {hub_checkpoints()}/, or build the model without weights and "
+                               "load converted weights with model.load_state_dict(gradspec.load(path)).")
+        if check_hash:
+            expected = self.file_name.rsplit("-", 1)[1].split(".")[0]
+            with open(path, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            if not digest.startswith(expected):
+                raise RuntimeError(f'{path}: invalid hash value (expected "{expected}", got "{digest}"): the file is '
+                                   "damaged or not torchvision's")
+        return load(path, map_location="cpu")
 
 
 class ResNet18_Weights(_Weights):  # noqa: N801 - torchvision's name
@@ -176,23 +226,37 @@ class ResNet50_Weights(_Weights):  # noqa: N801
 
 
 def _resnet(name: str, block, layers: list, weights, progress: bool, **kwargs) -> ResNet:
+    state = None
     if weights is not None:
-        raise RuntimeError(f"{name}(weights={weights!r}): pretrained weights are not bundled with gradspec and are "
-                           f"never downloaded. Build {name}() (random initialisation) and load converted weights "
-                           f"with model.load_state_dict(gradspec.load(path)).")
-    return ResNet(block, layers, **kwargs)
+        if kwargs.setdefault("num_classes", 1000) != 1000:
+            raise ValueError(f"The parameter 'num_classes' expected value 1000 but got {kwargs['num_classes']} "
+                             "instead.")
+        state = weights.get_state_dict(progress=progress, check_hash=True)
+    model = ResNet(block, layers, **kwargs)
+    if state is not None:
+        model.load_state_dict(state)
+    return model
+
+
+def _verify(enum_class, weights):
+    """torchvision's Weights.verify: a member, its name as a string, or None."""
+    if weights is None or isinstance(weights, enum_class):
+        return weights
+    if isinstance(weights, str) and weights in enum_class.__members__:
+        return enum_class[weights]
+    raise TypeError(f"weights must be a {enum_class.__name__} (or its name), not {weights!r}")
 
 
 def resnet18(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-18: BasicBlock x [2, 2, 2, 2], 11.7M parameters (num_classes=1000 by default)."""
-    return _resnet("resnet18", BasicBlock, [2, 2, 2, 2], weights, progress, **kwargs)
+    return _resnet("resnet18", BasicBlock, [2, 2, 2, 2], _verify(ResNet18_Weights, weights), progress, **kwargs)
 
 
 def resnet34(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-34: BasicBlock x [3, 4, 6, 3]."""
-    return _resnet("resnet34", BasicBlock, [3, 4, 6, 3], weights, progress, **kwargs)
+    return _resnet("resnet34", BasicBlock, [3, 4, 6, 3], _verify(ResNet34_Weights, weights), progress, **kwargs)
 
 
 def resnet50(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-50: Bottleneck x [3, 4, 6, 3]."""
-    return _resnet("resnet50", Bottleneck, [3, 4, 6, 3], weights, progress, **kwargs)
+    return _resnet("resnet50", Bottleneck, [3, 4, 6, 3], _verify(ResNet50_Weights, weights), progress, **kwargs)

@@ -11,9 +11,12 @@ import math
 
 import numpy as np
 
+from ..backends import to_device
 from ..generated import functions as F
 
 from .. import composites
+from .. import random as _random
+from ..dtypes import bool as _bool
 from ..shapes import int_list
 from ..tensor import make_tensor
 
@@ -193,9 +196,13 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 
 def linear(input, weight, bias=None):
-    """As torch: addmm for a 2-D input with a bias (AddmmBackward0), else matmul (+ bias)."""
+    """As torch: addmm for a 2-D input with a bias (AddmmBackward0), and for a row-major N-D one
+    viewed as 2-D (ViewBackward0 around AddmmBackward0); else matmul (+ bias)."""
     if input.ndim == 2 and bias is not None:
         return F.addmm(bias, input, F.t(weight))
+    if input.ndim > 2 and bias is not None and input._data.flags.c_contiguous:
+        rows = F.view(input, [-1, input.shape[-1]])
+        return F.view(F.addmm(bias, rows, F.t(weight)), [*input.shape[:-1], weight.shape[0]])
     out = F.matmul(input, F.t(weight))
     return out if bias is None else out + bias
 
@@ -329,8 +336,8 @@ def pad(input, pad, mode="constant", value=None):
     out = input
     for i in range(len(pad) // 2):  # the pad list runs from the last dim backwards
         dim = input.ndim - 1 - i
-        out = F.index_select(out, dim, make_tensor(_pad_positions(input.shape[dim], pad[2 * i], pad[2 * i + 1],
-                                                                  mode)))
+        positions = _pad_positions(input.shape[dim], pad[2 * i], pad[2 * i + 1], mode)
+        out = F.index_select(out, dim, make_tensor(to_device(positions, input.device)))
     return out
 
 
@@ -349,3 +356,27 @@ def _pad_positions(size: int, left: int, right: int, mode: str) -> np.ndarray:
         return np.clip(positions, 0, size - 1)
     return positions % size
 
+
+
+# ---- attention -----------------------------------------------------------------------------------
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    """softmax(query @ key^T * scale + mask) @ value over the last two dims (batch dims broadcast),
+    one ScaledDotProductAttentionBackward0 node. A bool mask keeps where True; a float one is added.
+    The dropout mask is drawn from the default generator as torch's math path draws it."""
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
+    if enable_gqa and query.shape[-3] != key.shape[-3]:
+        raise NotImplementedError("scaled_dot_product_attention: enable_gqa with fewer key/value heads is not "
+                                  "supported")
+    if attn_mask is not None and attn_mask.dtype is _bool:
+        attn_mask = F.masked_fill_Scalar(F.zeros_like(attn_mask, dtype=query.dtype), F.logical_not(attn_mask),
+                                         -math.inf)
+    dropout_mask = None
+    if dropout_p > 0:
+        shape = (*np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2])), query.shape[-2],
+                 key.shape[-2])
+        dropout_mask = make_tensor(_random.bernoulli(1 - dropout_p, shape, np.float32).astype(bool))
+    return F._scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, dropout_mask,
+                                           scale=scale)[0]

@@ -59,7 +59,8 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor, forea
     if not grads:
         return
     data = total_norm._data
-    coef = np.minimum(np.asarray(max_norm, dtype=data.dtype) / (data + data.dtype.type(1e-6)), data.dtype.type(1.0))
+    one = data.dtype.type(1.0)  # numbers, not host arrays: cupy takes no numpy operand
+    coef = array_module(data).minimum(data.dtype.type(max_norm) / (data + data.dtype.type(1e-6)), one)
     for g in grads:
         g._data *= coef.astype(g._data.dtype, copy=False)
         g._bump()

@@ -94,6 +94,8 @@ def mul(self, other):
 def pow_Tensor_Scalar(self, exponent):
     """pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor"""
     self_ = tensor_data(self, "pow", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     result = make_tensor(self_ ** exponent)
     if STATE.enabled and requires_grad(self):
         node = PowBackward0()
@@ -133,6 +135,8 @@ def pow_Tensor_Tensor(self, exponent):
 def exp(self):
     """exp(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "exp", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     xp = array_module(self_)
     result = make_tensor(xp.exp(self_))
     if STATE.enabled and requires_grad(self):
@@ -149,10 +153,12 @@ def exp(self):
 def sum(self, *, dtype=None):
     """sum(Tensor self, *, ScalarType? dtype=None) -> Tensor"""
     self_ = tensor_data(self, "sum", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.sum_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SumBackward0()
         node.next_functions = (edge(self),)
@@ -244,6 +250,8 @@ def add(self, other, *, alpha=1):
 def log1p(self):
     """log1p(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "log1p", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     xp = array_module(self_)
     result = make_tensor(xp.log1p(self_))
     if STATE.enabled and requires_grad(self):
@@ -260,6 +268,8 @@ def log1p(self):
 def expand(self, size, *, implicit=False):
     """expand(Tensor(a) self, int[] size, *, bool implicit=False) -> Tensor(a)"""
     self_ = tensor_data(self, "expand", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     size = int_list(size, "expand", "size")
     result = view_of(self, K.expand(self_, size, implicit))
     if STATE.enabled and requires_grad(self):
@@ -291,6 +301,8 @@ def cat(tensors, dim=0):
 def max_pool2d_with_indices(self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
     """max_pool2d_with_indices(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> (Tensor output, Tensor indices)"""
     self_ = tensor_data(self, "max_pool2d_with_indices", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
     kernel_size = int_list(kernel_size, "max_pool2d_with_indices", "kernel_size", 2)
     stride = int_list(stride, "max_pool2d_with_indices", "stride", 2)
     padding = int_list(padding, "max_pool2d_with_indices", "padding", 2)

@@ -1,15 +1,18 @@
-"""Real-GPU tests (`pytest -m gpu`): what only a GPU run verifies (docs/cuda.md).
+"""The cuda device path against the CPU (`pytest -m cuda`), on a GPU where there is one, else on
+the emulated device (gradspec.emulated_cuda; docs/cuda.md).
 
-cupy compiling each kernel through nvrtc and launching it, on the GPU's own math library and
-with its FMA contraction, and the whole cuda device path (factories, `.cuda()`/`.cpu()`,
-`Module.to`, the array form of the other nodes on cupy, optimizers) compared with the CPU:
+On a GPU: cupy compiling each kernel through nvrtc and launching it, on the GPU's own math
+library and with its FMA contraction; on the emulated device, the same kernels compiled by g++
+and launched through the emulated RawModule; on both, the whole cuda device path (factories,
+`.cuda()`/`.cpu()`, `Module.to`, the array form of the other nodes on cupy, optimizers)
+compared with the CPU:
 
 * every elementwise entry's gradients on cuda, float32 and float64, against the CPU, with one
   kernel launch per node;
 * the seed notebook's autograd example (seed 001) and a training step of a small network;
 * `to` is differentiable across devices; mixing devices in one op raises naming both.
 
-Skipped, with the reason (cupy missing, or no GPU), everywhere else.
+Skipped, with the reason, where neither a GPU nor the emulated device is available.
 """
 
 from __future__ import annotations
@@ -20,21 +23,10 @@ import numpy as np
 import pytest
 
 import gradspec
-from gradspec import backends
 from gradspec import cuda as runtime_cuda
+from conftest import CUDA_MISSING as MISSING
 
-
-def _missing() -> str | None:
-    try:
-        backends.cupy()
-    except RuntimeError as error:
-        return str(error)
-    return None
-
-
-MISSING = _missing()
-pytestmark = [pytest.mark.gpu,
-              pytest.mark.skipif(MISSING is not None, reason=f"needs a CUDA GPU and cupy: {MISSING}")]
+pytestmark = [pytest.mark.cuda, pytest.mark.skipif(MISSING is not None, reason=f"no cuda device: {MISSING}")]
 
 if MISSING is None:  # the same entries and inputs as the host check
     from test_cuda_host import CASES, make_inputs  # noqa: E402
@@ -165,3 +157,28 @@ def test_float16_and_non_elementwise_nodes_run_the_array_form_on_cupy():
     y = gradspec.randn(4, 5, device="cuda", requires_grad=True)
     (y @ y.T).mean().backward()
     np.testing.assert_allclose(host(y.grad), (2 * host(y).sum(0, keepdims=True).repeat(4, 0)) / 16, rtol=1e-5)
+
+
+def test_the_second_device_runs_its_own_ops_and_backward():
+    """cuda:1: ops, backward, an optimizer step, and copies to and from cuda:0, against the CPU."""
+    if gradspec.cuda.device_count() < 2:
+        pytest.skip("one cuda device")
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    x, w = gradspec.tensor(a, device="cuda:1", requires_grad=True), gradspec.tensor(b, device="cuda:0",
+                                                                                   requires_grad=True)
+    y = (x * 2).exp().to("cuda:0") * w + x.sum(0).to("cuda:0")
+    assert y.device == gradspec.device("cuda", 0)
+    y.sum().backward()
+    assert x.grad.device == gradspec.device("cuda", 1) and w.grad.device == gradspec.device("cuda", 0)
+    np.testing.assert_allclose(host(x.grad), 2 * np.exp(2 * a) * b + 4, rtol=1e-12)  # x.sum(0) meets 4 rows
+    np.testing.assert_allclose(host(w.grad), np.exp(2 * a).sum(0), rtol=1e-12)
+    model = gradspec.nn.Linear(3, 2).to("cuda:1")
+    opt = gradspec.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(2):
+        opt.zero_grad()
+        model(x.detach().float()).pow(2).mean().backward()
+        opt.step()
+    assert {p.device for p in model.parameters()} == {gradspec.device("cuda", 1)}
+    with pytest.raises(RuntimeError, match="found at least two devices, (cuda:1 and cuda:0|cuda:0 and cuda:1)"):
+        x + w

@@ -1,0 +1,1 @@
+"""Runnable examples: `python -m gradspec.examples.chargpt` (a character-level GPT on a shipped text)."""

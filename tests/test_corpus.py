@@ -1,0 +1,21 @@
+"""A fast part of the corpus (corpus/, `make corpus` runs all of it): public PyTorch scripts run
+under gradspec print what torch 2.13 printed (recorded in corpus/expected/). Needs no torch."""
+
+import pytest
+
+from corpus import harness
+
+FAST = ["tut_polynomial_tensor", "tut_polynomial_custom_function", "tut_two_layer_net_custom_function",
+        "blitz_tensor_tutorial", "basics_tensorqs_tutorial", "basics_autogradqs_tutorial",
+        "nlp_pytorch_tutorial", "nlp_deep_learning_tutorial", "recipe_what_is_state_dict",
+        "makemore_part1_bigrams", "micrograd_test_engine"]
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_script_prints_what_torch_printed(name):
+    (script,) = [s for s in harness.scripts([name]) if s.name == name]
+    missing = harness.missing_modules(script)
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
+    outcome = harness.check(script, "recorded")
+    assert outcome.passed, outcome.blocker
