@@ -24,6 +24,6 @@ from .tensor import (Tensor, any_requires_grad, data_of, index_list, make_tensor
 
 __all__ = ["backends", "cuda", "dtypes", "factories", "formulas", "kernels", "array_module", "array_types",
            "device_of", "as_device", "dispatch", "promote", "STATE", "inplace", "NO_EDGE", "Node", "SavedOutput",
-           "edge", "version", "return_type", "broadcast_error", "int_arg", "int_list", "Tensor", "any_requires_grad", "data_of",
-           "index_list", "make_tensor", "optional_tensor_data", "requires_grad", "tensor_data", "tensor_list_data",
+           "edge", "version", "return_type", "broadcast_error", "int_arg", "int_list", "Tensor", "any_requires_grad",
+           "data_of", "index_list", "make_tensor", "optional_tensor_data", "requires_grad", "tensor_data", "tensor_list_data",
            "view_of"]

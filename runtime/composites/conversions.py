@@ -91,9 +91,11 @@ def copy_(self: Tensor, source, non_blocking: bool = False) -> Tensor:
 
 
 def _same_data(a, b) -> bool:
-    return (builtins.type(a) is builtins.type(b) and a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides
-            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]) if hasattr(
-        a, "__array_interface__") else a is b
+    """The same elements in the same memory (two views made alike): torch's copy_ has nothing to do."""
+    if builtins.type(a) is not builtins.type(b) or not hasattr(a, "__array_interface__"):
+        return a is b
+    return ((a.dtype, a.shape, a.strides, a.__array_interface__["data"][0])
+            == (b.dtype, b.shape, b.strides, b.__array_interface__["data"][0]))
 
 
 def new_tensor(self, data, dtype=None, device=None, requires_grad=False):

@@ -298,7 +298,8 @@ def flip(self, dims):
     for d in axes:
         if axes.count(d) > 1:
             raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
-    return array_module(self).flip(self, axis=axes if self.ndim else ()).copy()  # a copy, as torch's (numpy's is a view)
+    # a copy, as torch's (numpy's flip is a view)
+    return array_module(self).flip(self, axis=axes if self.ndim else ()).copy()
 
 
 def roll(self, shifts, dims):
