@@ -3,13 +3,13 @@ PYTHON ?= python3
 .PHONY: codegen check-codegen golden test fuzz bench bench-ops bench-train bench-gpt bench-codegen train corpus corpus-record
 
 codegen:  ## regenerate generated/ from derivatives.yaml
-	$(PYTHON) -m codegen
+	$(PYTHON) -m codegen --gradspec
 
 check-codegen:  ## fail if generated/ is not what derivatives.yaml generates
-	$(PYTHON) -m codegen --check
+	$(PYTHON) -m codegen --gradspec --check
 
 golden:  ## rewrite the golden files that pin the generator's output (review the diff!)
-	$(PYTHON) -m codegen --spec tests/golden/spec.yaml --out tests/golden/expected
+	$(PYTHON) -m codegen --standalone --spec tests/golden/spec.yaml --out tests/golden/expected
 
 test:
 	$(PYTHON) -m pytest -q

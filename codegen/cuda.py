@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from . import formula
-from .model import Entry, FusedCall
+from .model import Entry, FusedCall, SpecText
 
 CUDA_OUTPUTS = ("backward.cuh", "backward.cu")
 
@@ -122,7 +122,7 @@ def analyze(entries, context: formula.Context, by_base: Mapping[str, tuple[Entry
         try:
             plans[entry.node_name] = plan(entry, context, by_base)
         except NotElementwise as reason:
-            fallbacks[entry.node_name] = str(reason)
+            fallbacks[entry.node_name] = SpecText(reason)  # it may quote a formula
     return Analysis(MappingProxyType(plans), MappingProxyType(fallbacks))
 
 
@@ -407,9 +407,9 @@ def functor_arguments(plan: KernelPlan) -> str:
     return ", ".join([o.param for o in plan.operands] + [f"s_{v}" for v in plan.values])
 
 
-def render(env, spec_label: str, analysis: Analysis) -> dict[str, str]:
+def render(env, spec_label: str, analysis: Analysis, layout) -> dict[str, str]:
     """backward.cuh and backward.cu, through codegen/templates/*.j2."""
-    data = dict(spec=spec_label, plans=[p for p in analysis.plans.values() if p.computed],
+    data = dict(spec=spec_label, layout=layout, plans=[p for p in analysis.plans.values() if p.computed],
                 fallbacks=analysis.fallbacks, identities=[p for p in analysis.plans.values() if not p.computed],
                 kernel_parameters=kernel_parameters, template_parameters=template_parameters,
                 functor_parameters=functor_parameters, functor_arguments=functor_arguments)

@@ -908,6 +908,12 @@ def upsample_nearest2d(self, output_size, scales_h=None, scales_w=None):
     return K.upsample_nearest2d(self, output_size, scales_h, scales_w)
 
 
+def upsample_bilinear2d(self, output_size, align_corners, scales_h=None, scales_w=None):
+    """upsample_bilinear2d(Tensor self, int[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor"""
+    output_size = int_list(output_size, "upsample_bilinear2d", "output_size", 2)
+    return K.upsample_bilinear2d(self, output_size, align_corners, scales_h, scales_w)
+
+
 def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None, reduction=1):
     """binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=Mean) -> Tensor"""
     reduction = int_arg(reduction, "binary_cross_entropy_with_logits", "reduction")
@@ -917,6 +923,16 @@ def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None,
 def _scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, dropout_mask=None, *, scale=None):
     """_scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0.0, bool is_causal=False, Tensor? dropout_mask=None, *, float? scale=None) -> (Tensor output, Tensor attn)"""
     return K.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, dropout_mask, scale)
+
+
+def _lstm_cell(input_gates, hidden_gates, cx):
+    """_lstm_cell(Tensor input_gates, Tensor hidden_gates, Tensor cx) -> (Tensor hy, Tensor cy)"""
+    return K.lstm_cell(input_gates, hidden_gates, cx)
+
+
+def _gru_cell(input_gates, hidden_gates, hx):
+    """_gru_cell(Tensor input_gates, Tensor hidden_gates, Tensor hx) -> Tensor"""
+    return K.gru_cell(input_gates, hidden_gates, hx)
 
 
 def rsub(*args, **kwargs):

@@ -77,8 +77,8 @@
 //   SoftmaxBackward0: op 'sum' has 2 overloads
 //   LogSoftmaxBackward0: op 'sum' has 2 overloads
 //   NllLossBackward0: several outputs
-//   NllLossBackwardBackward0: Subscript in 'nll_loss_forward(grad, target, weight, reduction, ignore_index)[0]'
-//   BinaryCrossEntropyBackward0: helper binary_cross_entropy_backward() has no device version
+//   NllLossBackwardBackward0: a not_implemented input
+//   BinaryCrossEntropyBackward0: a not_implemented input
 //   MseLossBackward0: helper mse_loss_backward() has no device version
 //   SmoothL1LossBackward0: helper smooth_l1_loss_backward() has no device version
 //   NativeDropoutBackward0: several outputs
@@ -93,8 +93,11 @@
 //   NativeGroupNormBackward0: several outputs
 //   EmbeddingBackward0: helper embedding_backward() has no device version
 //   UpsampleNearest2DBackward0: helper upsample_nearest2d_backward() has no device version
-//   BinaryCrossEntropyWithLogitsBackward0: helper bce_with_logits_backward() has no device version
+//   UpsampleBilinear2DBackward0: helper upsample_bilinear2d_backward() has no device version
+//   BinaryCrossEntropyWithLogitsBackward0: a not_implemented input
 //   ScaledDotProductAttentionBackward0: several outputs
+//   LstmCellBackward0: several outputs
+//   GruCellBackward0: shared key 'input_gates, hidden_gates, hx'
 // Nodes whose gradients are all `grad` itself: no kernel, no launch.
 //   AliasBackward0, CloneBackward0
 

@@ -2,8 +2,26 @@
 # Change the spec or codegen/templates/, then regenerate.
 """The public API derivatives.yaml declares, for gradspec.api.bind: which ops (from .functions) and
 which composites are functions (gradspec.NAME) and Tensor methods. Each name and variant is
-claimed once; codegen refused the spec otherwise."""
+claimed once; codegen refused the spec otherwise. OPS names every op, for the specs that
+extend this package: their formulas may call these (codegen reads this file as text)."""
 
+OPS = ("add", "sub", "rsub", "mul", "div", "neg", "reciprocal", "pow", "lerp", "exp", "log", "sqrt", "sin",
+    "cos", "tan", "tanh", "sigmoid", "relu", "threshold_backward", "abs", "sign", "clamp", "clamp_min",
+    "clamp_max", "maximum", "minimum", "log1p", "expm1", "log2", "log10", "rsqrt", "asin", "acos", "atan",
+    "sinh", "cosh", "erf", "leaky_relu", "leaky_relu_backward", "elu", "gelu", "silu", "softplus",
+    "softplus_backward", "hardtanh", "hardtanh_backward", "where", "eq", "ne", "gt", "ge", "lt", "le",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_and", "logical_or", "logical_xor",
+    "logical_not", "isnan", "isfinite", "sum", "mean", "prod", "max", "topk", "min", "amax", "amin", "argmax",
+    "argmin", "logsumexp", "var", "std", "linalg_vector_norm", "cumsum", "all", "any", "matmul", "mm", "bmm",
+    "addmm", "dot", "view", "reshape", "alias", "clone", "t", "transpose", "permute", "expand", "unsqueeze",
+    "squeeze", "cat", "stack", "flip", "tril", "triu", "roll", "repeat", "index", "index_backward",
+    "index_put", "index_select", "index_add", "gather", "scatter", "scatter_add", "masked_fill",
+    "constant_pad_nd", "fill", "zero", "select", "select_backward", "slice", "slice_backward", "_to_copy",
+    "_softmax", "_log_softmax", "nll_loss_forward", "nll_loss_backward", "binary_cross_entropy", "mse_loss",
+    "smooth_l1_loss", "native_dropout", "convolution", "max_pool2d_with_indices", "avg_pool2d",
+    "avg_pool2d_backward", "_adaptive_avg_pool2d", "_adaptive_avg_pool2d_backward", "native_batch_norm",
+    "native_layer_norm", "native_group_norm", "embedding", "upsample_nearest2d", "upsample_bilinear2d",
+    "binary_cross_entropy_with_logits", "_scaled_dot_product_attention", "_lstm_cell", "_gru_cell")
 FUNCTIONS = ("add", "add_", "sub", "sub_", "rsub", "mul", "mul_", "div", "div_", "neg", "neg_", "reciprocal",
     "reciprocal_", "pow", "pow_", "lerp", "lerp_", "exp", "exp_", "log", "log_", "sqrt", "sqrt_", "sin",
     "sin_", "cos", "cos_", "tan", "tanh", "tanh_", "sigmoid", "sigmoid_", "relu", "relu_", "abs", "abs_",
@@ -21,25 +39,26 @@ FUNCTIONS = ("add", "add_", "sub", "sub_", "rsub", "mul", "mul_", "div", "div_",
     "binary_cross_entropy", "mse_loss", "smooth_l1_loss", "native_dropout", "convolution",
     "max_pool2d_with_indices", "avg_pool2d", "avg_pool2d_backward", "_adaptive_avg_pool2d",
     "_adaptive_avg_pool2d_backward", "native_batch_norm", "native_layer_norm", "native_group_norm",
-    "embedding", "upsample_nearest2d", "binary_cross_entropy_with_logits")
-METHODS = ("add", "add_", "sub", "sub_", "mul", "mul_", "div", "div_", "neg", "neg_", "reciprocal", "reciprocal_",
-    "pow", "pow_", "lerp", "lerp_", "exp", "exp_", "log", "log_", "sqrt", "sqrt_", "sin", "sin_", "cos",
-    "cos_", "tan", "tanh", "tanh_", "sigmoid", "sigmoid_", "relu", "relu_", "abs", "abs_", "sign", "clamp_",
-    "clamp_min", "clamp_min_", "clamp_max", "clamp_max_", "maximum", "minimum", "log1p", "expm1", "log2",
-    "log10", "rsqrt", "asin", "acos", "atan", "sinh", "cosh", "erf", "leaky_relu_", "elu_", "silu_",
-    "hardtanh_", "eq", "ne", "gt", "ge", "lt", "le", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "embedding", "upsample_nearest2d", "upsample_bilinear2d", "binary_cross_entropy_with_logits")
+METHODS = ("add", "add_", "sub", "sub_", "mul", "mul_", "div", "div_", "neg", "neg_", "reciprocal",
+    "reciprocal_", "pow", "pow_", "lerp", "lerp_", "exp", "exp_", "log", "log_", "sqrt", "sqrt_", "sin",
+    "sin_", "cos", "cos_", "tan", "tanh", "tanh_", "sigmoid", "sigmoid_", "relu", "relu_", "abs", "abs_",
+    "sign", "clamp_", "clamp_min", "clamp_min_", "clamp_max", "clamp_max_", "maximum", "minimum", "log1p",
+    "expm1", "log2", "log10", "rsqrt", "asin", "acos", "atan", "sinh", "cosh", "erf", "leaky_relu_", "elu_",
+    "silu_", "hardtanh_", "eq", "ne", "gt", "ge", "lt", "le", "bitwise_and", "bitwise_or", "bitwise_xor",
     "bitwise_not", "logical_and", "logical_or", "logical_xor", "logical_not", "isnan", "isfinite", "topk",
     "amax", "amin", "argmax", "argmin", "logsumexp", "cumsum", "all", "any", "mm", "bmm", "addmm", "dot",
     "clone", "t", "transpose", "unsqueeze", "tril", "tril_", "triu", "triu_", "roll", "index", "index_put",
     "index_put_", "index_select", "index_add", "index_add_", "gather", "scatter", "scatter_add",
     "masked_fill", "masked_fill_", "fill_", "zero_", "select")
-COMPOSITE_FUNCTIONS = ("reshape", "squeeze", "flatten", "unflatten", "movedim", "narrow", "split", "chunk", "unbind", "tile",
-    "square", "clamp", "clip", "max", "min", "sum", "mean", "prod", "var", "std", "norm", "softmax",
-    "log_softmax", "matmul", "outer", "einsum", "numel", "is_tensor", "isclose", "allclose", "equal",
-    "multinomial")
-COMPOSITE_METHODS = ("view", "expand", "permute", "repeat", "flip", "view_as", "reshape_as", "expand_as", "contiguous", "reshape",
-    "squeeze", "flatten", "unflatten", "movedim", "narrow", "split", "chunk", "unbind", "tile", "square",
-    "clamp", "clip", "max", "min", "sum", "mean", "prod", "var", "std", "norm", "softmax", "log_softmax",
-    "matmul", "outer", "to", "double", "float", "half", "long", "int", "bool", "cpu", "cuda", "type_as",
-    "copy_", "new_tensor", "new_zeros", "new_ones", "new_empty", "new_full", "type", "isclose", "allclose",
-    "equal", "multinomial", "exponential_")
+COMPOSITE_FUNCTIONS = ("reshape", "squeeze", "flatten", "unflatten", "movedim", "narrow", "split", "chunk",
+    "unbind", "tile", "square", "clamp", "clip", "max", "min", "sum", "mean", "prod", "var", "std", "norm",
+    "softmax", "log_softmax", "matmul", "outer", "einsum", "numel", "is_tensor", "isclose", "allclose",
+    "equal", "multinomial")
+COMPOSITE_METHODS = ("view", "expand", "permute", "repeat", "flip", "view_as", "reshape_as", "expand_as",
+    "contiguous", "reshape", "squeeze", "flatten", "unflatten", "movedim", "narrow", "split", "chunk",
+    "unbind", "tile", "unsqueeze_", "squeeze_", "transpose_", "t_", "square", "clamp", "clip", "max", "min",
+    "sum", "mean", "prod", "var", "std", "norm", "softmax", "log_softmax", "matmul", "outer", "to", "double",
+    "float", "half", "long", "int", "bool", "cpu", "cuda", "type_as", "copy_", "new_tensor", "new_zeros",
+    "new_ones", "new_empty", "new_full", "type", "isclose", "allclose", "equal", "multinomial",
+    "exponential_")

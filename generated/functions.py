@@ -169,8 +169,11 @@ from .nodes import (
     NativeGroupNormBackward0,
     EmbeddingBackward0,
     UpsampleNearest2DBackward0,
+    UpsampleBilinear2DBackward0,
     BinaryCrossEntropyWithLogitsBackward0,
     ScaledDotProductAttentionBackward0,
+    LstmCellBackward0,
+    GruCellBackward0,
 )
 
 # The public ops, by base name: one function per op, or its overload dispatcher.
@@ -313,8 +316,11 @@ __all__ = [
     "native_group_norm",
     "embedding",
     "upsample_nearest2d",
+    "upsample_bilinear2d",
     "binary_cross_entropy_with_logits",
     "_scaled_dot_product_attention",
+    "_lstm_cell",
+    "_gru_cell",
     "add_",
     "sub_",
     "mul_",
@@ -2901,8 +2907,6 @@ def nll_loss_forward(self, target, weight, reduction, ignore_index):
         raise broadcast_error(error, self_, target_, weight_) from None
     output = make_tensor(output_)
     total_weight = make_tensor(total_weight_)
-    if requires_grad(weight):
-        raise RuntimeError("the derivative for 'weight' is not implemented.")
     if STATE.enabled and (requires_grad(self) or requires_grad(weight)):
         node = NllLossBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(weight))
@@ -2934,8 +2938,6 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
         result = make_tensor(K.nll_loss_backward(grad_output_, self_, target_, weight_, reduction, ignore_index, total_weight_))
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_, target_, weight_, total_weight_) from None
-    if requires_grad(weight):
-        raise RuntimeError("the derivative for 'weight' is not implemented.")
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self) or requires_grad(weight)):
         node = NllLossBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self), NO_EDGE, edge(weight), NO_EDGE)
@@ -2962,8 +2964,6 @@ def binary_cross_entropy(self, target, weight=None, reduction=1):
         result = make_tensor(K.binary_cross_entropy(self_, target_, weight_, reduction))
     except ValueError as error:
         raise broadcast_error(error, self_, target_, weight_) from None
-    if requires_grad(weight):
-        raise RuntimeError("the derivative for 'weight' is not implemented.")
     if STATE.enabled and (requires_grad(self) or requires_grad(target) or requires_grad(weight)):
         node = BinaryCrossEntropyBackward0()
         node.next_functions = (edge(self), edge(target), edge(weight))
@@ -3349,6 +3349,27 @@ def upsample_nearest2d(self, output_size, scales_h=None, scales_w=None):
     return result
 
 
+def upsample_bilinear2d(self, output_size, align_corners, scales_h=None, scales_w=None):
+    """upsample_bilinear2d(Tensor self, int[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor"""
+    self_ = tensor_data(self, "upsample_bilinear2d", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    output_size = int_list(output_size, "upsample_bilinear2d", "output_size", 2)
+    result = make_tensor(K.upsample_bilinear2d(self_, output_size, align_corners, scales_h, scales_w))
+    if STATE.enabled and requires_grad(self):
+        node = UpsampleBilinear2DBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.align_corners = align_corners
+        node.output_size = output_size
+        node.scales_h = scales_h
+        node.scales_w = scales_w
+        node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None, reduction=1):
     """binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=Mean) -> Tensor"""
     self_ = tensor_data(self, "binary_cross_entropy_with_logits", "self", 1)
@@ -3362,10 +3383,6 @@ def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None,
         result = make_tensor(K.binary_cross_entropy_with_logits(self_, target_, weight_, pos_weight_, reduction))
     except ValueError as error:
         raise broadcast_error(error, self_, target_, weight_, pos_weight_) from None
-    if requires_grad(weight):
-        raise RuntimeError("the derivative for 'weight' is not implemented.")
-    if requires_grad(pos_weight):
-        raise RuntimeError("the derivative for 'pos_weight' is not implemented.")
     if STATE.enabled and (requires_grad(self) or requires_grad(target) or requires_grad(weight) or requires_grad(pos_weight)):
         node = BinaryCrossEntropyWithLogitsBackward0()
         node.next_functions = (edge(self), edge(target), edge(weight), edge(pos_weight))
@@ -3413,6 +3430,59 @@ def _scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0
         output.grad_fn = node
         output._requires_grad = True
     return return_type("_scaled_dot_product_attention", ("output", "attn"), (output, attn))
+
+
+def _lstm_cell(input_gates, hidden_gates, cx):
+    """_lstm_cell(Tensor input_gates, Tensor hidden_gates, Tensor cx) -> (Tensor hy, Tensor cy)"""
+    input_gates_ = tensor_data(input_gates, "_lstm_cell", "input_gates", 1)
+    hidden_gates_ = tensor_data(hidden_gates, "_lstm_cell", "hidden_gates", 2)
+    cx_ = tensor_data(cx, "_lstm_cell", "cx", 3)
+    if B.cuda_loaded:
+        B.check_devices(input_gates_, hidden_gates_, cx_)
+    try:
+        hy_, cy_ = K.lstm_cell(input_gates_, hidden_gates_, cx_)
+    except ValueError as error:
+        raise broadcast_error(error, input_gates_, hidden_gates_, cx_) from None
+    hy = make_tensor(hy_)
+    cy = make_tensor(cy_)
+    if STATE.enabled and (requires_grad(input_gates) or requires_grad(hidden_gates) or requires_grad(cx)):
+        node = LstmCellBackward0()
+        node.next_functions = (edge(input_gates), edge(hidden_gates), edge(cx))
+        node.output_meta = (hy._data.shape, hy._data.dtype, cy._data.shape, cy._data.dtype)
+        node.input_gates_ = input_gates
+        node.hidden_gates_ = hidden_gates
+        node.cx_ = cx
+        node.saved_versions = (version(node.input_gates_), version(node.hidden_gates_), version(node.cx_))
+        hy.grad_fn = node
+        hy._requires_grad = True
+        cy.grad_fn = node
+        cy._requires_grad = True
+        cy._output_nr = 1
+    return return_type("_lstm_cell", ("hy", "cy"), (hy, cy))
+
+
+def _gru_cell(input_gates, hidden_gates, hx):
+    """_gru_cell(Tensor input_gates, Tensor hidden_gates, Tensor hx) -> Tensor"""
+    input_gates_ = tensor_data(input_gates, "_gru_cell", "input_gates", 1)
+    hidden_gates_ = tensor_data(hidden_gates, "_gru_cell", "hidden_gates", 2)
+    hx_ = tensor_data(hx, "_gru_cell", "hx", 3)
+    if B.cuda_loaded:
+        B.check_devices(input_gates_, hidden_gates_, hx_)
+    try:
+        result = make_tensor(K.gru_cell(input_gates_, hidden_gates_, hx_))
+    except ValueError as error:
+        raise broadcast_error(error, input_gates_, hidden_gates_, hx_) from None
+    if STATE.enabled and (requires_grad(input_gates) or requires_grad(hidden_gates) or requires_grad(hx)):
+        node = GruCellBackward0()
+        node.next_functions = (edge(input_gates), edge(hidden_gates), edge(hx))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.input_gates_ = input_gates
+        node.hidden_gates_ = hidden_gates
+        node.hx_ = hx
+        node.saved_versions = (version(node.input_gates_), version(node.hidden_gates_), version(node.hx_))
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
 
 
 def rsub(*args, **kwargs):

@@ -3165,10 +3165,11 @@ class NllLossBackward0(Node):
         weight = data_of(self.weight_)
         total_weight = self.total_weight_._data
         need_self = self.next_functions[0][0] is not None
+        need_weight = self.next_functions[2][0] is not None
         return (
             A.nll_loss_backward(grads[0], self_, target, weight, self.reduction, self.ignore_index, total_weight) if need_self else None,
             None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
         )
 
     def apply_differentiable(self, grads):
@@ -3178,10 +3179,11 @@ class NllLossBackward0(Node):
         weight = self.weight_
         total_weight = self.saved_output(self.total_weight_)
         need_self = self.next_functions[0][0] is not None
+        need_weight = self.next_functions[2][0] is not None
         return (
             T.nll_loss_backward(grads[0], self_, target, weight, self.reduction, self.ignore_index, total_weight) if need_self else None,
             None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
         )
 
 
@@ -3204,11 +3206,12 @@ class NllLossBackwardBackward0(Node):
         weight = data_of(self.weight_)
         need_grad_output = self.next_functions[0][0] is not None
         need_self = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[3][0] is not None
         return (
             A.nll_loss_forward(grad, target, weight, self.reduction, self.ignore_index)[0] if need_grad_output else None,
             H.zeros_like(A, grad) if need_self else None,
             None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
             None,
         )
 
@@ -3219,11 +3222,12 @@ class NllLossBackwardBackward0(Node):
         weight = self.weight_
         need_grad_output = self.next_functions[0][0] is not None
         need_self = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[3][0] is not None
         return (
             T.nll_loss_forward(grad, target, weight, self.reduction, self.ignore_index)[0] if need_grad_output else None,
             H.zeros_like(T, grad) if need_self else None,
             None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
             None,
         )
 
@@ -3248,10 +3252,11 @@ class BinaryCrossEntropyBackward0(Node):
         weight = data_of(self.weight_)
         need_self = self.next_functions[0][0] is not None
         need_target = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
         return (
             H.binary_cross_entropy_backward(A, grad, self_, target, weight, self.reduction) if need_self else None,
             H.binary_cross_entropy_target_backward(A, grad, self_, target, weight, self.reduction) if need_target else None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
         )
 
     def apply_differentiable(self, grads):
@@ -3262,10 +3267,11 @@ class BinaryCrossEntropyBackward0(Node):
         weight = self.weight_
         need_self = self.next_functions[0][0] is not None
         need_target = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
         return (
             H.binary_cross_entropy_backward(T, grad, self_, target, weight, self.reduction) if need_self else None,
             H.binary_cross_entropy_target_backward(T, grad, self_, target, weight, self.reduction) if need_target else None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
         )
 
 
@@ -3738,6 +3744,24 @@ class UpsampleNearest2DBackward0(Node):
         return (H.upsample_nearest2d_backward(T, grad, self.self_shape, self.output_size, self.scales_h, self.scales_w),)
 
 
+class UpsampleBilinear2DBackward0(Node):
+    """derivatives.yaml: upsample_bilinear2d(Tensor self, int[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor
+
+      self: upsample_bilinear2d_backward(grad, self.shape, output_size, align_corners, scales_h, scales_w)
+    """
+
+    __slots__ = ("align_corners", "output_size", "scales_h", "scales_w", "self_shape")
+    value_slots = ("align_corners", "output_size", "scales_h", "scales_w", "self_shape")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (H.upsample_bilinear2d_backward(A, grad, self.self_shape, self.output_size, self.align_corners, self.scales_h, self.scales_w),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (H.upsample_bilinear2d_backward(T, grad, self.self_shape, self.output_size, self.align_corners, self.scales_h, self.scales_w),)
+
+
 class BinaryCrossEntropyWithLogitsBackward0(Node):
     """derivatives.yaml: binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=Mean) -> Tensor
 
@@ -3759,11 +3783,13 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
         pos_weight = data_of(self.pos_weight_)
         need_self = self.next_functions[0][0] is not None
         need_target = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
+        need_pos_weight = self.next_functions[3][0] is not None
         return (
             H.bce_with_logits_backward(A, grad, self_, target, weight, pos_weight, self.reduction) if need_self else None,
             H.bce_with_logits_target_backward(A, grad, self_, target, weight, pos_weight, self.reduction) if need_target else None,
-            None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
+            self.not_implemented("pos_weight") if need_pos_weight else None,
         )
 
     def apply_differentiable(self, grads):
@@ -3775,11 +3801,13 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
         pos_weight = self.pos_weight_
         need_self = self.next_functions[0][0] is not None
         need_target = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
+        need_pos_weight = self.next_functions[3][0] is not None
         return (
             H.bce_with_logits_backward(T, grad, self_, target, weight, pos_weight, self.reduction) if need_self else None,
             H.bce_with_logits_target_backward(T, grad, self_, target, weight, pos_weight, self.reduction) if need_target else None,
-            None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
+            self.not_implemented("pos_weight") if need_pos_weight else None,
         )
 
 
@@ -3836,4 +3864,89 @@ class ScaledDotProductAttentionBackward0(Node):
             grad_value,
             grad_attn_mask,
             None,
+        )
+
+
+class LstmCellBackward0(Node):
+    """derivatives.yaml: _lstm_cell(Tensor input_gates, Tensor hidden_gates, Tensor cx) -> (Tensor hy, Tensor cy)
+
+      input_gates, hidden_gates, cx: lstm_cell_backward(grads[0], grads[1], input_gates, hidden_gates, cx, grad_input_mask)
+    """
+
+    __slots__ = ("input_gates_", "hidden_gates_", "cx_")
+    num_outputs = 2
+    saved_slots = ("input_gates_", "hidden_gates_", "cx_")
+    saved_names = ("input_gates", "hidden_gates", "cx")
+
+    def apply(self, grads):
+        self.check_saved()
+        input_gates = data_of(self.input_gates_)
+        hidden_gates = data_of(self.hidden_gates_)
+        cx = data_of(self.cx_)
+        need_input_gates = self.next_functions[0][0] is not None
+        need_hidden_gates = self.next_functions[1][0] is not None
+        need_cx = self.next_functions[2][0] is not None
+        grad_input_gates, grad_hidden_gates, grad_cx = H.lstm_cell_backward(A, grads[0], grads[1], input_gates, hidden_gates, cx, (need_input_gates, need_hidden_gates, need_cx))
+        return (
+            grad_input_gates,
+            grad_hidden_gates,
+            grad_cx,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        input_gates = self.input_gates_
+        hidden_gates = self.hidden_gates_
+        cx = self.cx_
+        need_input_gates = self.next_functions[0][0] is not None
+        need_hidden_gates = self.next_functions[1][0] is not None
+        need_cx = self.next_functions[2][0] is not None
+        grad_input_gates, grad_hidden_gates, grad_cx = H.lstm_cell_backward(T, grads[0], grads[1], input_gates, hidden_gates, cx, (need_input_gates, need_hidden_gates, need_cx))
+        return (
+            grad_input_gates,
+            grad_hidden_gates,
+            grad_cx,
+        )
+
+
+class GruCellBackward0(Node):
+    """derivatives.yaml: _gru_cell(Tensor input_gates, Tensor hidden_gates, Tensor hx) -> Tensor
+
+      input_gates, hidden_gates, hx: gru_cell_backward(grad, input_gates, hidden_gates, hx, grad_input_mask)
+    """
+
+    __slots__ = ("input_gates_", "hidden_gates_", "hx_")
+    saved_slots = ("input_gates_", "hidden_gates_", "hx_")
+    saved_names = ("input_gates", "hidden_gates", "hx")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        input_gates = data_of(self.input_gates_)
+        hidden_gates = data_of(self.hidden_gates_)
+        hx = data_of(self.hx_)
+        need_input_gates = self.next_functions[0][0] is not None
+        need_hidden_gates = self.next_functions[1][0] is not None
+        need_hx = self.next_functions[2][0] is not None
+        grad_input_gates, grad_hidden_gates, grad_hx = H.gru_cell_backward(A, grad, input_gates, hidden_gates, hx, (need_input_gates, need_hidden_gates, need_hx))
+        return (
+            grad_input_gates,
+            grad_hidden_gates,
+            grad_hx,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        input_gates = self.input_gates_
+        hidden_gates = self.hidden_gates_
+        hx = self.hx_
+        need_input_gates = self.next_functions[0][0] is not None
+        need_hidden_gates = self.next_functions[1][0] is not None
+        need_hx = self.next_functions[2][0] is not None
+        grad_input_gates, grad_hidden_gates, grad_hx = H.gru_cell_backward(T, grad, input_gates, hidden_gates, hx, (need_input_gates, need_hidden_gates, need_hx))
+        return (
+            grad_input_gates,
+            grad_hidden_gates,
+            grad_hx,
         )

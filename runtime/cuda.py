@@ -5,8 +5,9 @@ cupy is imported only when one of them is called or a tensor goes to a cuda devi
 (gradspec.backends.cupy()); `import gradspec` never imports it.
 
 `fused_backward` is what the `apply` of each elementwise node (generated/nodes.py) calls when
-its gradient is not a numpy array. It runs the node's kernel from generated/backward.cu: one
-launch computes every input gradient the node needs (docs/cuda.md). Each instantiation
+its gradient is not a numpy array. It runs the node's kernel from the backward.cu of the
+generated package that registered the node (gradspec.generated, or a package compiled from a
+user's spec): one launch computes every input gradient the node needs (docs/cuda.md). Each instantiation
 (node, T, G, operand types) is compiled by cupy (nvrtc) on first use and cached, in memory
 here and on disk by cupy. `prepare` is separate from the launch and works over any array
 module, so that tests/test_cuda_host.py runs it with numpy and a host-compiled kernel.
@@ -15,7 +16,6 @@ module, so that tests/test_cuda_host.py runs it with numpy and a host-compiled k
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -79,10 +79,11 @@ class Launch:
 
 
 class CupyBackend:
-    """Compiles kernels from generated/backward.cu through cupy and launches them."""
+    """Compiles each node's kernel, through cupy, from the backward.cu of the generated package
+    that registered the node (register_kernels), and launches them."""
 
-    def __init__(self, cp, source: str):
-        self.xp, self.array_type, self.source = cp, cp.ndarray, source
+    def __init__(self, cp, source_of):
+        self.xp, self.array_type, self.source_of = cp, cp.ndarray, source_of
         self.kernels: dict = {}
 
     @staticmethod
@@ -95,7 +96,7 @@ class CupyBackend:
         if kernel is None:
             expression = kernel_name(name, types)
             with self.xp.cuda.Device(device):
-                module = self.xp.RawModule(code=self.source, options=("--std=c++14",),
+                module = self.xp.RawModule(code=self.source_of(name), options=("--std=c++14",),
                                            name_expressions=[expression])
                 kernel = self.kernels[key] = module.get_function(expression)
             stats["compiles"] += 1
@@ -110,16 +111,38 @@ class CupyBackend:
 
 _backend = None  # the backend in use: created when cupy is loaded (tests may install another)
 
+# node name -> the folder of the generated package whose backward.cu holds its kernel: gradspec's
+# own, and each package compiled from a user's spec, register theirs when imported.
+_kernel_folders: dict[str, Path] = {}
+_sources: dict[Path, str] = {}
+
+
+def register_kernels(module_file: str, nodes: tuple[str, ...]) -> None:
+    """Called by a generated package's __init__ (its `__file__`): the kernels of these nodes are
+    in the backward.cu beside it. A node name registered from two packages is refused."""
+    folder = Path(module_file).resolve().parent
+    for node in nodes:
+        first = _kernel_folders.setdefault(node, folder)
+        if first != folder:
+            raise RuntimeError(f"the fused kernel of {node} is registered by {first} and by {folder}: two generated "
+                               "packages define a node of that name; rename the op of one")
+
+
+def _source_of(node: str) -> str:
+    folder = _kernel_folders[node]
+    if folder not in _sources:
+        _sources[folder] = kernel_source(folder)
+    return _sources[folder]
+
 
 def kernel_name(node: str, types: tuple) -> str:
     """The C++ name of one instantiation (the name expression cupy compiles)."""
     return f"gs::{node}_kernel<{', '.join(types)}>"
 
 
-def kernel_source(folder: Path | None = None) -> str:
-    """backward.cu with backward.cuh pasted in (nvrtc is given one source, no include path)."""
-    if folder is None:
-        folder = Path(sys.modules["gradspec.generated"].__file__).resolve().parent
+def kernel_source(folder: Path) -> str:
+    """A generated package's backward.cu with backward.cuh pasted in (nvrtc is given one source,
+    no include path)."""
     return paste_header((folder / "backward.cu").read_text(), (folder / "backward.cuh").read_text())
 
 
@@ -133,7 +156,7 @@ def paste_header(kernels: str, header: str) -> str:
 def _current_backend():
     global _backend
     if _backend is None and backends._cupy is not None:
-        _backend = CupyBackend(backends._cupy, kernel_source())
+        _backend = CupyBackend(backends._cupy, _source_of)
     return _backend
 
 

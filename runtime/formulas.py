@@ -370,6 +370,28 @@ def upsample_nearest2d_backward(ops, grad, self_shape, output_size, scales_h, sc
     return ops.index_backward(grad, self_shape, [None, None, rows[:, None], cols])
 
 
+def upsample_bilinear2d_backward(ops, grad, self_shape, output_size, align_corners, scales_h, scales_w):
+    """Each output's gradient goes back to its 2 x 2 source pixels by their weights: columns first,
+    then rows, each a weighted scatter-add (index_backward)."""
+    dtype = getattr(grad, "_data", grad).dtype
+    h0, h1, top, bottom = kernels.linear_source_weights(self_shape[-2], output_size[0], align_corners, scales_h, dtype)
+    w0, w1, left, right = kernels.linear_source_weights(self_shape[-1], output_size[1], align_corners, scales_w, dtype)
+    lead = [None] * (len(self_shape) - 2)
+    by_columns = list(self_shape[:-2]) + [output_size[0], self_shape[-1]]
+    columns = (ops.index_backward(grad * _constant(ops, grad, left), by_columns, lead + [None, w0])
+               + ops.index_backward(grad * _constant(ops, grad, right), by_columns, lead + [None, w1]))
+    return (ops.index_backward(columns * _constant(ops, grad, top[:, None]), list(self_shape), lead + [h0])
+            + ops.index_backward(columns * _constant(ops, grad, bottom[:, None]), list(self_shape), lead + [h1]))
+
+
+def _constant(ops, like, array):
+    """A host array of constants as an operand next to `like` (an array, or a Tensor in the
+    differentiable form), on its device."""
+    data = getattr(like, "_data", like)
+    values = array_module(data).asarray(array)
+    return make_tensor(values) if ops.DIFFERENTIABLE else values
+
+
 # ---- linear algebra and neural-network functions ------------------------------------------------
 
 def convolution_backward(ops, grad, input, weight, bias, stride, padding, dilation, transposed,  # noqa: A002
@@ -473,6 +495,39 @@ def _attention_probs(ops, query, key, attn_mask, is_causal, scale):
     if attn_mask is not None:
         scores = scores + attn_mask
     return ops._softmax(scores, -1, False)
+
+
+def lstm_cell_backward(ops, grad_hy, grad_cy, input_gates, hidden_gates, cx, mask):
+    """Gradients of _lstm_cell for (input_gates, hidden_gates, cx): the gates' activations are
+    computed again from the saved pre-activations (cheaper than keeping four more tensors)."""
+    width = _shape(cx)[-1]
+    gates = input_gates + hidden_gates
+    i, f, o = (ops.sigmoid(ops.slice(gates, -1, k * width, (k + 1) * width, 1)) for k in (0, 1, 3))
+    g = ops.tanh(ops.slice(gates, -1, 2 * width, 3 * width, 1))
+    tanh_cy = ops.tanh(f * cx + i * g)
+    grad_c = grad_cy + grad_hy * o * (1 - tanh_cy * tanh_cy)
+    grad_gates = ops.cat([grad_c * g * i * (1 - i), grad_c * cx * f * (1 - f), grad_c * i * (1 - g * g),
+                          grad_hy * tanh_cy * o * (1 - o)], -1)
+    return (grad_gates if mask[0] else None, grad_gates if mask[1] else None, grad_c * f if mask[2] else None)
+
+
+def gru_cell_backward(ops, grad, input_gates, hidden_gates, hx, mask):
+    """Gradients of _gru_cell for (input_gates, hidden_gates, hx), the gates computed again."""
+    width = _shape(hx)[-1]
+
+    def part(x, k):
+        return ops.slice(x, -1, k * width, (k + 1) * width, 1)
+
+    reset = ops.sigmoid(part(hidden_gates, 0) + part(input_gates, 0))
+    update = ops.sigmoid(part(hidden_gates, 1) + part(input_gates, 1))
+    hidden_new = part(hidden_gates, 2)
+    new = ops.tanh(part(input_gates, 2) + hidden_new * reset)
+    grad_new = grad * (1 - update) * (1 - new * new)
+    grad_reset = grad_new * hidden_new * reset * (1 - reset)
+    grad_update = grad * (hx - new) * update * (1 - update)
+    return (ops.cat([grad_reset, grad_update, grad_new], -1) if mask[0] else None,
+            ops.cat([grad_reset, grad_update, grad_new * reset], -1) if mask[1] else None,
+            grad * update if mask[2] else None)
 
 
 def batch_norm_backward(ops, grad, input, weight, running_mean, running_var, training, eps, mask):  # noqa: A002

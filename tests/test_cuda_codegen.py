@@ -227,6 +227,7 @@ def test_formula_classification(tmp_path, formula, reason):
 - name: f(Tensor self, Tensor other, Scalar alpha=1) -> Tensor
   kernel: sum_all
   self: {formula}
+  other: non_differentiable
 """
     analysis = _analyze(tmp_path, spec)
     if reason is None:

@@ -24,12 +24,12 @@ HINT = "the generator's output changed: if intended, run `make golden` and revie
 
 
 def _golden_names() -> list[str]:
-    """The generated files present in expected/: Python modules and the CUDA sources."""
-    return [p.name for p in codegen.generated_files(EXPECTED)]
+    """The files expected/ holds: the generated Python modules and CUDA sources, and the manifest."""
+    return sorted(p.name for p in EXPECTED.iterdir() if p.name != "__pycache__")
 
 
 def _written(out: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in codegen.generated_files(out)}
+    return {p.name: p.read_bytes() for p in out.iterdir()}
 
 
 def _generate() -> dict[str, str]:
@@ -43,13 +43,14 @@ def _diff(expected: str, actual: str, name: str) -> str:
 
 
 def _run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The compiler as `make golden` runs it (gradspec.generated's kind of package)."""
     return subprocess.run([sys.executable, "-m", "codegen", *args], cwd=ROOT, capture_output=True, text=True,
                           env=env, timeout=120)
 
 
 def test_golden_files_match():
-    files = _generate()
-    present = sorted(_golden_names())
+    files = codegen.output.with_manifest(_generate())
+    present = _golden_names()
     assert present == sorted(files), f"golden file set differs: {present} vs {sorted(files)}; {HINT}"
     problems = []
     for name, text in sorted(files.items()):
@@ -61,9 +62,9 @@ def test_golden_files_match():
 
 def test_golden_cli_writes_the_same_bytes(tmp_path):
     out = tmp_path / "out"
-    proc = _run_cli("--spec", str(SPEC), "--out", str(out))
+    proc = _run_cli("--standalone", "--spec", str(SPEC), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    for path in codegen.generated_files(EXPECTED):
+    for path in (EXPECTED / name for name in _golden_names()):
         written = (out / path.name).read_bytes()
         assert written == path.read_bytes(), f"{path.name}: {HINT}\n" + _diff(
             path.read_text(), written.decode(), path.name)
@@ -71,7 +72,7 @@ def test_golden_cli_writes_the_same_bytes(tmp_path):
 
 
 def test_golden_check_mode_passes():
-    proc = _run_cli("--spec", str(SPEC), "--out", str(EXPECTED), "--check")
+    proc = _run_cli("--standalone", "--spec", str(SPEC), "--out", str(EXPECTED), "--check")
     assert proc.returncode == 0, f"{proc.stderr}\n{HINT}"
 
 
@@ -99,7 +100,7 @@ def test_generation_is_deterministic_across_hash_seeds(tmp_path):
     for seed in ("0", "1", "12345"):
         out = tmp_path / f"seed{seed}"
         env = dict(os.environ, PYTHONHASHSEED=seed)
-        proc = _run_cli("--spec", str(SPEC), "--out", str(out), env=env)
+        proc = _run_cli("--standalone", "--spec", str(SPEC), "--out", str(out), env=env)
         assert proc.returncode == 0, proc.stderr
         outputs.append(_written(out))
     assert outputs[0] and outputs[0] == outputs[1] == outputs[2]
@@ -109,24 +110,28 @@ def test_real_spec_is_deterministic_across_hash_seeds(tmp_path):
     outputs = []
     for seed in ("0", "7"):
         out = tmp_path / f"seed{seed}"
-        proc = _run_cli("--out", str(out), env=dict(os.environ, PYTHONHASHSEED=seed))
+        proc = _run_cli("--standalone", "--spec", str(ROOT / "derivatives.yaml"), "--out", str(out),
+                        env=dict(os.environ, PYTHONHASHSEED=seed))
         assert proc.returncode == 0, proc.stderr
         outputs.append(_written(out))
     assert outputs[0] and outputs[0] == outputs[1]
 
 
 def test_generated_is_in_step_with_derivatives_yaml():
-    proc = _run_cli("--check")
+    proc = _run_cli("--gradspec", "--check")
     assert proc.returncode == 0, (
         f"generated/ is out of date with derivatives.yaml: run `make codegen`\n{proc.stdout}{proc.stderr}")
 
 
 def test_check_mode_detects_a_stale_file(tmp_path):
+    """An edited file, and a file an earlier run wrote that the spec no longer generates."""
     out = tmp_path / "out"
-    assert _run_cli("--spec", str(SPEC), "--out", str(out)).returncode == 0
+    assert _run_cli("--standalone", "--spec", str(SPEC), "--out", str(out)).returncode == 0
     (out / "nodes.py").write_text((out / "nodes.py").read_text() + "# edited by hand\n")
     (out / "extra.py").write_text("")
-    proc = _run_cli("--spec", str(SPEC), "--out", str(out), "--check")
+    manifest = out / codegen.MANIFEST
+    manifest.write_text(manifest.read_text() + "extra.py\n")
+    proc = _run_cli("--standalone", "--spec", str(SPEC), "--out", str(out), "--check")
     assert proc.returncode == 1
     assert "nodes.py" in proc.stderr and "extra.py" in proc.stderr and "make codegen" in proc.stderr
 

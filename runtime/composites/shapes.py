@@ -11,8 +11,10 @@ from ..generated import functions as F
 
 from .. import dtypes
 from ..backends import array_module
+from ..grad_mode import STATE
 from ..inplace import mark_multi_output
 from ..shapes import int_list, wrap_dim
+from ..tensor import LEAF_INPLACE_MESSAGE
 
 
 def _sizes(args: tuple, op: str) -> tuple[int, ...]:
@@ -184,6 +186,29 @@ def transpose_last(self):
     return F.transpose(self, -2, -1)
 
 
+def _shape_inplace(op):
+    """x.unsqueeze_(0) & co: x takes the shape (and, when a graph is recorded, the history) of
+    the view `op` makes of it, as torch's in-place metadata ops do; the values are not touched."""
+
+    def method(self, *args):
+        result = op(self, *args)
+        if STATE.enabled and self._requires_grad:
+            if self.grad_fn is None:
+                raise RuntimeError(LEAF_INPLACE_MESSAGE)
+            self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+        self._data = result._data
+        return self._bump()
+
+    method.__name__ = f"{op.__name__}_"
+    return method
+
+
+unsqueeze_ = _shape_inplace(F.unsqueeze)
+squeeze_ = _shape_inplace(squeeze)
+transpose_ = _shape_inplace(F.transpose)
+t_ = _shape_inplace(F.t)
+
+
 __all__ = ["view", "expand", "permute", "reshape", "view_as", "reshape_as", "expand_as", "contiguous", "squeeze",
            "flatten", "unflatten", "movedim", "narrow", "split", "chunk", "unbind", "tile", "repeat", "flip",
-           "transpose_all", "transpose_last"]
+           "transpose_all", "transpose_last", "unsqueeze_", "squeeze_", "transpose_", "t_"]

@@ -229,10 +229,13 @@ def clamp_max(self, max):  # noqa: A002
 
 
 def sigmoid(self):
+    """1 / (1 + exp(-x)), torch's formula, in three passes; exp overflows to inf for very negative
+    x, giving the exact 0 (numpy's overflow warning is silenced)."""
     xp = array_module(self)
-    # exp of a negative argument only: no overflow for large |x|
-    e = xp.exp(-xp.abs(self))
-    return xp.where(self >= 0, 1 / (1 + e), e / (1 + e)).astype(self.dtype, copy=False)
+    with np.errstate(over="ignore"):
+        out = xp.asarray(xp.exp(-self))  # an array for a 0-d input too (numpy gives a scalar)
+    out += 1
+    return xp.reciprocal(out, out=out)
 
 
 def sum_all(self, dtype):
@@ -338,7 +341,11 @@ def bmm(self, mat2):
 def addmm(self, mat1, mat2, beta, alpha):
     product = matmul(mat1, mat2)
     product = product if alpha == 1 else product * alpha
-    return product + (self if beta == 1 else self * beta)
+    bias = self if beta == 1 else self * beta
+    if bias.dtype == product.dtype and bias.ndim <= 2 and bias.shape == product.shape[-bias.ndim:]:
+        product += bias  # the product is a fresh array: the bias goes in without another allocation
+        return product
+    return product + bias
 
 
 def dot(self, tensor):

@@ -3,8 +3,14 @@
 """Code generated from spec.yaml: backward nodes, Tensor ops and array ops, and the public API
 the spec declares (bindings)."""
 
+from gradspec.abi import cuda
+
 from . import array_ops, bindings, functions, nodes
 
 nodes.T = functions  # ops record nodes, whose differentiable forms call ops: wired here, above both
+
+# The nodes whose fused kernels are in backward.cu beside this file (runtime/cuda.py compiles them).
+cuda.register_kernels(__file__, ("MulBackward0", "PowBackward0", "PowBackward1", "ExpBackward0",
+    "WhereBackward0", "AddBackward0", "Log1PBackward0"))
 
 __all__ = ["array_ops", "bindings", "functions", "nodes"]

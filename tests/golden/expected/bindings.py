@@ -2,8 +2,11 @@
 # Change the spec or codegen/templates/, then regenerate.
 """The public API spec.yaml declares, for gradspec.api.bind: which ops (from .functions) and
 which composites are functions (gradspec.NAME) and Tensor methods. Each name and variant is
-claimed once; codegen refused the spec otherwise."""
+claimed once; codegen refused the spec otherwise. OPS names every op, for the specs that
+extend this package: their formulas may call these (codegen reads this file as text)."""
 
+OPS = ("mul", "pow", "exp", "sum", "matmul", "where", "eq", "add", "log1p", "expand", "cat",
+    "max_pool2d_with_indices")
 FUNCTIONS = ("mul", "pow", "exp", "exp_", "sum", "where", "eq", "add", "log1p", "expand", "cat",
     "max_pool2d_with_indices")
 METHODS = ("mul", "pow", "exp", "exp_", "sum", "eq", "add", "log1p", "expand", "max_pool2d_with_indices")
