@@ -58,14 +58,19 @@ def _step(mode: str, input_gates, h, c, w_hh_t, b_hh, w_hr_t):
     return (ops.tanh(summed) if mode == "RNN_TANH" else ops.relu(summed)), None
 
 
-def _run_direction(mode: str, rows, batch_sizes: list, h0, c0, weights: tuple, reverse: bool):
-    """One layer in one direction over packed rows: (output rows, h_n, c_n).
+def _run_direction(mode: str, seq, batch_sizes: list, h0, c0, weights: tuple, reverse: bool):
+    """One layer in one direction: (output, h_n, c_n).
 
-    rows: the steps' inputs stacked time step by time step, batch_sizes[t] rows for step t
-    (non-increasing). A row that has ended keeps its last state; running backwards, a row joins
-    with its initial state at its last step."""
+    seq: a padded batch (T, B, F), or packed rows (the steps' inputs stacked time step by time
+    step, batch_sizes[t] rows for step t, non-increasing); the output is laid out alike, as torch
+    makes it (stacked steps, StackBackward0; concatenated rows, CatBackward0). A row that has
+    ended keeps its last state; running backwards, a row joins with its initial state at its
+    last step."""
     w_ih, w_hh, b_ih, b_hh, w_hr = weights
-    steps = _Steps.apply(F.linear(rows, w_ih, b_ih), tuple(batch_sizes))
+    gates = F.linear(seq, w_ih, b_ih)
+    if gates.ndim == 3:
+        gates = gates.reshape(-1, gates.shape[-1])
+    steps = _Steps.apply(gates, tuple(batch_sizes))
     w_hh_t = ops.t(w_hh).contiguous()  # row-major: each step's product is BLAS's faster NN case
     w_hr_t = None if w_hr is None else ops.t(w_hr)
     total = h0.shape[0]
@@ -94,7 +99,7 @@ def _run_direction(mode: str, rows, batch_sizes: list, h0, c0, weights: tuple, r
     if finished:
         h = ops.cat([h] + [f[0] for f in reversed(finished)], 0)
         c = None if c is None else ops.cat([c] + [f[1] for f in reversed(finished)], 0)
-    return ops.cat(outputs, 0), h, c
+    return (ops.stack(outputs, 0) if seq.ndim == 3 else ops.cat(outputs, 0)), h, c
 
 
 class RNNBase(Module):
@@ -238,7 +243,7 @@ class RNNBase(Module):
             if self.batch_first:
                 input = ops.transpose(input, 0, 1)
             steps, batch = input.shape[0], input.shape[1]
-            rows, batch_sizes = input.reshape(steps * batch, input.shape[2]), [batch] * steps
+            rows, batch_sizes = input, [batch] * steps
         directions = 2 if self.bidirectional else 1
         layers = self.num_layers * directions
         if hx is None:
@@ -263,7 +268,7 @@ class RNNBase(Module):
                 outputs.append(out)
                 h_n.append(h)
                 c_n.append(c)
-            rows = outputs[0] if directions == 1 else ops.cat(outputs, 1)
+            rows = outputs[0] if directions == 1 else ops.cat(outputs, rows.ndim - 1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 rows = F.dropout(rows, self.dropout, True)
         h_n = ops.stack(h_n, 0)
@@ -273,7 +278,7 @@ class RNNBase(Module):
                 h_n = ops.index_select(h_n, 1, input.unsorted_indices)
                 c_n = None if c_n is None else ops.index_select(c_n, 1, input.unsorted_indices)
             return PackedSequence(rows, input.batch_sizes, input.sorted_indices, input.unsorted_indices), h_n, c_n
-        output = rows.view(len(batch_sizes), batch, rows.shape[-1])
+        output = rows
         if self.batch_first:
             output = ops.transpose(output, 0, 1)
         if unbatched:
