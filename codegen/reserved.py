@@ -31,6 +31,7 @@ IN_OPS = frozenset({
     "int_arg", "int_list", "make_tensor", "new_zeros", "optional_tensor_data", "promote", "requires_grad",
     "return_type", "tensor_data", "tensor_list_data", "version", "view_of", "zeros_like",
     "args", "kwargs", "node", "result", "xp", "RuntimeError", "map", "tuple", "type",
+    "broadcast_error", "error", "ValueError",
 })
 IN_NODES = frozenset({
     "A", "H", "T", "Node", "array_module", "data_of", "fused", "launch", "grad", "grads", "xp", "tuple", "type",

@@ -14,7 +14,7 @@ zeros_like = K.zeros_like
 
 def add(self, other, *, alpha=1):
     """add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor"""
-    return self + other if alpha == 1 else self + alpha * other
+    return K.add(self, other, alpha)
 
 
 def sub(self, other, *, alpha=1):
@@ -249,6 +249,12 @@ def leaky_relu(self, negative_slope=0.01):
     return K.leaky_relu(self, negative_slope)
 
 
+def leaky_relu_backward(grad_output, self, negative_slope, self_is_result):
+    """leaky_relu_backward(Tensor grad_output, Tensor self, Scalar negative_slope, bool self_is_result) -> Tensor"""
+    xp = array_module(grad_output)
+    return xp.where(self > 0, grad_output, grad_output * negative_slope)
+
+
 def elu(self, alpha=1, scale=1, input_scale=1):
     """elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor"""
     return K.elu(self, alpha, scale, input_scale)
@@ -267,6 +273,12 @@ def silu(self):
 def softplus(self, beta=1, threshold=20):
     """softplus(Tensor self, Scalar beta=1, Scalar threshold=20) -> Tensor"""
     return K.softplus(self, beta, threshold)
+
+
+def softplus_backward(grad_output, self, beta, threshold):
+    """softplus_backward(Tensor grad_output, Tensor self, Scalar beta, Scalar threshold) -> Tensor"""
+    xp = array_module(grad_output)
+    return xp.where(self * beta > threshold, grad_output, grad_output / (1 + xp.exp(-self * beta)))
 
 
 def hardtanh(self, min_val=-1, max_val=1):
@@ -515,12 +527,12 @@ def matmul(self, other):
 
 def mm(self, mat2):
     """mm(Tensor self, Tensor mat2) -> Tensor"""
-    return K.matmul(self, mat2)
+    return K.mm(self, mat2)
 
 
 def bmm(self, mat2):
     """bmm(Tensor self, Tensor mat2) -> Tensor"""
-    return K.matmul(self, mat2)
+    return K.bmm(self, mat2)
 
 
 def addmm(self, mat1, mat2, *, beta=1, alpha=1):
@@ -543,6 +555,11 @@ def reshape(self, shape):
     """reshape(Tensor self, int[] shape) -> Tensor"""
     shape = int_list(shape, "reshape", "shape")
     return K.reshape(self, shape)
+
+
+def alias(self):
+    """alias(Tensor(a) self) -> Tensor(a)"""
+    return K.alias(self)
 
 
 def clone(self):
@@ -648,10 +665,22 @@ def index_backward(grad_output, input_sizes, indices):
     return K.index_backward(grad_output, input_sizes, indices)
 
 
+def index_put(self, indices, values, accumulate=False):
+    """index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor"""
+    indices = index_list(indices, "index_put", "indices")
+    return K.index_put(self, indices, values, accumulate)
+
+
 def index_select(self, dim, index):
     """index_select(Tensor self, int dim, Tensor index) -> Tensor"""
     dim = int_arg(dim, "index_select", "dim")
     return K.index_select(self, dim, index)
+
+
+def index_add(self, dim, index, source, *, alpha=1):
+    """index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor"""
+    dim = int_arg(dim, "index_add", "dim")
+    return K.index_add(self, dim, index, source, alpha)
 
 
 def gather(self, dim, index, *, sparse_grad=False):

@@ -1515,7 +1515,7 @@ class ErfBackward0(Node):
 class LeakyReluBackward0(Node):
     """derivatives.yaml: leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor
 
-      self: where(self > 0, grad, grad * negative_slope)
+      self: leaky_relu_backward(grad, self, negative_slope, False)
     """
 
     __slots__ = ("self_", "negative_slope")
@@ -1543,7 +1543,43 @@ class LeakyReluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = self.self_
-        return (T.where(self_ > 0, grad, grad * self.negative_slope),)
+        return (T.leaky_relu_backward(grad, self_, self.negative_slope, False),)
+
+
+class LeakyReluBackwardBackward0(Node):
+    """derivatives.yaml: leaky_relu_backward(Tensor grad_output, Tensor self, Scalar negative_slope, bool self_is_result) -> Tensor
+
+      grad_output: leaky_relu_backward(grad, self, negative_slope, self_is_result)
+      self: zeros_like(grad)
+    """
+
+    __slots__ = ("self_", "negative_slope", "self_is_result")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("negative_slope", "self_is_result")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        xp = array_module(grad)
+        return (
+            xp.where(self_ > 0, grad, grad * self.negative_slope) if need_grad_output else None,
+            H.zeros_like(A, grad) if need_self else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            T.leaky_relu_backward(grad, self_, self.negative_slope, self.self_is_result) if need_grad_output else None,
+            H.zeros_like(T, grad) if need_self else None,
+        )
 
 
 class EluBackward0(Node):
@@ -1638,7 +1674,7 @@ class SiluBackward0(Node):
 class SoftplusBackward0(Node):
     """derivatives.yaml: softplus(Tensor self, Scalar beta=1, Scalar threshold=20) -> Tensor
 
-      self: where(self * beta > threshold, grad, grad * sigmoid(self * beta))
+      self: softplus_backward(grad, self, beta, threshold)
     """
 
     __slots__ = ("self_", "beta", "threshold")
@@ -1651,7 +1687,7 @@ class SoftplusBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         xp = array_module(grad)
-        return (xp.where(self_ * self.beta > self.threshold, grad, grad * A.sigmoid(self_ * self.beta)),)
+        return (xp.where(self_ * self.beta > self.threshold, grad, grad / (1 + xp.exp(-self_ * self.beta))),)
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1666,7 +1702,49 @@ class SoftplusBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = self.self_
-        return (T.where(self_ * self.beta > self.threshold, grad, grad * T.sigmoid(self_ * self.beta)),)
+        return (T.softplus_backward(grad, self_, self.beta, self.threshold),)
+
+
+class SoftplusBackwardBackward0(Node):
+    """derivatives.yaml: softplus_backward(Tensor grad_output, Tensor self, Scalar beta, Scalar threshold) -> Tensor
+
+      grad_output: softplus_backward(grad, self, beta, threshold)
+      self: grad * grad_output * beta * sigmoid(self * beta) * (1 - sigmoid(self * beta)) * (self * beta < threshold)
+    """
+
+    __slots__ = ("grad_output_", "self_", "beta", "threshold")
+    saved_slots = ("grad_output_", "self_")
+    saved_names = ("grad_output", "self")
+    value_slots = ("beta", "threshold")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("SoftplusBackwardBackward0", grad, (grad_output, self_), (self.beta, self.threshold), (need_grad_output, need_self))
+            if fused is not None:
+                return fused
+        xp = array_module(grad)
+        return (
+            xp.where(self_ * self.beta > self.threshold, grad, grad / (1 + xp.exp(-self_ * self.beta))) if need_grad_output else None,
+            grad * grad_output * self.beta * A.sigmoid(self_ * self.beta) * (1 - A.sigmoid(self_ * self.beta)) * (self_ * self.beta < self.threshold) if need_self else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = self.grad_output_
+        self_ = self.self_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            T.softplus_backward(grad, self_, self.beta, self.threshold) if need_grad_output else None,
+            grad * grad_output * self.beta * T.sigmoid(self_ * self.beta) * (1 - T.sigmoid(self_ * self.beta)) * (self_ * self.beta < self.threshold) if need_self else None,
+        )
 
 
 class HardtanhBackward0(Node):
@@ -2452,6 +2530,23 @@ class ReshapeBackward0(Node):
         return (T.reshape(grad, self.self_shape),)
 
 
+class AliasBackward0(Node):
+    """derivatives.yaml: alias(Tensor(a) self) -> Tensor(a)
+
+      self: grad
+    """
+
+    __slots__ = ()
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (grad,)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (grad,)
+
+
 class CloneBackward0(Node):
     """derivatives.yaml: clone(Tensor self) -> Tensor
 
@@ -2756,6 +2851,41 @@ class IndexBackwardBackward0(Node):
         return (T.index(grad, self.indices),)
 
 
+class IndexPutBackward0(Node):
+    """derivatives.yaml: index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor
+
+      self: grad if accumulate else index_put(grad, indices, zeros_like(values), False)
+      values: grad.index(indices)
+    """
+
+    __slots__ = ("values_", "accumulate", "indices")
+    saved_slots = ("values_",)
+    saved_names = ("values",)
+    value_slots = ("accumulate", "indices")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        values = data_of(self.values_)
+        need_self = self.next_functions[0][0] is not None
+        need_values = self.next_functions[1][0] is not None
+        return (
+            (grad if self.accumulate else A.index_put(grad, self.indices, H.zeros_like(A, values), False)) if need_self else None,
+            A.index(grad, self.indices) if need_values else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        values = self.values_
+        need_self = self.next_functions[0][0] is not None
+        need_values = self.next_functions[1][0] is not None
+        return (
+            (grad if self.accumulate else T.index_put(grad, self.indices, H.zeros_like(T, values), False)) if need_self else None,
+            T.index(grad, self.indices) if need_values else None,
+        )
+
+
 class IndexSelectBackward0(Node):
     """derivatives.yaml: index_select(Tensor self, int dim, Tensor index) -> Tensor
 
@@ -2785,6 +2915,43 @@ class IndexSelectBackward0(Node):
         return (
             H.index_select_backward(T, grad, self.self_shape, self.dim, index) if need_self else None,
             None,
+        )
+
+
+class IndexAddBackward0(Node):
+    """derivatives.yaml: index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor
+
+      self: grad
+      source: maybe_multiply(grad.index_select(dim, index), alpha)
+    """
+
+    __slots__ = ("index_", "alpha", "dim")
+    saved_slots = ("index_",)
+    saved_names = ("index",)
+    value_slots = ("alpha", "dim")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        index = data_of(self.index_)
+        need_self = self.next_functions[0][0] is not None
+        need_source = self.next_functions[2][0] is not None
+        return (
+            grad if need_self else None,
+            None,
+            H.maybe_multiply(A, A.index_select(grad, self.dim, index), self.alpha) if need_source else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        index = self.index_
+        need_self = self.next_functions[0][0] is not None
+        need_source = self.next_functions[2][0] is not None
+        return (
+            grad if need_self else None,
+            None,
+            H.maybe_multiply(T, T.index_select(grad, self.dim, index), self.alpha) if need_source else None,
         )
 
 

@@ -18,12 +18,12 @@ from .grad_mode import STATE
 from .inplace import inplace
 from .node import NO_EDGE, Node, SavedOutput, edge, version
 from .return_types import return_type
-from .shapes import int_arg, int_list
+from .shapes import broadcast_error, int_arg, int_list
 from .tensor import (Tensor, any_requires_grad, data_of, index_list, make_tensor, optional_tensor_data, requires_grad,
                      tensor_data, tensor_list_data, view_of)
 
 __all__ = ["backends", "cuda", "dtypes", "factories", "formulas", "kernels", "array_module", "array_types",
            "device_of", "as_device", "dispatch", "promote", "STATE", "inplace", "NO_EDGE", "Node", "SavedOutput",
-           "edge", "version", "return_type", "int_arg", "int_list", "Tensor", "any_requires_grad", "data_of",
-           "index_list", "make_tensor", "optional_tensor_data", "requires_grad", "tensor_data", "tensor_list_data",
+           "edge", "version", "return_type", "broadcast_error", "int_arg", "int_list", "Tensor", "any_requires_grad",
+           "data_of", "index_list", "make_tensor", "optional_tensor_data", "requires_grad", "tensor_data", "tensor_list_data",
            "view_of"]

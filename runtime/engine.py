@@ -152,14 +152,15 @@ class _Run:
 
     def execute(self, node, grads: list, captured, needed):
         hooks = node._hooks
+        # torch's order: a node that runs has its tensor pre-hooks called with it, after the
+        # capture; one that only delivers a captured gradient calls them first
+        if captured is not None and node in needed:
+            self._capture(node, grads, captured)
         if hooks is not None:
             grads = self._tensor_pre_hooks(hooks, grads)
-        if captured is not None:
-            for nr, grad in enumerate(grads):
-                if (node, nr) in captured and grad is not None:
-                    captured[(node, nr)] = grad
-            if node not in needed:
-                return ()
+        if captured is not None and node not in needed:
+            self._capture(node, grads, captured)
+            return ()
         if hooks is not None and hooks.pre:
             grads = self._node_pre_hooks(hooks, grads)
         if type(node) is AccumulateGrad:
@@ -178,6 +179,12 @@ class _Run:
         if hooks is not None and hooks.post:
             outputs = self._post_hooks(hooks, outputs, grads)
         return outputs
+
+    @staticmethod
+    def _capture(node, grads, captured) -> None:
+        for nr, grad in enumerate(grads):
+            if (node, nr) in captured and grad is not None:
+                captured[(node, nr)] = grad
 
     def execute_in_anomaly_mode(self, node, grads: list, captured, needed, check_nan: bool):
         """execute, with the node recorded as the parent of nodes its backward creates, and its

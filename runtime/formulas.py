@@ -12,6 +12,7 @@ import math
 
 from . import kernels
 from .backends import array_module
+from .dtypes import get_default_dtype
 from .tensor import make_tensor
 
 REDUCTION_NONE, REDUCTION_MEAN = 0, 1
@@ -42,17 +43,18 @@ def sum_backward(ops, grad, shape, dim, keepdim):
 
 def mean_backward(ops, grad, shape, dim, keepdim):
     count = math.prod(shape) if dim is None else math.prod(shape[d] for d in _reduced_dims(dim, len(shape)))
-    return sum_backward(ops, grad / count, shape, dim, keepdim)  # divide before expanding: fewer elements
+    # divided after expanding, as torch: a gradient of its own (an expanded view is read-only)
+    return sum_backward(ops, grad, shape, dim, keepdim) / count
 
 
 def _reduced_dims(dim, ndim: int) -> list[int]:
-    if dim is None or len(dim) == 0:
+    if dim is None or len(dim) == 0 or ndim == 0:  # a 0-d tensor's dim 0 is itself: none to restore
         return list(range(ndim))
     return [d % ndim for d in dim]
 
 
 def pow_backward(ops, grad, self, exponent):
-    if exponent == 0:
+    if exponent == 0 and not isinstance(exponent, bool):  # torch's shortcut compares with 0.0: False misses it
         return ops.zeros_like(self)
     if exponent == 2:  # x ** 2, the common case (squares, MSE): no power op needed
         return grad * 2 * self
@@ -69,6 +71,8 @@ def pow_backward_exponent(ops, grad, self, exponent, result):
         if self == 0:
             return ops.where(exponent >= 0, 0, grad * result * -math.inf)
         return grad * result * math.log(self)
+    if not _is_float(self):  # an integer base's log is in the default float dtype, as torch's (numpy's: float16)
+        self = ops._to_copy(self, dtype=get_default_dtype())
     zero_base = ops.logical_and(self == 0, exponent >= 0)
     return ops.where(zero_base, 0, grad * result * ops.log(self))
 
@@ -159,6 +163,11 @@ def _scale_loss_grad(local, grad, weight, reduction, numel: int):
         local = local * weight
     local = local * grad
     return local / numel if reduction == REDUCTION_MEAN else local
+
+
+def _is_float(x) -> bool:
+    dtype = x.dtype  # a numpy dtype, or gradspec's
+    return dtype.kind == "f" if hasattr(dtype, "kind") else dtype.is_floating_point
 
 
 def _shape(x) -> tuple:
@@ -271,7 +280,7 @@ def var_backward(ops, grad, self, dim, correction, keepdim):
     count = math.prod(shape[d] for d in dims)
     correction = 1 if correction is None else correction
     grad = _restore_reduced(ops, grad, shape, dim, keepdim)
-    scale = 2 / (count - correction) if count > correction else math.nan  # torch: nan for too few elements
+    scale = 2 / (count - correction) if count != correction else math.inf  # torch's division, by zero too
     return grad * scale * (self - ops.mean_dim(self, dims, True))
 
 
@@ -282,8 +291,8 @@ def std_backward(ops, result, grad, self, dim, correction, keepdim):
 def norm_backward(ops, grad, self, ord, result, dim, keepdim):
     shape = _shape(self)
     grad, result = (_restore_reduced(ops, x, shape, dim, keepdim) for x in (grad, result))
-    if ord == 0:
-        return ops.zeros_like(self)
+    if ord == 0:  # no gradient at all, as torch (not zeros: .grad stays None)
+        return None
     if ord == 1:
         return grad * ops.sign(self)
     if ord in (math.inf, -math.inf):
@@ -335,7 +344,9 @@ def repeat_backward(ops, grad, repeats, shape):
 
 
 def index_select_backward(ops, grad, shape, dim, index):
-    return ops.index_backward(grad, shape, [None] * (dim % len(shape)) + [index])
+    if not shape:  # a 0-d input: its one element was selected (once, index_select checked)
+        return ops.reshape(grad, [])
+    return ops.index_backward(grad, shape, [None] * (dim % len(shape)) + [ops.reshape(index, [-1])])
 
 
 def gather_backward(ops, grad, shape, dim, index):
@@ -413,16 +424,27 @@ def binary_cross_entropy_target_backward(ops, grad, self, target, weight, reduct
     return _scale_loss_grad(local, grad, weight, reduction, _numel(self))
 
 
+def _difference(ops, self, target):
+    """self - target of a loss whose forward promoted the pair: a bool operand is cast to the other's
+    dtype first (- refuses bools)."""
+    if self.dtype.name == "bool":
+        self = ops._to_copy(self, dtype=target.dtype)
+    elif target.dtype.name == "bool":
+        target = ops._to_copy(target, dtype=self.dtype)
+    return self - target
+
+
 def mse_loss_backward(ops, grad, self, target, reduction):
-    return _scale_loss_grad(2 * (self - target), grad, None, reduction, _numel(self))
+    return _scale_loss_grad(2 * _difference(ops, self, target), grad, None, reduction, _numel(self))
 
 
 def smooth_l1_loss_backward(ops, grad, self, target, reduction, beta):
-    diff = self - target
+    diff = _difference(ops, self, target)
     if beta == 0:
         local = ops.sign(diff)
     else:
-        local = ops.where(ops.abs(diff) < beta, diff / beta, ops.sign(diff))
+        # torch's kernel: the quadratic branch unless beyond +-beta (so NaN takes it)
+        local = ops.where(diff < -beta, -1, ops.where(diff > beta, 1, diff / beta))
     return _scale_loss_grad(local, grad, None, reduction, _numel(self))
 
 

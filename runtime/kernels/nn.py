@@ -11,7 +11,7 @@ import numpy as np
 from .. import random
 from .. import backends
 from ..backends import array_module
-from ..dtypes import FLOATING, check_kernel_dtype
+from ..dtypes import FLOATING, check_kernel_dtype, scalar_type_name
 from ..shapes import wrap_dim
 from .core import reduce_loss, sigmoid
 
@@ -92,7 +92,10 @@ def gelu(self, approximate):
         return out
     if approximate != "none":
         raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
-    return 0.5 * self * (1 + erf(self * (1 / math.sqrt(2))))
+    out = 0.5 * self * (1 + erf(self * (1 / math.sqrt(2))))
+    if self.dtype == np.float32:  # torch's float32 kernel (vectorized erf) gives NaN at +inf
+        out = xp.where(self == math.inf, math.nan, out).astype(self.dtype, copy=False)
+    return out
 
 
 def gelu_backward(grad, self, approximate):
@@ -314,6 +317,8 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
 
 def binary_cross_entropy(self, target, weight, reduction):
     xp = array_module(self)
+    if target.dtype != self.dtype:
+        raise RuntimeError(f"Found dtype {scalar_type_name(target.dtype)} but expected {scalar_type_name(self.dtype)}")
     if target.shape != self.shape:
         raise ValueError(f"Using a target size ({list(target.shape)}) that is different to the input size "
                          f"({list(self.shape)}) is deprecated. Please ensure they have the same size.")

@@ -67,6 +67,8 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
     return F.hardtanh_(input, min_val, max_val) if inplace else F.hardtanh(input, min_val, max_val)
 
 
