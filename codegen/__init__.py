@@ -22,7 +22,8 @@ import ast
 import gc
 from pathlib import Path
 
-from .emit import Layout, render
+from . import optim
+from .emit import Layout, environment, render
 from .output import MANIFEST, OutputError, differences, write
 from .spec import Spec, SpecError, load_spec
 
@@ -40,8 +41,13 @@ OWN = Layout(extension=False, kernels="gradspec.abi", helpers="gradspec.abi", co
 
 def generate(spec_path: Path, helpers: Path = RUNTIME / "formulas.py", kernels: Path = RUNTIME / "kernels",
               composites: Path = RUNTIME / "composites") -> dict[str, str]:
-    """File name -> source of a package of gradspec's own kind (gradspec.generated)."""
-    return _compile(spec_path, helpers, kernels, composites, frozenset(), OWN)
+    """File name -> source of a package of gradspec's own kind (gradspec.generated); with the
+    optimizers' update rules (optim.py) where an optimizers.yaml lies beside the spec."""
+    files = _compile(spec_path, helpers, kernels, composites, frozenset(), OWN)
+    rules = spec_path.parent / optim.FILE
+    if rules.is_file():
+        files.update(optim.render(environment(), rules))
+    return files
 
 
 def generate_extension(spec_path: Path, package: Path) -> dict[str, str]:

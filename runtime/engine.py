@@ -100,6 +100,9 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
                         node.release_variables()
                 else:
                     outputs = run.execute(node, grads, captured, needed)
+                # the node's gradients are spent: a view among its outputs, of an array only they
+                # held, can then become a leaf's .grad without a copy (_can_steal counts references)
+                grads = None
                 for index, (next_node, nr) in enumerate(node.next_functions):
                     if next_node is None:
                         continue

@@ -12,7 +12,7 @@ from .fused import FusedKernels
 def table(name: str, xp, extras, set_compute_type) -> Backend:
     """The table of a cupy-compatible array module (`xp`, with RawModule and cuda.Device);
     `set_compute_type(dtype, type)` is cupy's switch of cuBLAS's compute type."""
-    return Backend(name, xp, xp.ndarray, extras, FusedKernels(xp).launch, _tf32_switch(set_compute_type))
+    return Backend(name, xp, xp.ndarray, extras, FusedKernels(xp), _tf32_switch(set_compute_type))
 
 
 COMPUTE_TYPE_DEFAULT, COMPUTE_TYPE_TF32 = 1, 7  # cupy/_core/_routines_linalg.pxd

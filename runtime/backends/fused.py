@@ -75,22 +75,28 @@ class FusedKernels:
         return call.outputs
 
     def kernel(self, name: str, types: tuple, device: int):
-        key = (name, types, device)
+        return self.compiled(kernel_name(name, types), lambda: _source_of(name), device)
+
+    def compiled(self, expression: str, source, device: int, options: tuple = ()):
+        """The kernel `expression` of the source that `source()` gives, compiled for `device` on
+        first use (cupy caches the binary on disk too)."""
+        key = (expression, device)
         kernel = self.kernels.get(key)
         if kernel is None:
-            expression = kernel_name(name, types)
             with self.xp.cuda.Device(device):
-                module = self.xp.RawModule(code=_source_of(name), options=("--std=c++14",),
+                module = self.xp.RawModule(code=source(), options=("--std=c++14",) + options,
                                            name_expressions=[expression])
                 kernel = self.kernels[key] = module.get_function(expression)
             stats["compiles"] += 1
         return kernel
 
     def run(self, name: str, call: Launch) -> None:
-        kernel = self.kernel(name, call.types, call.device)
-        blocks = min(MAX_BLOCKS, -(-call.n // BLOCK))
-        with self.xp.cuda.Device(call.device):
-            kernel((blocks,), (BLOCK,), tuple(call.args))
+        self.start(self.kernel(name, call.types, call.device), call.n, call.device, tuple(call.args))
+
+    def start(self, kernel, n: int, device: int, args: tuple) -> None:
+        """Launch `kernel` over n elements (a grid-stride loop: a bounded grid covers any n)."""
+        with self.xp.cuda.Device(device):
+            kernel((min(MAX_BLOCKS, -(-n // BLOCK)),), (BLOCK,), args)
 
 
 # node name -> the folder of the generated package whose backward.cu holds its kernel: gradspec's

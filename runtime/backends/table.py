@@ -38,12 +38,14 @@ CPU = device("cpu")
 class Backend:
     """An array library gradspec runs on, as a table."""
 
-    __slots__ = ("name", "xp", "array_type", "extras", "launch", "set_tf32")
+    __slots__ = ("name", "xp", "array_type", "extras", "kernels", "launch", "set_tf32")
 
-    def __init__(self, name: str, xp, array_type: type, extras=None, launch=None, set_tf32=None):
-        """`launch`: the fused backward kernels' launcher (backends/fused.py), if the backend has
-        them; `set_tf32(on)`: its switch for TF32 float32 products, if it has one."""
-        self.name, self.xp, self.array_type, self.extras, self.launch = name, xp, array_type, extras, launch
+    def __init__(self, name: str, xp, array_type: type, extras=None, kernels=None, set_tf32=None):
+        """`kernels`: its compiler and launcher of gradspec's kernels (backends/fused.FusedKernels:
+        the fused backward kernels, the optimizers' steps), if it runs them; `set_tf32(on)`: its
+        switch for TF32 float32 products, if it has one."""
+        self.name, self.xp, self.array_type, self.extras, self.kernels = name, xp, array_type, extras, kernels
+        self.launch = None if kernels is None else kernels.launch
         self.set_tf32 = set_tf32
 
     def backward(self, node, grads):

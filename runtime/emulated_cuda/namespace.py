@@ -35,6 +35,8 @@ _LAUNCHES = {"empty": 0, "empty_like": 0}
 _KERNEL_NAMES = {"zeros": "memset", "zeros_like": "memset"}
 # cupy calls that read a count back to the host before they can allocate their result
 _SYNCS = frozenset({"nonzero", "argwhere", "flatnonzero", "unique", "extract", "compress", "bincount"})
+# cupy calls that write into an argument and return nothing: a launch without a new buffer
+_WRITES = frozenset({"put_along_axis", "copyto", "place", "put", "putmask", "fill_diagonal"})
 
 
 class ufunc:  # noqa: N801 - cupy's name
@@ -81,13 +83,14 @@ def function(qualname: str, name: str, real, host):
     """cupy's `real` run by numpy's `host`, with cupy's signature checked first."""
     check = check_for(qualname, real)
     launches, kernel, syncs = _LAUNCHES.get(name, 1), _KERNEL_NAMES.get(name, name), name in _SYNCS
+    writes = name in _WRITES
 
     def call(*args, **kwargs):
         if check is not None:
             check(args, kwargs)
         if syncs:
             counters.device_to_host()
-        return A.apply(kernel, host, args, kwargs, launches=launches)
+        return A.apply(kernel, host, args, kwargs, wrote=writes, launches=launches)
 
     call.__name__, call.__qualname__, call.__module__ = name, name, qualname.rpartition(".")[0]
     call.__doc__ = f"{qualname}, emulated over numpy.{name}"
