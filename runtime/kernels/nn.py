@@ -14,6 +14,7 @@ from ..backends import array_module
 from ..dtypes import FLOATING, check_kernel_dtype
 from ..shapes import wrap_dim
 from .core import reduce_loss
+from .indexing import _scatter_positions
 
 # ---- activations ---------------------------------------------------------------------------
 
@@ -234,7 +235,8 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
     if reduction == 0 and self.ndim == 1:
         scale = scale.reshape(1)
     out = xp.zeros(self.shape if self.ndim > 1 else (1,) + self.shape, self.dtype)
-    xp.put_along_axis(out, xp.expand_dims(safe, 1), xp.expand_dims(scale.astype(self.dtype), 1), axis=1)
+    # put_along_axis, which cupy has only from 14 (cupy 13 goes with numpy 1.26)
+    out[_scatter_positions(xp.expand_dims(safe, 1), 1)] = xp.expand_dims(scale.astype(self.dtype), 1)
     return out if self.ndim > 1 else out[0]
 
 
