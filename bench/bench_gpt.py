@@ -6,7 +6,8 @@ Both sides build gradspec.models.gpt at the example's default size (4 layers, 4 
 wide, blocks of 64 characters, batches of 16) from the same initial state_dict, and run the same
 training step (forward, cross-entropy, backward, gradient clipping, AdamW) on the same batches,
 one thread each, in one process, taking turns round by round so that machine noise hits both
-alike. The report gives the median per-step time of each and the ratio.
+alike. The report gives the median per-step time of each and the ratio. `--losses 20` first
+prints both frameworks' losses over 20 training steps from that same start (a fresh model each).
 """
 
 from __future__ import annotations
@@ -42,11 +43,24 @@ class Side:
         return (time.perf_counter() - start) / n
 
 
+def _print_losses(gradspec, torch, config, state, data, args) -> None:
+    gradspec.manual_seed(1)
+    batches = [tuple(t.numpy() for t in chargpt.get_batch(gradspec, data, config.block_size, args.batch_size))
+               for _ in range(args.losses)]
+    sides = [Side(gradspec, config, state, batches), Side(torch, config, state, batches)]
+    print(f"{'step':>4} {'gradspec loss':>14} {'torch loss':>11} {'difference':>11}")
+    for step, batch in enumerate(batches, 1):
+        ours, theirs = (chargpt.train_step(side.lib, side.model, side.optimizer, *side.batches[step - 1], 1.0).item()
+                        for side in sides)
+        print(f"{step:>4} {ours:>14.6f} {theirs:>11.6f} {ours - theirs:>+11.1e}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--steps", type=int, default=10, help="steps per round")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--losses", type=int, default=0, help="print this many steps' losses of both first")
     args = parser.parse_args(argv)
     try:
         import torch
@@ -63,6 +77,8 @@ def main(argv=None) -> int:
                for _ in range(args.steps)]
     torch.manual_seed(0)
     state = {k: v.numpy() for k, v in chargpt.make_model(torch, config, 1e-3)[0].state_dict().items()}
+    if args.losses:
+        _print_losses(gradspec, torch, config, state, data, args)
     ours, theirs = Side(gradspec, config, state, batches), Side(torch, config, state, batches)
     ours.steps(2), theirs.steps(2)  # warm up
     times = {"gradspec": [], "torch": []}

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from . import formula
-from .model import Entry, FusedCall
+from .model import Entry, FusedCall, SpecText
 
 CUDA_OUTPUTS = ("backward.cuh", "backward.cu")
 
@@ -122,7 +122,7 @@ def analyze(entries, context: formula.Context, by_base: Mapping[str, tuple[Entry
         try:
             plans[entry.node_name] = plan(entry, context, by_base)
         except NotElementwise as reason:
-            fallbacks[entry.node_name] = str(reason)
+            fallbacks[entry.node_name] = SpecText(reason)  # it may quote a formula
     return Analysis(MappingProxyType(plans), MappingProxyType(fallbacks))
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 
 from . import cuda
-from .model import Spec
+from .model import Spec, SpecText
 
 TEMPLATES = Path(__file__).parent / "templates"
 OUTPUTS = ("__init__.py", "nodes.py", "functions.py", "array_ops.py", "bindings.py")
@@ -30,14 +30,49 @@ class Layout:
 def render(spec: Spec, spec_label: str, layout: Layout) -> dict[str, str]:
     """File name -> source text, deterministic for a given spec."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(strings=_string_tuple, tuple=_tuple, names=_wrapped_names)
-    data = dict(spec=spec_label, layout=layout, nodes=spec.nodes, ops=spec.ops, array_ops=spec.array_ops,
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+                             finalize=_refuse_bare_spec_text)
+    env.filters.update(strings=_string_tuple, tuple=_tuple, names=_wrapped_names, doc=docstring_text,
+                       comment=comment_text)
+    data = dict(spec=SpecText(spec_label), layout=layout, nodes=spec.nodes, ops=spec.ops, array_ops=spec.array_ops,
                 dispatchers=spec.dispatchers, bases=spec.bases, inplace=spec.inplace, bindings=spec.bindings,
                 kernel_nodes=[plan.node for plan in spec.kernels.kernels])
     files = {name: _tidy_imports(env.get_template(name + ".j2").render(**data)) for name in OUTPUTS}
     files.update(cuda.render(env, spec_label, spec.kernels, layout))
     return files
+
+
+# ---- spec text in generated files ------------------------------------------------------------
+#
+# Spec text (schemas, formulas, the spec's file name) reaches generated files only through these
+# two filters, so that it can never become code: inside a docstring it cannot end the string
+# early, inside a `#` or `//` comment it cannot end the line (a newline or carriage return) or
+# continue the comment onto the next line (a C++ line ending in a backslash).
+
+def _refuse_bare_spec_text(value):
+    if type(value) is SpecText:
+        raise TypeError(f"a template prints spec text without the doc or comment filter: {value[:60]!r}")
+    return value
+
+
+_DOC_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"'})
+
+
+def docstring_text(text: str) -> str:
+    """`text` for the inside of a triple-quoted docstring, whose value is then `text` itself:
+    backslashes and quotes escaped, newlines kept, anything else unprintable as an escape."""
+    escaped = text.translate(_DOC_ESCAPES)
+    if escaped.replace("\n", "").isprintable():
+        return escaped
+    return "".join(c if c == "\n" or c.isprintable() else ascii(c)[1:-1] for c in escaped)  # \r, \x00, \u2028
+
+
+def comment_text(text: str) -> str:
+    """`text` for a one-line comment: as written when it is printable ASCII without backslashes,
+    else as an escaped string literal (ascii()), which is one line and ends with a quote."""
+    if text.isascii() and text.isprintable() and "\\" not in text:
+        return str(text)
+    return ascii(str(text))
 
 
 # Where a generated module's imports end: its first top-level function, class or plain assignment.

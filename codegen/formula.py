@@ -16,19 +16,30 @@ from __future__ import annotations
 
 import ast
 import functools
+import math
 from dataclasses import dataclass
+from typing import Mapping
 
 from .schema import Schema
 
 META_ATTRS = {"shape", "ndim", "dtype", "device"}
 BINARY_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult)
 UNARY_OPS = (ast.USub, ast.UAdd, ast.Not)
-# Array-module functions a `forward:` formula may call: present with the same meaning in numpy and cupy.
-XP_FUNCTIONS = {
-    "abs", "arccos", "arcsin", "arctan", "array", "cos", "cosh", "exp", "expm1", "isfinite", "isnan", "log",
-    "log10", "log1p", "log2", "logical_and", "logical_not", "logical_or", "logical_xor", "maximum",
-    "minimum", "negative", "sign", "sin", "sinh", "sqrt", "square", "tan", "tanh", "where",
-}
+# Array-module functions a `forward:` formula may call, present with the same meaning in numpy and
+# cupy, with how many positional arguments each takes and which keywords: no more, since numpy
+# ufuncs take an output array as their next positional argument or `out=` (a forward formula that
+# wrote into its input would change the caller's tensor behind autograd's back).
+_UNARY = ("abs", "arccos", "arcsin", "arctan", "cos", "cosh", "exp", "expm1", "isfinite", "isnan", "log", "log10",
+          "log1p", "log2", "logical_not", "negative", "sign", "sin", "sinh", "sqrt", "square", "tan", "tanh")
+_BINARY = ("logical_and", "logical_or", "logical_xor", "maximum", "minimum")
+XP_FUNCTIONS = {**{name: (1, ()) for name in _UNARY}, **{name: (2, ()) for name in _BINARY},
+                "where": (3, ()), "array": (1, ("copy",))}
+# Attributes a forward formula may read from its arrays: those numpy and cupy arrays both have.
+ARRAY_ATTRS = {"shape", "ndim", "dtype", "size"}
+# Bounds on one formula: the spec's own are at most 143 characters and 7 levels deep.
+MAX_FORMULA_CHARS = 2000
+MAX_FORMULA_DEPTH = 32
+MAX_INT_LITERAL = (1 << 63) - 1  # numbers must also be C++ literals in the fused kernels
 
 
 class FormulaError(Exception):
@@ -39,10 +50,50 @@ class FormulaError(Exception):
 
 
 @dataclass(frozen=True)
+class Signature:
+    """How a helper of runtime/formulas.py may be called, from its `def` (read as text): the
+    parameters after its first, `ops`, which codegen passes."""
+
+    name: str
+    positional: tuple[str, ...]  # those that may be given by position, in order
+    required: frozenset[str]
+    keywords: frozenset[str]  # every name a keyword may give
+    varargs: bool
+    varkw: bool
+
+    @classmethod
+    def of(cls, function: ast.FunctionDef) -> "Signature":
+        args = function.args
+        every = [a.arg for a in (*args.posonlyargs, *args.args)]
+        first_default = len(every) - len(args.defaults)
+        required = set(every[1:first_default]) | {a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None}
+        keywords = {a.arg for a in args.args if a.arg != every[0]} | {a.arg for a in args.kwonlyargs}
+        return cls(function.name, tuple(every[1:]), frozenset(required), frozenset(keywords), args.vararg is not None,
+                   args.kwarg is not None)
+
+    def mismatch(self, positional: int, keywords: list[str | None]) -> str | None:
+        """Why a call with `positional` arguments and these keywords does not fit, or None."""
+        if positional > len(self.positional) and not self.varargs:
+            return f"takes at most {len(self.positional)} arguments after ops, got {positional}"
+        given = set(self.positional[:positional])
+        for keyword in keywords:
+            if keyword is None or (keyword not in self.keywords and not self.varkw):
+                return f"has no parameter {keyword!r}" if keyword else "takes no **keywords"
+            if keyword in given:
+                return f"gets {keyword!r} twice"
+            given.add(keyword)
+        missing = sorted(self.required - given)
+        return f"misses {', '.join(map(repr, missing))}" if missing else None
+
+
+@dataclass(frozen=True)
 class Context:
     ops: frozenset[str]  # the ops formulas may call, by base name: the spec's, and gradspec's for an extension
-    helpers: frozenset[str]
+    helpers: Mapping[str, Signature]  # the helper module's functions that take `ops` first
     kernels: frozenset[str]
+    # The overloads of the spec's own ops, whose calls are checked against them (gradspec's ops, which
+    # an extension may call, are known by name only: the runtime checks those calls).
+    signatures: Mapping[str, tuple[Schema, ...]]
 
 
 @dataclass(frozen=True)
@@ -67,25 +118,58 @@ def located(where, error: FormulaError):
     return where.error(str(error), error.col, getattr(error.node, "lineno", 1) - 1)
 
 
+def check_size(tree: ast.expr) -> None:
+    """Refuse a formula nested deeper than MAX_FORMULA_DEPTH (before anything walks it recursively)
+    and numbers that are not finite or do not fit in 64 bits (they must be literals in C++ too)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_FORMULA_DEPTH:
+            raise FormulaError(f"the formula nests more than {MAX_FORMULA_DEPTH} levels deep here: split it with a "
+                               "helper in runtime/formulas.py", node)
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            if type(node.value) is float and not math.isfinite(node.value):
+                raise FormulaError("the float literal overflows to infinity", node)
+            if type(node.value) is int and abs(node.value) > MAX_INT_LITERAL:
+                raise FormulaError(f"the integer literal does not fit in 64 bits (at most {MAX_INT_LITERAL})", node)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
 def check_forward(tree: ast.expr, schema: Schema, where) -> None:
     names = {a.name for a in schema.arguments}
     try:
         for node in ast.walk(tree):
             _check_syntax(node)
             if isinstance(node, ast.Call):
-                func = node.func
-                if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
-                        and func.value.id == "xp"):
-                    raise FormulaError("a forward formula may only call xp.<function>; "
-                                       "use 'kernel:' for anything else", node)
-                if func.attr not in XP_FUNCTIONS:
-                    raise FormulaError(f"xp.{func.attr} is not an allowed array function "
-                                       f"(allowed: {', '.join(sorted(XP_FUNCTIONS))})", func)
+                _check_xp_call(node)
+            elif isinstance(node, ast.Attribute) and not (isinstance(node.value, ast.Name) and node.value.id == "xp"):
+                if node.attr not in ARRAY_ATTRS:
+                    raise FormulaError(f"unknown attribute .{node.attr} in a forward formula (arrays have: "
+                                       f"{', '.join(sorted(ARRAY_ATTRS))})", node, _attr_col(node))
             elif isinstance(node, ast.Name) and node.id not in names | {"xp"}:
                 raise FormulaError(f"name {node.id!r} is not in scope in a forward formula "
                                    f"(arguments: {', '.join(sorted(names))})", node)
     except FormulaError as exc:
         raise located(where, exc) from None
+
+
+def _check_xp_call(node: ast.Call) -> None:
+    func = node.func
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "xp"):
+        raise FormulaError("a forward formula may only call xp.<function>; use 'kernel:' for anything else", node)
+    if func.attr not in XP_FUNCTIONS:
+        raise FormulaError(f"xp.{func.attr} is not an allowed array function "
+                           f"(allowed: {', '.join(sorted(XP_FUNCTIONS))})", func)
+    arity, keywords = XP_FUNCTIONS[func.attr]
+    for keyword in node.keywords:
+        if keyword.arg not in keywords:
+            where = "writes into an array, its input's memory" if keyword.arg in ("out", "where") else \
+                f"takes {'only ' + ', '.join(keywords) if keywords else 'no keywords'}"
+            raise FormulaError(f"xp.{func.attr}(..., {keyword.arg or '**'}=...) is refused: it {where}", keyword)
+    if len(node.args) != arity:
+        extra = " (numpy's next positional argument is `out`: the array written into)" if len(node.args) > arity else ""
+        raise FormulaError(f"xp.{func.attr} takes {arity} positional argument(s) here, not {len(node.args)}{extra}",
+                           node.args[arity] if len(node.args) > arity else node)
 
 
 def analyze(tree: ast.expr, schema: Schema, context: Context, where, shared: bool) -> Usage:
@@ -185,16 +269,30 @@ class _Analyzer:
     def call(self, node: ast.Call) -> None:
         func, context = node.func, self.context
         if isinstance(func, ast.Name):
-            if func.id not in context.ops and func.id not in context.helpers:
-                raise FormulaError(f"unknown function or helper {func.id!r}: not an op of the spec nor a "
-                                   "function of the helpers module (runtime/formulas.py)", func)
+            name, receiver = func.id, []
+            if name not in context.ops and name not in context.helpers:
+                raise FormulaError(f"unknown function or helper {name!r}: not an op of the spec nor a "
+                                   "function of the helpers module (runtime/formulas.py) taking `ops` first", func)
         elif isinstance(func, ast.Attribute):
-            if func.attr not in context.ops:
-                raise FormulaError(f"unknown method .{func.attr}(): methods must be ops of the spec", func,
-                                   _attr_col(func))
+            name, receiver = func.attr, [func.value]  # x.op(...) is op(x, ...)
+            if name not in context.ops:
+                raise FormulaError(f"unknown method .{name}(): methods must be ops of the spec", func, _attr_col(func))
             self.visit(func, node)
         else:
             raise FormulaError("only ops and helpers can be called", func)
+        if name in context.signatures:
+            overloads = context.signatures[name]
+            if all(bind_arguments(schema, [*receiver, *node.args], node.keywords) is None for schema in overloads):
+                given = f"{len(receiver) + len(node.args)} positional argument(s)" + \
+                    (f" and the keyword(s) {', '.join(str(k.arg) for k in node.keywords)}" if node.keywords else "")
+                raise FormulaError(f"no overload of {name} takes {given}: "
+                                   f"{'; '.join(str(s.text).split(' -> ')[0] for s in overloads)}", node)
+        elif name not in context.ops:
+            problem = context.helpers[name].mismatch(len(node.args), [k.arg for k in node.keywords])
+            if problem:
+                signature = context.helpers[name]
+                raise FormulaError(f"helper {name}() {problem}: it is {name}(ops, {', '.join(signature.positional)}) in "
+                                   "runtime/formulas.py", node)
         for child in [*node.args, *(k.value for k in node.keywords)]:
             self.visit(child, node)
 

@@ -20,6 +20,14 @@ from .formula import Context, Usage
 from .schema import Argument, Schema
 
 
+class SpecText(str):
+    """Text copied from the spec (a schema, a formula, the file's name, a message quoting one): the
+    templates may print it only through the `doc` or `comment` filter (emit.py), which escape it;
+    printing it bare is refused, so no template can paste spec text into code by accident."""
+
+    __slots__ = ()
+
+
 class SpecError(Exception):
     """A problem in the spec, located as `path:line:col: message`."""
 
@@ -204,7 +212,6 @@ class OpPlan:
     compute: str  # the forward expression over arrays
     uses_xp: bool
     first_array: str  # what `xp` is taken from
-    undifferentiable: tuple[str, ...]  # inputs with no derivative key: refused if they require grad
     record: Record | None
 
 

@@ -137,13 +137,10 @@ def _op(entry: Entry, saved: tuple[SavedInput, ...] | None = None, array: bool =
     compute, uses_xp = _compute(entry, arrays)
     first = schema.tensor_arguments[0] if schema.tensor_arguments else None
     first_array = arrays[first.name] + ("[0]" if first.is_tensor_list else "") if first else ""
-    undifferentiable = tuple(a.name for a in schema.tensor_arguments if entry.formula_for(a.name) is None
-                             and a.name not in entry.non_differentiable | entry.not_implemented)
     record = None if array or not entry.differentiable else _record(entry, arrays, saved)
     # one device per op, made current (cupy runs on its current device): checked once cupy is loaded
     return OpPlan(entry, _signature(schema), () if array else tensors, () if array else single,
-                  promoted if entry.promotion and not array else (), compute, uses_xp, first_array,
-                  undifferentiable if record else (), record)
+                  promoted if entry.promotion and not array else (), compute, uses_xp, first_array, record)
 
 
 def _signature(schema: Schema) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ class Argument:
     default: object
     keyword_only: bool
     alias: str = ""  # `Tensor(a) self`: outputs annotated `Tensor(a)` are views of this input
+    column: int = field(default=0, compare=False)  # where its name is in the schema text
 
     @property
     def is_tensor(self) -> bool:
@@ -60,6 +62,7 @@ class Schema:
     returns: tuple[str, ...]  # names of the outputs ("result" for a single unnamed one)
     text: str
     view_of: str = ""  # the input the (single) output is a view of, from `Tensor(a)` annotations
+    output_columns: tuple[int, ...] = field(default=(), compare=False)  # where each output is in the text
     # The graph inputs, in schema order (Tensor, Tensor? and Tensor[] arguments); set from `arguments`.
     tensor_arguments: tuple[Argument, ...] = field(init=False, repr=False, compare=False)
     _by_name: dict = field(init=False, repr=False, compare=False)
@@ -91,7 +94,7 @@ def parse_schema(text: str) -> Schema:
     base, overload = match.group(1), match.group(2) or ""
     arguments = _parse_arguments(head[open_at + 1 : -1], open_at + 1)
     after_arrow = text.index("->") + 2
-    returns, aliases = _parse_returns(ret.strip(), after_arrow + len(ret) - len(ret.lstrip()))
+    returns, aliases, output_columns = _parse_returns(ret.strip(), after_arrow + len(ret) - len(ret.lstrip()))
     view_of = ""
     if any(aliases):
         if len(aliases) > 1:
@@ -100,7 +103,7 @@ def parse_schema(text: str) -> Schema:
         if not owner:
             raise SchemaError(f"output alias ({aliases[0]}) names no input `Tensor({aliases[0]}) ...`", after_arrow)
         view_of = owner[0]
-    return Schema(base, overload, arguments, returns, text, view_of)
+    return Schema(base, overload, arguments, returns, text, view_of, output_columns)
 
 
 def _split_top_level(body: str) -> list[str]:
@@ -162,22 +165,42 @@ def _argument(match: re.Match, keyword_only: bool, column: int) -> Argument:
         raise SchemaError(f"unknown argument type {raw_type!r} (known: {', '.join(sorted(ARG_TYPES))})", column)
     value = None
     if default is not None:
-        value = _default_value(default.strip(), base_type, column + match.start("default"))
-    return Argument(name, base_type, optional, size, default is not None, value, keyword_only, alias)
+        value = _default_value(default.strip(), base_type, optional, column + match.start("default"))
+    return Argument(name, base_type, optional, size, default is not None, value, keyword_only, alias,
+                    column + match.start("name"))
 
 
-def _default_value(text: str, arg_type: str, column: int) -> object:
+# The Python values a default of each type may be (None only where the type is optional, `T?`):
+# the generated functions write them out with repr(), so each must be a literal of its type.
+_DEFAULTS = {"Scalar": (int, float), "int": (int,), "float": (int, float), "bool": (bool,), "str": (str,),
+             "int[]": (int, tuple), "bool[]": (bool, tuple)}
+_ELEMENTS = {"int[]": int, "bool[]": bool}
+
+
+def _default_value(text: str, arg_type: str, optional: bool, column: int) -> object:
     if arg_type == "int" and text in ("Mean", "Sum"):  # reductions, as in PyTorch's schemas
         return REDUCTIONS[text]
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, RecursionError, MemoryError):
         raise SchemaError(f"bad default {text!r}: expected a Python literal", column) from None
-    return tuple(value) if isinstance(value, list) else value
+    value = tuple(value) if isinstance(value, list) else value
+    if value is None:
+        if not optional:
+            raise SchemaError(f"default None for a {arg_type} that is not optional (write `{arg_type}?`)", column)
+        return value
+    allowed = _DEFAULTS.get(arg_type, ())
+    element = _ELEMENTS.get(arg_type)
+    if type(value) not in allowed or (type(value) is tuple and not all(type(v) is element for v in value)) \
+            or (type(value) is bool and bool not in allowed):
+        raise SchemaError(f"bad default {text!r}: not a literal of type {arg_type}", column)
+    if type(value) is float and not math.isfinite(value):
+        raise SchemaError(f"default {text} is not a finite number", column)
+    return value
 
 
-def _parse_returns(text: str, column: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(output names, alias letter or '' per output)."""
+def _parse_returns(text: str, column: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
+    """(output names, alias letter or '' per output, the column of each)."""
     tuple_form = text.startswith("(") and text.endswith(")")
     body, at = (text[1:-1], column + 1) if tuple_form else (text, column)
     names, aliases, columns = [], [], []
@@ -191,8 +214,8 @@ def _parse_returns(text: str, column: int) -> tuple[tuple[str, ...], tuple[str, 
         aliases.append(match.group("alias") or "")
         at += len(raw) + 1
     if len(names) == 1 and not tuple_form:
-        return (names[0] or "result",), tuple(aliases)
+        return (names[0] or "result",), tuple(aliases), tuple(columns)
     for name, at in zip(names, columns):
         if not name:
             raise SchemaError("every output of a tuple return needs a name: '(Tensor values, Tensor indices)'", at)
-    return tuple(names), tuple(aliases)
+    return tuple(names), tuple(aliases), tuple(columns)

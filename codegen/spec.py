@@ -12,11 +12,12 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 import yaml
 
-from . import formula, plan
-from .model import Bindings, Composite, Derivative, Entry, Spec, SpecError, Where, frozen_mapping
+from . import formula, plan, reserved, source
+from .model import Bindings, Composite, Derivative, Entry, Spec, SpecError, SpecText, Where, frozen_mapping
 from .schema import Schema, SchemaError, parse_schema
 
 ENTRY_KEYS = {"name", "forward", "kernel", "output_differentiability", "test", "dtype", "inplace", "variants"}
@@ -26,6 +27,7 @@ PROMOTIONS = {"common", "float"}
 MARKERS = {"non_differentiable", "not_implemented"}
 DOMAINS = {"real", "positive", "nonzero", "unit", "probability", "bool"}
 TEST_KEYS = {"domain", "cases", "order"}
+MAX_SCHEMA_CHARS = 1000  # the spec's longest schema is about 300 characters
 
 
 @dataclass
@@ -70,21 +72,18 @@ def load_spec(path: Path, helpers_path: Path | None, kernels_path: Path | None, 
     shown = display_path or path.name
     if composites_path is None and helpers_path is not None:
         composites_path = helpers_path.parent / "composites"
-    text = path.read_text()
-    try:
-        root = yaml.compose(text, Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise SpecError(shown, line, col, f"YAML error: {getattr(exc, 'problem', exc)}") from None
+    root = source.read_nodes(path, shown)
     if root is not None and not isinstance(root, yaml.SequenceNode):
         raise _at(shown, root, "the spec must be a list of entries")
     drafts, composites = [], []
+    node_attributes = reserved.node_attributes()
     for node in root.value if root is not None else ():
         if isinstance(node, yaml.MappingNode) and any(key.value == "composite" for key, _ in node.value):
             composites.append(_load_composite(shown, node))
         else:
-            drafts.append(_load_entry(shown, node))
+            drafts.append(_load_entry(shown, node, node_attributes))
+    if not drafts and not composites:
+        raise SpecError(shown, 1, 1, "the spec has no entries: codegen would write generated/ without a single op")
     _check_unique(drafts)
     grouped: dict[str, list[_Draft]] = {}
     for draft in drafts:
@@ -94,8 +93,10 @@ def load_spec(path: Path, helpers_path: Path | None, kernels_path: Path | None, 
             raise overloads[0].where.error(f"op {base!r} is already an op of the package this spec extends "
                                            "(gradspec): name this spec's op otherwise")
     names = _node_names(drafts, grouped)
-    context = formula.Context(ops=frozenset(grouped) | base_ops, helpers=_top_level_names(helpers_path),
-                              kernels=_top_level_names(kernels_path))
+    context = formula.Context(ops=frozenset(grouped) | base_ops, helpers=_helpers(helpers_path),
+                              kernels=_top_level_names(kernels_path),
+                              signatures=frozen_mapping({base: tuple(d.schema for d in overloads)
+                                                         for base, overloads in grouped.items()}))
     entries = tuple(_freeze(draft, *names[draft.schema.full_name], context) for draft in drafts)
     by_base: dict[str, list[Entry]] = {}
     for entry in entries:
@@ -105,13 +106,15 @@ def load_spec(path: Path, helpers_path: Path | None, kernels_path: Path | None, 
     return plan.build(shown, entries, tuple(composites), context, by_base, bindings)
 
 
-# libyaml's loader where PyYAML was built with it (most wheels are): ten times faster than Python's.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _value(node: yaml.Node):
-    """The plain Python value of a YAML node (lists, mappings, numbers, strings), as safe_load reads it."""
-    return _CONSTRUCTOR.construct_document(node)
+def _value(path: str, node: yaml.Node, label: str):
+    """The plain Python value of a YAML node (lists, mappings, numbers, strings), as safe_load reads
+    it (source.py allows YAML's core tags only, and bounds the nesting)."""
+    try:
+        return _CONSTRUCTOR.construct_document(node)
+    except yaml.YAMLError as error:  # an unhashable key
+        mark = getattr(error, "problem_mark", None) or node.start_mark
+        raise SpecError(path, mark.line + 1, mark.column + 1, f"YAML error: {getattr(error, 'problem', error)}",
+                        label) from None
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")  # construct_document starts afresh each call: one serves every node
@@ -127,25 +130,28 @@ def _where(path: str, node: yaml.Node, entry: str) -> Where:
     return Where(path, node.start_mark.line + 1, node.start_mark.column + 1 + quote, entry)
 
 
-def _load_entry(path: str, node: yaml.Node) -> _Draft:
+def _load_entry(path: str, node: yaml.Node, node_attributes: frozenset[str]) -> _Draft:
     if not isinstance(node, yaml.MappingNode):
         raise _at(path, node, "each entry must be a mapping with a 'name:' key")
     items = {}
     for key_node, value_node in node.value:
-        key = key_node.value
+        key = _key(path, key_node)
         if key in items:
             raise _at(path, key_node, f"key {key!r} appears twice in one entry")
         items[key] = (key_node, value_node)
     if "name" not in items:
         raise _at(path, node, "entry has no 'name:' key")
     name_node = items.pop("name")[1]
+    if not isinstance(name_node, yaml.ScalarNode) or len(name_node.value) > MAX_SCHEMA_CHARS:
+        raise _at(path, name_node, f"'name:' takes a schema, a string of at most {MAX_SCHEMA_CHARS} characters")
     try:
-        schema = parse_schema(str(name_node.value))
+        schema = parse_schema(SpecText(name_node.value))
     except SchemaError as exc:
         where = _where(path, name_node, "")
         raise where.error(f"bad schema: {exc}", exc.column) from None
     label = schema.full_name
     entry = _Draft(schema, _where(path, name_node, label))
+    _check_names(entry, node_attributes)
     entry.output_differentiability = (True,) * len(schema.returns)
     for key, (key_node, value_node) in items.items():
         _load_key(entry, path, key, key_node, value_node)
@@ -157,20 +163,51 @@ def _load_entry(path: str, node: yaml.Node) -> _Draft:
     return entry
 
 
+def _check_names(entry: _Draft, node_attributes: frozenset[str]) -> None:
+    """The op's, arguments' and outputs' names against those the generated code uses (reserved.py)
+    and against each other."""
+    schema, where = entry.schema, entry.where
+    found = reserved.problem(schema.base, "op")
+    if found:
+        raise where.error(found)
+    inputs = [a.name for a in schema.tensor_arguments]
+    derived = {f"{prefix}{name}": name for name in inputs for prefix in ("grad_", "need_")}
+    derived.update({f"{name}_{attr}": name for name in inputs for attr in formula.META_ATTRS})
+    for argument in schema.arguments:
+        found = reserved.problem(argument.name, "tensor input" if argument.is_input else "argument")
+        if found is None and not argument.is_input and argument.name in node_attributes:
+            found = (f"argument {argument.name!r} is an attribute of the backward node (runtime/node.py), where "
+                     "the argument is saved")
+        if found is None and argument.name in derived:
+            found = (f"argument {argument.name!r} is the name generated code derives from the input "
+                     f"{derived[argument.name]!r}")
+        if found:
+            raise where.error(found, argument.column)
+    arguments = {a.name for a in schema.arguments}
+    for output, column in zip(schema.returns, schema.output_columns):
+        found = None if output == "result" else reserved.problem(output, "output")
+        if found is None and output in arguments:
+            found = f"output {output!r} has the name of an argument: name it differently"
+        if found is None and output in derived:
+            found = f"output {output!r} is the name generated code derives from the input {derived[output]!r}"
+        if found:
+            raise where.error(found, column)
+
+
 def _load_key(entry: _Draft, path: str, key: str, key_node: yaml.Node, value_node: yaml.Node) -> None:
     label = entry.schema.full_name
     if key in ("forward", "kernel") or key not in ENTRY_KEYS:
         if not isinstance(value_node, yaml.ScalarNode):
             raise _at(path, value_node, f"'{key}:' takes a formula (a string), not a {value_node.id}", label)
     if key == "forward":
-        entry.forward_text = str(value_node.value)
+        entry.forward_text = SpecText(value_node.value)
         entry.forward_where = _where(path, value_node, label)
         entry.forward = _parse(entry.forward_text, entry.forward_where)
     elif key == "kernel":
         entry.kernel = str(value_node.value)
         entry.kernel_where = _where(path, value_node, label)
     elif key == "output_differentiability":
-        flags = _value(value_node)
+        flags = _value(path, value_node, label)
         if not (isinstance(flags, list) and all(isinstance(f, bool) for f in flags)):
             raise _at(path, value_node, "output_differentiability must be a list of booleans", label)
         if len(flags) != len(entry.schema.returns):
@@ -178,7 +215,7 @@ def _load_key(entry: _Draft, path: str, key: str, key_node: yaml.Node, value_nod
                       f"for {len(entry.schema.returns)} outputs", label)
         entry.output_differentiability = tuple(flags)
     elif key == "test":
-        entry.test = _value(value_node) or {}
+        entry.test = _value(path, value_node, label) or {}
         _check_test(entry, path, value_node)
     elif key == "inplace":
         if value_node.value not in ("true", "false"):
@@ -213,7 +250,7 @@ def _load_derivative(entry: _Draft, path: str, key: str, key_node: yaml.Node, va
         if name in entry.non_differentiable | entry.not_implemented or entry.formula_for(name):
             raise _at(path, key_node, f"input {name!r} has more than one derivative key "
                       "(a formula, non_differentiable or not_implemented)", label)
-    text = str(value_node.value)
+    text = SpecText(value_node.value)
     if text in MARKERS:
         if len(names) > 1:
             raise _at(path, key_node, f"{text} takes one input per key", label)
@@ -235,7 +272,7 @@ def _variants(path: str, node: yaml.Node, label: str) -> tuple[str, ...]:
 
 
 def _load_composite(path: str, node: yaml.MappingNode) -> Composite:
-    items = {key.value: (key, value) for key, value in node.value}
+    items = _items(path, node)
     name_node = items["composite"][1]
     name = str(name_node.value)
     for key, (key_node, _) in items.items():
@@ -248,17 +285,35 @@ def _load_composite(path: str, node: yaml.MappingNode) -> Composite:
 
 
 def _parse(text: str, where: Where) -> ast.expr:
+    if len(text) > formula.MAX_FORMULA_CHARS:
+        raise where.error(f"the formula is {len(text)} characters long, more than {formula.MAX_FORMULA_CHARS}: "
+                          "split it with a helper in runtime/formulas.py")
     try:
-        return ast.parse(text.strip(), mode="eval").body
+        tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:
         raise where.error(f"syntax error in formula: {exc.msg}", (exc.offset or 1) - 1) from None
+    except (RecursionError, MemoryError):  # CPython's parser on deeply nested operators
+        raise where.error("the formula nests too deeply for Python's parser") from None
+    try:
+        formula.check_size(tree)
+    except formula.FormulaError as exc:
+        raise formula.located(where, exc) from None
+    return tree
 
 
-def _items(node: yaml.Node) -> dict:
+def _key(path: str, node: yaml.Node) -> str:
+    """A mapping key's text: keys are plain names (`self`, `self, other`), never lists or mappings."""
+    if not isinstance(node, yaml.ScalarNode):
+        raise _at(path, node, f"a key must be a name (or names separated by commas), not a YAML {node.id}: "
+                  "write `self, other:` for a key naming several inputs")
+    return node.value
+
+
+def _items(path: str, node: yaml.Node) -> dict:
     """A YAML mapping's entries: key -> (key node, value node), for locating errors inside it."""
     if not isinstance(node, yaml.MappingNode):
         return {}
-    return {key.value: (key, value) for key, value in node.value}
+    return {_key(path, key): (key, value) for key, value in node.value}
 
 
 def _check_test(entry: _Draft, path: str, node: yaml.Node) -> None:
@@ -269,30 +324,30 @@ def _check_test(entry: _Draft, path: str, node: yaml.Node) -> None:
 
     if not isinstance(test, dict):
         fail(node, "test: must be a mapping of hints (domain, cases, order)")
-    hints = _items(node)
-    for key in test:
+    hints = _items(path, node)  # (the keys as written: YAML may read `1:` as the number 1)
+    for key, (key_node, _) in hints.items():
         if key not in TEST_KEYS:
-            fail(hints[key][0], f"unknown test hint(s) {[key]}; known: {sorted(TEST_KEYS)}")
+            fail(key_node, f"unknown test hint(s) {[key]}; known: {sorted(TEST_KEYS)}")
     tensors = {a.name for a in entry.schema.tensor_arguments}
     if "domain" in test:
         domains = test["domain"] or {}
         if not isinstance(domains, dict):
             fail(hints["domain"][1], "test domain must map input names to domains")
-        for name, domain in domains.items():
+        for name, (_, domain_node) in _items(path, hints["domain"][1]).items():
+            domain = domain_node.value if isinstance(domain_node, yaml.ScalarNode) else None
             if name not in tensors or domain not in DOMAINS:
-                fail(_items(hints["domain"][1])[name][1],
-                     f"test domain {name}: {domain} needs a tensor input and one of {sorted(DOMAINS)}")
+                fail(domain_node, f"test domain {name}: {domain} needs a tensor input and one of {sorted(DOMAINS)}")
     if "cases" in test:
         cases = test["cases"] or []
         if not isinstance(cases, list) or not all(isinstance(c, dict) for c in cases):
             fail(hints["cases"][1], "test cases must be a list of mappings {shapes: ..., args: ...}")
         for case, case_node in zip(cases, hints["cases"][1].value):
-            parts = _items(case_node)
+            parts = _items(path, case_node)
             if set(case) - {"shapes", "args", "numeric"} or not all(isinstance(case.get(k) or {}, dict)
                                                                     for k in ("shapes", "args")):
                 fail(case_node, "each test case has only 'shapes:' and 'args:' mappings and a 'numeric:' flag")
             for part in ("shapes", "args"):
-                for name, (key_node, _) in _items(parts[part][1]).items() if part in parts else ():
+                for name, (key_node, _) in _items(path, parts[part][1]).items() if part in parts else ():
                     if entry.schema.argument(name) is None:
                         fail(key_node, f"test case names unknown argument(s) {[name]}")
     if test.get("order", 2) not in (1, 2):
@@ -328,6 +383,24 @@ def _node_names(drafts: list[_Draft], grouped: dict[str, list[_Draft]]) -> dict[
             raise draft.where.error(f"node name {node_name} is also derived for {first.schema.full_name} "
                                     f"(line {first.where.line}): rename one of the two")
     return names
+
+
+def _helpers(path: Path | None) -> Mapping[str, formula.Signature]:
+    """The helpers formulas may call: the helper module's public functions whose first parameter
+    is `ops` (the namespace codegen passes), with their signatures, and the names assigned one of
+    them (`clip = clamp`); read as text. None, or a path that does not exist: none."""
+    if path is None or not path.exists():
+        return frozen_mapping({})
+    helpers = {}
+    for statement in ast.parse(path.read_text()).body:
+        if isinstance(statement, ast.FunctionDef) and not statement.name.startswith("_"):
+            parameters = [*statement.args.posonlyargs, *statement.args.args]
+            if parameters and parameters[0].arg == "ops":
+                helpers[statement.name] = formula.Signature.of(statement)
+        elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Name) \
+                and statement.value.id in helpers:
+            helpers.update({t.id: helpers[statement.value.id] for t in statement.targets if isinstance(t, ast.Name)})
+    return frozen_mapping(helpers)
 
 
 def _top_level_names(path: Path | None) -> frozenset[str]:
@@ -412,6 +485,13 @@ def _freeze(draft: _Draft, node_name: str, function_name: str, context: formula.
         for d in draft.derivatives)
     if derivatives and not any(draft.output_differentiability):
         raise draft.where.error("formulas given for an op whose outputs are all non-differentiable")
+    if any(draft.output_differentiability):
+        for argument in schema.tensor_arguments:
+            if draft.formula_for(argument.name) is None and \
+                    argument.name not in draft.non_differentiable | draft.not_implemented:
+                raise draft.where.error(f"tensor input {argument.name!r} has no derivative key: give it a formula, "
+                                        "`non_differentiable` or `not_implemented` (or mark the outputs "
+                                        "`output_differentiability: [False]`)", argument.column)
     usage = formula.Usage()
     for derivative in derivatives:
         usage |= derivative.usage

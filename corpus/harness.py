@@ -111,7 +111,8 @@ def scripts(names: list[str] | None = None) -> list[Script]:
 def run(script: Script, backend: str) -> Run:
     env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                OPENBLAS_NUM_THREADS="1", PYTHONWARNINGS="ignore", PYTHONDONTWRITEBYTECODE="1")
-    # both sides run where torch ran: no emulated GPU (tests/conftest.py turns it on for the suite)
+    # Both runs see the machine's real devices: the test suite's emulated GPU (tests/conftest.py)
+    # would send gradspec down a script's `if cuda is available` branch, and torch not.
     env.pop("GRADSPEC_EMULATE_CUDA", None)
     with tempfile.TemporaryDirectory(prefix=f"corpus-{script.name}-") as folder:
         for name in script.data:

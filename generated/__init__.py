@@ -9,7 +9,7 @@ from . import array_ops, bindings, functions, nodes
 
 nodes.T = functions  # ops record nodes, whose differentiable forms call ops: wired here, above both
 
-# The nodes whose fused kernels are in backward.cu beside this file (runtime/cuda.py compiles them).
+# The nodes whose fused kernels are in backward.cu beside this file (gradspec.backends.fused compiles them).
 cuda.register_kernels(__file__, ("AddBackward0", "SubBackward0", "RsubBackward0", "RsubBackward1",
     "MulBackward0", "DivBackward0", "NegBackward0", "ReciprocalBackward0", "PowBackward0", "PowBackward1",
     "PowBackward2", "LerpBackward0", "LerpBackward1", "ExpBackward0", "LogBackward0", "SqrtBackward0",
@@ -17,7 +17,7 @@ cuda.register_kernels(__file__, ("AddBackward0", "SubBackward0", "RsubBackward0"
     "AbsBackward0", "ClampMinBackward0", "ClampMaxBackward0", "MaximumBackward0", "MinimumBackward0",
     "Log1PBackward0", "Expm1Backward0", "Log2Backward0", "Log10Backward0", "RsqrtBackward0", "AsinBackward0",
     "AcosBackward0", "AtanBackward0", "SinhBackward0", "CoshBackward0", "ErfBackward0", "LeakyReluBackward0",
-    "EluBackward0", "SiluBackward0", "SoftplusBackward0", "HardtanhBackward0", "WhereBackward0",
-    "DotBackward0", "MaskedFillBackward0"))
+    "EluBackward0", "SiluBackward0", "SoftplusBackward0", "SoftplusBackwardBackward0", "HardtanhBackward0",
+    "WhereBackward0", "DotBackward0", "MaskedFillBackward0"))
 
 __all__ = ["array_ops", "bindings", "functions", "nodes"]

@@ -14,7 +14,7 @@ zeros_like = K.zeros_like
 
 def add(self, other, *, alpha=1):
     """add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor"""
-    return self + other if alpha == 1 else self + alpha * other
+    return K.add(self, other, alpha)
 
 
 def sub(self, other, *, alpha=1):
@@ -249,6 +249,12 @@ def leaky_relu(self, negative_slope=0.01):
     return K.leaky_relu(self, negative_slope)
 
 
+def leaky_relu_backward(grad_output, self, negative_slope, self_is_result):
+    """leaky_relu_backward(Tensor grad_output, Tensor self, Scalar negative_slope, bool self_is_result) -> Tensor"""
+    xp = array_module(grad_output)
+    return xp.where(self > 0, grad_output, grad_output * negative_slope)
+
+
 def elu(self, alpha=1, scale=1, input_scale=1):
     """elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor"""
     return K.elu(self, alpha, scale, input_scale)
@@ -267,6 +273,12 @@ def silu(self):
 def softplus(self, beta=1, threshold=20):
     """softplus(Tensor self, Scalar beta=1, Scalar threshold=20) -> Tensor"""
     return K.softplus(self, beta, threshold)
+
+
+def softplus_backward(grad_output, self, beta, threshold):
+    """softplus_backward(Tensor grad_output, Tensor self, Scalar beta, Scalar threshold) -> Tensor"""
+    xp = array_module(grad_output)
+    return xp.where(self * beta > threshold, grad_output, grad_output / (1 + xp.exp(-self * beta)))
 
 
 def hardtanh(self, min_val=-1, max_val=1):
@@ -515,12 +527,12 @@ def matmul(self, other):
 
 def mm(self, mat2):
     """mm(Tensor self, Tensor mat2) -> Tensor"""
-    return K.matmul(self, mat2)
+    return K.mm(self, mat2)
 
 
 def bmm(self, mat2):
     """bmm(Tensor self, Tensor mat2) -> Tensor"""
-    return K.matmul(self, mat2)
+    return K.bmm(self, mat2)
 
 
 def addmm(self, mat1, mat2, *, beta=1, alpha=1):
@@ -543,6 +555,11 @@ def reshape(self, shape):
     """reshape(Tensor self, int[] shape) -> Tensor"""
     shape = int_list(shape, "reshape", "shape")
     return K.reshape(self, shape)
+
+
+def alias(self):
+    """alias(Tensor(a) self) -> Tensor(a)"""
+    return K.alias(self)
 
 
 def clone(self):
@@ -648,10 +665,22 @@ def index_backward(grad_output, input_sizes, indices):
     return K.index_backward(grad_output, input_sizes, indices)
 
 
+def index_put(self, indices, values, accumulate=False):
+    """index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor"""
+    indices = index_list(indices, "index_put", "indices")
+    return K.index_put(self, indices, values, accumulate)
+
+
 def index_select(self, dim, index):
     """index_select(Tensor self, int dim, Tensor index) -> Tensor"""
     dim = int_arg(dim, "index_select", "dim")
     return K.index_select(self, dim, index)
+
+
+def index_add(self, dim, index, source, *, alpha=1):
+    """index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor"""
+    dim = int_arg(dim, "index_add", "dim")
+    return K.index_add(self, dim, index, source, alpha)
 
 
 def gather(self, dim, index, *, sparse_grad=False):
@@ -879,6 +908,12 @@ def upsample_nearest2d(self, output_size, scales_h=None, scales_w=None):
     return K.upsample_nearest2d(self, output_size, scales_h, scales_w)
 
 
+def upsample_bilinear2d(self, output_size, align_corners, scales_h=None, scales_w=None):
+    """upsample_bilinear2d(Tensor self, int[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor"""
+    output_size = int_list(output_size, "upsample_bilinear2d", "output_size", 2)
+    return K.upsample_bilinear2d(self, output_size, align_corners, scales_h, scales_w)
+
+
 def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None, reduction=1):
     """binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=Mean) -> Tensor"""
     reduction = int_arg(reduction, "binary_cross_entropy_with_logits", "reduction")
@@ -888,6 +923,16 @@ def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None,
 def _scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, dropout_mask=None, *, scale=None):
     """_scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0.0, bool is_causal=False, Tensor? dropout_mask=None, *, float? scale=None) -> (Tensor output, Tensor attn)"""
     return K.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, dropout_mask, scale)
+
+
+def _lstm_cell(input_gates, hidden_gates, cx):
+    """_lstm_cell(Tensor input_gates, Tensor hidden_gates, Tensor cx) -> (Tensor hy, Tensor cy)"""
+    return K.lstm_cell(input_gates, hidden_gates, cx)
+
+
+def _gru_cell(input_gates, hidden_gates, hx):
+    """_gru_cell(Tensor input_gates, Tensor hidden_gates, Tensor hx) -> Tensor"""
+    return K.gru_cell(input_gates, hidden_gates, hx)
 
 
 def rsub(*args, **kwargs):

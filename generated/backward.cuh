@@ -527,7 +527,7 @@ struct ErfBackward0_self {
 };
 
 // LeakyReluBackward0: leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor
-//   self: where(self > 0, grad, grad * negative_slope)
+//   self: leaky_relu_backward(grad, self, negative_slope, False)
 struct LeakyReluBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_self, const T s_negative_slope) const {
@@ -554,11 +554,27 @@ struct SiluBackward0_self {
 };
 
 // SoftplusBackward0: softplus(Tensor self, Scalar beta=1, Scalar threshold=20) -> Tensor
-//   self: where(self * beta > threshold, grad, grad * sigmoid(self * beta))
+//   self: softplus_backward(grad, self, beta, threshold)
 struct SoftplusBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_self, const T s_beta, const T s_threshold) const {
-        return (((x_self * s_beta) > s_threshold) ? grad : (grad * gs::sigmoid((x_self * s_beta))));
+        return (((x_self * s_beta) > s_threshold) ? grad : (grad / (T(1.0) + gs::exp(((-x_self) * s_beta)))));
+    }
+};
+
+// SoftplusBackwardBackward0: softplus_backward(Tensor grad_output, Tensor self, Scalar beta, Scalar threshold) -> Tensor
+//   grad_output: softplus_backward(grad, self, beta, threshold)
+struct SoftplusBackwardBackward0_grad_output {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_grad_output, const T x_self, const T s_beta, const T s_threshold) const {
+        return (((x_self * s_beta) > s_threshold) ? grad : (grad / (T(1.0) + gs::exp(((-x_self) * s_beta)))));
+    }
+};
+//   self: grad * grad_output * beta * sigmoid(self * beta) * (1 - sigmoid(self * beta)) * (self * beta < threshold)
+struct SoftplusBackwardBackward0_self {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_grad_output, const T x_self, const T s_beta, const T s_threshold) const {
+        return (((((grad * x_grad_output) * s_beta) * gs::sigmoid((x_self * s_beta))) * (T(1.0) - gs::sigmoid((x_self * s_beta)))) * T(((x_self * s_beta) < s_threshold)));
     }
 };
 

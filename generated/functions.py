@@ -15,6 +15,7 @@ from gradspec.abi import (
     any_requires_grad,
     array_module,
     as_device,
+    broadcast_error,
     device_of,
     dispatch,
     dtypes,
@@ -79,10 +80,12 @@ from .nodes import (
     CoshBackward0,
     ErfBackward0,
     LeakyReluBackward0,
+    LeakyReluBackwardBackward0,
     EluBackward0,
     GeluBackward0,
     SiluBackward0,
     SoftplusBackward0,
+    SoftplusBackwardBackward0,
     HardtanhBackward0,
     HardtanhBackwardBackward0,
     WhereBackward0,
@@ -111,6 +114,7 @@ from .nodes import (
     DotBackward0,
     ViewBackward0,
     ReshapeBackward0,
+    AliasBackward0,
     CloneBackward0,
     TBackward0,
     TransposeBackward0,
@@ -128,7 +132,9 @@ from .nodes import (
     RepeatBackward0,
     IndexBackward0,
     IndexBackwardBackward0,
+    IndexPutBackward0,
     IndexSelectBackward0,
+    IndexAddBackward0,
     GatherBackward0,
     ScatterBackward0,
     ScatterBackward1,
@@ -163,8 +169,11 @@ from .nodes import (
     NativeGroupNormBackward0,
     EmbeddingBackward0,
     UpsampleNearest2DBackward0,
+    UpsampleBilinear2DBackward0,
     BinaryCrossEntropyWithLogitsBackward0,
     ScaledDotProductAttentionBackward0,
+    LstmCellBackward0,
+    GruCellBackward0,
 )
 
 # The public ops, by base name: one function per op, or its overload dispatcher.
@@ -207,10 +216,12 @@ __all__ = [
     "cosh",
     "erf",
     "leaky_relu",
+    "leaky_relu_backward",
     "elu",
     "gelu",
     "silu",
     "softplus",
+    "softplus_backward",
     "hardtanh",
     "hardtanh_backward",
     "where",
@@ -254,6 +265,7 @@ __all__ = [
     "dot",
     "view",
     "reshape",
+    "alias",
     "clone",
     "t",
     "transpose",
@@ -270,7 +282,9 @@ __all__ = [
     "repeat",
     "index",
     "index_backward",
+    "index_put",
     "index_select",
+    "index_add",
     "gather",
     "scatter",
     "scatter_add",
@@ -302,8 +316,11 @@ __all__ = [
     "native_group_norm",
     "embedding",
     "upsample_nearest2d",
+    "upsample_bilinear2d",
     "binary_cross_entropy_with_logits",
     "_scaled_dot_product_attention",
+    "_lstm_cell",
+    "_gru_cell",
     "add_",
     "sub_",
     "mul_",
@@ -330,6 +347,8 @@ __all__ = [
     "hardtanh_",
     "tril_",
     "triu_",
+    "index_put_",
+    "index_add_",
     "masked_fill_",
     "fill_",
     "zero_",
@@ -348,7 +367,10 @@ def add(self, other, *, alpha=1):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
-    result = make_tensor(self_ + other_ if alpha == 1 else self_ + alpha * other_)
+    try:
+        result = make_tensor(K.add(self_, other_, alpha))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = AddBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -365,8 +387,10 @@ def sub(self, other, *, alpha=1):
     other_ = tensor_data(other, "sub", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    self_, other_ = promote(self_, other_)
-    result = make_tensor(K.sub(self_, other_, alpha))
+    try:
+        result = make_tensor(K.sub(self_, other_, alpha))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = SubBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -383,8 +407,10 @@ def rsub_Tensor(self, other, *, alpha=1):
     other_ = tensor_data(other, "rsub", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    self_, other_ = promote(self_, other_)
-    result = make_tensor(K.rsub(self_, other_, alpha))
+    try:
+        result = make_tensor(K.rsub(self_, other_, alpha))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = RsubBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -418,7 +444,10 @@ def mul(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
-    result = make_tensor(self_ * other_)
+    try:
+        result = make_tensor(self_ * other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MulBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -438,7 +467,10 @@ def div(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_, to_float=True)
-    result = make_tensor(self_ / other_)
+    try:
+        result = make_tensor(self_ / other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = DivBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -509,7 +541,10 @@ def pow_Tensor_Tensor(self, exponent):
     if B.cuda_loaded:
         B.check_devices(self_, exponent_)
     self_, exponent_ = promote(self_, exponent_)
-    result = make_tensor(K.pow_tensors(self_, exponent_))
+    try:
+        result = make_tensor(K.pow_tensors(self_, exponent_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, exponent_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(exponent)):
         node = PowBackward1()
         node.next_functions = (edge(self), edge(exponent))
@@ -550,7 +585,10 @@ def lerp_Scalar(self, end, weight):
         B.check_devices(self_, end_)
     self_, end_ = promote(self_, end_)
     xp = array_module(self_)
-    result = make_tensor(xp.where(weight < 0.5, self_ + weight * (end_ - self_), end_ - (end_ - self_) * (1 - weight)))
+    try:
+        result = make_tensor(xp.where(weight < 0.5, self_ + weight * (end_ - self_), end_ - (end_ - self_) * (1 - weight)))
+    except ValueError as error:
+        raise broadcast_error(error, self_, end_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(end)):
         node = LerpBackward0()
         node.next_functions = (edge(self), edge(end))
@@ -570,7 +608,10 @@ def lerp_Tensor(self, end, weight):
         B.check_devices(self_, end_, weight_)
     self_, end_, weight_ = promote(self_, end_, weight_)
     xp = array_module(self_)
-    result = make_tensor(xp.where(weight_ < 0.5, self_ + weight_ * (end_ - self_), end_ - (end_ - self_) * (1 - weight_)))
+    try:
+        result = make_tensor(xp.where(weight_ < 0.5, self_ + weight_ * (end_ - self_), end_ - (end_ - self_) * (1 - weight_)))
+    except ValueError as error:
+        raise broadcast_error(error, self_, end_, weight_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(end) or requires_grad(weight)):
         node = LerpBackward1()
         node.next_functions = (edge(self), edge(end), edge(weight))
@@ -759,7 +800,10 @@ def threshold_backward(grad_output, self, threshold):
     if B.cuda_loaded:
         B.check_devices(grad_output_, self_)
     xp = array_module(grad_output_)
-    result = make_tensor(xp.where(self_ <= threshold, 0, grad_output_))
+    try:
+        result = make_tensor(xp.where(self_ <= threshold, 0, grad_output_))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
         node = ThresholdBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
@@ -812,7 +856,10 @@ def clamp_Tensor(self, min=None, max=None):
     if B.cuda_loaded:
         B.check_devices(self_, min_, max_)
     self_, min_, max_ = promote(self_, min_, max_)
-    result = make_tensor(K.clamp(self_, min_, max_))
+    try:
+        result = make_tensor(K.clamp(self_, min_, max_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, min_, max_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(min) or requires_grad(max)):
         node = ClampBackward0()
         node.next_functions = (edge(self), edge(min), edge(max))
@@ -889,7 +936,10 @@ def maximum(self, other):
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
     xp = array_module(self_)
-    result = make_tensor(xp.maximum(self_, other_))
+    try:
+        result = make_tensor(xp.maximum(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MaximumBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -910,7 +960,10 @@ def minimum(self, other):
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
     xp = array_module(self_)
-    result = make_tensor(xp.minimum(self_, other_))
+    try:
+        result = make_tensor(xp.minimum(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MinimumBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -1149,6 +1202,30 @@ def leaky_relu(self, negative_slope=0.01):
     return result
 
 
+def leaky_relu_backward(grad_output, self, negative_slope, self_is_result):
+    """leaky_relu_backward(Tensor grad_output, Tensor self, Scalar negative_slope, bool self_is_result) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "leaky_relu_backward", "grad_output", 1)
+    self_ = tensor_data(self, "leaky_relu_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    xp = array_module(grad_output_)
+    try:
+        result = make_tensor(xp.where(self_ > 0, grad_output_, grad_output_ * negative_slope))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        node = LeakyReluBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self if requires_grad(grad_output) else None
+        node.saved_versions = (version(node.self_),)
+        node.negative_slope = negative_slope
+        node.self_is_result = self_is_result
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def elu(self, alpha=1, scale=1, input_scale=1):
     """elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor"""
     self_ = tensor_data(self, "elu", "self", 1)
@@ -1223,6 +1300,31 @@ def softplus(self, beta=1, threshold=20):
     return result
 
 
+def softplus_backward(grad_output, self, beta, threshold):
+    """softplus_backward(Tensor grad_output, Tensor self, Scalar beta, Scalar threshold) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "softplus_backward", "grad_output", 1)
+    self_ = tensor_data(self, "softplus_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    xp = array_module(grad_output_)
+    try:
+        result = make_tensor(xp.where(self_ * beta > threshold, grad_output_, grad_output_ / (1 + xp.exp(-self_ * beta))))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        node = SoftplusBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.grad_output_ = grad_output if requires_grad(self) else None
+        node.self_ = self
+        node.saved_versions = (version(node.grad_output_), version(node.self_))
+        node.beta = beta
+        node.threshold = threshold
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def hardtanh(self, min_val=-1, max_val=1):
     """hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor"""
     self_ = tensor_data(self, "hardtanh", "self", 1)
@@ -1249,7 +1351,10 @@ def hardtanh_backward(grad_output, self, min_val, max_val):
     if B.cuda_loaded:
         B.check_devices(grad_output_, self_)
     xp = array_module(grad_output_)
-    result = make_tensor(xp.where(xp.logical_or(self_ <= min_val, self_ >= max_val), 0, grad_output_))
+    try:
+        result = make_tensor(xp.where(xp.logical_or(self_ <= min_val, self_ >= max_val), 0, grad_output_))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
         node = HardtanhBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
@@ -1272,7 +1377,10 @@ def where(condition, self, other):
         B.check_devices(condition_, self_, other_)
     self_, other_ = promote(self_, other_)
     xp = array_module(condition_)
-    result = make_tensor(xp.where(condition_, self_, other_))
+    try:
+        result = make_tensor(xp.where(condition_, self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, condition_, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = WhereBackward0()
         node.next_functions = (NO_EDGE, edge(self), edge(other))
@@ -1290,7 +1398,10 @@ def eq(self, other):
     other_ = tensor_data(other, "eq", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(self_ == other_)
+    try:
+        result = make_tensor(self_ == other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1300,7 +1411,10 @@ def ne(self, other):
     other_ = tensor_data(other, "ne", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(self_ != other_)
+    try:
+        result = make_tensor(self_ != other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1310,7 +1424,10 @@ def gt(self, other):
     other_ = tensor_data(other, "gt", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(self_ > other_)
+    try:
+        result = make_tensor(self_ > other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1320,7 +1437,10 @@ def ge(self, other):
     other_ = tensor_data(other, "ge", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(self_ >= other_)
+    try:
+        result = make_tensor(self_ >= other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1330,7 +1450,10 @@ def lt(self, other):
     other_ = tensor_data(other, "lt", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(self_ < other_)
+    try:
+        result = make_tensor(self_ < other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1340,7 +1463,10 @@ def le(self, other):
     other_ = tensor_data(other, "le", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(self_ <= other_)
+    try:
+        result = make_tensor(self_ <= other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1351,7 +1477,10 @@ def bitwise_and(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
-    result = make_tensor(K.bitwise_and(self_, other_))
+    try:
+        result = make_tensor(K.bitwise_and(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1362,7 +1491,10 @@ def bitwise_or(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
-    result = make_tensor(K.bitwise_or(self_, other_))
+    try:
+        result = make_tensor(K.bitwise_or(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1373,7 +1505,10 @@ def bitwise_xor(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     self_, other_ = promote(self_, other_)
-    result = make_tensor(K.bitwise_xor(self_, other_))
+    try:
+        result = make_tensor(K.bitwise_xor(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1393,7 +1528,10 @@ def logical_and(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     xp = array_module(self_)
-    result = make_tensor(xp.logical_and(self_, other_))
+    try:
+        result = make_tensor(xp.logical_and(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1404,7 +1542,10 @@ def logical_or(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     xp = array_module(self_)
-    result = make_tensor(xp.logical_or(self_, other_))
+    try:
+        result = make_tensor(xp.logical_or(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1415,7 +1556,10 @@ def logical_xor(self, other):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     xp = array_module(self_)
-    result = make_tensor(xp.logical_xor(self_, other_))
+    try:
+        result = make_tensor(xp.logical_xor(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -1457,6 +1601,8 @@ def sum_default(self, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.sum_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SumBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1475,6 +1621,8 @@ def sum_dim_IntList(self, dim, keepdim=False, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.sum_dims(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SumBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1494,6 +1642,8 @@ def mean_default(self, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.mean_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MeanBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1512,6 +1662,8 @@ def mean_dim(self, dim, keepdim=False, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.mean_dims(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MeanBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1531,6 +1683,8 @@ def prod_default(self, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.prod_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ProdBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1551,6 +1705,8 @@ def prod_dim_int(self, dim, keepdim=False, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.prod_dim(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ProdBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1804,6 +1960,8 @@ def linalg_vector_norm(self, ord=2, dim=None, keepdim=False, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.linalg_vector_norm(self_, ord, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LinalgVectorNormBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1827,6 +1985,8 @@ def cumsum(self, dim, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.cumsum(self_, dim, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = CumsumBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1862,7 +2022,10 @@ def matmul(self, other):
     other_ = tensor_data(other, "matmul", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(K.matmul(self_, other_))
+    try:
+        result = make_tensor(K.matmul(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MatmulBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -1881,7 +2044,10 @@ def mm(self, mat2):
     mat2_ = tensor_data(mat2, "mm", "mat2", 2)
     if B.cuda_loaded:
         B.check_devices(self_, mat2_)
-    result = make_tensor(K.matmul(self_, mat2_))
+    try:
+        result = make_tensor(K.mm(self_, mat2_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, mat2_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(mat2)):
         node = MmBackward0()
         node.next_functions = (edge(self), edge(mat2))
@@ -1900,7 +2066,10 @@ def bmm(self, mat2):
     mat2_ = tensor_data(mat2, "bmm", "mat2", 2)
     if B.cuda_loaded:
         B.check_devices(self_, mat2_)
-    result = make_tensor(K.matmul(self_, mat2_))
+    try:
+        result = make_tensor(K.bmm(self_, mat2_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, mat2_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(mat2)):
         node = BmmBackward0()
         node.next_functions = (edge(self), edge(mat2))
@@ -1920,7 +2089,10 @@ def addmm(self, mat1, mat2, *, beta=1, alpha=1):
     mat2_ = tensor_data(mat2, "addmm", "mat2", 3)
     if B.cuda_loaded:
         B.check_devices(self_, mat1_, mat2_)
-    result = make_tensor(K.addmm(self_, mat1_, mat2_, beta, alpha))
+    try:
+        result = make_tensor(K.addmm(self_, mat1_, mat2_, beta, alpha))
+    except ValueError as error:
+        raise broadcast_error(error, self_, mat1_, mat2_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(mat1) or requires_grad(mat2)):
         node = AddmmBackward0()
         node.next_functions = (edge(self), edge(mat1), edge(mat2))
@@ -1941,7 +2113,10 @@ def dot(self, tensor):
     tensor_ = tensor_data(tensor, "dot", "tensor", 2)
     if B.cuda_loaded:
         B.check_devices(self_, tensor_)
-    result = make_tensor(K.dot(self_, tensor_))
+    try:
+        result = make_tensor(K.dot(self_, tensor_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, tensor_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(tensor)):
         node = DotBackward0()
         node.next_functions = (edge(self), edge(tensor))
@@ -1983,6 +2158,21 @@ def reshape(self, shape):
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def alias(self):
+    """alias(Tensor(a) self) -> Tensor(a)"""
+    self_ = tensor_data(self, "alias", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    result = view_of(self, K.alias(self_))
+    if STATE.enabled and requires_grad(self):
+        node = AliasBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -2278,6 +2468,30 @@ def index_backward(grad_output, input_sizes, indices):
     return result
 
 
+def index_put(self, indices, values, accumulate=False):
+    """index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor"""
+    self_ = tensor_data(self, "index_put", "self", 1)
+    values_ = tensor_data(values, "index_put", "values", 3)
+    if B.cuda_loaded:
+        B.check_devices(self_, values_)
+    indices = index_list(indices, "index_put", "indices")
+    try:
+        result = make_tensor(K.index_put(self_, indices, values_, accumulate))
+    except ValueError as error:
+        raise broadcast_error(error, self_, values_) from None
+    if STATE.enabled and (requires_grad(self) or requires_grad(values)):
+        node = IndexPutBackward0()
+        node.next_functions = (edge(self), edge(values))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.values_ = values if requires_grad(self) else None
+        node.saved_versions = (version(node.values_),)
+        node.accumulate = accumulate
+        node.indices = indices
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def index_select(self, dim, index):
     """index_select(Tensor self, int dim, Tensor index) -> Tensor"""
     self_ = tensor_data(self, "index_select", "self", 1)
@@ -2285,7 +2499,10 @@ def index_select(self, dim, index):
     if B.cuda_loaded:
         B.check_devices(self_, index_)
     dim = int_arg(dim, "index_select", "dim")
-    result = make_tensor(K.index_select(self_, dim, index_))
+    try:
+        result = make_tensor(K.index_select(self_, dim, index_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, index_) from None
     if STATE.enabled and requires_grad(self):
         node = IndexSelectBackward0()
         node.next_functions = (edge(self), NO_EDGE)
@@ -2299,6 +2516,31 @@ def index_select(self, dim, index):
     return result
 
 
+def index_add(self, dim, index, source, *, alpha=1):
+    """index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor"""
+    self_ = tensor_data(self, "index_add", "self", 1)
+    index_ = tensor_data(index, "index_add", "index", 3)
+    source_ = tensor_data(source, "index_add", "source", 4)
+    if B.cuda_loaded:
+        B.check_devices(self_, index_, source_)
+    dim = int_arg(dim, "index_add", "dim")
+    try:
+        result = make_tensor(K.index_add(self_, dim, index_, source_, alpha))
+    except ValueError as error:
+        raise broadcast_error(error, self_, index_, source_) from None
+    if STATE.enabled and (requires_grad(self) or requires_grad(source)):
+        node = IndexAddBackward0()
+        node.next_functions = (edge(self), NO_EDGE, edge(source))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.index_ = index if requires_grad(source) else None
+        node.saved_versions = (version(node.index_),)
+        node.alpha = alpha
+        node.dim = dim
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def gather(self, dim, index, *, sparse_grad=False):
     """gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor"""
     self_ = tensor_data(self, "gather", "self", 1)
@@ -2306,7 +2548,10 @@ def gather(self, dim, index, *, sparse_grad=False):
     if B.cuda_loaded:
         B.check_devices(self_, index_)
     dim = int_arg(dim, "gather", "dim")
-    result = make_tensor(K.gather(self_, dim, index_, sparse_grad))
+    try:
+        result = make_tensor(K.gather(self_, dim, index_, sparse_grad))
+    except ValueError as error:
+        raise broadcast_error(error, self_, index_) from None
     if STATE.enabled and requires_grad(self):
         node = GatherBackward0()
         node.next_functions = (edge(self), NO_EDGE)
@@ -2328,7 +2573,10 @@ def scatter_src(self, dim, index, src):
     if B.cuda_loaded:
         B.check_devices(self_, index_, src_)
     dim = int_arg(dim, "scatter", "dim")
-    result = make_tensor(K.scatter_src(self_, dim, index_, src_))
+    try:
+        result = make_tensor(K.scatter_src(self_, dim, index_, src_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, index_, src_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(src)):
         node = ScatterBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(src))
@@ -2348,7 +2596,10 @@ def scatter_value(self, dim, index, value):
     if B.cuda_loaded:
         B.check_devices(self_, index_)
     dim = int_arg(dim, "scatter", "dim")
-    result = make_tensor(K.scatter_value(self_, dim, index_, value))
+    try:
+        result = make_tensor(K.scatter_value(self_, dim, index_, value))
+    except ValueError as error:
+        raise broadcast_error(error, self_, index_) from None
     if STATE.enabled and requires_grad(self):
         node = ScatterBackward1()
         node.next_functions = (edge(self), NO_EDGE)
@@ -2369,7 +2620,10 @@ def scatter_add(self, dim, index, src):
     if B.cuda_loaded:
         B.check_devices(self_, index_, src_)
     dim = int_arg(dim, "scatter_add", "dim")
-    result = make_tensor(K.scatter_add(self_, dim, index_, src_))
+    try:
+        result = make_tensor(K.scatter_add(self_, dim, index_, src_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, index_, src_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(src)):
         node = ScatterAddBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(src))
@@ -2388,7 +2642,10 @@ def masked_fill_Scalar(self, mask, value):
     mask_ = tensor_data(mask, "masked_fill", "mask", 2)
     if B.cuda_loaded:
         B.check_devices(self_, mask_)
-    result = make_tensor(K.masked_fill(self_, mask_, value))
+    try:
+        result = make_tensor(K.masked_fill(self_, mask_, value))
+    except ValueError as error:
+        raise broadcast_error(error, self_, mask_) from None
     if STATE.enabled and requires_grad(self):
         node = MaskedFillBackward0()
         node.next_functions = (edge(self), NO_EDGE)
@@ -2407,7 +2664,10 @@ def masked_fill_Tensor(self, mask, value):
     value_ = tensor_data(value, "masked_fill", "value", 3)
     if B.cuda_loaded:
         B.check_devices(self_, mask_, value_)
-    result = make_tensor(K.masked_fill(self_, mask_, value_))
+    try:
+        result = make_tensor(K.masked_fill(self_, mask_, value_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, mask_, value_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(value)):
         node = MaskedFillBackward1()
         node.next_functions = (edge(self), NO_EDGE, edge(value))
@@ -2457,7 +2717,10 @@ def fill_Tensor(self, value):
     value_ = tensor_data(value, "fill", "value", 2)
     if B.cuda_loaded:
         B.check_devices(self_, value_)
-    result = make_tensor(K.fill(self_, value_))
+    try:
+        result = make_tensor(K.fill(self_, value_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, value_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(value)):
         node = FillBackward1()
         node.next_functions = (edge(self), edge(value))
@@ -2579,6 +2842,8 @@ def _to_copy(self, *, dtype=None, device=None, non_blocking=False):
     device = None if device is None else as_device(device)
     result = make_tensor(K.to_copy(self_, dtype, device, non_blocking))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ToCopyBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2636,11 +2901,12 @@ def nll_loss_forward(self, target, weight, reduction, ignore_index):
         B.check_devices(self_, target_, weight_)
     reduction = int_arg(reduction, "nll_loss_forward", "reduction")
     ignore_index = int_arg(ignore_index, "nll_loss_forward", "ignore_index")
-    output_, total_weight_ = K.nll_loss_forward(self_, target_, weight_, reduction, ignore_index)
+    try:
+        output_, total_weight_ = K.nll_loss_forward(self_, target_, weight_, reduction, ignore_index)
+    except ValueError as error:
+        raise broadcast_error(error, self_, target_, weight_) from None
     output = make_tensor(output_)
     total_weight = make_tensor(total_weight_)
-    if requires_grad(weight):
-        raise RuntimeError("the derivative for 'weight' is not implemented.")
     if STATE.enabled and (requires_grad(self) or requires_grad(weight)):
         node = NllLossBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(weight))
@@ -2668,9 +2934,10 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
         B.check_devices(grad_output_, self_, target_, weight_, total_weight_)
     reduction = int_arg(reduction, "nll_loss_backward", "reduction")
     ignore_index = int_arg(ignore_index, "nll_loss_backward", "ignore_index")
-    result = make_tensor(K.nll_loss_backward(grad_output_, self_, target_, weight_, reduction, ignore_index, total_weight_))
-    if requires_grad(weight):
-        raise RuntimeError("the derivative for 'weight' is not implemented.")
+    try:
+        result = make_tensor(K.nll_loss_backward(grad_output_, self_, target_, weight_, reduction, ignore_index, total_weight_))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_, target_, weight_, total_weight_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self) or requires_grad(weight)):
         node = NllLossBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self), NO_EDGE, edge(weight), NO_EDGE)
@@ -2693,9 +2960,10 @@ def binary_cross_entropy(self, target, weight=None, reduction=1):
     if B.cuda_loaded:
         B.check_devices(self_, target_, weight_)
     reduction = int_arg(reduction, "binary_cross_entropy", "reduction")
-    result = make_tensor(K.binary_cross_entropy(self_, target_, weight_, reduction))
-    if requires_grad(weight):
-        raise RuntimeError("the derivative for 'weight' is not implemented.")
+    try:
+        result = make_tensor(K.binary_cross_entropy(self_, target_, weight_, reduction))
+    except ValueError as error:
+        raise broadcast_error(error, self_, target_, weight_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(target) or requires_grad(weight)):
         node = BinaryCrossEntropyBackward0()
         node.next_functions = (edge(self), edge(target), edge(weight))
@@ -2718,7 +2986,10 @@ def mse_loss(self, target, reduction=1):
         B.check_devices(self_, target_)
     reduction = int_arg(reduction, "mse_loss", "reduction")
     self_, target_ = promote(self_, target_)
-    result = make_tensor(K.mse_loss(self_, target_, reduction))
+    try:
+        result = make_tensor(K.mse_loss(self_, target_, reduction))
+    except ValueError as error:
+        raise broadcast_error(error, self_, target_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(target)):
         node = MseLossBackward0()
         node.next_functions = (edge(self), edge(target))
@@ -2740,7 +3011,10 @@ def smooth_l1_loss(self, target, reduction=1, beta=1.0):
         B.check_devices(self_, target_)
     reduction = int_arg(reduction, "smooth_l1_loss", "reduction")
     self_, target_ = promote(self_, target_)
-    result = make_tensor(K.smooth_l1_loss(self_, target_, reduction, beta))
+    try:
+        result = make_tensor(K.smooth_l1_loss(self_, target_, reduction, beta))
+    except ValueError as error:
+        raise broadcast_error(error, self_, target_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(target)):
         node = SmoothL1LossBackward0()
         node.next_functions = (edge(self), edge(target))
@@ -2788,7 +3062,10 @@ def convolution(input, weight, bias, stride, padding, dilation, transposed, outp
     dilation = int_list(dilation, "convolution", "dilation")
     output_padding = int_list(output_padding, "convolution", "output_padding")
     groups = int_arg(groups, "convolution", "groups")
-    result = make_tensor(K.convolution(input_, weight_, bias_, stride, padding, dilation, transposed, output_padding, groups))
+    try:
+        result = make_tensor(K.convolution(input_, weight_, bias_, stride, padding, dilation, transposed, output_padding, groups))
+    except ValueError as error:
+        raise broadcast_error(error, input_, weight_, bias_) from None
     if STATE.enabled and (requires_grad(input) or requires_grad(weight) or requires_grad(bias)):
         node = ConvolutionBackward0()
         node.next_functions = (edge(input), edge(weight), edge(bias))
@@ -2869,7 +3146,10 @@ def avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mo
     stride = int_list(stride, "avg_pool2d_backward", "stride", 2)
     padding = int_list(padding, "avg_pool2d_backward", "padding", 2)
     divisor_override = None if divisor_override is None else int_arg(divisor_override, "avg_pool2d_backward", "divisor_override")
-    result = make_tensor(K.avg_pool2d_backward(grad_output_, self_, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override))
+    try:
+        result = make_tensor(K.avg_pool2d_backward(grad_output_, self_, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
         node = AvgPool2DBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
@@ -2911,7 +3191,10 @@ def _adaptive_avg_pool2d_backward(grad_output, self):
     self_ = tensor_data(self, "_adaptive_avg_pool2d_backward", "self", 2)
     if B.cuda_loaded:
         B.check_devices(grad_output_, self_)
-    result = make_tensor(K.adaptive_avg_pool2d_backward(grad_output_, self_))
+    try:
+        result = make_tensor(K.adaptive_avg_pool2d_backward(grad_output_, self_))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
         node = AdaptiveAvgPool2DBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
@@ -2933,7 +3216,10 @@ def native_batch_norm(input, weight, bias, running_mean, running_var, training, 
     running_var_ = optional_tensor_data(running_var, "native_batch_norm", "running_var", 5)
     if B.cuda_loaded:
         B.check_devices(input_, weight_, bias_, running_mean_, running_var_)
-    output_, save_mean_, save_invstd_ = K.native_batch_norm(input_, weight_, bias_, running_mean_, running_var_, training, momentum, eps)
+    try:
+        output_, save_mean_, save_invstd_ = K.native_batch_norm(input_, weight_, bias_, running_mean_, running_var_, training, momentum, eps)
+    except ValueError as error:
+        raise broadcast_error(error, input_, weight_, bias_, running_mean_, running_var_) from None
     output = make_tensor(output_)
     save_mean = make_tensor(save_mean_)
     save_invstd = make_tensor(save_invstd_)
@@ -2961,7 +3247,10 @@ def native_layer_norm(input, normalized_shape, weight, bias, eps):
     if B.cuda_loaded:
         B.check_devices(input_, weight_, bias_)
     normalized_shape = int_list(normalized_shape, "native_layer_norm", "normalized_shape")
-    output_, mean_, rstd_ = K.native_layer_norm(input_, normalized_shape, weight_, bias_, eps)
+    try:
+        output_, mean_, rstd_ = K.native_layer_norm(input_, normalized_shape, weight_, bias_, eps)
+    except ValueError as error:
+        raise broadcast_error(error, input_, weight_, bias_) from None
     output = make_tensor(output_)
     mean = make_tensor(mean_)
     rstd = make_tensor(rstd_)
@@ -2992,7 +3281,10 @@ def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
     C = int_arg(C, "native_group_norm", "C")
     HxW = int_arg(HxW, "native_group_norm", "HxW")
     group = int_arg(group, "native_group_norm", "group")
-    output_, mean_, rstd_ = K.native_group_norm(input_, weight_, bias_, N, C, HxW, group, eps)
+    try:
+        output_, mean_, rstd_ = K.native_group_norm(input_, weight_, bias_, N, C, HxW, group, eps)
+    except ValueError as error:
+        raise broadcast_error(error, input_, weight_, bias_) from None
     output = make_tensor(output_)
     mean = make_tensor(mean_)
     rstd = make_tensor(rstd_)
@@ -3020,7 +3312,10 @@ def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=
     if B.cuda_loaded:
         B.check_devices(weight_, indices_)
     padding_idx = int_arg(padding_idx, "embedding", "padding_idx")
-    result = make_tensor(K.embedding(weight_, indices_, padding_idx, scale_grad_by_freq, sparse))
+    try:
+        result = make_tensor(K.embedding(weight_, indices_, padding_idx, scale_grad_by_freq, sparse))
+    except ValueError as error:
+        raise broadcast_error(error, weight_, indices_) from None
     if STATE.enabled and requires_grad(weight):
         node = EmbeddingBackward0()
         node.next_functions = (edge(weight), NO_EDGE)
@@ -3054,6 +3349,27 @@ def upsample_nearest2d(self, output_size, scales_h=None, scales_w=None):
     return result
 
 
+def upsample_bilinear2d(self, output_size, align_corners, scales_h=None, scales_w=None):
+    """upsample_bilinear2d(Tensor self, int[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor"""
+    self_ = tensor_data(self, "upsample_bilinear2d", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    output_size = int_list(output_size, "upsample_bilinear2d", "output_size", 2)
+    result = make_tensor(K.upsample_bilinear2d(self_, output_size, align_corners, scales_h, scales_w))
+    if STATE.enabled and requires_grad(self):
+        node = UpsampleBilinear2DBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.align_corners = align_corners
+        node.output_size = output_size
+        node.scales_h = scales_h
+        node.scales_w = scales_w
+        node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None, reduction=1):
     """binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=Mean) -> Tensor"""
     self_ = tensor_data(self, "binary_cross_entropy_with_logits", "self", 1)
@@ -3063,11 +3379,10 @@ def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None,
     if B.cuda_loaded:
         B.check_devices(self_, target_, weight_, pos_weight_)
     reduction = int_arg(reduction, "binary_cross_entropy_with_logits", "reduction")
-    result = make_tensor(K.binary_cross_entropy_with_logits(self_, target_, weight_, pos_weight_, reduction))
-    if requires_grad(weight):
-        raise RuntimeError("the derivative for 'weight' is not implemented.")
-    if requires_grad(pos_weight):
-        raise RuntimeError("the derivative for 'pos_weight' is not implemented.")
+    try:
+        result = make_tensor(K.binary_cross_entropy_with_logits(self_, target_, weight_, pos_weight_, reduction))
+    except ValueError as error:
+        raise broadcast_error(error, self_, target_, weight_, pos_weight_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(target) or requires_grad(weight) or requires_grad(pos_weight)):
         node = BinaryCrossEntropyWithLogitsBackward0()
         node.next_functions = (edge(self), edge(target), edge(weight), edge(pos_weight))
@@ -3092,7 +3407,10 @@ def _scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0
     dropout_mask_ = optional_tensor_data(dropout_mask, "_scaled_dot_product_attention", "dropout_mask", 7)
     if B.cuda_loaded:
         B.check_devices(query_, key_, value_, attn_mask_, dropout_mask_)
-    output_, attn_ = K.scaled_dot_product_attention(query_, key_, value_, attn_mask_, dropout_p, is_causal, dropout_mask_, scale)
+    try:
+        output_, attn_ = K.scaled_dot_product_attention(query_, key_, value_, attn_mask_, dropout_p, is_causal, dropout_mask_, scale)
+    except ValueError as error:
+        raise broadcast_error(error, query_, key_, value_, attn_mask_, dropout_mask_) from None
     output = make_tensor(output_)
     attn = make_tensor(attn_)
     if STATE.enabled and (requires_grad(query) or requires_grad(key) or requires_grad(value) or requires_grad(attn_mask)):
@@ -3112,6 +3430,59 @@ def _scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0
         output.grad_fn = node
         output._requires_grad = True
     return return_type("_scaled_dot_product_attention", ("output", "attn"), (output, attn))
+
+
+def _lstm_cell(input_gates, hidden_gates, cx):
+    """_lstm_cell(Tensor input_gates, Tensor hidden_gates, Tensor cx) -> (Tensor hy, Tensor cy)"""
+    input_gates_ = tensor_data(input_gates, "_lstm_cell", "input_gates", 1)
+    hidden_gates_ = tensor_data(hidden_gates, "_lstm_cell", "hidden_gates", 2)
+    cx_ = tensor_data(cx, "_lstm_cell", "cx", 3)
+    if B.cuda_loaded:
+        B.check_devices(input_gates_, hidden_gates_, cx_)
+    try:
+        hy_, cy_ = K.lstm_cell(input_gates_, hidden_gates_, cx_)
+    except ValueError as error:
+        raise broadcast_error(error, input_gates_, hidden_gates_, cx_) from None
+    hy = make_tensor(hy_)
+    cy = make_tensor(cy_)
+    if STATE.enabled and (requires_grad(input_gates) or requires_grad(hidden_gates) or requires_grad(cx)):
+        node = LstmCellBackward0()
+        node.next_functions = (edge(input_gates), edge(hidden_gates), edge(cx))
+        node.output_meta = (hy._data.shape, hy._data.dtype, cy._data.shape, cy._data.dtype)
+        node.input_gates_ = input_gates
+        node.hidden_gates_ = hidden_gates
+        node.cx_ = cx
+        node.saved_versions = (version(node.input_gates_), version(node.hidden_gates_), version(node.cx_))
+        hy.grad_fn = node
+        hy._requires_grad = True
+        cy.grad_fn = node
+        cy._requires_grad = True
+        cy._output_nr = 1
+    return return_type("_lstm_cell", ("hy", "cy"), (hy, cy))
+
+
+def _gru_cell(input_gates, hidden_gates, hx):
+    """_gru_cell(Tensor input_gates, Tensor hidden_gates, Tensor hx) -> Tensor"""
+    input_gates_ = tensor_data(input_gates, "_gru_cell", "input_gates", 1)
+    hidden_gates_ = tensor_data(hidden_gates, "_gru_cell", "hidden_gates", 2)
+    hx_ = tensor_data(hx, "_gru_cell", "hx", 3)
+    if B.cuda_loaded:
+        B.check_devices(input_gates_, hidden_gates_, hx_)
+    try:
+        result = make_tensor(K.gru_cell(input_gates_, hidden_gates_, hx_))
+    except ValueError as error:
+        raise broadcast_error(error, input_gates_, hidden_gates_, hx_) from None
+    if STATE.enabled and (requires_grad(input_gates) or requires_grad(hidden_gates) or requires_grad(hx)):
+        node = GruCellBackward0()
+        node.next_functions = (edge(input_gates), edge(hidden_gates), edge(hx))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.input_gates_ = input_gates
+        node.hidden_gates_ = hidden_gates
+        node.hx_ = hx
+        node.saved_versions = (version(node.input_gates_), version(node.hidden_gates_), version(node.hx_))
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
 
 
 def rsub(*args, **kwargs):
@@ -3524,6 +3895,16 @@ def tril_(self, *args, **kwargs):
 def triu_(self, *args, **kwargs):
     """triu in place: the result written into self, its node made self's history."""
     return inplace(self, triu, *args, **kwargs)
+
+
+def index_put_(self, *args, **kwargs):
+    """index_put in place: the result written into self, its node made self's history."""
+    return inplace(self, index_put, *args, **kwargs)
+
+
+def index_add_(self, *args, **kwargs):
+    """index_add in place: the result written into self, its node made self's history."""
+    return inplace(self, index_add, *args, **kwargs)
 
 
 def masked_fill_(self, *args, **kwargs):

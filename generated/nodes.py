@@ -4,13 +4,10 @@
 
 `apply` is the array form (numpy or cupy through `xp`) run by ordinary backward;
 `apply_differentiable` runs the same formulas over Tensor ops for create_graph=True.
-On cupy arrays, an elementwise node's `apply` first tries its fused kernel (backward.cu,
-launched by runtime/cuda.py): one launch for all its input gradients.
+An elementwise node also has `apply_fused`, its kernel in backward.cu: a backend with fused
+kernels (cupy's) calls it with its launcher, one launch for all the input gradients.
 """
 
-from numpy import ndarray
-
-from gradspec.abi import cuda as C
 from gradspec.abi import formulas as H
 from gradspec.abi import Node, array_module, data_of
 
@@ -36,16 +33,21 @@ class AddBackward0(Node):
         grad = grads[0]
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("AddBackward0", grad, (), (self.alpha,), (need_other,))
-            if fused is not None:
-                return (
-                    grad if need_self else None,
-                    fused[0],
-                )
         return (
             grad if need_self else None,
             H.maybe_multiply(A, grad, self.alpha) if need_other else None,
+        )
+
+    def apply_fused(self, grads, launch):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        fused = launch("AddBackward0", grad, (), (self.alpha,), (need_other,))
+        if fused is None:
+            return None
+        return (
+            grad if need_self else None,
+            fused[0],
         )
 
     def apply_differentiable(self, grads):
@@ -72,16 +74,21 @@ class SubBackward0(Node):
         grad = grads[0]
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("SubBackward0", grad, (), (self.alpha,), (need_other,))
-            if fused is not None:
-                return (
-                    grad if need_self else None,
-                    fused[0],
-                )
         return (
             grad if need_self else None,
             -H.maybe_multiply(A, grad, self.alpha) if need_other else None,
+        )
+
+    def apply_fused(self, grads, launch):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        fused = launch("SubBackward0", grad, (), (self.alpha,), (need_other,))
+        if fused is None:
+            return None
+        return (
+            grad if need_self else None,
+            fused[0],
         )
 
     def apply_differentiable(self, grads):
@@ -108,15 +115,20 @@ class RsubBackward0(Node):
         grad = grads[0]
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("RsubBackward0", grad, (), (self.alpha,), (need_self,))
-            if fused is not None:
-                return (
-                    fused[0],
-                    grad if need_other else None,
-                )
         return (
             -H.maybe_multiply(A, grad, self.alpha) if need_self else None,
+            grad if need_other else None,
+        )
+
+    def apply_fused(self, grads, launch):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        fused = launch("RsubBackward0", grad, (), (self.alpha,), (need_self,))
+        if fused is None:
+            return None
+        return (
+            fused[0],
             grad if need_other else None,
         )
 
@@ -141,11 +153,14 @@ class RsubBackward1(Node):
 
     def apply(self, grads):
         grad = grads[0]
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("RsubBackward1", grad, (), (self.alpha,), (True,))
-            if fused is not None:
-                return fused
         return (-H.maybe_multiply(A, grad, self.alpha),)
+
+    def apply_fused(self, grads, launch):
+        grad = grads[0]
+        fused = launch("RsubBackward1", grad, (), (self.alpha,), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         grad = grads[0]
@@ -170,14 +185,22 @@ class MulBackward0(Node):
         other = data_of(self.other_)
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("MulBackward0", grad, (self_, other), (), (need_self, need_other))
-            if fused is not None:
-                return fused
         return (
             grad * other if need_self else None,
             grad * self_ if need_other else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        other = data_of(self.other_)
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        fused = launch("MulBackward0", grad, (self_, other), (), (need_self, need_other))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -210,14 +233,22 @@ class DivBackward0(Node):
         other = data_of(self.other_)
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("DivBackward0", grad, (self_, other), (), (need_self, need_other))
-            if fused is not None:
-                return fused
         return (
             grad / other if need_self else None,
             -grad * self_ / (other * other) if need_other else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        other = data_of(self.other_)
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        fused = launch("DivBackward0", grad, (self_, other), (), (need_self, need_other))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -242,11 +273,14 @@ class NegBackward0(Node):
 
     def apply(self, grads):
         grad = grads[0]
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("NegBackward0", grad, (), (), (True,))
-            if fused is not None:
-                return fused
         return (-grad,)
+
+    def apply_fused(self, grads, launch):
+        grad = grads[0]
+        fused = launch("NegBackward0", grad, (), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         grad = grads[0]
@@ -268,11 +302,16 @@ class ReciprocalBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("ReciprocalBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (-grad * result * result,)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("ReciprocalBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -296,11 +335,16 @@ class PowBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("PowBackward0", grad, (self_,), (self.exponent,), (True,))
-            if fused is not None:
-                return fused
         return (H.pow_backward(A, grad, self_, self.exponent),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("PowBackward0", grad, (self_,), (self.exponent,), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -329,14 +373,23 @@ class PowBackward1(Node):
         result = self.result_._data
         need_self = self.next_functions[0][0] is not None
         need_exponent = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("PowBackward1", grad, (self_, exponent, result), (), (need_self, need_exponent))
-            if fused is not None:
-                return fused
         return (
             H.pow_backward_self(A, grad, self_, exponent) if need_self else None,
             H.pow_backward_exponent(A, grad, self_, exponent, result) if need_exponent else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        exponent = data_of(self.exponent_)
+        result = self.result_._data
+        need_self = self.next_functions[0][0] is not None
+        need_exponent = self.next_functions[1][0] is not None
+        fused = launch("PowBackward1", grad, (self_, exponent, result), (), (need_self, need_exponent))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -369,11 +422,17 @@ class PowBackward2(Node):
         grad = grads[0]
         exponent = data_of(self.exponent_)
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("PowBackward2", grad, (exponent, result), (self.self,), (True,))
-            if fused is not None:
-                return fused
         return (H.pow_backward_exponent(A, grad, self.self, exponent, result),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        exponent = data_of(self.exponent_)
+        result = self.result_._data
+        fused = launch("PowBackward2", grad, (exponent, result), (self.self,), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -397,14 +456,19 @@ class LerpBackward0(Node):
         grad = grads[0]
         need_self = self.next_functions[0][0] is not None
         need_end = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("LerpBackward0", grad, (), (self.weight,), (need_self, need_end))
-            if fused is not None:
-                return fused
         return (
             grad * (1 - self.weight) if need_self else None,
             grad * self.weight if need_end else None,
         )
+
+    def apply_fused(self, grads, launch):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_end = self.next_functions[1][0] is not None
+        fused = launch("LerpBackward0", grad, (), (self.weight,), (need_self, need_end))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         grad = grads[0]
@@ -437,15 +501,25 @@ class LerpBackward1(Node):
         need_self = self.next_functions[0][0] is not None
         need_end = self.next_functions[1][0] is not None
         need_weight = self.next_functions[2][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("LerpBackward1", grad, (self_, end, weight), (), (need_self, need_end, need_weight))
-            if fused is not None:
-                return fused
         return (
             grad * (1 - weight) if need_self else None,
             grad * weight if need_end else None,
             grad * (end - self_) if need_weight else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        end = data_of(self.end_)
+        weight = data_of(self.weight_)
+        need_self = self.next_functions[0][0] is not None
+        need_end = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
+        fused = launch("LerpBackward1", grad, (self_, end, weight), (), (need_self, need_end, need_weight))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -478,11 +552,16 @@ class ExpBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("ExpBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad * result,)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("ExpBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -505,11 +584,16 @@ class LogBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("LogBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad / self_,)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("LogBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -533,11 +617,16 @@ class SqrtBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("SqrtBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad / (2 * result),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("SqrtBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -560,12 +649,17 @@ class SinBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("SinBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (grad * xp.cos(self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("SinBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -588,12 +682,17 @@ class CosBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("CosBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (grad * -xp.sin(self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("CosBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -617,11 +716,16 @@ class TanBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("TanBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad * (1 + result * result),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("TanBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -645,11 +749,16 @@ class TanhBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("TanhBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad * (1 - result * result),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("TanhBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -673,11 +782,16 @@ class SigmoidBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("SigmoidBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad * result * (1 - result),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("SigmoidBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -701,12 +815,17 @@ class ReluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("ReluBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (xp.where(result <= 0, 0, grad),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("ReluBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -765,11 +884,16 @@ class AbsBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("AbsBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad * A.sign(self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("AbsBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -878,12 +1002,17 @@ class ClampMinBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("ClampMinBackward0", grad, (self_,), (self.min,), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (xp.where(self_ >= self.min, grad, 0),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("ClampMinBackward0", grad, (self_,), (self.min,), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -907,12 +1036,17 @@ class ClampMaxBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("ClampMaxBackward0", grad, (self_,), (self.max,), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (xp.where(self_ <= self.max, grad, 0),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("ClampMaxBackward0", grad, (self_,), (self.max,), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -939,15 +1073,23 @@ class MaximumBackward0(Node):
         other = data_of(self.other_)
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("MaximumBackward0", grad, (self_, other), (), (need_self, need_other))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (
             xp.where(self_ < other, 0, xp.where(self_ == other, grad / 2, grad)) if need_self else None,
             xp.where(self_ > other, 0, xp.where(self_ == other, grad / 2, grad)) if need_other else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        other = data_of(self.other_)
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        fused = launch("MaximumBackward0", grad, (self_, other), (), (need_self, need_other))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -980,15 +1122,23 @@ class MinimumBackward0(Node):
         other = data_of(self.other_)
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("MinimumBackward0", grad, (self_, other), (), (need_self, need_other))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (
             xp.where(self_ > other, 0, xp.where(self_ == other, grad / 2, grad)) if need_self else None,
             xp.where(self_ < other, 0, xp.where(self_ == other, grad / 2, grad)) if need_other else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        other = data_of(self.other_)
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        fused = launch("MinimumBackward0", grad, (self_, other), (), (need_self, need_other))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1017,11 +1167,16 @@ class Log1PBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("Log1PBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad / (1 + self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("Log1PBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1045,11 +1200,16 @@ class Expm1Backward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("Expm1Backward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad * (result + 1),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("Expm1Backward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1072,11 +1232,16 @@ class Log2Backward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("Log2Backward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad / (self_ * 0.6931471805599453),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("Log2Backward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1099,11 +1264,16 @@ class Log10Backward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("Log10Backward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad / (self_ * 2.302585092994046),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("Log10Backward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1127,11 +1297,16 @@ class RsqrtBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("RsqrtBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (-0.5 * grad * result * result * result,)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("RsqrtBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1154,12 +1329,17 @@ class AsinBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("AsinBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (grad / xp.sqrt(1 - self_ * self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("AsinBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1182,12 +1362,17 @@ class AcosBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("AcosBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (-grad / xp.sqrt(1 - self_ * self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("AcosBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1210,11 +1395,16 @@ class AtanBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("AtanBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad / (1 + self_ * self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("AtanBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1237,12 +1427,17 @@ class SinhBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("SinhBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (grad * xp.cosh(self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("SinhBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1265,12 +1460,17 @@ class CoshBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("CoshBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (grad * xp.sinh(self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("CoshBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1293,12 +1493,17 @@ class ErfBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("ErfBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (grad * 1.1283791670955126 * xp.exp(-self_ * self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("ErfBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1310,7 +1515,7 @@ class ErfBackward0(Node):
 class LeakyReluBackward0(Node):
     """derivatives.yaml: leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor
 
-      self: where(self > 0, grad, grad * negative_slope)
+      self: leaky_relu_backward(grad, self, negative_slope, False)
     """
 
     __slots__ = ("self_", "negative_slope")
@@ -1322,18 +1527,59 @@ class LeakyReluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("LeakyReluBackward0", grad, (self_,), (self.negative_slope,), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (xp.where(self_ > 0, grad, grad * self.negative_slope),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("LeakyReluBackward0", grad, (self_,), (self.negative_slope,), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
         self_ = self.self_
-        return (T.where(self_ > 0, grad, grad * self.negative_slope),)
+        return (T.leaky_relu_backward(grad, self_, self.negative_slope, False),)
+
+
+class LeakyReluBackwardBackward0(Node):
+    """derivatives.yaml: leaky_relu_backward(Tensor grad_output, Tensor self, Scalar negative_slope, bool self_is_result) -> Tensor
+
+      grad_output: leaky_relu_backward(grad, self, negative_slope, self_is_result)
+      self: zeros_like(grad)
+    """
+
+    __slots__ = ("self_", "negative_slope", "self_is_result")
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("negative_slope", "self_is_result")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        xp = array_module(grad)
+        return (
+            xp.where(self_ > 0, grad, grad * self.negative_slope) if need_grad_output else None,
+            H.zeros_like(A, grad) if need_self else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            T.leaky_relu_backward(grad, self_, self.negative_slope, self.self_is_result) if need_grad_output else None,
+            H.zeros_like(T, grad) if need_self else None,
+        )
 
 
 class EluBackward0(Node):
@@ -1351,11 +1597,16 @@ class EluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("EluBackward0", grad, (self_,), (self.alpha, self.scale, self.input_scale), (True,))
-            if fused is not None:
-                return fused
         return (H.elu_backward(A, grad, self_, self.alpha, self.scale, self.input_scale),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("EluBackward0", grad, (self_,), (self.alpha, self.scale, self.input_scale), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1402,11 +1653,16 @@ class SiluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("SiluBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad * A.sigmoid(self_) * (1 + self_ * (1 - A.sigmoid(self_))),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("SiluBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1418,7 +1674,7 @@ class SiluBackward0(Node):
 class SoftplusBackward0(Node):
     """derivatives.yaml: softplus(Tensor self, Scalar beta=1, Scalar threshold=20) -> Tensor
 
-      self: where(self * beta > threshold, grad, grad * sigmoid(self * beta))
+      self: softplus_backward(grad, self, beta, threshold)
     """
 
     __slots__ = ("self_", "beta", "threshold")
@@ -1430,18 +1686,65 @@ class SoftplusBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("SoftplusBackward0", grad, (self_,), (self.beta, self.threshold), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
-        return (xp.where(self_ * self.beta > self.threshold, grad, grad * A.sigmoid(self_ * self.beta)),)
+        return (xp.where(self_ * self.beta > self.threshold, grad, grad / (1 + xp.exp(-self_ * self.beta))),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("SoftplusBackward0", grad, (self_,), (self.beta, self.threshold), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
         self_ = self.self_
-        return (T.where(self_ * self.beta > self.threshold, grad, grad * T.sigmoid(self_ * self.beta)),)
+        return (T.softplus_backward(grad, self_, self.beta, self.threshold),)
+
+
+class SoftplusBackwardBackward0(Node):
+    """derivatives.yaml: softplus_backward(Tensor grad_output, Tensor self, Scalar beta, Scalar threshold) -> Tensor
+
+      grad_output: softplus_backward(grad, self, beta, threshold)
+      self: grad * grad_output * beta * sigmoid(self * beta) * (1 - sigmoid(self * beta)) * (self * beta < threshold)
+    """
+
+    __slots__ = ("grad_output_", "self_", "beta", "threshold")
+    saved_slots = ("grad_output_", "self_")
+    saved_names = ("grad_output", "self")
+    value_slots = ("beta", "threshold")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        if type(grad) is not ndarray:
+            fused = C.fused_backward("SoftplusBackwardBackward0", grad, (grad_output, self_), (self.beta, self.threshold), (need_grad_output, need_self))
+            if fused is not None:
+                return fused
+        xp = array_module(grad)
+        return (
+            xp.where(self_ * self.beta > self.threshold, grad, grad / (1 + xp.exp(-self_ * self.beta))) if need_grad_output else None,
+            grad * grad_output * self.beta * A.sigmoid(self_ * self.beta) * (1 - A.sigmoid(self_ * self.beta)) * (self_ * self.beta < self.threshold) if need_self else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = self.grad_output_
+        self_ = self.self_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            T.softplus_backward(grad, self_, self.beta, self.threshold) if need_grad_output else None,
+            grad * grad_output * self.beta * T.sigmoid(self_ * self.beta) * (1 - T.sigmoid(self_ * self.beta)) * (self_ * self.beta < self.threshold) if need_self else None,
+        )
 
 
 class HardtanhBackward0(Node):
@@ -1459,12 +1762,17 @@ class HardtanhBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("HardtanhBackward0", grad, (self_,), (self.min_val, self.max_val), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (xp.where(xp.logical_or(self_ <= self.min_val, self_ >= self.max_val), 0, grad),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("HardtanhBackward0", grad, (self_,), (self.min_val, self.max_val), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1526,19 +1834,26 @@ class WhereBackward0(Node):
         condition = data_of(self.condition_)
         need_self = self.next_functions[1][0] is not None
         need_other = self.next_functions[2][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("WhereBackward0", grad, (condition,), (), (need_self, need_other))
-            if fused is not None:
-                return (
-                    None,
-                    fused[0],
-                    fused[1],
-                )
         xp = array_module(grad)
         return (
             None,
             xp.where(condition, grad, 0) if need_self else None,
             xp.where(condition, 0, grad) if need_other else None,
+        )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        condition = data_of(self.condition_)
+        need_self = self.next_functions[1][0] is not None
+        need_other = self.next_functions[2][0] is not None
+        fused = launch("WhereBackward0", grad, (condition,), (), (need_self, need_other))
+        if fused is None:
+            return None
+        return (
+            None,
+            fused[0],
+            fused[1],
         )
 
     def apply_differentiable(self, grads):
@@ -2149,14 +2464,22 @@ class DotBackward0(Node):
         tensor = data_of(self.tensor_)
         need_self = self.next_functions[0][0] is not None
         need_tensor = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("DotBackward0", grad, (self_, tensor), (), (need_self, need_tensor))
-            if fused is not None:
-                return fused
         return (
             grad * tensor if need_self else None,
             grad * self_ if need_tensor else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        tensor = data_of(self.tensor_)
+        need_self = self.next_functions[0][0] is not None
+        need_tensor = self.next_functions[1][0] is not None
+        fused = launch("DotBackward0", grad, (self_, tensor), (), (need_self, need_tensor))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2205,6 +2528,23 @@ class ReshapeBackward0(Node):
     def apply_differentiable(self, grads):
         grad = grads[0]
         return (T.reshape(grad, self.self_shape),)
+
+
+class AliasBackward0(Node):
+    """derivatives.yaml: alias(Tensor(a) self) -> Tensor(a)
+
+      self: grad
+    """
+
+    __slots__ = ()
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (grad,)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (grad,)
 
 
 class CloneBackward0(Node):
@@ -2511,6 +2851,41 @@ class IndexBackwardBackward0(Node):
         return (T.index(grad, self.indices),)
 
 
+class IndexPutBackward0(Node):
+    """derivatives.yaml: index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor
+
+      self: grad if accumulate else index_put(grad, indices, zeros_like(values), False)
+      values: grad.index(indices)
+    """
+
+    __slots__ = ("values_", "accumulate", "indices")
+    saved_slots = ("values_",)
+    saved_names = ("values",)
+    value_slots = ("accumulate", "indices")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        values = data_of(self.values_)
+        need_self = self.next_functions[0][0] is not None
+        need_values = self.next_functions[1][0] is not None
+        return (
+            (grad if self.accumulate else A.index_put(grad, self.indices, H.zeros_like(A, values), False)) if need_self else None,
+            A.index(grad, self.indices) if need_values else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        values = self.values_
+        need_self = self.next_functions[0][0] is not None
+        need_values = self.next_functions[1][0] is not None
+        return (
+            (grad if self.accumulate else T.index_put(grad, self.indices, H.zeros_like(T, values), False)) if need_self else None,
+            T.index(grad, self.indices) if need_values else None,
+        )
+
+
 class IndexSelectBackward0(Node):
     """derivatives.yaml: index_select(Tensor self, int dim, Tensor index) -> Tensor
 
@@ -2540,6 +2915,43 @@ class IndexSelectBackward0(Node):
         return (
             H.index_select_backward(T, grad, self.self_shape, self.dim, index) if need_self else None,
             None,
+        )
+
+
+class IndexAddBackward0(Node):
+    """derivatives.yaml: index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor
+
+      self: grad
+      source: maybe_multiply(grad.index_select(dim, index), alpha)
+    """
+
+    __slots__ = ("index_", "alpha", "dim")
+    saved_slots = ("index_",)
+    saved_names = ("index",)
+    value_slots = ("alpha", "dim")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        index = data_of(self.index_)
+        need_self = self.next_functions[0][0] is not None
+        need_source = self.next_functions[2][0] is not None
+        return (
+            grad if need_self else None,
+            None,
+            H.maybe_multiply(A, A.index_select(grad, self.dim, index), self.alpha) if need_source else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        index = self.index_
+        need_self = self.next_functions[0][0] is not None
+        need_source = self.next_functions[2][0] is not None
+        return (
+            grad if need_self else None,
+            None,
+            H.maybe_multiply(T, T.index_select(grad, self.dim, index), self.alpha) if need_source else None,
         )
 
 
@@ -2696,16 +3108,22 @@ class MaskedFillBackward0(Node):
         grad = grads[0]
         mask = data_of(self.mask_)
         need_self = self.next_functions[0][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("MaskedFillBackward0", grad, (mask,), (), (need_self,))
-            if fused is not None:
-                return (
-                    fused[0],
-                    None,
-                )
         xp = array_module(grad)
         return (
             xp.where(mask, 0, grad) if need_self else None,
+            None,
+        )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        mask = data_of(self.mask_)
+        need_self = self.next_functions[0][0] is not None
+        fused = launch("MaskedFillBackward0", grad, (mask,), (), (need_self,))
+        if fused is None:
+            return None
+        return (
+            fused[0],
             None,
         )
 
@@ -2998,10 +3416,11 @@ class NllLossBackward0(Node):
         weight = data_of(self.weight_)
         total_weight = self.total_weight_._data
         need_self = self.next_functions[0][0] is not None
+        need_weight = self.next_functions[2][0] is not None
         return (
             A.nll_loss_backward(grads[0], self_, target, weight, self.reduction, self.ignore_index, total_weight) if need_self else None,
             None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
         )
 
     def apply_differentiable(self, grads):
@@ -3011,10 +3430,11 @@ class NllLossBackward0(Node):
         weight = self.weight_
         total_weight = self.saved_output(self.total_weight_)
         need_self = self.next_functions[0][0] is not None
+        need_weight = self.next_functions[2][0] is not None
         return (
             T.nll_loss_backward(grads[0], self_, target, weight, self.reduction, self.ignore_index, total_weight) if need_self else None,
             None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
         )
 
 
@@ -3037,11 +3457,12 @@ class NllLossBackwardBackward0(Node):
         weight = data_of(self.weight_)
         need_grad_output = self.next_functions[0][0] is not None
         need_self = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[3][0] is not None
         return (
             A.nll_loss_forward(grad, target, weight, self.reduction, self.ignore_index)[0] if need_grad_output else None,
             H.zeros_like(A, grad) if need_self else None,
             None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
             None,
         )
 
@@ -3052,11 +3473,12 @@ class NllLossBackwardBackward0(Node):
         weight = self.weight_
         need_grad_output = self.next_functions[0][0] is not None
         need_self = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[3][0] is not None
         return (
             T.nll_loss_forward(grad, target, weight, self.reduction, self.ignore_index)[0] if need_grad_output else None,
             H.zeros_like(T, grad) if need_self else None,
             None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
             None,
         )
 
@@ -3081,10 +3503,11 @@ class BinaryCrossEntropyBackward0(Node):
         weight = data_of(self.weight_)
         need_self = self.next_functions[0][0] is not None
         need_target = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
         return (
             H.binary_cross_entropy_backward(A, grad, self_, target, weight, self.reduction) if need_self else None,
             H.binary_cross_entropy_target_backward(A, grad, self_, target, weight, self.reduction) if need_target else None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
         )
 
     def apply_differentiable(self, grads):
@@ -3095,10 +3518,11 @@ class BinaryCrossEntropyBackward0(Node):
         weight = self.weight_
         need_self = self.next_functions[0][0] is not None
         need_target = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
         return (
             H.binary_cross_entropy_backward(T, grad, self_, target, weight, self.reduction) if need_self else None,
             H.binary_cross_entropy_target_backward(T, grad, self_, target, weight, self.reduction) if need_target else None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
         )
 
 
@@ -3571,6 +3995,24 @@ class UpsampleNearest2DBackward0(Node):
         return (H.upsample_nearest2d_backward(T, grad, self.self_shape, self.output_size, self.scales_h, self.scales_w),)
 
 
+class UpsampleBilinear2DBackward0(Node):
+    """derivatives.yaml: upsample_bilinear2d(Tensor self, int[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor
+
+      self: upsample_bilinear2d_backward(grad, self.shape, output_size, align_corners, scales_h, scales_w)
+    """
+
+    __slots__ = ("align_corners", "output_size", "scales_h", "scales_w", "self_shape")
+    value_slots = ("align_corners", "output_size", "scales_h", "scales_w", "self_shape")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (H.upsample_bilinear2d_backward(A, grad, self.self_shape, self.output_size, self.align_corners, self.scales_h, self.scales_w),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (H.upsample_bilinear2d_backward(T, grad, self.self_shape, self.output_size, self.align_corners, self.scales_h, self.scales_w),)
+
+
 class BinaryCrossEntropyWithLogitsBackward0(Node):
     """derivatives.yaml: binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=Mean) -> Tensor
 
@@ -3592,11 +4034,13 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
         pos_weight = data_of(self.pos_weight_)
         need_self = self.next_functions[0][0] is not None
         need_target = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
+        need_pos_weight = self.next_functions[3][0] is not None
         return (
             H.bce_with_logits_backward(A, grad, self_, target, weight, pos_weight, self.reduction) if need_self else None,
             H.bce_with_logits_target_backward(A, grad, self_, target, weight, pos_weight, self.reduction) if need_target else None,
-            None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
+            self.not_implemented("pos_weight") if need_pos_weight else None,
         )
 
     def apply_differentiable(self, grads):
@@ -3608,11 +4052,13 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
         pos_weight = self.pos_weight_
         need_self = self.next_functions[0][0] is not None
         need_target = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
+        need_pos_weight = self.next_functions[3][0] is not None
         return (
             H.bce_with_logits_backward(T, grad, self_, target, weight, pos_weight, self.reduction) if need_self else None,
             H.bce_with_logits_target_backward(T, grad, self_, target, weight, pos_weight, self.reduction) if need_target else None,
-            None,
-            None,
+            self.not_implemented("weight") if need_weight else None,
+            self.not_implemented("pos_weight") if need_pos_weight else None,
         )
 
 
@@ -3669,4 +4115,89 @@ class ScaledDotProductAttentionBackward0(Node):
             grad_value,
             grad_attn_mask,
             None,
+        )
+
+
+class LstmCellBackward0(Node):
+    """derivatives.yaml: _lstm_cell(Tensor input_gates, Tensor hidden_gates, Tensor cx) -> (Tensor hy, Tensor cy)
+
+      input_gates, hidden_gates, cx: lstm_cell_backward(grads[0], grads[1], input_gates, hidden_gates, cx, grad_input_mask)
+    """
+
+    __slots__ = ("input_gates_", "hidden_gates_", "cx_")
+    num_outputs = 2
+    saved_slots = ("input_gates_", "hidden_gates_", "cx_")
+    saved_names = ("input_gates", "hidden_gates", "cx")
+
+    def apply(self, grads):
+        self.check_saved()
+        input_gates = data_of(self.input_gates_)
+        hidden_gates = data_of(self.hidden_gates_)
+        cx = data_of(self.cx_)
+        need_input_gates = self.next_functions[0][0] is not None
+        need_hidden_gates = self.next_functions[1][0] is not None
+        need_cx = self.next_functions[2][0] is not None
+        grad_input_gates, grad_hidden_gates, grad_cx = H.lstm_cell_backward(A, grads[0], grads[1], input_gates, hidden_gates, cx, (need_input_gates, need_hidden_gates, need_cx))
+        return (
+            grad_input_gates,
+            grad_hidden_gates,
+            grad_cx,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        input_gates = self.input_gates_
+        hidden_gates = self.hidden_gates_
+        cx = self.cx_
+        need_input_gates = self.next_functions[0][0] is not None
+        need_hidden_gates = self.next_functions[1][0] is not None
+        need_cx = self.next_functions[2][0] is not None
+        grad_input_gates, grad_hidden_gates, grad_cx = H.lstm_cell_backward(T, grads[0], grads[1], input_gates, hidden_gates, cx, (need_input_gates, need_hidden_gates, need_cx))
+        return (
+            grad_input_gates,
+            grad_hidden_gates,
+            grad_cx,
+        )
+
+
+class GruCellBackward0(Node):
+    """derivatives.yaml: _gru_cell(Tensor input_gates, Tensor hidden_gates, Tensor hx) -> Tensor
+
+      input_gates, hidden_gates, hx: gru_cell_backward(grad, input_gates, hidden_gates, hx, grad_input_mask)
+    """
+
+    __slots__ = ("input_gates_", "hidden_gates_", "hx_")
+    saved_slots = ("input_gates_", "hidden_gates_", "hx_")
+    saved_names = ("input_gates", "hidden_gates", "hx")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        input_gates = data_of(self.input_gates_)
+        hidden_gates = data_of(self.hidden_gates_)
+        hx = data_of(self.hx_)
+        need_input_gates = self.next_functions[0][0] is not None
+        need_hidden_gates = self.next_functions[1][0] is not None
+        need_hx = self.next_functions[2][0] is not None
+        grad_input_gates, grad_hidden_gates, grad_hx = H.gru_cell_backward(A, grad, input_gates, hidden_gates, hx, (need_input_gates, need_hidden_gates, need_hx))
+        return (
+            grad_input_gates,
+            grad_hidden_gates,
+            grad_hx,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        input_gates = self.input_gates_
+        hidden_gates = self.hidden_gates_
+        hx = self.hx_
+        need_input_gates = self.next_functions[0][0] is not None
+        need_hidden_gates = self.next_functions[1][0] is not None
+        need_hx = self.next_functions[2][0] is not None
+        grad_input_gates, grad_hidden_gates, grad_hx = H.gru_cell_backward(T, grad, input_gates, hidden_gates, hx, (need_input_gates, need_hidden_gates, need_hx))
+        return (
+            grad_input_gates,
+            grad_hidden_gates,
+            grad_hx,
         )

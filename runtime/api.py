@@ -32,7 +32,8 @@ PROTOCOL = dict(
     __truediv__=F.div, __rtruediv__=C.reflected_truediv, __pow__=C.power, __rpow__=C.reflected_pow,
     __matmul__=C.matmul, __rmatmul__=C.reflected_matmul, __neg__=F.neg, __abs__=F.abs,
     __eq__=C.equal_operator, __ne__=C.not_equal_operator, __gt__=F.gt, __ge__=F.ge, __lt__=F.lt, __le__=F.le,
-    __and__=F.logical_and, __or__=F.logical_or, __xor__=F.logical_xor, __invert__=F.logical_not,
+    __and__=F.bitwise_and, __or__=F.bitwise_or, __xor__=F.bitwise_xor, __invert__=C.invert,
+    __rand__=F.bitwise_and, __ror__=F.bitwise_or, __rxor__=F.bitwise_xor,  # they commute
     __iadd__=C.iadd, __isub__=C.isub, __imul__=C.imul, __itruediv__=C.itruediv,
     __getitem__=C.getitem, __setitem__=C.setitem,
     T=property(C.transpose_all), mT=property(C.transpose_last),

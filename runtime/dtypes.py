@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -174,7 +175,40 @@ def promote(*values, to_float: builtins.bool = False) -> tuple:
 def _cast(value, target: np.dtype):
     if hasattr(value, "dtype") and not isinstance(value, np.generic):
         return value if value.dtype == target else value.astype(target)
+    if type(value) is builtins.int:
+        value = _wrapped(value, target)
     if not NUMPY_2 and type(value) in (builtins.int, builtins.float):  # bools stay: ops refuse some by type
         # numpy 1's where() (unlike its ufuncs) makes a Python number a 64-bit array, even when weak
         return target.type(value)
     return value
+
+
+def _wrapped(number: int, target: np.dtype):
+    """A Python int operand in an integer result dtype: wrapped as C++ converts it (uint8 - -2 adds
+    254; numpy refuses an out-of-range Python int)."""
+    if target.kind not in "iu":
+        return number
+    info = np.iinfo(target)
+    return number if info.min <= number <= info.max else np.asarray(number).astype(target)[()]
+
+
+_C_TYPE_NAMES = {"float16": "c10::Half", "float32": "float", "float64": "double", "uint8": "uint8_t",
+                 "int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t"}
+
+
+def checked_number(value, dtype: np.dtype):
+    """A Python number written into a tensor of `dtype` (fill, masked_fill, x[i] = value), as torch's
+    checked conversion: negative ints wrap into unsigned types, anything else out of range is
+    refused (so is a negative float for an unsigned type)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b" or isinstance(value, (builtins.bool, np.bool_)) or math.isnan(value) or math.isinf(value):
+        return np.asarray(value).astype(dtype)[()]
+    if dtype.kind == "f":
+        fits = abs(value) <= np.finfo(dtype).max
+    else:
+        info = np.iinfo(dtype)
+        fits = info.min <= value <= info.max or (dtype.kind == "u" and isinstance(value, (builtins.int, np.integer))
+                                                  and -info.max <= value < 0)
+    if not fits:
+        raise RuntimeError(f"value cannot be converted to type {_C_TYPE_NAMES[dtype.name]} without overflow")
+    return np.asarray(value).astype(dtype)[()]

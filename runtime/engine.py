@@ -80,14 +80,12 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
     node = None
     grad_mode = GRAD_MODE.enabled
     GRAD_MODE.enabled = create_graph
-    cuda = backends.cuda_loaded  # then each node runs on the device of its gradients
+    cuda = backends.cuda_loaded  # then each node runs on the backend and device of its gradients
     try:
         # numpy's divide-by-zero warnings: torch gives inf and nan silently
         with np.errstate(all="ignore"):
             while ready:
                 node, grads = ready.pop()
-                if cuda and grads is not None:
-                    backends.follow([g._data if create_graph else g for g in grads if g is not None])
                 if grads is None:
                     outputs = ()
                 elif anomaly:
@@ -97,7 +95,7 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
                     if type(node) is AccumulateGrad:  # a leaf passed as a root
                         run._store_grad(node.variable, grads[0])
                         continue
-                    outputs = node.apply(grads)
+                    outputs = backends.backward(node, grads) if cuda else node.apply(grads)
                     if not keep_graph:
                         node.release_variables()
                 else:
@@ -154,14 +152,15 @@ class _Run:
 
     def execute(self, node, grads: list, captured, needed):
         hooks = node._hooks
+        # torch's order: a node that runs has its tensor pre-hooks called with it, after the
+        # capture; one that only delivers a captured gradient calls them first
+        if captured is not None and node in needed:
+            self._capture(node, grads, captured)
         if hooks is not None:
             grads = self._tensor_pre_hooks(hooks, grads)
-        if captured is not None:
-            for nr, grad in enumerate(grads):
-                if (node, nr) in captured and grad is not None:
-                    captured[(node, nr)] = grad
-            if node not in needed:
-                return ()
+        if captured is not None and node not in needed:
+            self._capture(node, grads, captured)
+            return ()
         if hooks is not None and hooks.pre:
             grads = self._node_pre_hooks(hooks, grads)
         if type(node) is AccumulateGrad:
@@ -171,12 +170,21 @@ class _Run:
             return ()
         if node.num_outputs > 1 and node.engine_fills_unused_grads and any(g is None for g in grads):
             grads = self._zeros_for_unused_outputs(node, grads)
-        outputs = node.apply_differentiable(grads) if self.create_graph else node.apply(grads)
+        if self.create_graph:
+            outputs = node.apply_differentiable(grads)
+        else:
+            outputs = backends.backward(node, grads) if backends.cuda_loaded else node.apply(grads)
         if not self.keep_graph:
             node.release_variables()
         if hooks is not None and hooks.post:
             outputs = self._post_hooks(hooks, outputs, grads)
         return outputs
+
+    @staticmethod
+    def _capture(node, grads, captured) -> None:
+        for nr, grad in enumerate(grads):
+            if (node, nr) in captured and grad is not None:
+                captured[(node, nr)] = grad
 
     def execute_in_anomaly_mode(self, node, grads: list, captured, needed, check_nan: bool):
         """execute, with the node recorded as the parent of nodes its backward creates, and its

@@ -12,6 +12,7 @@ import math
 
 from . import kernels
 from .backends import array_module
+from .dtypes import get_default_dtype
 from .tensor import make_tensor
 
 REDUCTION_NONE, REDUCTION_MEAN = 0, 1
@@ -42,17 +43,18 @@ def sum_backward(ops, grad, shape, dim, keepdim):
 
 def mean_backward(ops, grad, shape, dim, keepdim):
     count = math.prod(shape) if dim is None else math.prod(shape[d] for d in _reduced_dims(dim, len(shape)))
-    return sum_backward(ops, grad / count, shape, dim, keepdim)  # divide before expanding: fewer elements
+    # divided after expanding, as torch: a gradient of its own (an expanded view is read-only)
+    return sum_backward(ops, grad, shape, dim, keepdim) / count
 
 
 def _reduced_dims(dim, ndim: int) -> list[int]:
-    if dim is None or len(dim) == 0:
+    if dim is None or len(dim) == 0 or ndim == 0:  # a 0-d tensor's dim 0 is itself: none to restore
         return list(range(ndim))
     return [d % ndim for d in dim]
 
 
 def pow_backward(ops, grad, self, exponent):
-    if exponent == 0:
+    if exponent == 0 and not isinstance(exponent, bool):  # torch's shortcut compares with 0.0: False misses it
         return ops.zeros_like(self)
     if exponent == 2:  # x ** 2, the common case (squares, MSE): no power op needed
         return grad * 2 * self
@@ -69,6 +71,8 @@ def pow_backward_exponent(ops, grad, self, exponent, result):
         if self == 0:
             return ops.where(exponent >= 0, 0, grad * result * -math.inf)
         return grad * result * math.log(self)
+    if not _is_float(self):  # an integer base's log is in the default float dtype, as torch's (numpy's: float16)
+        self = ops._to_copy(self, dtype=get_default_dtype())
     zero_base = ops.logical_and(self == 0, exponent >= 0)
     return ops.where(zero_base, 0, grad * result * ops.log(self))
 
@@ -159,6 +163,11 @@ def _scale_loss_grad(local, grad, weight, reduction, numel: int):
         local = local * weight
     local = local * grad
     return local / numel if reduction == REDUCTION_MEAN else local
+
+
+def _is_float(x) -> bool:
+    dtype = x.dtype  # a numpy dtype, or gradspec's
+    return dtype.kind == "f" if hasattr(dtype, "kind") else dtype.is_floating_point
 
 
 def _shape(x) -> tuple:
@@ -271,7 +280,7 @@ def var_backward(ops, grad, self, dim, correction, keepdim):
     count = math.prod(shape[d] for d in dims)
     correction = 1 if correction is None else correction
     grad = _restore_reduced(ops, grad, shape, dim, keepdim)
-    scale = 2 / (count - correction) if count > correction else math.nan  # torch: nan for too few elements
+    scale = 2 / (count - correction) if count != correction else math.inf  # torch's division, by zero too
     return grad * scale * (self - ops.mean_dim(self, dims, True))
 
 
@@ -282,8 +291,8 @@ def std_backward(ops, result, grad, self, dim, correction, keepdim):
 def norm_backward(ops, grad, self, ord, result, dim, keepdim):
     shape = _shape(self)
     grad, result = (_restore_reduced(ops, x, shape, dim, keepdim) for x in (grad, result))
-    if ord == 0:
-        return ops.zeros_like(self)
+    if ord == 0:  # no gradient at all, as torch (not zeros: .grad stays None)
+        return None
     if ord == 1:
         return grad * ops.sign(self)
     if ord in (math.inf, -math.inf):
@@ -335,7 +344,9 @@ def repeat_backward(ops, grad, repeats, shape):
 
 
 def index_select_backward(ops, grad, shape, dim, index):
-    return ops.index_backward(grad, shape, [None] * (dim % len(shape)) + [index])
+    if not shape:  # a 0-d input: its one element was selected (once, index_select checked)
+        return ops.reshape(grad, [])
+    return ops.index_backward(grad, shape, [None] * (dim % len(shape)) + [ops.reshape(index, [-1])])
 
 
 def gather_backward(ops, grad, shape, dim, index):
@@ -357,6 +368,28 @@ def upsample_nearest2d_backward(ops, grad, self_shape, output_size, scales_h, sc
     rows = nearest_source_indices(self_shape[-2], output_size[0], scales_h)
     cols = nearest_source_indices(self_shape[-1], output_size[1], scales_w)
     return ops.index_backward(grad, self_shape, [None, None, rows[:, None], cols])
+
+
+def upsample_bilinear2d_backward(ops, grad, self_shape, output_size, align_corners, scales_h, scales_w):
+    """Each output's gradient goes back to its 2 x 2 source pixels by their weights: columns first,
+    then rows, each a weighted scatter-add (index_backward)."""
+    dtype = getattr(grad, "_data", grad).dtype
+    h0, h1, top, bottom = kernels.linear_source_weights(self_shape[-2], output_size[0], align_corners, scales_h, dtype)
+    w0, w1, left, right = kernels.linear_source_weights(self_shape[-1], output_size[1], align_corners, scales_w, dtype)
+    lead = [None] * (len(self_shape) - 2)
+    by_columns = list(self_shape[:-2]) + [output_size[0], self_shape[-1]]
+    columns = (ops.index_backward(grad * _constant(ops, grad, left), by_columns, lead + [None, w0])
+               + ops.index_backward(grad * _constant(ops, grad, right), by_columns, lead + [None, w1]))
+    return (ops.index_backward(columns * _constant(ops, grad, top[:, None]), list(self_shape), lead + [h0])
+            + ops.index_backward(columns * _constant(ops, grad, bottom[:, None]), list(self_shape), lead + [h1]))
+
+
+def _constant(ops, like, array):
+    """A host array of constants as an operand next to `like` (an array, or a Tensor in the
+    differentiable form), on its device."""
+    data = getattr(like, "_data", like)
+    values = array_module(data).asarray(array)
+    return make_tensor(values) if ops.DIFFERENTIABLE else values
 
 
 # ---- linear algebra and neural-network functions ------------------------------------------------
@@ -391,16 +424,27 @@ def binary_cross_entropy_target_backward(ops, grad, self, target, weight, reduct
     return _scale_loss_grad(local, grad, weight, reduction, _numel(self))
 
 
+def _difference(ops, self, target):
+    """self - target of a loss whose forward promoted the pair: a bool operand is cast to the other's
+    dtype first (- refuses bools)."""
+    if self.dtype.name == "bool":
+        self = ops._to_copy(self, dtype=target.dtype)
+    elif target.dtype.name == "bool":
+        target = ops._to_copy(target, dtype=self.dtype)
+    return self - target
+
+
 def mse_loss_backward(ops, grad, self, target, reduction):
-    return _scale_loss_grad(2 * (self - target), grad, None, reduction, _numel(self))
+    return _scale_loss_grad(2 * _difference(ops, self, target), grad, None, reduction, _numel(self))
 
 
 def smooth_l1_loss_backward(ops, grad, self, target, reduction, beta):
-    diff = self - target
+    diff = _difference(ops, self, target)
     if beta == 0:
         local = ops.sign(diff)
     else:
-        local = ops.where(ops.abs(diff) < beta, diff / beta, ops.sign(diff))
+        # torch's kernel: the quadratic branch unless beyond +-beta (so NaN takes it)
+        local = ops.where(diff < -beta, -1, ops.where(diff > beta, 1, diff / beta))
     return _scale_loss_grad(local, grad, None, reduction, _numel(self))
 
 
@@ -451,6 +495,39 @@ def _attention_probs(ops, query, key, attn_mask, is_causal, scale):
     if attn_mask is not None:
         scores = scores + attn_mask
     return ops._softmax(scores, -1, False)
+
+
+def lstm_cell_backward(ops, grad_hy, grad_cy, input_gates, hidden_gates, cx, mask):
+    """Gradients of _lstm_cell for (input_gates, hidden_gates, cx): the gates' activations are
+    computed again from the saved pre-activations (cheaper than keeping four more tensors)."""
+    width = _shape(cx)[-1]
+    gates = input_gates + hidden_gates
+    i, f, o = (ops.sigmoid(ops.slice(gates, -1, k * width, (k + 1) * width, 1)) for k in (0, 1, 3))
+    g = ops.tanh(ops.slice(gates, -1, 2 * width, 3 * width, 1))
+    tanh_cy = ops.tanh(f * cx + i * g)
+    grad_c = grad_cy + grad_hy * o * (1 - tanh_cy * tanh_cy)
+    grad_gates = ops.cat([grad_c * g * i * (1 - i), grad_c * cx * f * (1 - f), grad_c * i * (1 - g * g),
+                          grad_hy * tanh_cy * o * (1 - o)], -1)
+    return (grad_gates if mask[0] else None, grad_gates if mask[1] else None, grad_c * f if mask[2] else None)
+
+
+def gru_cell_backward(ops, grad, input_gates, hidden_gates, hx, mask):
+    """Gradients of _gru_cell for (input_gates, hidden_gates, hx), the gates computed again."""
+    width = _shape(hx)[-1]
+
+    def part(x, k):
+        return ops.slice(x, -1, k * width, (k + 1) * width, 1)
+
+    reset = ops.sigmoid(part(hidden_gates, 0) + part(input_gates, 0))
+    update = ops.sigmoid(part(hidden_gates, 1) + part(input_gates, 1))
+    hidden_new = part(hidden_gates, 2)
+    new = ops.tanh(part(input_gates, 2) + hidden_new * reset)
+    grad_new = grad * (1 - update) * (1 - new * new)
+    grad_reset = grad_new * hidden_new * reset * (1 - reset)
+    grad_update = grad * (hx - new) * update * (1 - update)
+    return (ops.cat([grad_reset, grad_update, grad_new], -1) if mask[0] else None,
+            ops.cat([grad_reset, grad_update, grad_new * reset], -1) if mask[1] else None,
+            grad * update if mask[2] else None)
 
 
 def batch_norm_backward(ops, grad, input, weight, running_mean, running_var, training, eps, mask):  # noqa: A002

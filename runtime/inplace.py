@@ -9,34 +9,75 @@ later in-place write to x is caught by the version check).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from . import namespaces
+from .backends import array_module
+from .dtypes import scalar_type_name
 from .grad_mode import STATE, no_grad
 from .node import SavedOutput
-from .tensor import LEAF_INPLACE_MESSAGE, Tensor, make_tensor, requires_grad, type_description
+from .tensor import LEAF_INPLACE_MESSAGE, Tensor, make_tensor, refresh_view, requires_grad, set_view_refresher
+
+
+# ops torch lets write where several elements share a location (one value for all of them)
+WRITES_SHARED_LOCATIONS = frozenset({"fill", "zero", "masked_fill", "index_put"})
 
 
 def inplace(self: Tensor, op, *args, casting: str = "same_kind", **kwargs) -> Tensor:
+    if op.__name__ != "fill":  # fill_ reads its value as a number; index_put_ refuses any shared memory
+        check_no_partial_overlap(self, *args, *kwargs.values(), full=op.__name__ == "index_put")
     base = self._base
-    through_view = base is not None and base._requires_grad and STATE.enabled
-    if not through_view and not is_recorded(self, *args, *kwargs.values()):
+    if base is not None:
+        refresh_view(self)
+    if not is_recorded(self, *args, *kwargs.values()):
         with no_grad():
             result = op(self, *args, **kwargs)
-        _write(self, result._data, op, casting)
+        write(self, result._data, op, casting)
         return self
     _check_graph_inplace(self)
     result = op(self, *args, **kwargs)
+    _check_write(self, result._data, op, casting)  # before any history changes
     node = result.grad_fn
     snapshot = _snapshot_if_saved(self, node)
-    if through_view:
+    if base is not None:
         _rebase_base_of_view(self, base, result)
-    _write(self, result._data, op, casting)
+    write(self, result._data, op, casting)
     if node is not None:
         _rebase(self, result, node, snapshot)
-    if through_view:
+    if base is not None:
         _view_history_from_base(self, base)
     return self
+
+
+PARTIAL_OVERLAP_MESSAGE = ("unsupported operation: some elements of the input tensor and the written-to tensor refer "
+                           "to a single memory location. Please clone() the tensor before performing the operation.")
+
+
+def check_no_partial_overlap(self: Tensor, *operands, full: bool = False) -> None:
+    """torch refuses an in-place op reading a tensor that shares part (not all; with `full`, any)
+    of the memory it writes (x.add_(x[0])); where either is not dense it cannot tell, and lets it be."""
+    target = self._data
+    for operand in operands:
+        if not isinstance(operand, Tensor):
+            continue
+        if operand is self:
+            if full:
+                raise RuntimeError(PARTIAL_OVERLAP_MESSAGE)
+            continue
+        source = operand._data
+        if (source.base is None and target.base is None) or type(source) is not np.ndarray:
+            continue  # two allocations of their own: disjoint
+        if not _dense(source) or not _dense(target) or not np.may_share_memory(source, target):
+            continue
+        start, other = _address(target), _address(source)
+        if full or (start, target.nbytes) != (other, source.nbytes):  # the same bytes is torch's "full" overlap
+            raise RuntimeError(PARTIAL_OVERLAP_MESSAGE)
+
+
+def _dense(array) -> bool:
+    return array.flags.c_contiguous or array.flags.f_contiguous
 
 
 def is_recorded(*values) -> bool:
@@ -45,27 +86,98 @@ def is_recorded(*values) -> bool:
 
 
 def _check_graph_inplace(self: Tensor) -> None:
-    if self._requires_grad and self.grad_fn is None:
-        raise RuntimeError(LEAF_INPLACE_MESSAGE)
+    """torch's check_inplace, for an in-place op that records a node."""
     base = self._base
-    if base is not None and base._requires_grad and base.grad_fn is None:
-        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    if base is not None:
+        if self._view_meta.creation != "default":
+            raise RuntimeError(view_rebase_message(self, indirect=False))
+        if self._requires_grad and base.grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    elif self._requires_grad and self.grad_fn is None:
+        raise RuntimeError(LEAF_INPLACE_MESSAGE)
+
+
+_MULTI_OUTPUT_HINT = (" This view is the output of a function that returns multiple views. Such functions do not "
+                      "allow the output views to be modified inplace. You should replace the inplace operation by an "
+                      "out-of-place one.")
+_NO_GRAD_HINT = (" Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code "
+                 "by moving both the view and the inplace either both inside the no_grad block (if you don't want "
+                 "the inplace to be tracked) or both outside (if you want the inplace to be tracked).")
+
+
+def view_rebase_message(view: Tensor, indirect: bool) -> str:
+    """torch's handle_view_on_rebase: why a view made with grad mode off, or an output of an op
+    with several (split, unbind), may not be written in place (directly, or through its base)."""
+    meta = view._view_meta
+    modified = "its base or another view of its base has been" if indirect else "is being"
+    grad_fn = view.grad_fn
+    if meta.creator is not None:
+        name, output_nr = meta.creator, meta.output_nr
+    elif grad_fn is not None:
+        name, output_nr = re.sub(r"Backward\d*$", "", grad_fn.name()), view._output_nr
+    if meta.creation == "no_grad" or grad_fn is None:
+        prefix = (f"Output {output_nr} of {name} is a view of a view which was created in" if grad_fn is not None
+                  else "A view was created in")
+        message = f"{prefix} no_grad mode and {modified} modified inplace with grad mode enabled."
+    else:
+        message = f"Output {output_nr} of {name} is a view and {modified} modified inplace."
+    return message + (_MULTI_OUTPUT_HINT if meta.creation == "multi_output" else _NO_GRAD_HINT)
+
+
+def mark_multi_output(views, creator: str) -> None:
+    """The outputs of split/chunk/unbind: views torch refuses to write in place where that is
+    recorded (their creation mode stays no_grad where grad mode was off)."""
+    for output_nr, view in enumerate(views):
+        meta = view._view_meta
+        if meta.creation == "default":
+            meta.creation, meta.creator, meta.output_nr = "multi_output", creator, output_nr
+
+
+def _refresh(view: Tensor) -> None:
+    """A stale view's history, derived again from its base's (see tensor.refresh_view)."""
+    meta, base = view._view_meta, view._base
+    if view.grad_fn is None and not base._requires_grad:  # nothing to derive, as torch skips it
+        meta.version = view._vc[0]
+        return
+    if meta.creation != "default":
+        raise RuntimeError(view_rebase_message(view, indirect=True))
+    _view_history_from_base(view, base)
+
+
+set_view_refresher(_refresh)
 
 
 def _positions_in_base(view: Tensor, base: Tensor) -> np.ndarray:
-    """Flat index into the base of every element of the view, from their memory addresses."""
+    """Flat (C-order) index into the base of every element of the view, from memory addresses:
+    the view's element offsets looked up among the base's."""
     data, owner = view._data, base._data
-    if not owner.flags.c_contiguous:
-        raise NotImplementedError("in-place modification of a view of a non-contiguous tensor that requires grad "
-                                  "is not supported: make the base contiguous first")
-    offset = (data.__array_interface__["data"][0] - owner.__array_interface__["data"][0]) // owner.itemsize
-    steps = [s // owner.itemsize for s in data.strides]
-    positions = np.full(data.shape, offset, dtype=np.int64)
-    for axis, step in enumerate(steps):
-        shape = [1] * data.ndim
-        shape[axis] = data.shape[axis]
-        positions = positions + (np.arange(data.shape[axis]) * step).reshape(shape)
-    return positions
+    itemsize = owner.itemsize
+    offset = (_address(data) - _address(owner)) // itemsize
+    offsets = _element_offsets(data, itemsize) + offset
+    if owner.flags.c_contiguous:
+        return offsets
+    in_base = _element_offsets(owner, itemsize).reshape(-1)
+    order = np.argsort(in_base, kind="stable")
+    return order[np.searchsorted(in_base[order], offsets)]
+
+
+def _address(array) -> int:
+    return array.__array_interface__["data"][0] if type(array) is np.ndarray else array.data.ptr
+
+
+def _on_device_of(host: np.ndarray, like):
+    """A host array (positions, a mask) moved to the device of `like`'s array."""
+    return host if type(like) is np.ndarray else array_module(like).asarray(host)
+
+
+def _element_offsets(array, itemsize: int) -> np.ndarray:
+    """Every element's offset from the first, in items, in the array's shape."""
+    offsets = np.zeros(array.shape, dtype=np.int64)
+    for axis, (size, stride) in enumerate(zip(array.shape, array.strides)):
+        shape = [1] * array.ndim
+        shape[axis] = size
+        offsets = offsets + (np.arange(size) * (stride // itemsize)).reshape(shape)
+    return offsets
 
 
 def _rebase_base_of_view(view: Tensor, base: Tensor, result: Tensor) -> None:
@@ -76,20 +188,46 @@ def _rebase_base_of_view(view: Tensor, base: Tensor, result: Tensor) -> None:
     shape = base._data.shape
     mask = np.zeros(shape, bool)
     mask.reshape(-1)[positions] = True
-    placed = F.index_backward(F.reshape(result, [-1]), shape, np.unravel_index(positions, shape))
-    replaced = F.where(make_tensor(mask), placed, base)
+    result = F.expand(result, view._data.shape) if result._data.shape != view._data.shape else result
+    placed = F.index_backward(F.reshape(result, [-1]), [mask.size], [_on_device_of(positions, base._data)])
+    replaced = F.where(make_tensor(_on_device_of(mask, base._data)), F.reshape(placed, list(shape)), base)
     base.grad_fn, base._output_nr, base._requires_grad = replaced.grad_fn, 0, True
 
 
 def _view_history_from_base(view: Tensor, base: Tensor) -> None:
-    """The view's history after the write: its elements picked out of the base's new history."""
+    """The view's history (after a write to it, or to its base): its elements picked out of the
+    base's history."""
     F = namespaces.tensor_ops
-    positions = _positions_in_base(view, base)
-    picked = F.reshape(F.index(F.reshape(base, [-1]), [positions.reshape(-1)]), list(view._data.shape))
-    view.grad_fn, view._output_nr, view._requires_grad = picked.grad_fn, 0, True
+    positions = _on_device_of(_positions_in_base(view, base).reshape(-1), base._data)
+    picked = F.reshape(F.index(F.reshape(base, [-1]), [positions]), list(view._data.shape))
+    view.grad_fn, view._output_nr, view._requires_grad = picked.grad_fn, 0, picked._requires_grad
+    view._view_meta.version = view._vc[0]
 
 
-def _write(self: Tensor, data, op, casting: str) -> None:
+OVERLAP_MESSAGE = ("unsupported operation: more than one element of the written-to tensor refers to a single memory "
+                   "location. Please clone() the tensor before performing the operation.")
+
+
+def writable(self: Tensor, shared_ok: bool = False):
+    """The array an in-place op writes: the tensor's own, or, for a view of an expanded tensor
+    (read-only in numpy, so that nothing writes through it by accident), a writable alias of the
+    same memory; torch refuses a write where several elements share a location (shared_ok: the
+    op writes one value to all of them, which torch allows)."""
+    target = self._data
+    if not shared_ok and target.size and any(s == 0 and n > 1 for s, n in zip(target.strides, target.shape)):
+        raise RuntimeError(OVERLAP_MESSAGE)
+    if type(target) is not np.ndarray or target.flags.writeable:  # (cupy arrays are always writable)
+        return target
+    owner = target
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    if not owner.flags.writeable:
+        return target  # memory that is read-only for a reason (numpy raises)
+    offset = target.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    return np.ndarray(target.shape, target.dtype, owner, offset, target.strides)
+
+
+def _check_write(self: Tensor, data, op, casting: str) -> None:
     name = getattr(op, "__name__", "op")
     target = self._data
     if np.broadcast_shapes(data.shape, target.shape) != target.shape:
@@ -98,13 +236,24 @@ def _write(self: Tensor, data, op, casting: str) -> None:
     if not np.can_cast(data.dtype, target.dtype, casting):
         raise RuntimeError(f"{name}_(): result type {cast_name(data.dtype)} can't be cast to the desired output "
                            f"type {cast_name(target.dtype)}")
-    target[...] = data
+
+
+def write(self: Tensor, data, op, casting: str) -> None:
+    _check_write(self, data, op, casting)
+    name = getattr(op, "__name__", "op")
+    out = writable(self, name in WRITES_SHARED_LOCATIONS)
+    if out.size and 0 in out.strides:  # locations shared by several elements: write only what changes
+        data = array_module(out).broadcast_to(data, out.shape)  # (a masked_fill writes its mask's elements only)
+        changed = data != out
+        out[changed] = data[changed]
+    else:
+        out[...] = data
     self._bump()
 
 
 def cast_name(dtype) -> str:
     """torch's scalar-type name in casting errors (Float, Double, Long, ...)."""
-    return type_description(np.empty(0, dtype)).split(" ")[0].split(".")[-1].removesuffix("Tensor")
+    return scalar_type_name(dtype)
 
 
 def _snapshot_if_saved(self: Tensor, node):

@@ -13,7 +13,7 @@ import weakref
 
 from .anomaly import version_hint
 from .hooks import Hooks, RemovableHandle, add_hook
-from .tensor import make_tensor, type_description
+from .tensor import make_tensor, refresh_view, type_description
 
 NO_EDGE = (None, 0)
 
@@ -76,6 +76,9 @@ class Node:
     # Whether the engine passes zeros (rather than None) for outputs of a multi-output node that
     # no gradient reached. Custom Functions turn it off: their ctx decides (set_materialize_grads).
     engine_fills_unused_grads = True
+    # An elementwise node's fused kernel (generated: apply_fused(grads, launch)), None for the rest:
+    # called by the backends that launch fused kernels (gradspec.backends.Backend.backward).
+    apply_fused = None
 
     def __init__(self):
         self._hooks = None
@@ -101,7 +104,9 @@ class Node:
         return tuple(fn is not None for fn, _ in self.next_functions)
 
     def release_variables(self) -> None:
-        if self.saved_slots:
+        """Free the saved tensors; a node that saved none (its readers did not require grad) can
+        run again, as torch's."""
+        if self.saved_slots and any(getattr(self, slot) is not None for slot in self.saved_slots):
             for slot in self.saved_slots:
                 setattr(self, slot, None)
             self.saved_versions = None
@@ -207,6 +212,8 @@ def grad_accumulator(tensor) -> AccumulateGrad:
 
 def edge(value):
     """The graph edge a forward op records for one of its inputs (a Tensor or a wrapped number)."""
+    if getattr(value, "_base", None) is not None:
+        refresh_view(value)
     grad_fn = getattr(value, "grad_fn", None)
     if grad_fn is not None:
         return (grad_fn, value._output_nr)

@@ -30,3 +30,21 @@ def int_list(value, op: str, argument: str, size: int = 1) -> tuple[int, ...]:
         return tuple(int(v.__index__()) for v in value)
     except (TypeError, AttributeError):
         raise TypeError(f"{op}(): argument '{argument}' must be tuple of ints, not {type(value).__name__}") from None
+
+
+def broadcast_error(error: Exception, *operands) -> Exception:
+    """torch's error for operands whose shapes do not broadcast (numpy raised `error`, a ValueError,
+    computing an op over them); `error` itself where they do broadcast (it was about something else)."""
+    shape: tuple = ()
+    for operand in operands:
+        other = getattr(operand, "shape", None)
+        if other is None:
+            continue
+        width = max(len(shape), len(other))
+        a, b = (1,) * (width - len(shape)) + tuple(shape), (1,) * (width - len(other)) + tuple(other)
+        for dim in reversed(range(width)):
+            if a[dim] != b[dim] and 1 not in (a[dim], b[dim]):
+                return RuntimeError(f"The size of tensor a ({a[dim]}) must match the size of tensor b ({b[dim]}) at "
+                                    f"non-singleton dimension {dim}")
+        shape = tuple(y if x == 1 else x for x, y in zip(a, b))
+    return error

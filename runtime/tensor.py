@@ -13,6 +13,7 @@ import numpy as np
 
 from . import dtypes
 from ._tensor_str import dtype_name, tensor_repr
+from .grad_mode import STATE as GRAD_MODE
 from .hooks import Hooks, add_hook
 from .backends import CPU, array_types, device_of
 from .shapes import wrap_dim
@@ -45,14 +46,16 @@ class Size(tuple):
 
 
 class Tensor:
-    __slots__ = ("_data", "_requires_grad", "grad_fn", "_grad", "_vc", "_output_nr", "_base",
+    # _view_meta is set (by view_of) only where _base is: every read of it checks _base first
+    __slots__ = ("_data", "_requires_grad", "grad_fn", "_grad", "_vc", "_output_nr", "_base", "_view_meta",
                  "_hooks", "_grad_acc", "_retains_grad", "__weakref__")
 
     # ---- autograd state ------------------------------------------------------------------
 
     @property
     def requires_grad(self) -> bool:
-        return self._requires_grad
+        # a view whose base came to require grad since does too (its history is derived on use)
+        return self._requires_grad or (self._base is not None and self._base._requires_grad)
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
@@ -76,6 +79,8 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        if self._base is not None:
+            refresh_view(self)
         return self.grad_fn is None
 
     @property
@@ -312,12 +317,51 @@ class Tensor:
         return self
 
 
+class ViewMeta:
+    """What a view remembers of its creation, as torch's view autograd meta.
+
+    creation: "default"; "no_grad" (made with grad mode off); "multi_output" (an output of
+    split/chunk/unbind, or a view of one): torch refuses recorded in-place writes to the last
+    two. version: the shared version counter's value when the view's history was last derived
+    from its base's: an in-place write to the base or any of its views since makes it stale
+    (see refresh_view). creator and output_nr name a multi-output op's output in messages
+    ("Output 1 of Split")."""
+
+    __slots__ = ("creation", "version", "creator", "output_nr")
+
+    def __init__(self, creation: str, version: int):
+        self.creation, self.version, self.creator, self.output_nr = creation, version, None, 0
+
+
 def view_of(base: Tensor, data) -> Tensor:
     """A tensor over a view of `base`'s array, sharing its version counter (torch's views)."""
     out = make_tensor(data)
-    out._vc = base._version_counter()
-    out._base = base if base._base is None else base._base
+    counter = out._vc = base._version_counter()
+    if base._base is None:
+        out._base, creation = base, "default"
+    else:
+        out._base, creation = base._base, base._view_meta.creation  # a view of a view inherits
+    if creation == "default" and not GRAD_MODE.enabled:
+        creation = "no_grad"
+    if not GRAD_MODE.enabled:  # torch's no_grad view of a tensor that requires grad: a leaf that does too
+        out._requires_grad = out._base._requires_grad
+    out._view_meta = ViewMeta(creation, counter[0])
     return out
+
+
+_view_refresher = [None]
+
+
+def set_view_refresher(refresher) -> None:
+    """Called once by runtime/inplace.py, which derives a stale view's history from its base's."""
+    _view_refresher[0] = refresher
+
+
+def refresh_view(view: Tensor) -> None:
+    """A view whose base (or another view of it) was written in place since its history was
+    derived gets a fresh one from the base, as torch regenerates a view's grad_fn."""
+    if view._view_meta.version != view._vc[0]:
+        _view_refresher[0](view)
 
 
 def make_tensor(data, requires_grad: bool = False, grad_fn=None) -> Tensor:
@@ -387,6 +431,8 @@ def index_list(values, op: str, argument: str) -> tuple:
             value = value._data
         elif value is not None and not isinstance(value, array_types()):
             value = np.asarray(value)
+            if value.size == 0:  # `x[[]]`: an empty list indexes nothing, as integers
+                value = value.astype(np.int64)
         if value is not None and value.dtype.kind not in "iub":
             raise IndexError(f"{op}(): tensors used as indices must be long, int, byte or bool tensors")
         arrays.append(value)

@@ -107,7 +107,44 @@ CASES = [
     Case("test_not_a_mapping", 5, 9, "test: must be a mapping of hints"),
     Case("test_cases_not_a_list", 6, 12, "test cases must be a list of mappings"),
     Case("test_domain_not_a_mapping", 6, 13, "test domain must map input names to domains"),
+    # calls checked against the signatures of ops and helpers
+    Case("call_op_too_many_arguments", 4, 16, "no overload of exp takes 2 positional argument(s): exp(Tensor self)"),
+    Case("call_op_unknown_keyword", 4, 16, "no overload of exp takes 1 positional argument(s) and the keyword(s) scale"),
+    Case("call_op_missing_argument", 4, 16, "no overload of exp takes 0 positional argument(s)"),
+    Case("call_method_too_many_arguments", 4, 16, "no overload of exp takes 2 positional argument(s)"),
+    Case("call_helper_missing_argument", 4, 9, "helper maybe_multiply() misses 'alpha'"),
+    Case("call_helper_unknown_keyword", 4, 9, "helper maybe_multiply() has no parameter 'beta'"),
+    # forward formulas: attributes arrays have, and nothing written into an input
+    Case("forward_unknown_attribute", 3, 33, "unknown attribute .sizee in a forward formula"),
+    Case("forward_writes_input_positional", 3, 25, "xp.exp takes 1 positional argument(s) here, not 2"),
+    Case("forward_writes_input_keyword", 3, 25, "xp.exp(..., out=...) is refused: it writes into an array"),
+    # names the generated code uses itself
+    Case("reserved_argument_node", 2, 40, "tensor input 'node' is a name the generated code uses itself"),
+    Case("reserved_argument_requires_grad", 2, 31, "argument 'requires_grad' is a name the generated code uses"),
+    Case("reserved_argument_keyword", 2, 30, "argument 'lambda' is a Python keyword"),
+    Case("reserved_op_name", 2, 9, "op 'edge' is a name the generated code uses itself"),
+    Case("output_named_like_input", 2, 63, "output 'self' has the name of an argument"),
+    # every tensor input of a differentiable op has a key
+    Case("missing_derivative_key", 2, 20, "tensor input 'self' has no derivative key"),
+    # the file itself: empty, encoding, YAML features, size and depth
+    Case("empty_spec", 1, 1, "the spec has no entries"),
+    Case("not_utf8", 4, 29, "not UTF-8: byte 0xe9"),
+    Case("utf16", 1, 1, "the spec is UTF-16 (it starts with a byte-order mark): save it as UTF-8"),
+    Case("yaml_alias", 5, 9, "YAML aliases (*schema) are not allowed"),
+    Case("yaml_alias_bomb", 8, 29, "YAML aliases (*a0) are not allowed"),
+    Case("yaml_tag", 5, 25, "the YAML tag !!python/object/apply:os.system is not allowed"),
+    Case("yaml_deep_nesting", 5, 46, "YAML nests more than 32 levels deep here"),
+    Case("yaml_two_documents", 5, 1, "the spec is one YAML document"),
+    Case("key_not_a_name", 4, 3, "a key must be a name (or names separated by commas), not a YAML sequence"),
+    Case("deep_formula", 4, 9, "the formula nests more than 32 levels deep here"),
+    Case("long_formula", 4, 9, "the formula is 4797 characters long, more than 2000"),
+    Case("huge_literal", 4, 16, "the integer literal does not fit in 64 bits"),
+    Case("infinite_literal", 4, 16, "the float literal overflows to infinity"),
+    Case("schema_infinite_default", 2, 36, "default 1e999 is not a finite number"),
+    Case("schema_default_wrong_type", 2, 34, "bad default \"'x'\": not a literal of type int"),
 ]
+# Fixtures whose first lines are not a comment and an entry (no entry at all, or not UTF-8 text).
+NOT_ENTRY_FIXTURES = {"empty_spec", "utf16"}
 
 
 def _marks(case: Case, location: bool) -> list:
@@ -149,7 +186,9 @@ def test_every_fixture_has_a_case():
 def test_fixtures_start_with_a_comment_line():
     """The hand-counted lines assume one comment line before the first entry."""
     for path in BAD.glob("*.yaml"):
-        lines = path.read_text().splitlines()
+        if path.stem in NOT_ENTRY_FIXTURES:
+            continue
+        lines = path.read_bytes().decode("utf-8", "replace").splitlines()
         assert lines[0].startswith("# ") and lines[1].startswith("- name: "), path.name
 
 
@@ -176,10 +215,47 @@ def test_real_spec_loads():
     assert spec.entries
 
 
-def test_empty_spec_loads(tmp_path):
+@pytest.mark.parametrize("make", ["missing", "folder"])
+def test_unreadable_spec_paths_are_located_errors(tmp_path, make):
     path = tmp_path / "derivatives.yaml"
-    path.write_text("# nothing yet\n")
-    assert _load(path).entries == ()
+    if make == "folder":
+        path.mkdir()
+    with pytest.raises(codegen.SpecError, match=r"^derivatives.yaml:1:1: cannot read the spec: "
+                                                r"(No such file or directory|Is a directory)$"):
+        _load(path)
+
+
+def test_a_spec_larger_than_the_bound_is_refused_unread(tmp_path, monkeypatch):
+    from gradspec.codegen import source
+
+    path = tmp_path / "derivatives.yaml"
+    path.write_text("# padding\n" * 20 + (BAD / "name_not_in_scope.yaml").read_text())
+    monkeypatch.setattr(source, "MAX_BYTES", 100)
+    with pytest.raises(codegen.SpecError, match="^derivatives.yaml:1:1: the spec is larger than 100 bytes"):
+        _load(path)
+
+
+def test_a_nul_byte_is_located(tmp_path):
+    path = tmp_path / "derivatives.yaml"
+    path.write_bytes(b"- name: exp(Tensor self) -> Tensor\n  forward: xp.exp(self)\n  self: gr\x00ad\n")
+    with pytest.raises(codegen.SpecError, match="^derivatives.yaml:3:11: a NUL byte"):
+        _load(path)
+
+
+def test_yaml_nested_a_hundred_thousand_deep_is_refused_without_crashing(tmp_path):
+    """libyaml's composer recursed in C and took the process down (a segmentation fault)."""
+    path = tmp_path / "derivatives.yaml"
+    path.write_text("- name: exp(Tensor self) -> Tensor\n  forward: xp.exp(self)\n  self: grad * result\n"
+                    "  test: {cases: " + "[" * 100_000 + "]" * 100_000 + "}\n")
+    with pytest.raises(codegen.SpecError, match="YAML nests more than 32 levels deep"):
+        _load(path)
+
+
+def test_cli_reports_a_missing_spec_in_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "codegen", "--spec", str(tmp_path / "none.yaml"), "--out",
+                           str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and proc.stderr == "error: none.yaml:1:1: cannot read the spec: No such file or " \
+                                                   "directory\n", proc.stderr
 
 
 def test_cli_reports_error_with_location_and_exit_code_1(tmp_path):

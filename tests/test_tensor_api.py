@@ -56,7 +56,8 @@ def test_numpy_keyword_names(torch):
                                rtol=1e-6)
 
 
-def test_accelerator_and_default_device(torch, no_cupy):  # as where torch runs: no GPU, no emulated one
+def test_accelerator_and_default_device(torch, no_cupy):
+    """On a machine without a GPU (torch's CPU build here), both report no accelerator."""
     assert gradspec.accelerator.is_available() == torch.accelerator.is_available()
     assert (gradspec.accelerator.current_accelerator() is None) == (torch.accelerator.current_accelerator() is None)
     assert str(gradspec.get_default_device()) == str(torch.get_default_device()) == "cpu"
@@ -66,6 +67,14 @@ def test_accelerator_and_default_device(torch, no_cupy):  # as where torch runs:
 
     cudnn.benchmark = True
     assert gradspec.backends.mps.is_available() is False
+
+
+def test_accelerator_reports_cuda_where_cupy_sees_a_gpu():
+    if not gradspec.cuda.is_available():
+        pytest.skip("no GPU, real or emulated (GRADSPEC_EMULATE_CUDA=1)")
+    assert gradspec.accelerator.is_available()
+    assert gradspec.accelerator.current_accelerator() == gradspec.device("cuda")
+    assert gradspec.accelerator.device_count() == gradspec.cuda.device_count() >= 1
 
 
 @pytest.mark.parametrize("case", [
@@ -161,3 +170,43 @@ def test_randint_high_with_size_keyword(torch):
 
 def test_comparison_with_none_is_false(torch):
     assert (gradspec.ones(2) == None) is False and (gradspec.ones(2) != None) is True  # noqa: E711
+
+
+@pytest.mark.parametrize("op, args", [("unsqueeze_", (-1,)), ("squeeze_", ()), ("transpose_", (0, 2)), ("t_", ())])
+def test_inplace_shape_ops_change_shape_history_and_version(torch, op, args):
+    start = np.arange(6.0).reshape(1, 2, 3) if op != "t_" else np.arange(6.0).reshape(2, 3)
+    results = []
+    for lib in (gradspec, torch):
+        x = lib.tensor(start, requires_grad=True)
+        y = x * 2
+        version = y._version
+        assert getattr(y, op)(*args) is y
+        (y * lib.arange(y.numel(), dtype=y.dtype).reshape(y.shape)).sum().backward()
+        results.append((tuple(y.shape), y.detach().numpy().copy(), x.grad.numpy(), y._version - version))
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            getattr(lib.tensor(start, requires_grad=True), op)(*args)
+    (shape, values, grad, bumped), (shape_t, values_t, grad_t, bumped_t) = results
+    assert shape == shape_t and bumped == bumped_t
+    np.testing.assert_array_equal(values, values_t)
+    np.testing.assert_array_equal(grad, grad_t)
+
+
+def test_data_parallel_on_one_device_calls_the_module(torch):
+    import gradspec.nn.parallel  # noqa: F401  (importable as torch.nn.parallel)
+
+    gradspec.manual_seed(0)
+    torch.manual_seed(0)
+    ours, theirs = gradspec.nn.DataParallel(gradspec.nn.Linear(3, 2)), torch.nn.DataParallel(torch.nn.Linear(3, 2))
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["module.weight", "module.bias"]
+    x = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_allclose(ours(gradspec.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-6)
+    out = gradspec.nn.parallel.data_parallel(ours.module, gradspec.tensor(x))
+    np.testing.assert_array_equal(out.detach().numpy(), ours(gradspec.tensor(x)).detach().numpy())
+
+
+def test_backends_flag_modules_import_as_submodules():
+    import importlib
+
+    assert importlib.import_module("gradspec.backends.cudnn") is gradspec.backends.cudnn
+    assert gradspec.backends.mps.is_available() is False

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from ..generated import functions as F
 
 from ..dtypes import result_type
-from ..inplace import cast_name, inplace, is_recorded
+from ..inplace import cast_name, check_no_partial_overlap, inplace, is_recorded
 from ..tensor import SCALARS, Tensor
 
 
@@ -48,8 +50,11 @@ def _arithmetic_inplace(op, ufunc):
     initialisation), runtime/inplace.py's general path where one is."""
 
     def method(self, other):
-        if is_recorded(self, other):
+        # the general path for a graph, for bool operands (torch refuses some), and for views of
+        # expanded tensors (numpy's read-only arrays)
+        if is_recorded(self, other) or _has_bool(self, other) or not getattr(self._data.flags, "writeable", True):
             return inplace(self, op, other)
+        check_no_partial_overlap(self, other)
         operand = other._data if isinstance(other, Tensor) else other
         try:
             ufunc(self._data, operand, out=self._data, casting="same_kind")
@@ -62,11 +67,23 @@ def _arithmetic_inplace(op, ufunc):
     return method
 
 
+def invert(self):
+    """~x: bitwise not; torch's operator refuses floats before its kernel would."""
+    if self._data.dtype.kind == "f":
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return F.bitwise_not(self)
+
+
+def _has_bool(self, other) -> bool:
+    return self._data.dtype == np.bool_ or isinstance(other, (builtins.bool, np.bool_)) or (
+        isinstance(other, Tensor) and other._data.dtype == np.bool_)
+
+
 iadd = _arithmetic_inplace(F.add, np.add)
 isub = _arithmetic_inplace(F.sub, np.subtract)
 imul = _arithmetic_inplace(F.mul, np.multiply)
 itruediv = _arithmetic_inplace(F.div, np.true_divide)
 
 
-__all__ = ["square", "clamp", "clip", "power", "reflected_sub", "reflected_truediv", "reflected_pow", "iadd", "isub",
-           "imul", "itruediv"]
+__all__ = ["invert", "square", "clamp", "clip", "power", "reflected_sub", "reflected_truediv", "reflected_pow", "iadd",
+           "isub", "imul", "itruediv"]

@@ -15,7 +15,8 @@ from ..generated import functions as F
 from .. import dtypes, factories, legacy
 from ..backends import device as as_device
 from ..backends import array_module, device_of
-from ..inplace import inplace
+from ..grad_mode import no_grad
+from ..inplace import check_no_partial_overlap, inplace, is_recorded, write
 from ..tensor import Tensor, make_tensor
 
 
@@ -36,8 +37,12 @@ def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
     same_device = target is None or target == device_of(self._data)
     if same_dtype and same_device and not copy:
         return self
-    return F._to_copy(self, dtype=None if same_dtype else numpy_dtype,
-                      device=None if same_device else target, non_blocking=non_blocking)
+    arguments = dict(dtype=None if same_dtype else numpy_dtype, device=None if same_device else target,
+                     non_blocking=non_blocking)
+    if numpy_dtype is not None and numpy_dtype.kind != "f":  # an integer or bool copy is off the graph
+        with no_grad():
+            return F._to_copy(self, **arguments)
+    return F._to_copy(self, **arguments)
 
 
 def _cast(dtype):
@@ -66,8 +71,8 @@ def type_as(self, other):
 
 def copy_(self: Tensor, source, non_blocking: bool = False) -> Tensor:
     """Every element of self replaced by source (broadcast, cast, moved): the gradient goes to source."""
-    if not isinstance(source, Tensor):
-        source = make_tensor(np.asarray(source, dtype=self._data.dtype))
+    if not isinstance(source, Tensor):  # a number converts to self's dtype as C++ converts (-1 is 255 in uint8)
+        source = make_tensor(np.asarray(source).astype(self._data.dtype))
     if device_of(source._data) != device_of(self._data):
         source = F._to_copy(source, device=device_of(self._data))
 
@@ -75,7 +80,22 @@ def copy_(self: Tensor, source, non_blocking: bool = False) -> Tensor:
         everywhere = make_tensor(array_module(target._data).ones(target._data.shape, np.bool_))
         return F.where(everywhere, src, target)
 
+    if source is self or _same_data(self._data, source._data):  # torch's copy_ returns at once
+        return self
+    check_no_partial_overlap(self, source, full=True)  # else it refuses any memory the two share
+    # no graph (nor into integers, as torch's copy_): one numpy assignment, cast as copy_ casts
+    if not is_recorded(self, source) or self._data.dtype.kind != "f":
+        write(self, source._data, copy, "unsafe")
+        return self
     return inplace(self, copy, source, casting="unsafe")
+
+
+def _same_data(a, b) -> bool:
+    """The same elements in the same memory (two views made alike): torch's copy_ has nothing to do."""
+    if builtins.type(a) is not builtins.type(b) or not hasattr(a, "__array_interface__"):
+        return a is b
+    return ((a.dtype, a.shape, a.strides, a.__array_interface__["data"][0])
+            == (b.dtype, b.shape, b.strides, b.__array_interface__["data"][0]))
 
 
 def new_tensor(self, data, dtype=None, device=None, requires_grad=False):

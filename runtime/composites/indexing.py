@@ -8,20 +8,34 @@ import numpy as np
 
 from ..generated import functions as F
 
-from ..backends import array_module
-from ..inplace import inplace, is_recorded
-from ..tensor import Tensor, array_index, make_tensor
+from ..dtypes import checked_number
+from ..tensor import Tensor, make_tensor
+from .conversions import copy_
 
 
 def getitem(self, index):
     """torch's indexing: ints, slices, None and ... as select/slice/unsqueeze ops; integer and bool
     tensors (or lists) as one index op over the dims they address."""
+    out, advanced = _basic(self, index)
+    if all(a is None for a in advanced):
+        return F.alias(out) if out is self else out  # x[...], x[()], x[:, :]: a view all the same
+    return F.index(out, _trimmed(advanced))
+
+
+def _basic(self, index) -> tuple:
+    """The view that ints, slices, None and ... select (as select/slice/unsqueeze ops), and the
+    advanced indices left for the dims of that view (None for a dim taken whole)."""
     items = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(i, builtins.slice) and i.step == 0 for i in items):
+        raise ValueError("slice step cannot be zero")  # Python's check, before any other
     ellipses = [at for at, i in enumerate(items) if i is Ellipsis]  # `is`: tensors compare elementwise
     if len(ellipses) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
     consumed = builtins.sum(_dims_taken(i) for i in items if i is not None and i is not Ellipsis)
     if consumed > self.ndim:
+        if self.ndim == 0:
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` "
+                             "in C++ to convert a 0-dim tensor to a number")
         raise IndexError(f"too many indices for tensor of dimension {self.ndim}")
     if ellipses:
         at = ellipses[0]
@@ -33,7 +47,7 @@ def getitem(self, index):
             advanced.append(None)
             dim += 1
         elif isinstance(item, builtins.slice):
-            if item != builtins.slice(None):
+            if item != builtins.slice(None) or not isinstance(index, tuple):  # torch's x[:] is a slice op
                 out = F.slice(out, dim, item.start, item.stop, 1 if item.step is None else item.step)
             advanced.append(None)
             dim += 1
@@ -43,11 +57,13 @@ def getitem(self, index):
             index_array = item._data if isinstance(item, Tensor) else np.asarray(item)
             advanced.append(item)
             dim += index_array.ndim if index_array.dtype == bool else 1
-    if all(a is None for a in advanced):
-        return out
+    return out, advanced
+
+
+def _trimmed(advanced: list) -> list:
     while advanced[-1] is None:
         advanced.pop()
-    return F.index(out, advanced)
+    return advanced
 
 
 def _dims_taken(item) -> int:
@@ -58,27 +74,30 @@ def _dims_taken(item) -> int:
 
 
 def setitem(self: Tensor, index, value) -> None:
-    """x[index] = value: the selected elements replaced, as a where() over a mask of them, the
-    value's elements placed by index_backward so that gradients reach both x and value."""
-    if not is_recorded(self, value):
-        self._data[array_index(index)] = value._data if isinstance(value, Tensor) else value
-        self._bump()
-        return
-    shape = self._data.shape
-    xp = array_module(self._data)  # the mask and positions on the tensor's device
-    positions = xp.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)[array_index(index)]
-    mask = xp.zeros(shape, bool)
-    mask.reshape(-1)[positions.reshape(-1)] = True
-
-    def put(target, source):
-        if isinstance(source, Tensor):
-            flat = F.reshape(F.expand(source, positions.shape), [-1])
-            placed = F.index_backward(flat, shape, xp.unravel_index(positions.reshape(-1), shape))
+    """x[index] = value, as torch's binding: the view the basic part of the index selects, then
+    copy_ of value into it (fill_ with a 0-d value of another shape), or index_put_ with the
+    advanced part (values of x's dtype; a repeated position takes the last value). A number is
+    first a 0-d tensor of x's dtype. Writes through views rebase their base."""
+    target, advanced = _basic(self, index)
+    if not isinstance(value, Tensor):
+        value = make_tensor(np.asarray(checked_number(value, self._data.dtype)))
+    if all(a is None for a in advanced):
+        if value._data.shape == target._data.shape:
+            copy_(target, value)
+        elif value._data.ndim == 0:
+            F.fill_(target, value)
         else:
-            placed = make_tensor(xp.full(shape, source, dtype=target._data.dtype))
-        return F.where(make_tensor(mask), placed, target)
+            copy_(target, F.expand(_without_leading_ones(value), target._data.shape))
+        return
+    F.index_put_(target, _trimmed(advanced), _without_leading_ones(value))
 
-    inplace(self, put, value)
+
+def _without_leading_ones(value: Tensor) -> Tensor:
+    """torch's slicePrefix1sSize: a value's leading dims of size 1 are dropped before it is placed."""
+    shape = value._data.shape
+    while shape and shape[0] == 1:
+        shape = shape[1:]
+    return F.view(value, shape) if shape != value._data.shape else value
 
 
 __all__ = ["getitem", "setitem"]

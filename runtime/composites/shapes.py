@@ -11,7 +11,10 @@ from ..generated import functions as F
 
 from .. import dtypes
 from ..backends import array_module
+from ..grad_mode import STATE
+from ..inplace import mark_multi_output
 from ..shapes import int_list, wrap_dim
+from ..tensor import LEAF_INPLACE_MESSAGE
 
 
 def _sizes(args: tuple, op: str) -> tuple[int, ...]:
@@ -84,6 +87,8 @@ def flatten(input, start_dim=0, end_dim=-1):
     if not shape:
         return reshape(input, (1,))
     start, end = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
+    if start == end:  # nothing to merge: torch returns the tensor itself
+        return input
     return reshape(input, shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
 
 
@@ -96,19 +101,33 @@ def unflatten(input, dim, sizes):
 def movedim(input, source, destination):
     source = [wrap_dim(d, input.ndim) for d in ([source] if isinstance(source, int) else source)]
     destination = [wrap_dim(d, input.ndim) for d in ([destination] if isinstance(destination, int) else destination)]
+    if input.ndim == 0:  # dim 0 of a 0-d tensor is itself
+        return F.permute(input, [])
     order = [d for d in range(input.ndim) if d not in source]
     for dst, src in sorted(zip(destination, source)):
         order.insert(dst, src)
     return F.permute(input, order)
 
 
+def _at_least_1d(input, op: str) -> None:
+    if input.ndim == 0:
+        raise RuntimeError(f"{op} expects at least a 1-dimensional tensor")
+
+
 def narrow(input, dim, start, length):
+    if input.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     size = input.shape[dim]
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
     start = start + size if start < 0 else start
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     return F.slice(input, dim, start, start + length, 1)
 
 
 def split(tensor, split_size_or_sections, dim=0):
+    _at_least_1d(tensor, "split")
     size = tensor.shape[dim]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
@@ -122,16 +141,26 @@ def split(tensor, split_size_or_sections, dim=0):
     for length in sections:
         pieces.append(F.slice(tensor, dim, start, start + length, 1))
         start += length
+    mark_multi_output(pieces, "Split")
     return tuple(pieces)
 
 
 def chunk(input, chunks, dim=0):
+    _at_least_1d(input, "chunk")
     size = input.shape[dim]
+    if size == 0:  # as many empty chunks as asked for, as torch
+        pieces = tuple(F.slice(input, dim, 0, 0, 1) for _ in range(chunks))
+        mark_multi_output(pieces, "Split")
+        return pieces
     return split(input, builtins.max(-(-size // chunks), 1), dim)
 
 
 def unbind(input, dim=0):
-    return tuple(F.select(input, dim, i) for i in range(input.shape[dim]))
+    if input.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    pieces = tuple(F.select(input, dim, i) for i in range(input.shape[dim]))
+    mark_multi_output(pieces, "Unbind")
+    return pieces
 
 
 def tile(input, dims):
@@ -157,6 +186,29 @@ def transpose_last(self):
     return F.transpose(self, -2, -1)
 
 
+def _shape_inplace(op):
+    """x.unsqueeze_(0) & co: x takes the shape (and, when a graph is recorded, the history) of
+    the view `op` makes of it, as torch's in-place metadata ops do; the values are not touched."""
+
+    def method(self, *args):
+        result = op(self, *args)
+        if STATE.enabled and self._requires_grad:
+            if self.grad_fn is None:
+                raise RuntimeError(LEAF_INPLACE_MESSAGE)
+            self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+        self._data = result._data
+        return self._bump()
+
+    method.__name__ = f"{op.__name__}_"
+    return method
+
+
+unsqueeze_ = _shape_inplace(F.unsqueeze)
+squeeze_ = _shape_inplace(squeeze)
+transpose_ = _shape_inplace(F.transpose)
+t_ = _shape_inplace(F.t)
+
+
 __all__ = ["view", "expand", "permute", "reshape", "view_as", "reshape_as", "expand_as", "contiguous", "squeeze",
            "flatten", "unflatten", "movedim", "narrow", "split", "chunk", "unbind", "tile", "repeat", "flip",
-           "transpose_all", "transpose_last"]
+           "transpose_all", "transpose_last", "unsqueeze_", "squeeze_", "transpose_", "t_"]

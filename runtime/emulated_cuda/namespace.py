@@ -199,6 +199,31 @@ def get_array_module(*args):
     return MODULE if any(type(a) is A.ndarray for a in args) else np
 
 
+# cuBLAS's compute type per dtype, as cupy._core._routines_linalg.set_compute_type sets it;
+# COMPUTE_TYPE_TF32 (7) makes float32 products round their inputs to TF32 (10 bits of mantissa).
+COMPUTE_TYPES: dict = {}
+COMPUTE_TYPE_TF32 = 7
+
+
+def set_compute_type(dtype, compute_type: int) -> None:
+    COMPUTE_TYPES[np.dtype(dtype)] = compute_type
+
+
+def _tf32(array):
+    if getattr(array, "dtype", None) != np.float32 or COMPUTE_TYPES.get(np.dtype(np.float32)) != COMPUTE_TYPE_TF32:
+        return array
+    bits = np.ascontiguousarray(array).view(np.uint32)
+    return ((bits + np.uint32(0x1000)) & np.uint32(0xFFFFE000)).view(np.float32)  # round to nearest
+
+
+def _product(host):
+    """A matrix product as cuBLAS computes it under the current compute type."""
+    def product(a, b, *args, **kwargs):
+        return host(_tf32(a), _tf32(b), *args, **kwargs)
+
+    return product
+
+
 def _erf(x):
     """erf on the host (numpy has none): libm's, element by element, keeping float32 float32."""
     values = np.frompyfunc(math.erf, 1, 1)(x)
@@ -215,7 +240,9 @@ def _build() -> Namespace:
         "MemoryPointer": A.MemoryPointer})
     module = Namespace("cupy", cupy, np, {
         "ndarray": A.ndarray, "ufunc": ufunc, "array": array, "asarray": asarray, "asanyarray": asanyarray,
-        "asnumpy": asnumpy, "get_array_module": get_array_module, "RawModule": kernels.RawModule, "cuda": cuda})
+        "asnumpy": asnumpy, "get_array_module": get_array_module, "RawModule": kernels.RawModule, "cuda": cuda,
+        **{name: function(f"cupy.{name}", name, getattr(cupy, name), _product(getattr(np, name)))
+           for name in ("matmul", "dot")}})
     module.__version__ = cupy.__version__
     special = Namespace("cupyx.scipy.special", cupyx.scipy.special, None, {"erf": ufunc("erf", _erf)})
     scipy = Namespace("cupyx.scipy", cupyx.scipy, None, {"special": special})

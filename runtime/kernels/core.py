@@ -7,9 +7,11 @@ import math
 
 import numpy as np
 
+from .. import backends
 from ..backends import array_module, to_device
-from ..dtypes import ALL_TYPES, INTEGRAL_AND_BOOL, check_kernel_dtype, result_type, scalar_type_name
-from ..shapes import wrap_dim
+from ..dtypes import (ALL_TYPES, INTEGRAL_AND_BOOL, check_kernel_dtype, checked_number, promote, result_type,
+                      scalar_type_name)
+from ..shapes import broadcast_error, wrap_dim
 
 
 def _dims(dim, ndim: int, op: str) -> tuple[int, ...] | None:
@@ -34,6 +36,8 @@ def zeros_like(self):
 
 
 def fill(self, value):
+    if not hasattr(value, "dtype"):
+        value = checked_number(value, self.dtype)
     return array_module(self).full(self.shape, value, dtype=self.dtype)
 
 
@@ -61,6 +65,36 @@ def neg(self):
     return -self
 
 
+def _check_broadcast(*operands) -> None:
+    """Shapes first, as torch's TensorIterator: operands that do not broadcast are refused before
+    any dtype is."""
+    arrays = [a for a in operands if hasattr(a, "shape")]
+    try:
+        np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError as error:
+        raise broadcast_error(error, *arrays) from None
+
+
+def _alpha(alpha, target: np.dtype):
+    """alpha as torch applies it in the result dtype: refused as a float for integral results,
+    converted (wrapping) for integer ones, a truth value for bool ones."""
+    if target.kind in "iub" and isinstance(alpha, (float, np.floating)):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    if target.kind == "b":
+        return np.bool_(alpha)
+    return np.asarray(alpha).astype(target)[()] if target.kind in "iu" else alpha
+
+
+def add(self, other, alpha):
+    if alpha == 1 and type(alpha) is int:  # the common case, as fast as numpy's +
+        return self + other
+    return self + _alpha(alpha, _result_dtype(self, other)) * other
+
+
+def _result_dtype(*operands) -> np.dtype:
+    return next(a.dtype for a in operands if hasattr(a, "dtype"))
+
+
 def _refuse_bool_subtraction(a, b) -> None:
     """torch refuses bool operands of a subtraction, which numpy would treat as 0 and 1."""
     if _is_bool(a) or _is_bool(b):
@@ -68,20 +102,23 @@ def _refuse_bool_subtraction(a, b) -> None:
 
 
 def sub(self, other, alpha):
+    """self - alpha * other in the operands' result dtype (promoted here, after the bool check, which
+    must see the operands as given)."""
+    _check_broadcast(self, other)
     _refuse_bool_subtraction(self, other)
-    return self - other if alpha == 1 else self - alpha * other
+    self, other = promote(self, other)
+    if alpha == 1 and type(alpha) is int:
+        return self - other
+    return self - _alpha(alpha, _result_dtype(self, other)) * other
 
 
 def rsub(self, other, alpha):
-    """other - alpha * self, other a tensor or a number (`2.5 - x`: the result dtype promotes x with it)."""
-    _refuse_bool_subtraction(self, other)
-    target = result_type((self, other))
-    if self.dtype != target:
-        self = self.astype(target)
-    return other - self if alpha == 1 else other - alpha * self
+    """other - alpha * self, other a tensor or a number (`2.5 - x`)."""
+    return sub(other, self, alpha)
 
 
 def _bitwise(kernel: str, *operands) -> None:
+    _check_broadcast(*operands)
     check_kernel_dtype(kernel, INTEGRAL_AND_BOOL, *(a for a in operands if hasattr(a, "dtype")))
 
 
@@ -141,6 +178,7 @@ def pow_tensors(self, exponent):
     powers follow torch where numpy refuses: a negative exponent gives 1 for base 1, +-1 for
     base -1 and 0 otherwise."""
     array = exponent if not hasattr(self, "dtype") else self
+    _check_broadcast(self, exponent)
     check_kernel_dtype("pow", ALL_TYPES, array)
     if array.dtype.kind not in "iu" or not (exponent < 0).any():
         return self ** exponent
@@ -160,14 +198,10 @@ def pow_scalar_base(self, exponent):
 
 
 def _bound(value, dtype):
-    """A clamp bound (Python number) as torch converts it to an integer tensor's dtype: values that
-    fit (negative ones wrap for unsigned types, as C++'s conversion), else torch's overflow error."""
+    """A clamp bound (Python number) converted to an integer tensor's dtype as torch converts it."""
     if value is None or dtype.kind not in "iu" or isinstance(value, builtins.bool) or hasattr(value, "dtype"):
         return value
-    info = np.iinfo(dtype)
-    if not (info.min <= value <= info.max or (dtype.kind == "u" and -info.max <= value < 0)):
-        raise RuntimeError(f"value cannot be converted to type {dtype.name}_t without overflow")
-    return np.asarray(value).astype(dtype)[()]
+    return checked_number(value, dtype)
 
 
 def clamp(self, min, max):  # noqa: A002 - torch's argument names
@@ -176,7 +210,7 @@ def clamp(self, min, max):  # noqa: A002 - torch's argument names
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     target = result_type((self, min, max))
-    if target == np.bool_:
+    if target == np.bool_ and not hasattr(min if min is not None else max, "dtype"):  # bool bounds of a tensor: fine
         which = "clamp" if min is not None and max is not None else "clamp_min" if min is not None else "clamp_max"
         check_kernel_dtype(f"{which}_scalar_cpu", ALL_TYPES, self)
     xp = array_module(self)
@@ -197,10 +231,13 @@ def clamp_max(self, max):  # noqa: A002
 
 
 def sigmoid(self):
+    """1 / (1 + exp(-x)), torch's formula, in three passes; exp overflows to inf for very negative
+    x, giving the exact 0 (numpy's overflow warning is silenced)."""
     xp = array_module(self)
-    # exp of a negative argument only: no overflow for large |x|
-    e = xp.exp(-xp.abs(self))
-    return xp.where(self >= 0, 1 / (1 + e), e / (1 + e)).astype(self.dtype, copy=False)
+    with np.errstate(over="ignore"):
+        out = xp.asarray(xp.exp(-self))  # an array for a 0-d input too (numpy gives a scalar)
+    out += 1
+    return xp.reciprocal(out, out=out)
 
 
 def sum_all(self, dtype):
@@ -278,16 +315,40 @@ def matmul(self, other):
     if inner_self != inner_other:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_rows(self)}x{inner_self} and "
                            f"{inner_other}x{other.shape[-1] if other.ndim > 1 else 1})")
+    backends.product_precision(self)
     if other.ndim == 2 and self.ndim > 2:  # (..., n, k) @ (k, m): one GEMM over all rows, as torch folds it
         rows = self.reshape(-1, inner_self)
         return array_module(self).matmul(rows, other).reshape(self.shape[:-1] + (other.shape[1],))
     return array_module(self).matmul(self, other)
 
 
+def mm(self, mat2):
+    if self.ndim != 2:
+        raise RuntimeError("self must be a matrix")
+    if mat2.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    return matmul(self, mat2)
+
+
+def bmm(self, mat2):
+    if self.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if mat2.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if mat2.shape[:2] != (self.shape[0], self.shape[2]):
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{self.shape[0]}, {self.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}].")
+    return matmul(self, mat2)
+
+
 def addmm(self, mat1, mat2, beta, alpha):
     product = matmul(mat1, mat2)
     product = product if alpha == 1 else product * alpha
-    return product + (self if beta == 1 else self * beta)
+    bias = self if beta == 1 else self * beta
+    if bias.dtype == product.dtype and bias.ndim <= 2 and bias.shape == product.shape[-bias.ndim:]:
+        product += bias  # the product is a fresh array: the bias goes in without another allocation
+        return product
+    return product + bias
 
 
 def dot(self, tensor):
@@ -343,7 +404,13 @@ def t(self):
 
 
 def transpose(self, dim0, dim1):
-    return array_module(self).swapaxes(self, wrap_dim(dim0, self.ndim), wrap_dim(dim1, self.ndim))
+    dim0, dim1 = wrap_dim(dim0, self.ndim), wrap_dim(dim1, self.ndim)
+    return array_module(self).swapaxes(self, dim0, dim1) if self.ndim else self[...]
+
+
+def alias(self):
+    """A view of all of self (x[...]), as torch's alias."""
+    return self[...]
 
 
 def permute(self, dims):
@@ -386,9 +453,9 @@ def squeeze_all(self):
 
 
 def squeeze(self, dim):
+    dim = wrap_dim(dim, self.ndim)
     if self.ndim == 0:
         return self
-    dim = wrap_dim(dim, self.ndim)
     return self.squeeze(dim) if self.shape[dim] == 1 else self
 
 
@@ -401,12 +468,12 @@ def select(self, dim, index):
     if not -size <= index < size:
         raise IndexError(f"select(): index {index} out of range for tensor of size {list(self.shape)} at "
                          f"dimension {dim}")
-    return self[_index_at(dim, self.ndim, index)]
+    return self[_index_at(dim, self.ndim, index) + (Ellipsis,)]  # `...`: a 0-d result is a view too
 
 
 def slice(self, dim, start, end, step):  # noqa: A001 - torch's op name
-    if step <= 0:
-        raise ValueError("slice step must be positive")
+    if step <= 0:  # Python's message for 0, torch's for negative steps
+        raise ValueError("slice step cannot be zero" if step == 0 else "step must be greater than zero")
     return self[_index_at(dim, self.ndim, builtins.slice(start, end, step))]
 
 
@@ -445,7 +512,7 @@ def binary_cross_entropy_with_logits(self, target, weight, pos_weight, reduction
         loss = (1 - target) * self + (1 + (pos_weight - 1) * target) * softplus_neg
     if weight is not None:
         loss = loss * weight
-    return reduce_loss(loss, reduction)
+    return reduce_loss(loss, reduction).astype(target.dtype, copy=False)  # torch's output takes target's dtype
 
 
 def reduce_loss(loss, reduction: int):

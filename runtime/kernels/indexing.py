@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import builtins
 
+import numpy as np
+
 from .. import backends
 from ..backends import array_module
+from ..dtypes import checked_number, result_type, scalar_type_name
 from ..shapes import wrap_dim
 
 
@@ -13,23 +16,72 @@ def _numpy_index(indices) -> tuple:
     return tuple(builtins.slice(None) if i is None else i for i in indices)
 
 
-def _check_index_dtype(index, op: str, argument: str = "index") -> None:
+def _check_index_dtype(index, message: str) -> None:
     if index.dtype.kind not in "iu":
-        raise RuntimeError(f"{op}(): Expected dtype int64 for {argument} but got {index.dtype}")
+        raise RuntimeError(message)
+
+
+def _check_bounds(index, size: int, dim: int) -> None:
+    """gather/scatter/index_add do not wrap negative indices: torch refuses them as out of bounds."""
+    bad = (index < 0) | (index >= size)
+    if bad.any():
+        raise RuntimeError(f"index {int(index[bad].reshape(-1)[0])} is out of bounds for dimension {dim} with size "
+                           f"{size}")
+
+
+def _at_least_1d(array):
+    """torch treats a 0-d tensor as one element along dim 0 in gather/scatter/index_select."""
+    return array.reshape(1) if array.ndim == 0 else array
+
+
+def _check_indices(indices) -> None:
+    """Index tensors of torch's kinds, whose shapes broadcast together."""
+    shapes = []
+    for i in indices:
+        if i is not None and i.dtype.kind not in "iub":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        if i is not None:
+            shapes.append((i.sum(),) if i.dtype.kind == "b" else i.shape)  # a mask indexes its True elements
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        listed = ", ".join(str([int(s) for s in shape]) for shape in shapes)
+        raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together with shapes {listed}") \
+            from None
 
 
 def index(self, indices):
     """self[indices] with torch's (numpy's) advanced-indexing rules; None keeps a dim whole."""
-    for i in indices:
-        if i is not None and i.dtype.kind not in "iub":
-            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    _check_indices(indices)
+    if self.size == 0:
+        indices = _in_bounds_of_empty(self, indices)
     return self[_numpy_index(indices)]
+
+
+def _in_bounds_of_empty(self, indices) -> tuple:
+    """An empty tensor has no element to read, so torch checks no index against a dim of nonzero
+    size (numpy does): those are clipped into range; a dim of size 0 still refuses any index."""
+    xp = array_module(self)
+    clipped, axis = [], 0
+    for i in indices:
+        if i is None or i.dtype.kind == "b":
+            axis += 1 if i is None else i.ndim
+            clipped.append(i)
+            continue
+        size = self.shape[axis]
+        if size == 0 and i.size:
+            raise IndexError("index is out of bounds for dimension with size 0")
+        clipped.append(xp.clip(i, -size, size - 1) if size else i)
+        axis += 1
+    return tuple(clipped)
 
 
 def index_backward(grad_output, input_sizes, indices):
     """Zeros of the input's shape with grad_output added at `indices` (duplicates accumulate)."""
     xp = array_module(grad_output)
     out = xp.zeros(input_sizes, grad_output.dtype)
+    if grad_output.size == 0:  # nothing selected: no index is read (they may be out of range)
+        return out
     if xp.__name__ == "numpy":
         xp.add.at(out, _numpy_index(indices), grad_output)
     else:
@@ -37,18 +89,80 @@ def index_backward(grad_output, input_sizes, indices):
     return out
 
 
+def index_put(self, indices, values, accumulate):
+    """self with values written (or added) at indices; a repeated position takes the last value
+    written, as torch's CPU kernel."""
+    _check_indices(indices)
+    if self.size == 0:  # nothing to write: no index is checked but against a dim of size 0
+        selected = self[_numpy_index(_in_bounds_of_empty(self, indices))].shape
+        shape = getattr(values, "shape", ())
+        try:
+            fits = np.broadcast_shapes(shape, selected) == selected
+        except ValueError:
+            fits = False
+        if not fits:
+            raise RuntimeError(f"shape mismatch: value tensor of shape {list(shape)} cannot be broadcast to indexing "
+                               f"result of shape {list(selected)}")
+        return self.copy()
+    if hasattr(values, "dtype") and values.dtype != self.dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{scalar_type_name(self.dtype)} for the destination and {scalar_type_name(values.dtype)} "
+                           f"for the source.")
+    out = self.copy()
+    xp = array_module(self)
+    where = tuple(i if i is None or type(i) is type(self) else xp.asarray(i) for i in indices)  # lists: host arrays
+    try:
+        if accumulate:
+            xp.add.at(out, _numpy_index(where), values)
+        else:
+            out[_numpy_index(where)] = values
+    except ValueError:
+        selected = self[_numpy_index(indices)].shape
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(getattr(values, 'shape', ()))} cannot be "
+                           f"broadcast to indexing result of shape {list(selected)}") from None
+    return out
+
+
 def index_select(self, dim, index):
-    _check_index_dtype(index, "index_select")
+    _check_index_dtype(index, "index_select(): Expected dtype int32 or int64 for index")
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
-    return array_module(self).take(self, index, axis=wrap_dim(dim, self.ndim))
+    axis = wrap_dim(dim, self.ndim)
+    if self.ndim == 0 and index.size != 1:
+        raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index.size} value(s)")
+    size = self.shape[axis] if self.ndim else 1
+    if size == 0 and index.size:
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
+    bad = (index < 0) | (index >= size)
+    if bad.any():
+        if self.ndim > 1 and axis == 1:  # torch's kernel for dim 1 words it so
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={int(index[bad].reshape(-1)[0])} "
+                               f"axis_dim={size}")
+        raise IndexError("index out of range in self")
+    if self.ndim == 0:
+        return self.copy()
+    return array_module(self).take(self, index.reshape(-1), axis=axis)
+
+
+def _same_rank(self, index, what: str) -> None:
+    if max(index.ndim, 1) != max(self.ndim, 1):
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as {what} tensor")
 
 
 def gather(self, dim, index, sparse_grad):
-    _check_index_dtype(index, "gather")
-    if index.ndim != self.ndim:
-        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
-    return array_module(self).take_along_axis(self, index, axis=wrap_dim(dim, self.ndim))
+    """out[i][j] = self[index[i][j]][j] (dim 0): index may be narrower than self in the other dims."""
+    _check_index_dtype(index, "gather(): Expected dtype int32/int64 for index")
+    _same_rank(self, index, "input")
+    axis = wrap_dim(dim, self.ndim)
+    source, positions = _at_least_1d(self), _at_least_1d(index)
+    for d, (i, s) in enumerate(zip(positions.shape, source.shape)):
+        if d != axis and i > s:
+            raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be no "
+                               f"larger than self {list(self.shape)} apart from dimension {axis}")
+    _check_bounds(positions, source.shape[axis], axis)
+    narrowed = source[tuple(builtins.slice(None) if d == axis else builtins.slice(0, i)
+                            for d, i in enumerate(positions.shape))]
+    return array_module(self).take_along_axis(narrowed, positions, axis=axis).reshape(index.shape)
 
 
 def _scatter_positions(index, dim: int) -> tuple:
@@ -60,60 +174,138 @@ def _scatter_positions(index, dim: int) -> tuple:
     return tuple(grids)
 
 
-def _leading(src, index):
-    """The part of `src` that `index` addresses: torch reads src[i][j] only where index has elements."""
-    return src[tuple(builtins.slice(0, s) for s in index.shape)]
+def _scatter(op: str, self, dim, index, src):
+    """Checks of scatter, scatter_add (torch's words); the output, the positions, and the part of
+    src that index addresses (torch reads src[i][j] only where index has elements)."""
+    axis = wrap_dim(dim, self.ndim)
+    _check_index_dtype(index, f"{op}(): Expected dtype int32/int64 for index")
+    _same_rank(self, index, "self")
+    if src is not None:
+        _same_rank(src, index, "src")
+        if src.dtype != self.dtype:
+            raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    out, positions = self.copy(), _at_least_1d(index)
+    target = _at_least_1d(out)
+    larger = any(i > s for d, (i, s) in enumerate(zip(positions.shape, target.shape)) if d != axis)
+    if src is not None:
+        source = _at_least_1d(src)
+        if larger or any(i > s for i, s in zip(positions.shape, source.shape)):
+            raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self {list(self.shape)} "
+                               f"apart from dimension {axis} and to be no larger size than src {list(src.shape)}")
+        src = source[tuple(builtins.slice(0, i) for i in positions.shape)]
+    elif larger:
+        raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self {list(self.shape)} apart "
+                           f"from dimension {axis}")
+    _check_bounds(positions, target.shape[axis], axis)
+    return out, target, _scatter_positions(positions, axis), src
 
 
 def scatter_src(self, dim, index, src):
-    _check_index_dtype(index, "scatter")
-    out = self.copy()
-    out[_scatter_positions(index, wrap_dim(dim, self.ndim))] = _leading(src, index)
+    out, target, positions, src = _scatter("scatter", self, dim, index, src)
+    target[positions] = src
     return out
 
 
 def scatter_value(self, dim, index, value):
-    _check_index_dtype(index, "scatter")
-    out = self.copy()
-    out[_scatter_positions(index, wrap_dim(dim, self.ndim))] = value
+    out, target, positions, _ = _scatter("scatter", self, dim, index, None)
+    value = checked_number(value, self.dtype)
+    target[positions] = value
     return out
 
 
 def scatter_add(self, dim, index, src):
-    _check_index_dtype(index, "scatter_add")
-    out = self.copy()
-    positions = _scatter_positions(index, wrap_dim(dim, self.ndim))
-    array_module(self).add.at(out, positions, _leading(src, index))
+    out, target, positions, src = _scatter("scatter_add", self, dim, index, src)
+    array_module(self).add.at(target, positions, src)
     return out
+
+
+def index_add(self, dim, index, source, alpha):
+    """self with alpha * source's slices along dim added at the positions index gives (repeats add up)."""
+    _check_index_dtype(index, "index_add_(): Expected dtype int32/int64 for index")
+    if index.ndim > 1:
+        raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: {index.ndim} with type: "
+                         f"{scalar_type_name(index.dtype)} and size: {list(index.shape)}")
+    if source.dtype != self.dtype:
+        raise RuntimeError(f"index_add_(): self ({scalar_type_name(self.dtype)}) and source "
+                           f"({scalar_type_name(source.dtype)}) must have the same scalar type")
+    axis = wrap_dim(dim, self.ndim)
+    if source.ndim and axis >= source.ndim:
+        raise RuntimeError(f"index_add_(): Indexing dim {axis} is out of bounds of the source tensor with dim "
+                           f"{source.ndim}")
+    if source.ndim == 0 and index.size != 1:
+        raise IndexError(f"Dimension specified as {axis} but tensor has no dimensions")
+    count = source.shape[axis] if source.ndim else 1
+    if index.size != count:
+        raise RuntimeError(f"index_add_(): Number of indices ({index.size}) should be equal to source.size(dim): "
+                           f"({count}), for dim: {axis}")
+    target, values = _at_least_1d(self.copy()), _at_least_1d(source)
+    if target.shape[:axis] + target.shape[axis + 1:] != values.shape[:axis] + values.shape[axis + 1:]:
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the specified dimension. "
+                           f"Got self.shape = {list(self.shape)} source.shape = {list(source.shape)}")
+    if self.size and values.size:  # an empty input or source runs no kernel, so no index is checked
+        if self.ndim <= 1 and ((index < 0) | (index >= target.shape[axis])).any():
+            raise IndexError("index out of range in self")  # torch's loop over a vector says it so
+        _check_bounds(index, target.shape[axis], axis)
+    if alpha != 1:
+        values = values * (int(alpha) if self.dtype.kind in "iub" else alpha)
+    array_module(self).add.at(target, (builtins.slice(None),) * axis + (index.reshape(-1),), values)
+    return target.reshape(self.shape)
 
 
 def masked_fill(self, mask, value):
     if mask.dtype.kind != "b":
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
+    if not hasattr(value, "dtype"):
+        value = checked_number(value, self.dtype)
     return array_module(self).where(mask, value, self).astype(self.dtype, copy=False)
 
 
 def cat(tensors, dim):
+    """torch.cat: the tensors promoted to one dtype (1-d empties too, though their shape is skipped)."""
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    ndim = max(t.ndim for t in tensors)
-    parts = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0 and ndim > 1)]  # torch skips 1-D empties
-    return array_module(tensors[0]).concatenate(parts, axis=wrap_dim(dim, ndim))
+    for position, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {position}) cannot be concatenated")
+    parts = [(i, t) for i, t in enumerate(tensors) if not (t.ndim == 1 and t.shape[0] == 0)] or [(0, tensors[0])]
+    first = parts[0][1]
+    axis = wrap_dim(dim, first.ndim)
+    for i, t in parts[1:]:
+        if t.ndim != first.ndim:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {first.ndim} and {t.ndim}")
+        for d, (a, b) in enumerate(zip(first.shape, t.shape)):
+            if d != axis and a != b:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {axis}. Expected size {a} but "
+                                   f"got size {b} for tensor number {i} in the list.")
+    target = result_type(tensors)
+    return array_module(first).concatenate([t for _, t in parts], axis=axis, dtype=target)
 
 
 def stack(tensors, dim):
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
-    return array_module(tensors[0]).stack(tensors, axis=wrap_dim(dim, tensors[0].ndim + 1))
+    axis = wrap_dim(dim, tensors[0].ndim + 1)
+    for i, t in enumerate(tensors[1:], 1):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at entry "
+                               f"0 and {list(t.shape)} at entry {i}")
+    target = result_type(tensors)
+    return array_module(tensors[0]).stack(tensors, axis=axis, dtype=target)
 
 
 def flip(self, dims):
     axes = tuple(wrap_dim(d, self.ndim) for d in dims)
-    return array_module(self).flip(self, axis=axes if self.ndim else ())
+    for d in axes:
+        if axes.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    # a copy, as torch's (numpy's flip is a view)
+    return array_module(self).flip(self, axis=axes if self.ndim else ()).copy()
 
 
 def roll(self, shifts, dims):
     xp = array_module(self)
+    if dims and self.ndim == 0:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
     if not dims:
         return xp.roll(self.reshape(-1), shifts[0]).reshape(self.shape)
     return xp.roll(self, shifts, axis=tuple(wrap_dim(d, self.ndim) for d in dims))

@@ -12,9 +12,17 @@ from ..shapes import wrap_dim
 from .core import _dims, _reduce_dtype
 
 
-def _empty_check(self, op: str, dim=None) -> None:
-    if self.size == 0:
-        raise IndexError(f"{op}(): Expected reduction dim {dim} to have non-zero size.")
+def _empty_check(self, op: str, dims=None) -> None:
+    """torch refuses to reduce nothing: a dim of size 0 (dims as given), or (no dims) an empty tensor."""
+    if not dims:
+        if self.size == 0:
+            error = IndexError if op.startswith("arg") else RuntimeError
+            hint = "" if op.startswith("arg") else " Specify the reduction dim with the 'dim' argument."
+            raise error(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.{hint}")
+        return
+    for dim in dims:
+        if self.ndim and self.shape[wrap_dim(dim, self.ndim)] == 0:
+            raise IndexError(f"{op}(): Expected reduction dim {dim} to have non-zero size.")
 
 
 def prod_all(self, dtype):
@@ -54,10 +62,11 @@ def min_all(self):
 
 def _arg_reduce(self, dim, keepdim, find):
     xp = array_module(self)
+    wrap_dim(dim, self.ndim)
     if self.ndim == 0:
         return self.copy(), xp.zeros((), xp.int64)
     axis = wrap_dim(dim, self.ndim)
-    _empty_check(self, "max", dim)
+    _empty_check(self, find.__name__.removeprefix("arg"), [dim])
     indices = find(self, axis=axis, keepdims=True)
     values = xp.take_along_axis(self, indices, axis)
     if not keepdim:
@@ -93,10 +102,12 @@ def min_dim(self, dim, keepdim):
 
 
 def amax(self, dim, keepdim):
+    _empty_check(self, "amax", dim)
     return array_module(self).max(self, axis=_dims(dim, self.ndim, "amax"), keepdims=keepdim)
 
 
 def amin(self, dim, keepdim):
+    _empty_check(self, "amin", dim)
     return array_module(self).min(self, axis=_dims(dim, self.ndim, "amin"), keepdims=keepdim)
 
 
@@ -107,6 +118,7 @@ def _refuse_bool(self, op: str) -> None:
 
 def argmax(self, dim, keepdim):
     _refuse_bool(self, "argmax")
+    _empty_check(self, "argmax", None if dim is None else [dim])
     xp = array_module(self)
     if dim is None:
         out = xp.argmax(self)
@@ -116,6 +128,7 @@ def argmax(self, dim, keepdim):
 
 def argmin(self, dim, keepdim):
     _refuse_bool(self, "argmin")
+    _empty_check(self, "argmin", None if dim is None else [dim])
     xp = array_module(self)
     if dim is None:
         out = xp.argmin(self)
@@ -163,6 +176,13 @@ def linalg_vector_norm(self, ord, dim, keepdim, dtype):
                           f"{scalar_type_name(self.dtype)}")
     x = self if dtype is None else self.astype(dtype)
     axes = _dims(dim, x.ndim, "linalg.vector_norm")
+    if ord in (math.inf, -math.inf) and x.size == 0:  # max/min of nothing has no identity
+        empty = [d for d in (dim or ()) if x.ndim and x.shape[wrap_dim(d, x.ndim)] == 0]
+        if empty or not dim:
+            where = f"the dimension {empty[0]}" if empty else "an empty tensor"
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on {where}"
+                               f"{'because this dimension is empty and' if empty else ' because'} the operation "
+                               f"does not have an identity")
     magnitude = xp.abs(x)
     if ord == float("inf"):
         return xp.max(magnitude, axis=axes, keepdims=keepdim)
@@ -178,8 +198,15 @@ def linalg_vector_norm(self, ord, dim, keepdim, dtype):
 
 
 def cumsum(self, dim, dtype):
+    if dtype is not None and dtype == np.bool_:
+        raise NotImplementedError('"cumsum_out_cpu" not implemented for \'Bool\'')
     out = array_module(self).cumsum(self, axis=wrap_dim(dim, self.ndim), dtype=_reduce_dtype(self, dtype))
     return out.reshape(()) if self.ndim == 0 else out  # numpy makes a 0-d input 1-d
+
+
+def _no_dims(self, dim) -> bool:
+    """all/any over an empty dim list reduce nothing (sum and the others reduce everything)."""
+    return dim is not None and len(dim) == 0
 
 
 def _logical_reduction(out, self):
@@ -188,8 +215,12 @@ def _logical_reduction(out, self):
 
 
 def all(self, dim, keepdim):  # noqa: A001 - torch's op name
+    if _no_dims(self, dim):
+        return _logical_reduction(self != 0, self)
     return _logical_reduction(array_module(self).all(self, axis=_dims(dim, self.ndim, "all"), keepdims=keepdim), self)
 
 
 def any(self, dim, keepdim):  # noqa: A001
+    if _no_dims(self, dim):
+        return _logical_reduction(self != 0, self)
     return _logical_reduction(array_module(self).any(self, axis=_dims(dim, self.ndim, "any"), keepdims=keepdim), self)

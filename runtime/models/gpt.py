@@ -105,7 +105,7 @@ def build(torch):
             b, t = idx.size()
             if t > self.config.block_size:
                 raise ValueError(f"cannot forward a sequence of length {t}, block size is {self.config.block_size}")
-            pos = torch.arange(0, t, dtype=torch.long)
+            pos = torch.arange(0, t, dtype=torch.long, device=idx.device)
             x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
             for block in self.transformer.h:
                 x = block(x)
@@ -131,7 +131,7 @@ def build(torch):
                 context = idx if idx.size(1) <= self.config.block_size else idx[:, -self.config.block_size:]
                 logits, _ = self(context)
                 probs = F.softmax(logits[:, -1, :] / temperature, dim=-1)
-                below = probs.cumsum(-1) < torch.rand(idx.size(0), 1)
+                below = probs.cumsum(-1) < torch.rand(idx.size(0), 1, device=idx.device)
                 token = below.sum(-1, keepdim=True).clamp(max=probs.size(-1) - 1)
                 idx = torch.cat((idx, token), dim=1)
             return idx

@@ -8,6 +8,7 @@ same nodes torch records (ConvolutionBackward0, NllLossBackward0, ...).
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -66,6 +67,8 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
     return F.hardtanh_(input, min_val, max_val) if inplace else F.hardtanh(input, min_val, max_val)
 
 
@@ -193,6 +196,50 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return F.native_dropout(input, p, True)[0]
 
 
+def _feature_dropout(input, p, training, inplace, op: str):
+    """Whole channels zeroed: one draw per (N, C) (torch's bernoulli_(1 - p) over an (N, C, 1, ...)
+    tensor, then divided by 1 - p), so the same seed drops the same channels."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return input
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    if p == 1:
+        noise = np.zeros(shape, input._data.dtype)
+    else:
+        noise = _random.bernoulli(1 - p, shape, input._data.dtype) / input._data.dtype.type(1 - p)
+    noise = make_tensor(noise).to(input.device)
+    return F.mul_(input, noise) if inplace else F.mul(input, noise)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) (or unbatched (C, L)) inputs."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note that "
+                           "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
+                           "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    if input.dim() == 2:
+        return F.squeeze_dim(_feature_dropout(F.unsqueeze(input, 0), p, training, inplace, "dropout1d"), 0)
+    return _feature_dropout(input, p, training, inplace, "dropout1d")
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, H, W) inputs (a 3-D input is taken as (N, C, L), with torch's warning)."""
+    if input.dim() not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is deprecated and will "
+                      "result in an error in a future release. To retain the behavior and silence this warning, "
+                      "please use dropout instead. Note that dropout2d exists to provide channel-wise dropout on "
+                      "inputs with 2 spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
+                      "3D or 4D inputs).", stacklevel=2)
+    if input.dim() == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
+                      "This behavior will change in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please "
+                      "switch to using dropout1d instead.", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, "dropout2d")
+
+
 def linear(input, weight, bias=None):
     """As torch: addmm for a 2-D input with a bias (AddmmBackward0), and for a row-major N-D one
     viewed as 2-D (ViewBackward0 around AddmmBackward0); else matmul (+ bias)."""
@@ -264,6 +311,23 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, spatial: int, op: str):
+    stride, padding = _pair(stride, op, "stride", spatial), _pair(padding, op, "padding", spatial)
+    dilation, output_padding = _pair(dilation, op, "dilation", spatial), _pair(output_padding, op, "output_padding",
+                                                                                spatial)
+    return F.convolution(input, weight, bias, stride, padding, dilation, True, output_padding, groups)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1,
+                           "conv_transpose1d")
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2,
+                           "conv_transpose2d")
+
+
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     kernel = _pair(kernel_size, "max_pool2d", "kernel_size")
     stride = kernel if stride is None or stride == [] else _pair(stride, "max_pool2d", "stride")
@@ -310,19 +374,64 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 # ---- resizing and padding ----------------------------------------------------------------------
 
+_LINEAR_MODES = ("linear", "bilinear", "bicubic", "trilinear")
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None,
                 antialias=False):
-    if mode != "nearest" or input.ndim != 4:
-        raise NotImplementedError(f"interpolate supports mode='nearest' on 4-D inputs, got mode={mode!r} on a "
-                                  f"{input.ndim}-D input")
-    if (size is None) == (scale_factor is None):
+    """Resample (N, C, L) or (N, C, H, W) inputs to `size`, or by `scale_factor`: mode 'nearest'
+    (both ranks), 'linear' (3-D) or 'bilinear' (4-D), with torch's sizes, scales and source
+    positions. 1-D inputs run as 2-D ones of height 1 (UpsampleNearest2D/UpsampleBilinear2D nodes)."""
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating modes: "
+                             "linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    dim = input.dim() - 2
+    if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
+    output_size = scales = None
     if size is not None:
-        return F.upsample_nearest2d(input, _pair(size, "interpolate", "size"), None, None)
-    scales = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor, scale_factor)
-    out = tuple(int(math.floor(s * f)) for s, f in zip(input.shape[-2:], scales))
-    return F.upsample_nearest2d(input, out, None if recompute_scale_factor else scales[0],
-                                None if recompute_scale_factor else scales[1])
+        output_size = list(size) if isinstance(size, (list, tuple)) else [size] * dim
+        if len(output_size) != dim:
+            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input with "
+                             f"spatial dimensions of {list(input.shape[2:])} and output size of {size}. Please "
+                             "provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, "
+                             "...,oK) format.")
+    elif scale_factor is not None:
+        scales = list(scale_factor) if isinstance(scale_factor, (list, tuple)) else [scale_factor] * dim
+        if len(scales) != dim:
+            raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got input "
+                             f"with spatial dimensions of {list(input.shape[2:])} and scale_factor of shape "
+                             f"{scale_factor}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                             "scale_factor in (s1, s2, ...,sK) format.")
+    else:
+        raise ValueError("either size or scale_factor should be defined")
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if scales is not None:
+        output_size = [int(math.floor(float(input.shape[i + 2]) * scales[i])) for i in range(dim)]
+        if recompute_scale_factor:
+            scales = None
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported")
+    if mode == "bilinear" and input.dim() == 3:
+        raise NotImplementedError("Got 3D input, but bilinear mode needs 4D input")
+    if mode == "linear" and input.dim() == 4:
+        raise NotImplementedError("Got 4D input, but linear mode needs 3D input")
+    if (mode, input.dim()) not in (("nearest", 3), ("nearest", 4), ("linear", 3), ("bilinear", 4)):
+        raise NotImplementedError(f"interpolate: mode {mode!r} on a {input.dim()}-D input is not supported (gradspec "
+                                  "has nearest on 3-D and 4-D inputs, linear on 3-D and bilinear on 4-D)")
+    flat = input.dim() == 3  # (N, C, L) as (N, C, 1, L)
+    x = F.unsqueeze(input, 2) if flat else input
+    size2d = [1, *output_size] if flat else output_size
+    scales2d = [None, None] if scales is None else ([None, *scales] if flat else scales)
+    if mode == "nearest":
+        out = F.upsample_nearest2d(x, size2d, *scales2d)
+    else:
+        out = F.upsample_bilinear2d(x, size2d, align_corners, *scales2d)
+    return F.squeeze_dim(out, 2) if flat else out
 
 
 def pad(input, pad, mode="constant", value=None):
@@ -375,6 +484,167 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if dropout_p > 0:
         shape = (*np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2])), query.shape[-2],
                  key.shape[-2])
-        dropout_mask = make_tensor(_random.bernoulli(1 - dropout_p, shape, np.float32).astype(bool))
+        dropout_mask = make_tensor(_random.bernoulli(1 - dropout_p, shape, np.float32).astype(bool)).to(query.device)
     return F._scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, dropout_mask,
                                            scale=scale)[0]
+
+
+def _canonical_mask(mask, mask_name, other_type, other_name, target_type, check_other=True):
+    """A bool mask (True = masked) as a float one (-inf where masked); float masks as they are."""
+    if mask is None:
+        return None
+    if mask.dtype is not _bool and not mask.is_floating_point():
+        raise AssertionError(f"only bool and floating types of {mask_name} are supported")
+    if check_other and other_type is not None and mask.dtype != other_type:
+        warnings.warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type for both "
+                      "instead.", stacklevel=3)
+    if mask.is_floating_point():
+        return mask
+    return F.masked_fill_Scalar(F.zeros_like(mask, dtype=target_type), mask, -math.inf)
+
+
+def _none_or_dtype(input):
+    return None if input is None else input.dtype
+
+
+def _in_projection_packed(q, k, v, w, b=None):
+    """q, k, v projected by the rows of one (3E, E) weight: one product when they are one tensor."""
+    E = q.size(-1)
+    if k is v:
+        if q is k:
+            proj = linear(q, w, b).unflatten(-1, (3, E)).unsqueeze(0).transpose(0, -2).squeeze(-2).contiguous()
+            return proj[0], proj[1], proj[2]
+        w_q, w_kv = w.split([E, E * 2])
+        b_q, b_kv = (None, None) if b is None else b.split([E, E * 2])
+        kv_proj = linear(k, w_kv, b_kv).unflatten(-1, (2, E)).unsqueeze(0).transpose(0, -2).squeeze(-2).contiguous()
+        return linear(q, w_q, b_q), kv_proj[0], kv_proj[1]
+    w_q, w_k, w_v = w.chunk(3)
+    b_q, b_k, b_v = (None, None, None) if b is None else b.chunk(3)
+    return linear(q, w_q, b_q), linear(k, w_k, b_k), linear(v, w_v, b_v)
+
+
+def _mha_batched(query, key, value, key_padding_mask, attn_mask, num_heads) -> bool:
+    """Whether the inputs carry a batch dim (3-D), checking the masks' ranks as torch does."""
+    if query.dim() == 3:
+        if key.dim() != 3 or value.dim() != 3:
+            raise AssertionError(f"For batched (3-D) `query`, expected `key` and `value` to be 3-D but found "
+                                 f"{key.dim()}-D and {value.dim()}-D tensors respectively")
+        if key_padding_mask is not None and key_padding_mask.dim() != 2:
+            raise AssertionError(f"For batched (3-D) `query`, expected `key_padding_mask` to be `None` or 2-D but "
+                                 f"found {key_padding_mask.dim()}-D tensor instead")
+        if attn_mask is not None and attn_mask.dim() not in (2, 3):
+            raise AssertionError(f"For batched (3-D) `query`, expected `attn_mask` to be `None`, 2-D or 3-D but "
+                                 f"found {attn_mask.dim()}-D tensor instead")
+        return True
+    if query.dim() == 2:
+        if key.dim() != 2 or value.dim() != 2:
+            raise AssertionError(f"For unbatched (2-D) `query`, expected `key` and `value` to be 2-D but found "
+                                 f"{key.dim()}-D and {value.dim()}-D tensors respectively")
+        if attn_mask is not None and attn_mask.dim() == 3 and attn_mask.shape[0] != num_heads:
+            raise AssertionError(f"Expected `attn_mask` shape to be {(num_heads, query.shape[0], key.shape[0])} "
+                                 f"but got {tuple(attn_mask.shape)}")
+        return False
+    raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but received {query.dim()}-D query "
+                         "tensor")
+
+
+def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias,
+                                 bias_k, bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias,
+                                 training=True, key_padding_mask=None, need_weights=True, attn_mask=None,
+                                 use_separate_proj_weight=False, q_proj_weight=None, k_proj_weight=None,
+                                 v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True,
+                                 is_causal=False):
+    """torch's multi-head attention over (L, N, E) inputs (or unbatched (L, E)): the same steps, so
+    the same nodes and, with dropout, the same random draws. Without need_weights the attention
+    runs as scaled_dot_product_attention (one node); with it, as bmm, softmax and bmm, so that
+    the weights exist to return (averaged over heads unless average_attn_weights is False)."""
+    batched = _mha_batched(query, key, value, key_padding_mask, attn_mask, num_heads)
+    if not batched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    tgt_len, bsz, embed_dim = query.shape
+    src_len = key.shape[0]
+    key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask", _none_or_dtype(attn_mask), "attn_mask",
+                                       query.dtype)
+    if is_causal and attn_mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the Transformer module "
+                           "method `generate_square_subsequent_mask` to create this mask.")
+    if is_causal and key_padding_mask is None and not need_weights:
+        attn_mask = None  # scaled_dot_product_attention's is_causal stands for the mask
+    else:
+        attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", query.dtype, check_other=False)
+        if key_padding_mask is not None:
+            is_causal = False
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}")
+    head_dim = embed_dim // num_heads
+    if head_dim * num_heads != embed_dim:
+        raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    if use_separate_proj_weight:
+        b_q, b_k, b_v = (None, None, None) if in_proj_bias is None else in_proj_bias.chunk(3)
+        q, k, v = (linear(query, q_proj_weight, b_q), linear(key, k_proj_weight, b_k),
+                   linear(value, v_proj_weight, b_v))
+    else:
+        if key.shape != value.shape:
+            raise AssertionError(f"key shape {key.shape} does not match value shape {value.shape}")
+        q, k, v = _in_projection_packed(query, key, value, in_proj_weight, in_proj_bias)
+    if attn_mask is not None:
+        if attn_mask.dim() == 2:
+            if tuple(attn_mask.shape) != (tgt_len, src_len):
+                raise RuntimeError(f"The shape of the 2D attn_mask is {attn_mask.shape}, but should be "
+                                   f"{(tgt_len, src_len)}.")
+            attn_mask = attn_mask.unsqueeze(0)
+        elif tuple(attn_mask.shape) != (bsz * num_heads, tgt_len, src_len):
+            raise RuntimeError(f"The shape of the 3D attn_mask is {attn_mask.shape}, but should be "
+                               f"{(bsz * num_heads, tgt_len, src_len)}.")
+    if bias_k is not None and bias_v is not None:
+        k = F.cat([k, bias_k.repeat(1, bsz, 1)])
+        v = F.cat([v, bias_v.repeat(1, bsz, 1)])
+        attn_mask = None if attn_mask is None else pad(attn_mask, (0, 1))
+        key_padding_mask = None if key_padding_mask is None else pad(key_padding_mask, (0, 1))
+    q = q.view(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
+    k = (k.view(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1) if static_k is None else static_k)
+    v = (v.view(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1) if static_v is None else static_v)
+    if add_zero_attn:
+        zeros = F.zeros_like(k[:, :1])
+        k = F.cat([k, zeros], dim=1)
+        v = F.cat([v, F.zeros_like(v[:, :1])], dim=1)
+        attn_mask = None if attn_mask is None else pad(attn_mask, (0, 1))
+        key_padding_mask = None if key_padding_mask is None else pad(key_padding_mask, (0, 1))
+    src_len = k.size(1)
+    if key_padding_mask is not None:
+        if tuple(key_padding_mask.shape) != (bsz, src_len):
+            raise AssertionError(f"expecting key_padding_mask shape of {(bsz, src_len)}, but got "
+                                 f"{tuple(key_padding_mask.shape)}")
+        key_padding_mask = key_padding_mask.view(bsz, 1, 1, src_len).expand(-1, num_heads, -1, -1).reshape(
+            bsz * num_heads, 1, src_len)
+        attn_mask = key_padding_mask if attn_mask is None else attn_mask + key_padding_mask
+    if not training:
+        dropout_p = 0.0
+    if need_weights:
+        q_scaled = q * math.sqrt(1.0 / float(q.shape[-1]))
+        weights = F.bmm(q_scaled, k.transpose(-2, -1))
+        if attn_mask is not None:
+            weights = attn_mask + weights
+        weights = softmax(weights, dim=-1)
+        if dropout_p > 0.0:
+            weights = dropout(weights, p=dropout_p)
+        attn_output = F.bmm(weights, v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
+        attn_output = linear(attn_output, out_proj_weight, out_proj_bias).view(tgt_len, bsz, -1)
+        weights = weights.view(bsz, num_heads, tgt_len, src_len)
+        if average_attn_weights:
+            weights = weights.mean(dim=1)
+        if not batched:
+            attn_output, weights = attn_output.squeeze(1), weights.squeeze(0)
+        return attn_output, weights
+    if attn_mask is not None:
+        attn_mask = attn_mask.unsqueeze(0) if attn_mask.size(0) == 1 and attn_mask.dim() == 3 else \
+            attn_mask.view(bsz, num_heads, -1, src_len)
+    q = q.view(bsz, num_heads, tgt_len, head_dim)
+    k = k.view(bsz, num_heads, src_len, head_dim)
+    v = v.view(bsz, num_heads, src_len, head_dim)
+    attn_output = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
+    attn_output = attn_output.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
+    attn_output = linear(attn_output, out_proj_weight, out_proj_bias).view(tgt_len, bsz, -1)
+    return (attn_output if batched else attn_output.squeeze(1)), None

@@ -66,7 +66,8 @@ class TensorView:
 def observe(value, module):
     if isinstance(value, module.Tensor):
         grad = _attempt(lambda: value.grad)
-        return TensorView(str(value.dtype), tuple(value.shape), value.detach().cpu().numpy().copy(),
+        # force: torch's ZeroTensors (gradients it knows are zero) refuse a plain numpy()
+        return TensorView(str(value.dtype), tuple(value.shape), value.detach().cpu().numpy(force=True).copy(),
                           _attempt(lambda: bool(value.requires_grad)), _attempt(lambda: bool(value.is_leaf)),
                           grad if grad is None or isinstance(grad, Raises) else observe(grad, module))
     if isinstance(value, (tuple, list)):  # torch.Size and named tuples included

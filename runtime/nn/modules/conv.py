@@ -1,4 +1,5 @@
-"""Conv1d and Conv2d with torch's parameter shapes, default initialisation and repr."""
+"""Conv1d, Conv2d, ConvTranspose1d and ConvTranspose2d with torch's parameter shapes, default
+initialisation and repr."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 
 def _ntuple(value, n: int) -> tuple:
@@ -26,7 +27,8 @@ class _ConvNd(Module):
     _dims = 0
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None) -> None:
+                 bias=True, padding_mode="zeros", device=None, dtype=None, transposed=False,
+                 output_padding=0) -> None:
         super().__init__()
         n = self._dims
         kernel_size, stride, dilation = _ntuple(kernel_size, n), _ntuple(stride, n), _ntuple(dilation, n)
@@ -51,8 +53,8 @@ class _ConvNd(Module):
         self.stride = stride
         self.padding = padding
         self.dilation = dilation
-        self.transposed = False
-        self.output_padding = (0,) * n
+        self.transposed = transposed
+        self.output_padding = _ntuple(output_padding, n)
         self.groups = groups
         self.padding_mode = padding_mode
         if isinstance(padding, str):
@@ -65,8 +67,8 @@ class _ConvNd(Module):
             self._reversed_padding_repeated_twice = reversed_padding
         else:
             self._reversed_padding_repeated_twice = list(_reverse_repeat_tuple(padding, 2))
-        self.weight = Parameter(factories.empty((out_channels, in_channels // groups, *kernel_size), device=device,
-                                                dtype=dtype))
+        shape = (in_channels, out_channels // groups) if transposed else (out_channels, in_channels // groups)
+        self.weight = Parameter(factories.empty((*shape, *kernel_size), device=device, dtype=dtype))
         if bias:
             self.bias = Parameter(factories.empty(out_channels, device=device, dtype=dtype))
         else:
@@ -115,3 +117,55 @@ class Conv2d(_ConvNd):
 
     def forward(self, input):
         return self._conv_forward(F.conv2d, input, self.weight, self.bias)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """weight (in_channels, out_channels // groups, k...); `output_size` in forward picks the
+    output_padding that reaches it (a strided convolution maps several sizes to one)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {self.__class__.__name__}')
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device=device, dtype=dtype, transposed=True, output_padding=output_padding)
+
+    def _output_padding(self, input, output_size) -> tuple:
+        if output_size is None:
+            return self.output_padding
+        n = self._dims
+        output_size = list(output_size)[-n:]
+        if len(output_size) != n:
+            raise ValueError(f"ConvTranspose{n}D: for {input.dim()}D input, output_size must have {n} or "
+                             f"{n + 2} elements (got {len(output_size)})")
+        padding = []
+        for d in range(n):
+            dim_size = input.size(d + input.dim() - n)
+            smallest = ((dim_size - 1) * self.stride[d] - 2 * self.padding[d]
+                        + self.dilation[d] * (self.kernel_size[d] - 1) + 1)
+            largest = smallest + self.stride[d] - 1
+            if not smallest <= output_size[d] <= largest:
+                raise ValueError(f"requested an output size of {output_size}, but valid sizes range from "
+                                 f"{smallest} to {largest} (for an input of {list(input.size())[2:]})")
+            padding.append(output_size[d] - smallest)
+        return tuple(padding)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """The adjoint of Conv1d over (N, C_in, L) inputs (a "deconvolution")."""
+
+    _dims = 1
+
+    def forward(self, input, output_size=None):
+        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """The adjoint of Conv2d over (N, C_in, H, W) inputs (a "deconvolution")."""
+
+    _dims = 2
+
+    def forward(self, input, output_size=None):
+        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups, self.dilation)

@@ -14,6 +14,7 @@ from gradspec.abi import (
     Tensor,
     any_requires_grad,
     array_module,
+    broadcast_error,
     dispatch,
     dtypes,
     edge,
@@ -74,7 +75,10 @@ def mul(self, other):
     other_ = tensor_data(other, "mul", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(self_ * other_)
+    try:
+        result = make_tensor(self_ * other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MulBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -111,7 +115,10 @@ def pow_Tensor_Tensor(self, exponent):
     exponent_ = tensor_data(exponent, "pow", "exponent", 2)
     if B.cuda_loaded:
         B.check_devices(self_, exponent_)
-    result = make_tensor(self_ ** exponent_)
+    try:
+        result = make_tensor(self_ ** exponent_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, exponent_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(exponent)):
         node = PowBackward1()
         node.next_functions = (edge(self), edge(exponent))
@@ -151,6 +158,8 @@ def sum(self, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.sum_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SumBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -166,7 +175,10 @@ def matmul(self, other):
     other_ = tensor_data(other, "matmul", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(K.matmul(self_, other_))
+    try:
+        result = make_tensor(K.matmul(self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = MatmulBackward0()
         node.next_functions = (edge(self), edge(other))
@@ -187,7 +199,10 @@ def where(condition, self, other):
     if B.cuda_loaded:
         B.check_devices(condition_, self_, other_)
     xp = array_module(condition_)
-    result = make_tensor(xp.where(condition_, self_, other_))
+    try:
+        result = make_tensor(xp.where(condition_, self_, other_))
+    except ValueError as error:
+        raise broadcast_error(error, condition_, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = WhereBackward0()
         node.next_functions = (NO_EDGE, edge(self), edge(other))
@@ -205,7 +220,10 @@ def eq(self, other):
     other_ = tensor_data(other, "eq", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(self_ == other_)
+    try:
+        result = make_tensor(self_ == other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     return result
 
 
@@ -215,7 +233,10 @@ def add(self, other, *, alpha=1):
     other_ = tensor_data(other, "add", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
-    result = make_tensor(self_ + other_ if alpha == 1 else self_ + alpha * other_)
+    try:
+        result = make_tensor(self_ + other_ if alpha == 1 else self_ + alpha * other_)
+    except ValueError as error:
+        raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
         node = AddBackward0()
         node.next_functions = (edge(self), edge(other))

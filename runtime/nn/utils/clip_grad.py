@@ -1,4 +1,4 @@
-"""torch.nn.utils: gradient clipping and parameter <-> vector conversion.
+"""torch.nn.utils' gradient clipping and parameter <-> vector conversion.
 
 The gradients are updated in place on their arrays (no graph is recorded), as torch does
 under no_grad; the returned norm is a 0-d tensor of the gradients' dtype.
@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from ..backends import array_module
-from ..tensor import Tensor, make_tensor
+from ...backends import array_module
+from ...tensor import Tensor, make_tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
            "parameters_to_vector", "vector_to_parameters"]
