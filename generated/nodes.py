@@ -1724,15 +1724,23 @@ class SoftplusBackwardBackward0(Node):
         self_ = data_of(self.self_)
         need_grad_output = self.next_functions[0][0] is not None
         need_self = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("SoftplusBackwardBackward0", grad, (grad_output, self_), (self.beta, self.threshold), (need_grad_output, need_self))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (
             xp.where(self_ * self.beta > self.threshold, grad, grad / (1 + xp.exp(-self_ * self.beta))) if need_grad_output else None,
             grad * grad_output * self.beta * A.sigmoid(self_ * self.beta) * (1 - A.sigmoid(self_ * self.beta)) * (self_ * self.beta < self.threshold) if need_self else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        fused = launch("SoftplusBackwardBackward0", grad, (grad_output, self_), (self.beta, self.threshold), (need_grad_output, need_self))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
