@@ -152,7 +152,8 @@ def sign(self):
     if self.dtype == np.bool_:
         return self.copy()
     xp = array_module(self)
-    return xp.where(self != self, 0, xp.sign(self)) if self.dtype.kind == "f" else xp.sign(self)
+    # a zero of self's dtype: numpy 1's where() makes a Python 0 an int64 array
+    return xp.where(self != self, self.dtype.type(0), xp.sign(self)) if self.dtype.kind == "f" else xp.sign(self)
 
 
 def relu(self):
@@ -184,7 +185,7 @@ def pow_tensors(self, exponent):
     xp = array_module(exponent)
     base = xp.asarray(self, dtype=array.dtype)
     negative = exponent < 0
-    powers = base ** xp.where(negative, 0, exponent)
+    powers = base ** xp.where(negative, exponent.dtype.type(0), exponent)  # typed: numpy 1's where widens a 0
     odd = (exponent % 2) == 1
     reciprocal = xp.where(base == 1, 1, xp.where(base == -1, xp.where(odd, -1, 1), 0)).astype(array.dtype)
     return xp.where(negative, reciprocal, powers)

@@ -14,6 +14,7 @@ from ..backends import array_module
 from ..dtypes import FLOATING, check_kernel_dtype, scalar_type_name
 from ..shapes import wrap_dim
 from .core import reduce_loss, sigmoid
+from .indexing import _scatter_positions
 
 # ---- activations ---------------------------------------------------------------------------
 
@@ -315,7 +316,11 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
     if reduction == 0 and self.ndim == 1:
         scale = scale.reshape(1)
     out = xp.zeros(self.shape if self.ndim > 1 else (1,) + self.shape, self.dtype)
-    xp.put_along_axis(out, xp.expand_dims(safe, 1), xp.expand_dims(scale.astype(self.dtype, copy=False), 1), axis=1)
+    values = xp.expand_dims(scale.astype(self.dtype, copy=False), 1)
+    if hasattr(xp, "put_along_axis"):  # one kernel
+        xp.put_along_axis(out, xp.expand_dims(safe, 1), values, axis=1)
+    else:  # cupy before 14 (with numpy 1.26) has no put_along_axis: an index of open grids
+        out[_scatter_positions(xp.expand_dims(safe, 1), 1)] = values
     return out if self.ndim > 1 else out[0]
 
 
