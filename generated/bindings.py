@@ -53,12 +53,12 @@ METHODS = ("add", "add_", "sub", "sub_", "mul", "mul_", "div", "div_", "neg", "n
     "masked_fill", "masked_fill_", "fill_", "zero_", "select")
 COMPOSITE_FUNCTIONS = ("reshape", "squeeze", "flatten", "unflatten", "movedim", "narrow", "split", "chunk",
     "unbind", "tile", "square", "clamp", "clip", "max", "min", "sum", "mean", "prod", "var", "std", "norm",
-    "softmax", "log_softmax", "matmul", "outer", "einsum", "numel", "is_tensor", "isclose", "allclose",
-    "equal", "multinomial")
+    "softmax", "log_softmax", "histogram", "matmul", "outer", "einsum", "numel", "is_tensor", "isclose",
+    "allclose", "equal", "multinomial")
 COMPOSITE_METHODS = ("view", "expand", "permute", "repeat", "flip", "view_as", "reshape_as", "expand_as",
     "contiguous", "reshape", "squeeze", "flatten", "unflatten", "movedim", "narrow", "split", "chunk",
     "unbind", "tile", "unsqueeze_", "squeeze_", "transpose_", "t_", "square", "clamp", "clip", "max", "min",
-    "sum", "mean", "prod", "var", "std", "norm", "softmax", "log_softmax", "matmul", "outer", "to", "double",
-    "float", "half", "long", "int", "bool", "cpu", "cuda", "type_as", "copy_", "new_tensor", "new_zeros",
-    "new_ones", "new_empty", "new_full", "type", "isclose", "allclose", "equal", "multinomial",
+    "sum", "mean", "prod", "var", "std", "norm", "softmax", "log_softmax", "histogram", "matmul", "outer",
+    "to", "double", "float", "half", "long", "int", "bool", "cpu", "cuda", "type_as", "copy_", "new_tensor",
+    "new_zeros", "new_ones", "new_empty", "new_full", "type", "isclose", "allclose", "equal", "multinomial",
     "exponential_")
