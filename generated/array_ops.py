@@ -143,6 +143,17 @@ def abs(self):
     return K.abs(self)
 
 
+def round_default(self):
+    """round(Tensor self) -> Tensor"""
+    return K.round_half_even(self)
+
+
+def round_decimals(self, *, decimals):
+    """round.decimals(Tensor self, *, int decimals) -> Tensor"""
+    decimals = int_arg(decimals, "round", "decimals")
+    return K.round_half_even(self, decimals)
+
+
 def sign(self):
     """sign(Tensor self) -> Tensor"""
     return K.sign(self)
@@ -291,6 +302,22 @@ def hardtanh_backward(grad_output, self, min_val, max_val):
     """hardtanh_backward(Tensor grad_output, Tensor self, Scalar min_val, Scalar max_val) -> Tensor"""
     xp = array_module(grad_output)
     return xp.where(xp.logical_or(self <= min_val, self >= max_val), 0, grad_output)
+
+
+def hardswish(self):
+    """hardswish(Tensor self) -> Tensor"""
+    return K.hardswish(self)
+
+
+def hardswish_backward(grad_output, self):
+    """hardswish_backward(Tensor grad_output, Tensor self) -> Tensor"""
+    xp = array_module(grad_output)
+    return xp.where(self < -3, 0, xp.where(self <= 3, grad_output * (self / 3 + 0.5), grad_output))
+
+
+def hardsigmoid(self):
+    """hardsigmoid(Tensor self) -> Tensor"""
+    return K.hardsigmoid(self)
 
 
 def where(condition, self, other):
@@ -988,6 +1015,21 @@ _LERP_OVERLOADS = (
         ("self", "Tensor", False, False),
         ("end", "Tensor", False, False),
         ("weight", "Tensor", False, False),
+    )),
+)
+
+
+def round(*args, **kwargs):
+    return dispatch("round", _ROUND_OVERLOADS, args, kwargs, array_types())
+
+
+_ROUND_OVERLOADS = (
+    (round_default, (
+        ("self", "Tensor", False, False),
+    )),
+    (round_decimals, (
+        ("self", "Tensor", False, False),
+        ("decimals", "int", False, True),
     )),
 )
 

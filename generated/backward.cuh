@@ -658,6 +658,40 @@ struct HardtanhBackward0_self {
     }
 };
 
+// HardswishBackward0: hardswish(Tensor self) -> Tensor
+//   self: hardswish_backward(grad, self)
+struct HardswishBackward0_self {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_self) const {
+        return ((x_self < (-T(3.0))) ? T(0.0) : ((x_self <= T(3.0)) ? (grad * ((x_self / T(3.0)) + T(0.5))) : grad));
+    }
+};
+
+// HardswishBackwardBackward0: hardswish_backward(Tensor grad_output, Tensor self) -> Tensor
+//   grad_output: hardswish_backward(grad, self)
+struct HardswishBackwardBackward0_grad_output {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_grad_output, const T x_self) const {
+        return ((x_self < (-T(3.0))) ? T(0.0) : ((x_self <= T(3.0)) ? (grad * ((x_self / T(3.0)) + T(0.5))) : grad));
+    }
+};
+//   self: grad * grad_output / 3 * (self > -3) * (self < 3)
+struct HardswishBackwardBackward0_self {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_grad_output, const T x_self) const {
+        return ((((grad * x_grad_output) / T(3.0)) * T((x_self > (-T(3.0))))) * T((x_self < T(3.0))));
+    }
+};
+
+// HardsigmoidBackward0: hardsigmoid(Tensor self) -> Tensor
+//   self: grad * (self > -3) * (self < 3) / 6
+struct HardsigmoidBackward0_self {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_self) const {
+        return (((grad * T((x_self > (-T(3.0))))) * T((x_self < T(3.0)))) / T(6.0));
+    }
+};
+
 // WhereBackward0: where.self(Tensor condition, Tensor self, Tensor other) -> Tensor
 //   self: where(condition, grad, 0)
 struct WhereBackward0_self {

@@ -151,6 +151,17 @@ def softplus(self, beta, threshold):
     return xp.where(scaled > threshold, self, soft).astype(self.dtype, copy=False)
 
 
+def hardswish(self):
+    """torch's order: x * clamp(x + 3, 0, 6) / 6, in self's float dtype."""
+    check_kernel_dtype("hardswish_cpu", FLOATING, self)
+    return self * array_module(self).clip(self + 3, 0, 6) / 6
+
+
+def hardsigmoid(self):
+    check_kernel_dtype("hardsigmoid_cpu", FLOATING, self)
+    return array_module(self).clip(self + 3, 0, 6) / 6
+
+
 def hardtanh(self, min_val, max_val):
     """Clamped in self's dtype: an integer tensor's limits are truncated to integers, as torch's."""
     if self.dtype.kind == "b":
