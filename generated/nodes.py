@@ -1874,7 +1874,7 @@ class HardswishBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         xp = array_module(grad)
-        return (xp.where(self_ < -3, 0, xp.where(self_ <= 3, grad * (self_ / 3 + 0.5), grad)),)
+        return (xp.where(self_ <= -3, 0, xp.where(self_ < 3, grad * (self_ / 3 + 0.5), grad)),)
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1912,7 +1912,7 @@ class HardswishBackwardBackward0(Node):
         need_self = self.next_functions[1][0] is not None
         xp = array_module(grad)
         return (
-            xp.where(self_ < -3, 0, xp.where(self_ <= 3, grad * (self_ / 3 + 0.5), grad)) if need_grad_output else None,
+            xp.where(self_ <= -3, 0, xp.where(self_ < 3, grad * (self_ / 3 + 0.5), grad)) if need_grad_output else None,
             grad * grad_output / 3 * (self_ > -3) * (self_ < 3) if need_self else None,
         )
 
