@@ -4,6 +4,7 @@
 formulas and the helpers in runtime/formulas.py call."""
 
 from gradspec.abi import kernels as K
+from . import rows as R
 from gradspec.abi import array_module, array_types, as_device, dispatch, dtypes, index_list, int_arg, int_list
 
 # Helpers in runtime/formulas.py ask this to tell the two namespaces apart, and use these factories.
@@ -815,21 +816,21 @@ def _softmax(self, dim, half_to_float=False):
 def _log_softmax(self, dim, half_to_float=False):
     """_log_softmax(Tensor self, int dim, bool half_to_float=False) -> Tensor"""
     dim = int_arg(dim, "_log_softmax", "dim")
-    return K.log_softmax(self, dim, half_to_float)
+    return R._log_softmax(self, dim, half_to_float)
 
 
 def nll_loss_forward(self, target, weight, reduction, ignore_index):
     """nll_loss_forward(Tensor self, Tensor target, Tensor? weight, int reduction, int ignore_index) -> (Tensor output, Tensor total_weight)"""
     reduction = int_arg(reduction, "nll_loss_forward", "reduction")
     ignore_index = int_arg(ignore_index, "nll_loss_forward", "ignore_index")
-    return K.nll_loss_forward(self, target, weight, reduction, ignore_index)
+    return R.nll_loss_forward(self, target, weight, reduction, ignore_index)
 
 
 def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index, total_weight):
     """nll_loss_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight, int reduction, int ignore_index, Tensor total_weight) -> Tensor"""
     reduction = int_arg(reduction, "nll_loss_backward", "reduction")
     ignore_index = int_arg(ignore_index, "nll_loss_backward", "ignore_index")
-    return K.nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index, total_weight)
+    return R.nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index, total_weight)
 
 
 def binary_cross_entropy(self, target, weight=None, reduction=1):

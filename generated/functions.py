@@ -7,6 +7,7 @@ This is also the namespace `T` that the differentiable form of every formula cal
 
 from gradspec.abi import backends as B
 from gradspec.abi import kernels as K
+from . import rows as R
 from gradspec.abi import (
     NO_EDGE,
     STATE,
@@ -2979,7 +2980,7 @@ def _log_softmax(self, dim, half_to_float=False):
     if B.cuda_loaded:
         B.check_devices(self_)
     dim = int_arg(dim, "_log_softmax", "dim")
-    result = make_tensor(K.log_softmax(self_, dim, half_to_float))
+    result = make_tensor(R._log_softmax(self_, dim, half_to_float))
     if STATE.enabled and requires_grad(self):
         node = LogSoftmaxBackward0()
         node.next_functions = (edge(self),)
@@ -3002,7 +3003,7 @@ def nll_loss_forward(self, target, weight, reduction, ignore_index):
     reduction = int_arg(reduction, "nll_loss_forward", "reduction")
     ignore_index = int_arg(ignore_index, "nll_loss_forward", "ignore_index")
     try:
-        output_, total_weight_ = K.nll_loss_forward(self_, target_, weight_, reduction, ignore_index)
+        output_, total_weight_ = R.nll_loss_forward(self_, target_, weight_, reduction, ignore_index)
     except ValueError as error:
         raise broadcast_error(error, self_, target_, weight_) from None
     output = make_tensor(output_)
@@ -3035,7 +3036,7 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
     reduction = int_arg(reduction, "nll_loss_backward", "reduction")
     ignore_index = int_arg(ignore_index, "nll_loss_backward", "ignore_index")
     try:
-        result = make_tensor(K.nll_loss_backward(grad_output_, self_, target_, weight_, reduction, ignore_index, total_weight_))
+        result = make_tensor(R.nll_loss_backward(grad_output_, self_, target_, weight_, reduction, ignore_index, total_weight_))
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_, target_, weight_, total_weight_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self) or requires_grad(weight)):

@@ -11,7 +11,7 @@ kernels (cupy's) calls it with its launcher, one launch for all the input gradie
 from gradspec.abi import formulas as H
 from gradspec.abi import Node, array_module, data_of
 
-from . import array_ops as A
+from . import array_ops as A, rows as R
 
 # The Tensor ops (functions.py), which the differentiable forms call: set by this package's
 # __init__, since functions.py imports this module (ops record these nodes) and so this module
@@ -3519,6 +3519,12 @@ class SoftmaxBackward0(Node):
         result = self.result_._data
         return (result * (grad - A.sum(grad * result, [self.dim], True)),)
 
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        return R.SoftmaxBackward0(grad, result, self.dim)
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -3544,6 +3550,12 @@ class LogSoftmaxBackward0(Node):
         result = self.result_._data
         xp = array_module(grad)
         return (grad - xp.exp(result) * A.sum(grad, [self.dim], True),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        return R.LogSoftmaxBackward0(grad, result, self.dim)
 
     def apply_differentiable(self, grads):
         self.check_saved()

@@ -296,6 +296,11 @@ def _check_targets(self, target, ignore_index: int) -> None:
         raise IndexError(f"Target {int(bad)} is out of bounds.")
 
 
+def check_nll_loss(self, target, weight, reduction, ignore_index):
+    """nll_loss_forward's checks of its arguments, run before its row kernel (derivatives.yaml)."""
+    _check_targets(self, target, ignore_index)
+
+
 def nll_loss_forward(self, target, weight, reduction, ignore_index):
     """(loss, total_weight): -w[t] * self[n, t] summed (or averaged over the weights)."""
     _check_targets(self, target, ignore_index)
@@ -324,7 +329,8 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
     safe = xp.where(valid, labels, 0)
     coefficient = -(grad_output / total_weight) if reduction == 1 else -grad_output
     zero = self.dtype.type(0)  # typed, as in the forward
-    scale = xp.where(valid, coefficient, zero) if weight is None else coefficient * weight[safe] * valid
+    # an ignored target gets 0 even where the coefficient is not finite (a mean over no weight)
+    scale = xp.where(valid, coefficient if weight is None else coefficient * weight[safe], zero)
     if reduction == 0 and self.ndim == 1:
         scale = scale.reshape(1)
     values = xp.expand_dims(scale.astype(self.dtype, copy=False), 1)
