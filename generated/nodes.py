@@ -190,6 +190,11 @@ class MulBackward0(Node):
             grad * self_ if need_other else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.other_ is not None:
+            self.self_ = self.other_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -237,6 +242,11 @@ class DivBackward0(Node):
             grad / other if need_self else None,
             -grad * self_ / (other * other) if need_other else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None or self.other_ is not None:
+            self.self_ = self.other_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -304,6 +314,11 @@ class ReciprocalBackward0(Node):
         result = self.result_._data
         return (-grad * result * result,)
 
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -336,6 +351,11 @@ class PowBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (H.pow_backward(A, grad, self_, self.exponent),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -377,6 +397,11 @@ class PowBackward1(Node):
             H.pow_backward_self(A, grad, self_, exponent) if need_self else None,
             H.pow_backward_exponent(A, grad, self_, exponent, result) if need_exponent else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None or self.exponent_ is not None or self.result_ is not None:
+            self.self_ = self.exponent_ = self.result_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -423,6 +448,11 @@ class PowBackward2(Node):
         exponent = data_of(self.exponent_)
         result = self.result_._data
         return (H.pow_backward_exponent(A, grad, self.self, exponent, result),)
+
+    def release_variables(self):
+        if self.exponent_ is not None or self.result_ is not None:
+            self.exponent_ = self.result_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -507,6 +537,11 @@ class LerpBackward1(Node):
             grad * (end - self_) if need_weight else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.end_ is not None or self.weight_ is not None:
+            self.self_ = self.end_ = self.weight_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -554,6 +589,11 @@ class ExpBackward0(Node):
         result = self.result_._data
         return (grad * result,)
 
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -585,6 +625,11 @@ class LogBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (grad / self_,)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -619,6 +664,11 @@ class SqrtBackward0(Node):
         result = self.result_._data
         return (grad / (2 * result),)
 
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -651,6 +701,11 @@ class SinBackward0(Node):
         self_ = data_of(self.self_)
         xp = array_module(grad)
         return (grad * xp.cos(self_),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -685,6 +740,11 @@ class CosBackward0(Node):
         xp = array_module(grad)
         return (grad * -xp.sin(self_),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -717,6 +777,11 @@ class TanBackward0(Node):
         grad = grads[0]
         result = self.result_._data
         return (grad * (1 + result * result),)
+
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -751,6 +816,11 @@ class TanhBackward0(Node):
         result = self.result_._data
         return (grad * (1 - result * result),)
 
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -784,6 +854,11 @@ class SigmoidBackward0(Node):
         result = self.result_._data
         return (grad * result * (1 - result),)
 
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -815,8 +890,12 @@ class ReluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        xp = array_module(grad)
-        return (xp.where(result <= 0, 0, grad),)
+        return (A.threshold_backward(grad, result, 0),)
+
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -852,11 +931,15 @@ class ThresholdBackwardBackward0(Node):
         self_ = data_of(self.self_)
         need_grad_output = self.next_functions[0][0] is not None
         need_self = self.next_functions[1][0] is not None
-        xp = array_module(grad)
         return (
-            xp.where(self_ <= self.threshold, 0, grad) if need_grad_output else None,
+            A.threshold_backward(grad, self_, self.threshold) if need_grad_output else None,
             H.zeros_like(A, grad) if need_self else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -885,6 +968,11 @@ class AbsBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (grad * A.sign(self_),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -947,6 +1035,11 @@ class ClampBackward0(Node):
             xp.where(self_ > max, grad, 0) if need_max else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.min_ is not None or self.max_ is not None:
+            self.self_ = self.min_ = self.max_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -980,6 +1073,11 @@ class ClampBackward1(Node):
         self_ = data_of(self.self_)
         return (H.clamp_backward(A, grad, self_, self.min, self.max),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -1004,6 +1102,11 @@ class ClampMinBackward0(Node):
         self_ = data_of(self.self_)
         xp = array_module(grad)
         return (xp.where(self_ >= self.min, grad, 0),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1038,6 +1141,11 @@ class ClampMaxBackward0(Node):
         self_ = data_of(self.self_)
         xp = array_module(grad)
         return (xp.where(self_ <= self.max, grad, 0),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1078,6 +1186,11 @@ class MaximumBackward0(Node):
             xp.where(self_ < other, 0, xp.where(self_ == other, grad / 2, grad)) if need_self else None,
             xp.where(self_ > other, 0, xp.where(self_ == other, grad / 2, grad)) if need_other else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None or self.other_ is not None:
+            self.self_ = self.other_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1128,6 +1241,11 @@ class MinimumBackward0(Node):
             xp.where(self_ < other, 0, xp.where(self_ == other, grad / 2, grad)) if need_other else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.other_ is not None:
+            self.self_ = self.other_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1169,6 +1287,11 @@ class Log1PBackward0(Node):
         self_ = data_of(self.self_)
         return (grad / (1 + self_),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1202,6 +1325,11 @@ class Expm1Backward0(Node):
         result = self.result_._data
         return (grad * (result + 1),)
 
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1234,6 +1362,11 @@ class Log2Backward0(Node):
         self_ = data_of(self.self_)
         return (grad / (self_ * 0.6931471805599453),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1265,6 +1398,11 @@ class Log10Backward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (grad / (self_ * 2.302585092994046),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1299,6 +1437,11 @@ class RsqrtBackward0(Node):
         result = self.result_._data
         return (-0.5 * grad * result * result * result,)
 
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1331,6 +1474,11 @@ class AsinBackward0(Node):
         self_ = data_of(self.self_)
         xp = array_module(grad)
         return (grad / xp.sqrt(1 - self_ * self_),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1365,6 +1513,11 @@ class AcosBackward0(Node):
         xp = array_module(grad)
         return (-grad / xp.sqrt(1 - self_ * self_),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1396,6 +1549,11 @@ class AtanBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (grad / (1 + self_ * self_),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1430,6 +1588,11 @@ class SinhBackward0(Node):
         xp = array_module(grad)
         return (grad * xp.cosh(self_),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1462,6 +1625,11 @@ class CoshBackward0(Node):
         self_ = data_of(self.self_)
         xp = array_module(grad)
         return (grad * xp.sinh(self_),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1496,6 +1664,11 @@ class ErfBackward0(Node):
         xp = array_module(grad)
         return (grad * 1.1283791670955126 * xp.exp(-self_ * self_),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1529,6 +1702,11 @@ class LeakyReluBackward0(Node):
         self_ = data_of(self.self_)
         xp = array_module(grad)
         return (xp.where(self_ > 0, grad, grad * self.negative_slope),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1570,6 +1748,11 @@ class LeakyReluBackwardBackward0(Node):
             H.zeros_like(A, grad) if need_self else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -1598,6 +1781,11 @@ class EluBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (H.elu_backward(A, grad, self_, self.alpha, self.scale, self.input_scale),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1632,6 +1820,11 @@ class GeluBackward0(Node):
         self_ = data_of(self.self_)
         return (H.gelu_backward(A, grad, self_, self.approximate),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -1654,6 +1847,11 @@ class SiluBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (grad * A.sigmoid(self_) * (1 + self_ * (1 - A.sigmoid(self_))),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1688,6 +1886,11 @@ class SoftplusBackward0(Node):
         self_ = data_of(self.self_)
         xp = array_module(grad)
         return (xp.where(self_ * self.beta > self.threshold, grad, grad / (1 + xp.exp(-self_ * self.beta))),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1729,6 +1932,11 @@ class SoftplusBackwardBackward0(Node):
             xp.where(self_ * self.beta > self.threshold, grad, grad / (1 + xp.exp(-self_ * self.beta))) if need_grad_output else None,
             grad * grad_output * self.beta * A.sigmoid(self_ * self.beta) * (1 - A.sigmoid(self_ * self.beta)) * (self_ * self.beta < self.threshold) if need_self else None,
         )
+
+    def release_variables(self):
+        if self.grad_output_ is not None or self.self_ is not None:
+            self.grad_output_ = self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1773,6 +1981,11 @@ class HardtanhBackward0(Node):
         xp = array_module(grad)
         return (xp.where(xp.logical_or(self_ <= self.min_val, self_ >= self.max_val), 0, grad),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1813,6 +2026,11 @@ class HardtanhBackwardBackward0(Node):
             H.zeros_like(A, grad) if need_self else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -1848,6 +2066,11 @@ class WhereBackward0(Node):
             xp.where(condition, grad, 0) if need_self else None,
             xp.where(condition, 0, grad) if need_other else None,
         )
+
+    def release_variables(self):
+        if self.condition_ is not None:
+            self.condition_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1967,6 +2190,11 @@ class ProdBackward0(Node):
         result = self.result_._data
         return (H.prod_backward(A, grad, self_, result, None, False),)
 
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -1994,6 +2222,11 @@ class ProdBackward1(Node):
         result = self.result_._data
         return (H.prod_backward(A, grad, self_, result, self.dim, self.keepdim),)
 
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2020,6 +2253,11 @@ class MaxBackward0(Node):
         indices = self.indices_._data
         return (H.value_selecting_reduction_backward(A, grads[0], self.dim, indices, self.self_shape, self.keepdim),)
 
+    def release_variables(self):
+        if self.indices_ is not None:
+            self.indices_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         indices = self.saved_output(self.indices_)
@@ -2044,6 +2282,11 @@ class TopkBackward0(Node):
         indices = self.indices_._data
         return (H.value_selecting_reduction_backward(A, grads[0], self.dim, indices, self.self_shape, True),)
 
+    def release_variables(self):
+        if self.indices_ is not None:
+            self.indices_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         indices = self.saved_output(self.indices_)
@@ -2067,6 +2310,11 @@ class MaxBackward1(Node):
         self_ = data_of(self.self_)
         result = self.result_._data
         return (H.evenly_distribute_backward(A, grad, self_, result),)
+
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2094,6 +2342,11 @@ class MinBackward0(Node):
         indices = self.indices_._data
         return (H.value_selecting_reduction_backward(A, grads[0], self.dim, indices, self.self_shape, self.keepdim),)
 
+    def release_variables(self):
+        if self.indices_ is not None:
+            self.indices_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         indices = self.saved_output(self.indices_)
@@ -2117,6 +2370,11 @@ class MinBackward1(Node):
         self_ = data_of(self.self_)
         result = self.result_._data
         return (H.evenly_distribute_backward(A, grad, self_, result),)
+
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2145,6 +2403,11 @@ class AmaxBackward0(Node):
         result = self.result_._data
         return (H.amax_backward(A, grad, self_, result, self.dim, self.keepdim),)
 
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2171,6 +2434,11 @@ class AminBackward0(Node):
         self_ = data_of(self.self_)
         result = self.result_._data
         return (H.amax_backward(A, grad, self_, result, self.dim, self.keepdim),)
+
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2199,6 +2467,11 @@ class LogsumexpBackward0(Node):
         result = self.result_._data
         return (H.logsumexp_backward(A, grad, self_, result, self.dim, self.keepdim),)
 
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2223,6 +2496,11 @@ class VarBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (H.var_backward(A, grad, self_, self.dim, self.correction, self.keepdim),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2250,6 +2528,11 @@ class StdBackward0(Node):
         result = self.result_._data
         return (H.std_backward(A, result, grad, self_, self.dim, self.correction, self.keepdim),)
 
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2276,6 +2559,11 @@ class LinalgVectorNormBackward0(Node):
         self_ = data_of(self.self_)
         result = self.result_._data
         return (H.norm_backward(A, grad, self_, self.ord, result, self.dim, self.keepdim),)
+
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2326,6 +2614,11 @@ class MatmulBackward0(Node):
             grad_other,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.other_ is not None:
+            self.self_ = self.other_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2363,6 +2656,11 @@ class MmBackward0(Node):
             H.mm_mat2_backward(A, grad, self_, mat2) if need_mat2 else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.mat2_ is not None:
+            self.self_ = self.mat2_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2398,6 +2696,11 @@ class BmmBackward0(Node):
             A.bmm(grad, A.transpose(mat2, 1, 2)) if need_self else None,
             A.bmm(A.transpose(self_, 1, 2), grad) if need_mat2 else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None or self.mat2_ is not None:
+            self.self_ = self.mat2_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2439,6 +2742,11 @@ class AddmmBackward0(Node):
             H.maybe_multiply(A, H.mm_mat2_backward(A, grad, mat1, mat2), self.alpha) if need_mat2 else None,
         )
 
+    def release_variables(self):
+        if self.mat1_ is not None or self.mat2_ is not None:
+            self.mat1_ = self.mat2_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2476,6 +2784,11 @@ class DotBackward0(Node):
             grad * tensor if need_self else None,
             grad * self_ if need_tensor else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None or self.tensor_ is not None:
+            self.self_ = self.tensor_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -2882,6 +3195,11 @@ class IndexPutBackward0(Node):
             A.index(grad, self.indices) if need_values else None,
         )
 
+    def release_variables(self):
+        if self.values_ is not None:
+            self.values_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2914,6 +3232,11 @@ class IndexSelectBackward0(Node):
             H.index_select_backward(A, grad, self.self_shape, self.dim, index) if need_self else None,
             None,
         )
+
+    def release_variables(self):
+        if self.index_ is not None:
+            self.index_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2950,6 +3273,11 @@ class IndexAddBackward0(Node):
             H.maybe_multiply(A, A.index_select(grad, self.dim, index), self.alpha) if need_source else None,
         )
 
+    def release_variables(self):
+        if self.index_ is not None:
+            self.index_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2983,6 +3311,11 @@ class GatherBackward0(Node):
             H.gather_backward(A, grad, self.self_shape, self.dim, index) if need_self else None,
             None,
         )
+
+    def release_variables(self):
+        if self.index_ is not None:
+            self.index_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3019,6 +3352,11 @@ class ScatterBackward0(Node):
             A.gather(grad, self.dim, index) if need_src else None,
         )
 
+    def release_variables(self):
+        if self.index_ is not None:
+            self.index_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -3052,6 +3390,11 @@ class ScatterBackward1(Node):
             A.scatter(grad, self.dim, index, 0) if need_self else None,
             None,
         )
+
+    def release_variables(self):
+        if self.index_ is not None:
+            self.index_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3088,6 +3431,11 @@ class ScatterAddBackward0(Node):
             A.gather(grad, self.dim, index) if need_src else None,
         )
 
+    def release_variables(self):
+        if self.index_ is not None:
+            self.index_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -3121,6 +3469,11 @@ class MaskedFillBackward0(Node):
             xp.where(mask, 0, grad) if need_self else None,
             None,
         )
+
+    def release_variables(self):
+        if self.mask_ is not None:
+            self.mask_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -3169,6 +3522,11 @@ class MaskedFillBackward1(Node):
             None,
             A.sum(xp.where(mask, grad, 0)) if need_value else None,
         )
+
+    def release_variables(self):
+        if self.mask_ is not None:
+            self.mask_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3371,6 +3729,11 @@ class SoftmaxBackward0(Node):
         result = self.result_._data
         return (result * (grad - A.sum(grad * result, [self.dim], True)),)
 
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -3396,6 +3759,11 @@ class LogSoftmaxBackward0(Node):
         result = self.result_._data
         xp = array_module(grad)
         return (grad - xp.exp(result) * A.sum(grad, [self.dim], True),)
+
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3430,6 +3798,11 @@ class NllLossBackward0(Node):
             None,
             self.not_implemented("weight") if need_weight else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None or self.target_ is not None or self.weight_ is not None or self.total_weight_ is not None:
+            self.self_ = self.target_ = self.weight_ = self.total_weight_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3473,6 +3846,11 @@ class NllLossBackwardBackward0(Node):
             self.not_implemented("weight") if need_weight else None,
             None,
         )
+
+    def release_variables(self):
+        if self.target_ is not None or self.weight_ is not None:
+            self.target_ = self.weight_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3518,6 +3896,11 @@ class BinaryCrossEntropyBackward0(Node):
             self.not_implemented("weight") if need_weight else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.target_ is not None or self.weight_ is not None:
+            self.self_ = self.target_ = self.weight_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -3558,6 +3941,11 @@ class MseLossBackward0(Node):
             H.mse_loss_backward(A, grad, target, self_, self.reduction) if need_target else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.target_ is not None:
+            self.self_ = self.target_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -3595,6 +3983,11 @@ class SmoothL1LossBackward0(Node):
             H.smooth_l1_loss_backward(A, grad, target, self_, self.reduction, self.beta) if need_target else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.target_ is not None:
+            self.self_ = self.target_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -3625,6 +4018,11 @@ class NativeDropoutBackward0(Node):
         self.check_saved()
         mask = self.mask_._data
         return (H.dropout_backward(A, grads[0], mask, self.p, self.train),)
+
+    def release_variables(self):
+        if self.mask_ is not None:
+            self.mask_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3658,6 +4056,11 @@ class ConvolutionBackward0(Node):
             grad_weight,
             grad_bias,
         )
+
+    def release_variables(self):
+        if self.input_ is not None or self.weight_ is not None or self.bias_ is not None:
+            self.input_ = self.weight_ = self.bias_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3694,6 +4097,11 @@ class MaxPool2DWithIndicesBackward0(Node):
         indices = self.indices_._data
         return (H.max_pool2d_backward(A, grads[0], self.self_shape, indices),)
 
+    def release_variables(self):
+        if self.indices_ is not None:
+            self.indices_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         indices = self.saved_output(self.indices_)
@@ -3716,6 +4124,11 @@ class AvgPool2DBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (A.avg_pool2d_backward(grad, self_, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad, self.divisor_override),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3747,6 +4160,11 @@ class AvgPool2DBackwardBackward0(Node):
             H.zeros_like(A, self_) if need_self else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -3774,6 +4192,11 @@ class AdaptiveAvgPool2DBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (A._adaptive_avg_pool2d_backward(grad, self_),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3804,6 +4227,11 @@ class AdaptiveAvgPool2DBackwardBackward0(Node):
             A._adaptive_avg_pool2d(grad, self.grad_output_shape[-2:]) if need_grad_output else None,
             H.zeros_like(A, self_) if need_self else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3846,6 +4274,11 @@ class NativeBatchNormBackward0(Node):
             None,
             None,
         )
+
+    def release_variables(self):
+        if self.input_ is not None or self.weight_ is not None or self.running_mean_ is not None or self.running_var_ is not None:
+            self.input_ = self.weight_ = self.running_mean_ = self.running_var_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3895,6 +4328,11 @@ class NativeLayerNormBackward0(Node):
             grad_bias,
         )
 
+    def release_variables(self):
+        if self.input_ is not None or self.weight_ is not None or self.mean_ is not None or self.rstd_ is not None:
+            self.input_ = self.weight_ = self.mean_ = self.rstd_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         input = self.input_
@@ -3938,6 +4376,11 @@ class NativeGroupNormBackward0(Node):
             grad_bias,
         )
 
+    def release_variables(self):
+        if self.input_ is not None or self.weight_ is not None:
+            self.input_ = self.weight_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         input = self.input_
@@ -3973,6 +4416,11 @@ class EmbeddingBackward0(Node):
             H.embedding_backward(A, grad, indices, self.weight_shape[0], self.padding_idx) if need_weight else None,
             None,
         )
+
+    def release_variables(self):
+        if self.indices_ is not None:
+            self.indices_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -4051,6 +4499,11 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
             self.not_implemented("pos_weight") if need_pos_weight else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.target_ is not None or self.weight_ is not None or self.pos_weight_ is not None:
+            self.self_ = self.target_ = self.weight_ = self.pos_weight_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -4104,6 +4557,11 @@ class ScaledDotProductAttentionBackward0(Node):
             None,
         )
 
+    def release_variables(self):
+        if self.query_ is not None or self.key_ is not None or self.value_ is not None or self.attn_mask_ is not None or self.dropout_mask_ is not None or self.attn_ is not None:
+            self.query_ = self.key_ = self.value_ = self.attn_mask_ = self.dropout_mask_ = self.attn_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         query = self.query_
@@ -4152,6 +4610,11 @@ class LstmCellBackward0(Node):
             grad_cx,
         )
 
+    def release_variables(self):
+        if self.input_gates_ is not None or self.hidden_gates_ is not None or self.cx_ is not None:
+            self.input_gates_ = self.hidden_gates_ = self.cx_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         input_gates = self.input_gates_
@@ -4193,6 +4656,11 @@ class GruCellBackward0(Node):
             grad_hidden_gates,
             grad_hx,
         )
+
+    def release_variables(self):
+        if self.input_gates_ is not None or self.hidden_gates_ is not None or self.hx_ is not None:
+            self.input_gates_ = self.hidden_gates_ = self.hx_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
