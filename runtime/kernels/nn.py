@@ -151,6 +151,17 @@ def softplus(self, beta, threshold):
     return xp.where(scaled > threshold, self, soft).astype(self.dtype, copy=False)
 
 
+def hardswish(self):
+    """torch's order: x * clamp(x + 3, 0, 6) / 6, in self's float dtype."""
+    check_kernel_dtype("hardswish_cpu", FLOATING, self)
+    return self * array_module(self).clip(self + 3, 0, 6) / 6
+
+
+def hardsigmoid(self):
+    check_kernel_dtype("hardsigmoid_cpu", FLOATING, self)
+    return array_module(self).clip(self + 3, 0, 6) / 6
+
+
 def hardtanh(self, min_val, max_val):
     """Clamped in self's dtype: an integer tensor's limits are truncated to integers, as torch's."""
     if self.dtype.kind == "b":
@@ -285,6 +296,11 @@ def _check_targets(self, target, ignore_index: int) -> None:
         raise IndexError(f"Target {int(bad)} is out of bounds.")
 
 
+def check_nll_loss(self, target, weight, reduction, ignore_index):
+    """nll_loss_forward's checks of its arguments, run before its row kernel (derivatives.yaml)."""
+    _check_targets(self, target, ignore_index)
+
+
 def nll_loss_forward(self, target, weight, reduction, ignore_index):
     """(loss, total_weight): -w[t] * self[n, t] summed (or averaged over the weights)."""
     _check_targets(self, target, ignore_index)
@@ -313,7 +329,8 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
     safe = xp.where(valid, labels, 0)
     coefficient = -(grad_output / total_weight) if reduction == 1 else -grad_output
     zero = self.dtype.type(0)  # typed, as in the forward
-    scale = xp.where(valid, coefficient, zero) if weight is None else coefficient * weight[safe] * valid
+    # an ignored target gets 0 even where the coefficient is not finite (a mean over no weight)
+    scale = xp.where(valid, coefficient if weight is None else coefficient * weight[safe], zero)
     if reduction == 0 and self.ndim == 1:
         scale = scale.reshape(1)
     values = xp.expand_dims(scale.astype(self.dtype, copy=False), 1)
