@@ -10,7 +10,7 @@
 // instantiation per (node, dtypes) through cupy, on first use.
 //
 // Then one fused forward kernel per op whose `forward:` formula is elementwise and takes several
-// array operations (kernels: 8): the same loop over the n elements of the
+// array operations (kernels: 7): the same loop over the n elements of the
 // output, no gradient operand, one output (`out_result`).
 //
 // Nodes with no kernel: they run their array form through cupy (several launches).
@@ -1279,28 +1279,6 @@ __global__ void lerp_Tensor_forward_kernel(
         const T x_end = load<T>(p_x_end, v_x_end, in_x_end, sz_x_end, i);
         const T x_weight = load<T>(p_x_weight, v_x_weight, in_x_weight, sz_x_weight, i);
         if (out_result != nullptr) out_result[i] = lerp_Tensor_forward_result()(x_self, x_end, x_weight);
-    }
-}
-
-// threshold_backward_forward: threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor
-template <typename T, typename A_x_grad_output, typename A_x_self>
-__global__ void threshold_backward_forward_kernel(
-    const gs::index_t n,
-    const A_x_grad_output* __restrict__ p_x_grad_output,
-    const T v_x_grad_output,
-    const gs::index_t in_x_grad_output,
-    const gs::index_t sz_x_grad_output,
-    const A_x_self* __restrict__ p_x_self,
-    const T v_x_self,
-    const gs::index_t in_x_self,
-    const gs::index_t sz_x_self,
-    const T s_threshold,
-    T* __restrict__ out_result) {
-    const index_t stride = static_cast<index_t>(blockDim.x) * gridDim.x;
-    for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
-        const T x_grad_output = load<T>(p_x_grad_output, v_x_grad_output, in_x_grad_output, sz_x_grad_output, i);
-        const T x_self = load<T>(p_x_self, v_x_self, in_x_self, sz_x_self, i);
-        if (out_result != nullptr) out_result[i] = threshold_backward_forward_result()(x_grad_output, x_self, s_threshold);
     }
 }
 

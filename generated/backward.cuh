@@ -93,6 +93,13 @@ GS_HD T sigmoid(const T x) {
     return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
 }
 
+// kernels.threshold_backward, torch's: 0 at and below the threshold (even for an inf or NaN
+// gradient), the gradient above it and where self is NaN
+template <typename T>
+GS_HD T threshold_backward(const T grad_output, const T self, const T threshold) {
+    return self <= threshold ? T(0) : grad_output;
+}
+
 // ---- helpers of runtime/formulas.py with a device version ------------------------------------
 // Per element, a Python-number argument and a tensor argument are both one value.
 
@@ -437,7 +444,7 @@ struct SigmoidBackward0_self {
 struct ReluBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T y_result) const {
-        return ((y_result <= T(0.0)) ? T(0.0) : grad);
+        return gs::threshold_backward(grad, y_result, T(0.0));
     }
 };
 
@@ -752,15 +759,6 @@ struct lerp_Tensor_forward_result {
     template <typename T>
     GS_HD T operator()(const T x_self, const T x_end, const T x_weight) const {
         return ((gs::abs(x_weight) < T(0.5)) ? (x_self + (x_weight * (x_end - x_self))) : (x_end - ((x_end - x_self) * (T(1.0) - x_weight))));
-    }
-};
-
-// threshold_backward_forward: threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor
-//   result: xp.where(self <= threshold, 0, grad_output)
-struct threshold_backward_forward_result {
-    template <typename T>
-    GS_HD T operator()(const T x_grad_output, const T x_self, const T s_threshold) const {
-        return ((x_self <= s_threshold) ? T(0.0) : x_grad_output);
     }
 };
 

@@ -140,7 +140,7 @@ def test_compound_elementwise_forwards_get_one_kernel_and_single_operations_none
     mask result, or anything not elementwise keeps its formula."""
     assert sorted(p.entry.function_name for p in ANALYSIS.forwards) == [
         "hardswish_backward", "hardtanh_backward", "leaky_relu_backward", "lerp_Scalar", "lerp_Tensor", "rsqrt",
-        "softplus_backward", "threshold_backward"]
+        "softplus_backward"]
     rsqrt = next(p for p in ANALYSIS.forwards if p.entry.function_name == "rsqrt")
     assert rsqrt.kernel == "rsqrt_forward_kernel" and rsqrt.computed[0].expr == "(T(1.0) / gs::sqrt(x_self))"
     lerp = next(p for p in ANALYSIS.forwards if p.entry.function_name == "lerp_Scalar")

@@ -30,7 +30,6 @@ CASES = [
     ("lerp_Scalar", F.lerp_Scalar, torch.lerp, [(4, 13), (13,)], (0.25,)),
     ("lerp_Scalar", F.lerp_Scalar, torch.lerp, [(4, 13), (4, 1)], (0.75,)),
     ("lerp_Tensor", F.lerp_Tensor, torch.lerp, [(4, 13), (13,), (4, 1)], ()),
-    ("threshold_backward", F.threshold_backward, torch.ops.aten.threshold_backward, [(4, 13), (4, 13)], (0.5,)),
     ("leaky_relu_backward", F.leaky_relu_backward, torch.ops.aten.leaky_relu_backward, [(4, 13), (4, 13)],
      (0.2, False)),
     ("softplus_backward", F.softplus_backward, torch.ops.aten.softplus_backward, [(4, 13), (4, 13)], (2, 1)),
@@ -92,9 +91,9 @@ def test_mixed_dtypes_run_the_formula_and_promoted_ones_the_kernel():
     own promotion decides the result. An op that promotes first (lerp) runs the kernel in the
     promoted dtype."""
     grad, self = np.array([[-2.0, 0.5, 3.0]], dtype=np.float32), np.array([[1, 2, 3]])
-    out, kernels = _launched(lambda: F.threshold_backward(gradspec.tensor(grad, device="cuda"),
-                                                         gradspec.tensor(self, device="cuda"), 2))
-    cpu = F.threshold_backward(gradspec.tensor(grad), gradspec.tensor(self), 2)
+    out, kernels = _launched(lambda: F.leaky_relu_backward(gradspec.tensor(grad, device="cuda"),
+                                                          gradspec.tensor(self, device="cuda"), 0.2, False))
+    cpu = F.leaky_relu_backward(gradspec.tensor(grad), gradspec.tensor(self), 0.2, False)
     assert out.dtype == cpu.dtype and out.cpu().tolist() == cpu.tolist()
     assert kernels is None or not any("_forward_kernel" in k for k in kernels)
 
