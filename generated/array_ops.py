@@ -436,6 +436,12 @@ def topk(self, k, dim=-1, largest=True, sorted=True):
     return K.topk(self, k, dim, largest, sorted)
 
 
+def sort(self, dim=-1, descending=False):
+    """sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)"""
+    dim = int_arg(dim, "sort", "dim")
+    return K.sort(self, dim, descending)
+
+
 def max_default(self):
     """max(Tensor self) -> Tensor"""
     return K.max_all(self)
@@ -486,6 +492,12 @@ def var(self, dim=None, *, correction=None, keepdim=False):
     """var.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor"""
     dim = None if dim is None else int_list(dim, "var", "dim", 1)
     return K.var(self, dim, correction, keepdim)
+
+
+def var_mean(self, dim=None, *, correction=None, keepdim=False):
+    """var_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor var, Tensor mean)"""
+    dim = None if dim is None else int_list(dim, "var_mean", "dim", 1)
+    return K.var_mean(self, dim, correction, keepdim)
 
 
 def std(self, dim=None, *, correction=None, keepdim=False):

@@ -25,6 +25,7 @@
 //   ProdBackward1: helper prod_backward() has no device version
 //   MaxBackward0: several outputs
 //   TopkBackward0: several outputs
+//   SortBackward0: several outputs
 //   MaxBackward1: helper evenly_distribute_backward() has no device version
 //   MinBackward0: several outputs
 //   MinBackward1: helper evenly_distribute_backward() has no device version
@@ -32,6 +33,7 @@
 //   AminBackward0: helper amax_backward() has no device version
 //   LogsumexpBackward0: helper logsumexp_backward() has no device version
 //   VarBackward0: helper var_backward() has no device version
+//   VarMeanBackward0: several outputs
 //   StdBackward0: helper std_backward() has no device version
 //   LinalgVectorNormBackward0: helper norm_backward() has no device version
 //   CumsumBackward0: helper cumsum_backward() has no device version

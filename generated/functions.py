@@ -97,6 +97,7 @@ from .nodes import (
     ProdBackward1,
     MaxBackward0,
     TopkBackward0,
+    SortBackward0,
     MaxBackward1,
     MinBackward0,
     MinBackward1,
@@ -104,6 +105,7 @@ from .nodes import (
     AminBackward0,
     LogsumexpBackward0,
     VarBackward0,
+    VarMeanBackward0,
     StdBackward0,
     LinalgVectorNormBackward0,
     CumsumBackward0,
@@ -246,6 +248,7 @@ __all__ = [
     "prod",
     "max",
     "topk",
+    "sort",
     "min",
     "amax",
     "amin",
@@ -253,6 +256,7 @@ __all__ = [
     "argmin",
     "logsumexp",
     "var",
+    "var_mean",
     "std",
     "linalg_vector_norm",
     "cumsum",
@@ -1766,6 +1770,28 @@ def topk(self, k, dim=-1, largest=True, sorted=True):
     return return_type("topk", ("values", "indices"), (values, indices))
 
 
+def sort(self, dim=-1, descending=False):
+    """sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)"""
+    self_ = tensor_data(self, "sort", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    dim = int_arg(dim, "sort", "dim")
+    values_, indices_ = K.sort(self_, dim, descending)
+    values = make_tensor(values_)
+    indices = make_tensor(indices_)
+    if STATE.enabled and requires_grad(self):
+        node = SortBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (values._data.shape, values._data.dtype, indices._data.shape, indices._data.dtype)
+        node.indices_ = SavedOutput(indices)
+        node.saved_versions = (version(indices),)
+        node.dim = dim
+        node.self_shape = self_.shape
+        values.grad_fn = node
+        values._requires_grad = True
+    return return_type("sort", ("values", "indices"), (values, indices))
+
+
 def max_default(self):
     """max(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "max", "self", 1)
@@ -1927,6 +1953,32 @@ def var(self, dim=None, *, correction=None, keepdim=False):
         result.grad_fn = node
         result._requires_grad = True
     return result
+
+
+def var_mean(self, dim=None, *, correction=None, keepdim=False):
+    """var_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor var, Tensor mean)"""
+    self_ = tensor_data(self, "var_mean", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    dim = None if dim is None else int_list(dim, "var_mean", "dim", 1)
+    var_, mean_ = K.var_mean(self_, dim, correction, keepdim)
+    var = make_tensor(var_)
+    mean = make_tensor(mean_)
+    if STATE.enabled and requires_grad(self):
+        node = VarMeanBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (var._data.shape, var._data.dtype, mean._data.shape, mean._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(node.self_),)
+        node.correction = correction
+        node.dim = dim
+        node.keepdim = keepdim
+        var.grad_fn = node
+        var._requires_grad = True
+        mean.grad_fn = node
+        mean._requires_grad = True
+        mean._output_nr = 1
+    return return_type("var_mean", ("var", "mean"), (var, mean))
 
 
 def std(self, dim=None, *, correction=None, keepdim=False):
@@ -2443,6 +2495,7 @@ def index(self, indices):
         node = IndexBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
+        node.saved_versions = ()
         node.indices = indices
         node.self_shape = self_.shape
         result.grad_fn = node
@@ -2462,6 +2515,7 @@ def index_backward(grad_output, input_sizes, indices):
         node = IndexBackwardBackward0()
         node.next_functions = (edge(grad_output),)
         node.output_meta = (result._data.shape, result._data.dtype)
+        node.saved_versions = ()
         node.indices = indices
         result.grad_fn = node
         result._requires_grad = True

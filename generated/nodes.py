@@ -1805,6 +1805,30 @@ class TopkBackward0(Node):
         return (H.value_selecting_reduction_backward(T, grads[0], self.dim, indices, self.self_shape, True),)
 
 
+class SortBackward0(Node):
+    """derivatives.yaml: sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)
+
+      self: value_selecting_reduction_backward(grads[0], dim, indices, self.shape, True)
+    """
+
+    __slots__ = ("indices_", "dim", "self_shape")
+    num_outputs = 2
+    saved_slots = ("indices_",)
+    saved_names = ("indices",)
+    value_slots = ("dim", "self_shape")
+    output_slots = ("indices_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        indices = self.indices_._data
+        return (H.value_selecting_reduction_backward(A, grads[0], self.dim, indices, self.self_shape, True),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        indices = self.saved_output(self.indices_)
+        return (H.value_selecting_reduction_backward(T, grads[0], self.dim, indices, self.self_shape, True),)
+
+
 class MaxBackward1(Node):
     """derivatives.yaml: max(Tensor self) -> Tensor
 
@@ -1984,6 +2008,29 @@ class VarBackward0(Node):
         grad = grads[0]
         self_ = self.self_
         return (H.var_backward(T, grad, self_, self.dim, self.correction, self.keepdim),)
+
+
+class VarMeanBackward0(Node):
+    """derivatives.yaml: var_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor var, Tensor mean)
+
+      self: var_mean_backward(grads[0], grads[1], self, dim, correction, keepdim)
+    """
+
+    __slots__ = ("self_", "correction", "dim", "keepdim")
+    num_outputs = 2
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("correction", "dim", "keepdim")
+
+    def apply(self, grads):
+        self.check_saved()
+        self_ = data_of(self.self_)
+        return (H.var_mean_backward(A, grads[0], grads[1], self_, self.dim, self.correction, self.keepdim),)
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        self_ = self.self_
+        return (H.var_mean_backward(T, grads[0], grads[1], self_, self.dim, self.correction, self.keepdim),)
 
 
 class StdBackward0(Node):
@@ -2578,12 +2625,15 @@ class IndexBackward0(Node):
 
     __slots__ = ("indices", "self_shape")
     value_slots = ("indices", "self_shape")
+    saved_values = ("indices",)
 
     def apply(self, grads):
+        self.check_saved()
         grad = grads[0]
         return (A.index_backward(grad, self.self_shape, self.indices),)
 
     def apply_differentiable(self, grads):
+        self.check_saved()
         grad = grads[0]
         return (T.index_backward(grad, self.self_shape, self.indices),)
 
@@ -2596,12 +2646,15 @@ class IndexBackwardBackward0(Node):
 
     __slots__ = ("indices",)
     value_slots = ("indices",)
+    saved_values = ("indices",)
 
     def apply(self, grads):
+        self.check_saved()
         grad = grads[0]
         return (A.index(grad, self.indices),)
 
     def apply_differentiable(self, grads):
+        self.check_saved()
         grad = grads[0]
         return (T.index(grad, self.indices),)
 
@@ -2617,6 +2670,7 @@ class IndexPutBackward0(Node):
     saved_slots = ("values_",)
     saved_names = ("values",)
     value_slots = ("accumulate", "indices")
+    saved_values = ("indices",)
 
     def apply(self, grads):
         self.check_saved()

@@ -68,13 +68,13 @@ def pow_backward_self(ops, grad, self, exponent):
 def pow_backward_exponent(ops, grad, self, exponent, result):
     """d(self ** e)/de = result * log(self); torch makes it 0 where self == 0 and e >= 0."""
     if isinstance(self, (int, float)):
-        if self == 0:
-            return ops.where(exponent >= 0, 0, grad * result * -math.inf)
+        if self == 0:  # grad outside the where, as torch's: a NaN gradient stays NaN
+            return grad * ops.where(exponent >= 0, 0, result * -math.inf)
         return grad * result * math.log(self)
     if not _is_float(self):  # an integer base's log is in the default float dtype, as torch's (numpy's: float16)
         self = ops._to_copy(self, dtype=get_default_dtype())
     zero_base = ops.logical_and(self == 0, exponent >= 0)
-    return ops.where(zero_base, 0, grad * result * ops.log(self))
+    return grad * ops.where(zero_base, 0, result * ops.log(self))
 
 
 def matmul_backward(ops, grad, self, other, mask):
@@ -237,6 +237,8 @@ def prod_backward(ops, grad, self, result, dim, keepdim):
     the product of the others itself (from products of the elements before and after each, as
     torch's prod_safe_zeros_backward, so NaN times 0 is NaN there too)."""
     shape = _shape(self)
+    if not shape:  # a 0-d input is its own product, as torch's
+        return grad
     dims = [] if dim is None else [dim]
     grad = _restore_reduced(ops, grad, shape, dims, keepdim)
     if not _any(self == 0):
@@ -282,6 +284,23 @@ def var_backward(ops, grad, self, dim, correction, keepdim):
     grad = _restore_reduced(ops, grad, shape, dim, keepdim)
     scale = 2 / (count - correction) if count != correction else math.inf  # torch's division, by zero too
     return grad * scale * (self - ops.mean_dim(self, dims, True))
+
+
+def defined(ops, grad) -> bool:
+    """Whether a gradient reached this output of a node of several: torch's `grads[i].defined()`
+    (the engine hands None, not zeros, for an output no gradient reached)."""
+    return grad is not None
+
+
+def var_mean_backward(ops, grad_var, grad_mean, self, dim, correction, keepdim):
+    """torch's: the part of each output whose gradient is defined (an unreached var adds nothing,
+    where zeros times its 2 / (n - correction) could make NaN)."""
+    parts = []
+    if defined(ops, grad_var):
+        parts.append(var_backward(ops, grad_var, self, dim, correction, keepdim))
+    if defined(ops, grad_mean):
+        parts.append(mean_backward(ops, grad_mean, _shape(self), dim, keepdim))
+    return parts[0] if len(parts) == 1 else parts[0] + parts[1]
 
 
 def std_backward(ops, result, grad, self, dim, correction, keepdim):

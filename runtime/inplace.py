@@ -56,8 +56,9 @@ PARTIAL_OVERLAP_MESSAGE = ("unsupported operation: some elements of the input te
 
 
 def check_no_partial_overlap(self: Tensor, *operands, full: bool = False) -> None:
-    """torch refuses an in-place op reading a tensor that shares part (not all; with `full`, any)
-    of the memory it writes (x.add_(x[0])); where either is not dense it cannot tell, and lets it be."""
+    """torch refuses an in-place op reading a tensor that shares part (not all, strides alike; with
+    `full`, any) of the memory it writes (x.add_(x[0])); where either is not dense it cannot tell,
+    and lets it be."""
     target = self._data
     for operand in operands:
         if not isinstance(operand, Tensor):
@@ -72,7 +73,8 @@ def check_no_partial_overlap(self: Tensor, *operands, full: bool = False) -> Non
         if not _dense(source) or not _dense(target) or not np.may_share_memory(source, target):
             continue
         start, other = _address(target), _address(source)
-        if full or (start, target.nbytes) != (other, source.nbytes):  # the same bytes is torch's "full" overlap
+        # torch's "full" overlap: the same bytes with the same strides; anything else shared is partial
+        if full or (start, target.nbytes, target.strides) != (other, source.nbytes, source.strides):
             raise RuntimeError(PARTIAL_OVERLAP_MESSAGE)
 
 

@@ -73,9 +73,10 @@ class Node:
     saved_names: tuple[str, ...] = ()
     value_slots: tuple[str, ...] = ()
     output_slots: tuple[str, ...] = ()  # saved outputs among saved_slots
-    # Whether the engine passes zeros (rather than None) for outputs of a multi-output node that
-    # no gradient reached. Custom Functions turn it off: their ctx decides (set_materialize_grads).
-    engine_fills_unused_grads = True
+    saved_values: tuple[str, ...] = ()  # value slots holding index lists: saved tensors too
+    # An output of a node of several that no gradient reached gets None, torch's "undefined"
+    # gradient: a formula tells it from zeros with `defined(grads[i])`; a custom Function's backward
+    # materializes it per its ctx (set_materialize_grads).
 
     def __init__(self):
         self._hooks = None
@@ -103,8 +104,9 @@ class Node:
     def release_variables(self) -> None:
         """Free the saved tensors; a node that saved none (its readers did not require grad) can
         run again, as torch's."""
-        if self.saved_slots and any(getattr(self, slot) is not None for slot in self.saved_slots):
-            for slot in self.saved_slots:
+        saved = self.saved_slots + self.saved_values
+        if saved and any(getattr(self, slot) is not None for slot in saved):
+            for slot in saved:
                 setattr(self, slot, None)
             self.saved_versions = None
 

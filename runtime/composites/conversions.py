@@ -82,7 +82,7 @@ def copy_(self: Tensor, source, non_blocking: bool = False) -> Tensor:
 
     if source is self or _same_data(self._data, source._data):  # torch's copy_ returns at once
         return self
-    check_no_partial_overlap(self, source, full=True)  # else it refuses any memory the two share
+    check_no_partial_overlap(self, source)
     # no graph (nor into integers, as torch's copy_): one numpy assignment, cast as copy_ casts
     if not is_recorded(self, source) or self._data.dtype.kind != "f":
         write(self, source._data, copy, "unsafe")

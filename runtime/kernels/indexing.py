@@ -29,6 +29,11 @@ def _check_bounds(index, size: int, dim: int) -> None:
                            f"{size}")
 
 
+def _copy(array):
+    """A copy that is an array (numpy's scalars, 0-d gradients in backward, copy to scalars)."""
+    return array_module(array).array(array, copy=True)
+
+
 def _at_least_1d(array):
     """torch treats a 0-d tensor as one element along dim 0 in gather/scatter/index_select."""
     return array.reshape(1) if array.ndim == 0 else array
@@ -184,7 +189,7 @@ def _scatter(op: str, self, dim, index, src):
         _same_rank(src, index, "src")
         if src.dtype != self.dtype:
             raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
-    out, positions = self.copy(), _at_least_1d(index)
+    out, positions = _copy(self), _at_least_1d(index)
     target = _at_least_1d(out)
     larger = any(i > s for d, (i, s) in enumerate(zip(positions.shape, target.shape)) if d != axis)
     if src is not None:
@@ -221,6 +226,7 @@ def scatter_add(self, dim, index, src):
 
 def index_add(self, dim, index, source, alpha):
     """self with alpha * source's slices along dim added at the positions index gives (repeats add up)."""
+    axis = wrap_dim(dim, self.ndim)
     _check_index_dtype(index, "index_add_(): Expected dtype int32/int64 for index")
     if index.ndim > 1:
         raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: {index.ndim} with type: "
@@ -228,7 +234,6 @@ def index_add(self, dim, index, source, alpha):
     if source.dtype != self.dtype:
         raise RuntimeError(f"index_add_(): self ({scalar_type_name(self.dtype)}) and source "
                            f"({scalar_type_name(source.dtype)}) must have the same scalar type")
-    axis = wrap_dim(dim, self.ndim)
     if source.ndim and axis >= source.ndim:
         raise RuntimeError(f"index_add_(): Indexing dim {axis} is out of bounds of the source tensor with dim "
                            f"{source.ndim}")
@@ -238,7 +243,7 @@ def index_add(self, dim, index, source, alpha):
     if index.size != count:
         raise RuntimeError(f"index_add_(): Number of indices ({index.size}) should be equal to source.size(dim): "
                            f"({count}), for dim: {axis}")
-    target, values = _at_least_1d(self.copy()), _at_least_1d(source)
+    target, values = _at_least_1d(_copy(self)), _at_least_1d(source)
     if target.shape[:axis] + target.shape[axis + 1:] != values.shape[:axis] + values.shape[axis + 1:]:
         raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the specified dimension. "
                            f"Got self.shape = {list(self.shape)} source.shape = {list(source.shape)}")
@@ -246,6 +251,8 @@ def index_add(self, dim, index, source, alpha):
         if self.ndim <= 1 and ((index < 0) | (index >= target.shape[axis])).any():
             raise IndexError("index out of range in self")  # torch's loop over a vector says it so
         _check_bounds(index, target.shape[axis], axis)
+    if not target.size:
+        return target.reshape(self.shape)
     if alpha != 1:
         values = values * (int(alpha) if self.dtype.kind in "iub" else alpha)
     array_module(self).add.at(target, (builtins.slice(None),) * axis + (index.reshape(-1),), values)

@@ -74,7 +74,7 @@ _GELU_KAPPA = 0.044715
 
 def _gelu_tanh_inner(xp, self):
     """tanh(sqrt(2 / pi) * (x + 0.044715 x^3)), in a fresh array (the passes done in place)."""
-    inner = self * self
+    inner = xp.asarray(self * self)  # an array even for 0-d self (numpy's product is then a scalar)
     inner *= _GELU_BETA * _GELU_KAPPA
     inner += _GELU_BETA
     inner *= self
@@ -283,6 +283,7 @@ def _check_targets(self, target, ignore_index: int) -> None:
 
 def nll_loss_forward(self, target, weight, reduction, ignore_index):
     """(loss, total_weight): -w[t] * self[n, t] summed (or averaged over the weights)."""
+    check_kernel_dtype("nll_loss_out_frame", FLOATING, self)
     _check_targets(self, target, ignore_index)
     xp = array_module(self)
     scores = self if self.ndim > 1 else self[None]
