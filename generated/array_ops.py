@@ -574,6 +574,31 @@ def alias(self):
     return K.alias(self)
 
 
+def _as_strided_copy(self, size, stride, storage_offset=None):
+    """_as_strided_copy(Tensor self, int[] size, int[] stride, int? storage_offset=None) -> Tensor"""
+    size = int_list(size, "_as_strided_copy", "size")
+    stride = int_list(stride, "_as_strided_copy", "stride")
+    storage_offset = None if storage_offset is None else int_arg(storage_offset, "_as_strided_copy", "storage_offset")
+    return K.as_strided_copy(self, size, stride, storage_offset)
+
+
+def _as_strided_backward(grad_output, input_sizes, size, stride, storage_offset):
+    """_as_strided_backward(Tensor grad_output, int[] input_sizes, int[] size, int[] stride, int? storage_offset) -> Tensor"""
+    input_sizes = int_list(input_sizes, "_as_strided_backward", "input_sizes")
+    size = int_list(size, "_as_strided_backward", "size")
+    stride = int_list(stride, "_as_strided_backward", "stride")
+    storage_offset = None if storage_offset is None else int_arg(storage_offset, "_as_strided_backward", "storage_offset")
+    return K.as_strided_backward(grad_output, input_sizes, size, stride, storage_offset)
+
+
+def _as_strided_scatter(self, src, size, stride, storage_offset=None):
+    """_as_strided_scatter(Tensor self, Tensor src, int[] size, int[] stride, int? storage_offset=None) -> Tensor"""
+    size = int_list(size, "_as_strided_scatter", "size")
+    stride = int_list(stride, "_as_strided_scatter", "stride")
+    storage_offset = None if storage_offset is None else int_arg(storage_offset, "_as_strided_scatter", "storage_offset")
+    return K.as_strided_scatter(self, src, size, stride, storage_offset)
+
+
 def clone(self):
     """clone(Tensor self) -> Tensor"""
     xp = array_module(self)

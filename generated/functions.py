@@ -117,6 +117,9 @@ from .nodes import (
     ViewBackward0,
     ReshapeBackward0,
     AliasBackward0,
+    AsStridedCopyBackward0,
+    AsStridedBackwardBackward0,
+    AsStridedScatterBackward0,
     CloneBackward0,
     TBackward0,
     TransposeBackward0,
@@ -270,6 +273,9 @@ __all__ = [
     "view",
     "reshape",
     "alias",
+    "_as_strided_copy",
+    "_as_strided_backward",
+    "_as_strided_scatter",
     "clone",
     "t",
     "transpose",
@@ -2225,6 +2231,77 @@ def alias(self):
         node = AliasBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def _as_strided_copy(self, size, stride, storage_offset=None):
+    """_as_strided_copy(Tensor self, int[] size, int[] stride, int? storage_offset=None) -> Tensor"""
+    self_ = tensor_data(self, "_as_strided_copy", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    size = int_list(size, "_as_strided_copy", "size")
+    stride = int_list(stride, "_as_strided_copy", "stride")
+    storage_offset = None if storage_offset is None else int_arg(storage_offset, "_as_strided_copy", "storage_offset")
+    result = make_tensor(K.as_strided_copy(self_, size, stride, storage_offset))
+    if STATE.enabled and requires_grad(self):
+        node = AsStridedCopyBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.size = size
+        node.storage_offset = storage_offset
+        node.stride = stride
+        node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def _as_strided_backward(grad_output, input_sizes, size, stride, storage_offset):
+    """_as_strided_backward(Tensor grad_output, int[] input_sizes, int[] size, int[] stride, int? storage_offset) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "_as_strided_backward", "grad_output", 1)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_)
+    input_sizes = int_list(input_sizes, "_as_strided_backward", "input_sizes")
+    size = int_list(size, "_as_strided_backward", "size")
+    stride = int_list(stride, "_as_strided_backward", "stride")
+    storage_offset = None if storage_offset is None else int_arg(storage_offset, "_as_strided_backward", "storage_offset")
+    result = make_tensor(K.as_strided_backward(grad_output_, input_sizes, size, stride, storage_offset))
+    if STATE.enabled and requires_grad(grad_output):
+        node = AsStridedBackwardBackward0()
+        node.next_functions = (edge(grad_output),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.size = size
+        node.storage_offset = storage_offset
+        node.stride = stride
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def _as_strided_scatter(self, src, size, stride, storage_offset=None):
+    """_as_strided_scatter(Tensor self, Tensor src, int[] size, int[] stride, int? storage_offset=None) -> Tensor"""
+    self_ = tensor_data(self, "_as_strided_scatter", "self", 1)
+    src_ = tensor_data(src, "_as_strided_scatter", "src", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, src_)
+    size = int_list(size, "_as_strided_scatter", "size")
+    stride = int_list(stride, "_as_strided_scatter", "stride")
+    storage_offset = None if storage_offset is None else int_arg(storage_offset, "_as_strided_scatter", "storage_offset")
+    try:
+        result = make_tensor(K.as_strided_scatter(self_, src_, size, stride, storage_offset))
+    except ValueError as error:
+        raise broadcast_error(error, self_, src_) from None
+    if STATE.enabled and (requires_grad(self) or requires_grad(src)):
+        node = AsStridedScatterBackward0()
+        node.next_functions = (edge(self), edge(src))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.src_ = src if requires_grad(self) else None
+        node.saved_versions = (version(node.src_),)
+        node.size = size
+        node.storage_offset = storage_offset
+        node.stride = stride
         result.grad_fn = node
         result._requires_grad = True
     return result

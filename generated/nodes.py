@@ -2349,6 +2349,77 @@ class AliasBackward0(Node):
         return (grad,)
 
 
+class AsStridedCopyBackward0(Node):
+    """derivatives.yaml: _as_strided_copy(Tensor self, int[] size, int[] stride, int? storage_offset=None) -> Tensor
+
+      self: _as_strided_backward(grad, self.shape, size, stride, storage_offset)
+    """
+
+    __slots__ = ("size", "storage_offset", "stride", "self_shape")
+    value_slots = ("size", "storage_offset", "stride", "self_shape")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A._as_strided_backward(grad, self.self_shape, self.size, self.stride, self.storage_offset),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T._as_strided_backward(grad, self.self_shape, self.size, self.stride, self.storage_offset),)
+
+
+class AsStridedBackwardBackward0(Node):
+    """derivatives.yaml: _as_strided_backward(Tensor grad_output, int[] input_sizes, int[] size, int[] stride, int? storage_offset) -> Tensor
+
+      grad_output: _as_strided_copy(grad, size, stride, storage_offset)
+    """
+
+    __slots__ = ("size", "storage_offset", "stride")
+    value_slots = ("size", "storage_offset", "stride")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A._as_strided_copy(grad, self.size, self.stride, self.storage_offset),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T._as_strided_copy(grad, self.size, self.stride, self.storage_offset),)
+
+
+class AsStridedScatterBackward0(Node):
+    """derivatives.yaml: _as_strided_scatter(Tensor self, Tensor src, int[] size, int[] stride, int? storage_offset=None) -> Tensor
+
+      self: _as_strided_scatter(grad, zeros_like(src), size, stride, storage_offset)
+      src: _as_strided_copy(grad, size, stride, storage_offset)
+    """
+
+    __slots__ = ("src_", "size", "storage_offset", "stride")
+    saved_slots = ("src_",)
+    saved_names = ("src",)
+    value_slots = ("size", "storage_offset", "stride")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        src = data_of(self.src_)
+        need_self = self.next_functions[0][0] is not None
+        need_src = self.next_functions[1][0] is not None
+        return (
+            A._as_strided_scatter(grad, H.zeros_like(A, src), self.size, self.stride, self.storage_offset) if need_self else None,
+            A._as_strided_copy(grad, self.size, self.stride, self.storage_offset) if need_src else None,
+        )
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        src = self.src_
+        need_self = self.next_functions[0][0] is not None
+        need_src = self.next_functions[1][0] is not None
+        return (
+            T._as_strided_scatter(grad, H.zeros_like(T, src), self.size, self.stride, self.storage_offset) if need_self else None,
+            T._as_strided_copy(grad, self.size, self.stride, self.storage_offset) if need_src else None,
+        )
+
+
 class CloneBackward0(Node):
     """derivatives.yaml: clone(Tensor self) -> Tensor
 

@@ -524,7 +524,10 @@ def lstm_cell_backward(ops, grad_hy, grad_cy, input_gates, hidden_gates, cx, mas
     i, f, o = (ops.sigmoid(ops.slice(gates, -1, k * width, (k + 1) * width, 1)) for k in (0, 1, 3))
     g = ops.tanh(ops.slice(gates, -1, 2 * width, 3 * width, 1))
     tanh_cy = ops.tanh(f * cx + i * g)
-    grad_c = grad_cy + grad_hy * o * (1 - tanh_cy * tanh_cy)
+    # an output no gradient reached has an undefined one (None): it contributes nothing
+    grad_hy = grad_hy if defined(ops, grad_hy) else ops.zeros_like(cx)
+    grad_c = grad_hy * o * (1 - tanh_cy * tanh_cy)
+    grad_c = grad_c + grad_cy if defined(ops, grad_cy) else grad_c
     grad_gates = ops.cat([grad_c * g * i * (1 - i), grad_c * cx * f * (1 - f), grad_c * i * (1 - g * g),
                           grad_hy * tanh_cy * o * (1 - o)], -1)
     return (grad_gates if mask[0] else None, grad_gates if mask[1] else None, grad_c * f if mask[2] else None)

@@ -167,11 +167,6 @@ def _address(array) -> int:
     return array.__array_interface__["data"][0] if type(array) is np.ndarray else array.data.ptr
 
 
-def _on_device_of(host: np.ndarray, like):
-    """A host array (positions, a mask) moved to the device of `like`'s array."""
-    return host if type(like) is np.ndarray else array_module(like).asarray(host)
-
-
 def _element_offsets(array, itemsize: int) -> np.ndarray:
     """Every element's offset from the first, in items, in the array's shape."""
     offsets = np.zeros(array.shape, dtype=np.int64)
@@ -182,26 +177,31 @@ def _element_offsets(array, itemsize: int) -> np.ndarray:
     return offsets
 
 
+def _geometry(view: Tensor, base: Tensor) -> tuple[list[int], list[int], int]:
+    """The view as torch's as_strided over its base's elements (C order): size, stride, offset."""
+    positions = _positions_in_base(view, base)
+    size = list(positions.shape)
+    if positions.size == 0:
+        return size, [0] * len(size), 0
+    origin = positions[(0,) * positions.ndim]
+    stride = [int(positions[tuple(1 if d == axis else 0 for d in range(len(size)))] - origin) if n > 1 else 0
+              for axis, n in enumerate(size)]
+    return size, stride, int(origin)
+
+
 def _rebase_base_of_view(view: Tensor, base: Tensor, result: Tensor) -> None:
     """The base's new history, as torch's CopySlices: the base with the view's elements replaced
-    by the op's result (where over a mask, the result placed by index_backward)."""
+    by the op's result."""
     F = namespaces.tensor_ops
-    positions = _positions_in_base(view, base).reshape(-1)
-    shape = base._data.shape
-    mask = np.zeros(shape, bool)
-    mask.reshape(-1)[positions] = True
     result = F.expand(result, view._data.shape) if result._data.shape != view._data.shape else result
-    placed = F.index_backward(F.reshape(result, [-1]), [mask.size], [_on_device_of(positions, base._data)])
-    replaced = F.where(make_tensor(_on_device_of(mask, base._data)), F.reshape(placed, list(shape)), base)
+    replaced = F._as_strided_scatter(base, result, *_geometry(view, base))
     base.grad_fn, base._output_nr, base._requires_grad = replaced.grad_fn, 0, True
 
 
 def _view_history_from_base(view: Tensor, base: Tensor) -> None:
     """The view's history (after a write to it, or to its base): its elements picked out of the
-    base's history."""
-    F = namespaces.tensor_ops
-    positions = _on_device_of(_positions_in_base(view, base).reshape(-1), base._data)
-    picked = F.reshape(F.index(F.reshape(base, [-1]), [positions]), list(view._data.shape))
+    base's history, as torch regenerates a view's grad_fn (AsStrided)."""
+    picked = namespaces.tensor_ops._as_strided_copy(base, *_geometry(view, base))
     view.grad_fn, view._output_nr, view._requires_grad = picked.grad_fn, 0, picked._requires_grad
     view._view_meta.version = view._vc[0]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -126,6 +127,39 @@ def index_put(self, indices, values, accumulate):
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(getattr(values, 'shape', ()))} cannot be "
                            f"broadcast to indexing result of shape {list(selected)}") from None
     return out
+
+
+def _strided_positions(xp, size, stride, storage_offset):
+    """The flat (C-order) positions of as_strided(size, stride, storage_offset)'s elements."""
+    positions = xp.full(tuple(size), storage_offset or 0, dtype=xp.int64)
+    for axis, (n, step) in enumerate(zip(size, stride)):
+        shape = [1] * len(size)
+        shape[axis] = n
+        positions = positions + (xp.arange(n, dtype=xp.int64) * step).reshape(shape)
+    return positions
+
+
+def as_strided_copy(self, size, stride, storage_offset):
+    """torch.as_strided over self's elements in C order, as a copy."""
+    xp = array_module(self)
+    return xp.ascontiguousarray(self).reshape(-1)[_strided_positions(xp, size, stride, storage_offset)]
+
+
+def as_strided_scatter(self, src, size, stride, storage_offset):
+    """self with the elements as_strided(size, stride, storage_offset) selects replaced by src."""
+    xp = array_module(self)
+    out = xp.array(self, copy=True, order="C")
+    out.reshape(-1)[_strided_positions(xp, size, stride, storage_offset)] = src
+    return out
+
+
+def as_strided_backward(grad_output, input_sizes, size, stride, storage_offset):
+    """The gradient of as_strided_copy: grad's elements added at their positions (where positions
+    repeat, as an expanded view's do, they add up)."""
+    xp = array_module(grad_output)
+    positions = _strided_positions(xp, size, stride, storage_offset).reshape(-1)
+    flat = index_backward(grad_output.reshape(-1), (math.prod(input_sizes),), (positions,))
+    return flat.reshape(tuple(input_sizes))
 
 
 def index_select(self, dim, index):
