@@ -188,11 +188,11 @@ struct DivBackward0_self {
         return (grad / x_other);
     }
 };
-//   other: -grad * self / (other * other)
+//   other: -grad * ((self / other) / other)
 struct DivBackward0_other {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_self, const T x_other) const {
-        return (((-grad) * x_self) / (x_other * x_other));
+        return ((-grad) * ((x_self / x_other) / x_other));
     }
 };
 

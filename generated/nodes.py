@@ -196,7 +196,7 @@ class DivBackward0(Node):
     """derivatives.yaml: div.Tensor(Tensor self, Tensor other) -> Tensor
 
       self: grad / other
-      other: -grad * self / (other * other)
+      other: -grad * ((self / other) / other)
     """
 
     __slots__ = ("self_", "other_")
@@ -216,7 +216,7 @@ class DivBackward0(Node):
                 return fused
         return (
             grad / other if need_self else None,
-            -grad * self_ / (other * other) if need_other else None,
+            -grad * (self_ / other / other) if need_other else None,
         )
 
     def apply_differentiable(self, grads):
@@ -228,7 +228,7 @@ class DivBackward0(Node):
         need_other = self.next_functions[1][0] is not None
         return (
             grad / other if need_self else None,
-            -grad * self_ / (other * other) if need_other else None,
+            -grad * (self_ / other / other) if need_other else None,
         )
 
 

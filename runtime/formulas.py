@@ -62,7 +62,8 @@ def pow_backward(ops, grad, self, exponent):
 
 
 def pow_backward_self(ops, grad, self, exponent):
-    return ops.where(exponent == 0, 0, grad * exponent * self ** (exponent - 1))
+    # ops.sub, not `-`: a bool exponent is refused by name, as torch's `exponent - 1`
+    return ops.where(exponent == 0, 0, grad * exponent * self ** ops.sub(exponent, 1))
 
 
 def pow_backward_exponent(ops, grad, self, exponent, result):
@@ -462,8 +463,8 @@ def smooth_l1_loss_backward(ops, grad, self, target, reduction, beta):
     if beta == 0:
         local = ops.sign(diff)
     else:
-        # torch's kernel: the quadratic branch unless beyond +-beta (so NaN takes it)
-        local = ops.where(diff < -beta, -1, ops.where(diff > beta, 1, diff / beta))
+        # torch's kernel: the quadratic branch unless at or beyond +-beta (so NaN takes it)
+        local = ops.where(diff <= -beta, -1, ops.where(diff >= beta, 1, diff / beta))
     return _scale_loss_grad(local, grad, None, reduction, _numel(self))
 
 

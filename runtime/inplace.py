@@ -36,7 +36,7 @@ def inplace(self: Tensor, op, *args, casting: str = "same_kind", **kwargs) -> Te
             result = op(self, *args, **kwargs)
         write(self, result._data, op, casting)
         return self
-    _check_graph_inplace(self)
+    check_graph_inplace(self)
     result = op(self, *args, **kwargs)
     _check_write(self, result._data, op, casting)  # before any history changes
     node = result.grad_fn
@@ -87,7 +87,7 @@ def is_recorded(*values) -> bool:
     return STATE.enabled and any(map(requires_grad, values))
 
 
-def _check_graph_inplace(self: Tensor) -> None:
+def check_graph_inplace(self: Tensor) -> None:
     """torch's check_inplace, for an in-place op that records a node."""
     base = self._base
     if base is not None:

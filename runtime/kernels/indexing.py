@@ -100,20 +100,15 @@ def index_put(self, indices, values, accumulate):
     written, as torch's CPU kernel."""
     _check_indices(indices)
     if self.size == 0:  # nothing to write: no index is checked but against a dim of size 0
-        selected = self[_numpy_index(_in_bounds_of_empty(self, indices))].shape
-        shape = getattr(values, "shape", ())
-        try:
-            fits = np.broadcast_shapes(shape, selected) == selected
-        except ValueError:
-            fits = False
-        if not fits:
-            raise RuntimeError(f"shape mismatch: value tensor of shape {list(shape)} cannot be broadcast to indexing "
-                               f"result of shape {list(selected)}")
+        _check_values_fit(values, self[_numpy_index(_in_bounds_of_empty(self, indices))].shape)
+        _check_values_dtype(self, values)
         return self.copy()
     if hasattr(values, "dtype") and values.dtype != self.dtype:
-        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{scalar_type_name(self.dtype)} for the destination and {scalar_type_name(values.dtype)} "
-                           f"for the source.")
+        try:  # torch checks the shapes first, then the dtypes, then the bounds
+            _check_values_fit(values, self[_numpy_index(indices)].shape)
+        except IndexError:
+            pass
+        _check_values_dtype(self, values)
     out = self.copy()
     xp = array_module(self)
     where = tuple(i if i is None or type(i) is type(self) else xp.asarray(i) for i in indices)  # lists: host arrays
@@ -123,10 +118,27 @@ def index_put(self, indices, values, accumulate):
         else:
             out[_numpy_index(where)] = values
     except ValueError:
-        selected = self[_numpy_index(indices)].shape
-        raise RuntimeError(f"shape mismatch: value tensor of shape {list(getattr(values, 'shape', ()))} cannot be "
-                           f"broadcast to indexing result of shape {list(selected)}") from None
+        _check_values_fit(values, self[_numpy_index(indices)].shape)
+        raise
     return out
+
+
+def _check_values_fit(values, selected) -> None:
+    shape = getattr(values, "shape", ())
+    try:
+        fits = np.broadcast_shapes(shape, selected) == selected
+    except ValueError:
+        fits = False
+    if not fits:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(shape)} cannot be broadcast to indexing "
+                           f"result of shape {list(selected)}")
+
+
+def _check_values_dtype(self, values) -> None:
+    if hasattr(values, "dtype") and values.dtype != self.dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{scalar_type_name(self.dtype)} for the destination and {scalar_type_name(values.dtype)} "
+                           f"for the source.")
 
 
 def _strided_positions(xp, size, stride, storage_offset):

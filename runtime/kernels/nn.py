@@ -156,9 +156,9 @@ def hardtanh(self, min_val, max_val):
     if self.dtype.kind == "b":
         raise RuntimeError("Bool inputs not supported for hardtanh")
     if self.dtype.kind in "iu":
+        min_val, max_val = int(min_val), int(max_val)  # truncated first: -0.5 is a limit of 0
         if self.dtype.kind == "u" and (min_val < 0 or max_val < 0):
             raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
-        min_val, max_val = int(min_val), int(max_val)
     xp = array_module(self)
     return xp.minimum(xp.maximum(self, min_val), max_val).astype(self.dtype, copy=False)
 
@@ -323,7 +323,7 @@ def binary_cross_entropy(self, target, weight, reduction):
     if target.shape != self.shape:
         raise ValueError(f"Using a target size ({list(target.shape)}) that is different to the input size "
                          f"({list(self.shape)}) is deprecated. Please ensure they have the same size.")
-    if xp.any((self < 0) | (self > 1)):
+    if not xp.all((self >= 0) & (self <= 1)):  # a NaN is out of range too
         raise RuntimeError("all elements of input should be between 0 and 1")
     # torch clamps the logs at -100 so that 0 and 1 give finite losses
     loss = -(target * xp.maximum(xp.log(self), -100) + (1 - target) * xp.maximum(xp.log1p(-self), -100))

@@ -216,7 +216,7 @@ def linalg_vector_norm(self, ord, dim, keepdim, dtype):
 
 
 def cumsum(self, dim, dtype):
-    if dtype is not None and dtype == np.bool_ and self.ndim:  # (a 0-d input is copied, running no kernel)
+    if dtype is not None and dtype == np.bool_ and self.ndim and self.size:  # (nor does a 0-d or empty one)
         raise NotImplementedError('"cumsum_out_cpu" not implemented for \'Bool\'')
     out = array_module(self).cumsum(self, axis=wrap_dim(dim, self.ndim), dtype=_reduce_dtype(self, dtype))
     return out.reshape(()) if self.ndim == 0 else out  # numpy makes a 0-d input 1-d
