@@ -1,6 +1,6 @@
 PYTHON ?= python3
 
-.PHONY: codegen check-codegen golden test fuzz bench bench-ops bench-train bench-gpt bench-codegen train corpus corpus-record
+.PHONY: codegen check-codegen golden test dist-check fuzz bench bench-ops bench-train bench-gpt bench-codegen train corpus corpus-record
 
 codegen:  ## regenerate generated/ from derivatives.yaml
 	$(PYTHON) -m codegen --gradspec
@@ -13,6 +13,9 @@ golden:  ## rewrite the golden files that pin the generator's output (review the
 
 test:
 	$(PYTHON) -m pytest -q
+
+dist-check:  ## sdist and wheel as users get them: the wheel installs only gradspec and trains; SDIST_TESTS=1 adds the sdist's tests on the oldest numpy
+	$(PYTHON) .ci/dist_check.py $(if $(SDIST_TESTS),--sdist-tests)
 
 FUZZ_PROGRAMS ?= 50000
 FUZZ_SEED ?= 1

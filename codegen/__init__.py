@@ -22,9 +22,18 @@ import ast
 import gc
 from pathlib import Path
 
-from .emit import Layout, render
 from .output import MANIFEST, OutputError, differences, write
-from .spec import Spec, SpecError, load_spec
+
+try:
+    from . import optim
+    from .emit import Layout, environment, render
+    from .spec import Spec, SpecError, load_spec
+except ModuleNotFoundError as error:  # jinja2 or pyyaml: the `codegen` extra is not installed
+    if error.name not in ("jinja2", "yaml"):
+        raise
+    EXTRA_MISSING = error.name
+else:
+    EXTRA_MISSING = None
 
 # gradspec.codegen's folder is codegen/ in a source checkout and gradspec/codegen/ once installed:
 # in both, gradspec's generated package is its sibling `generated/`.
@@ -33,15 +42,18 @@ GRADSPEC_GENERATED = HERE.parent / "generated"
 _CHECKOUT = (HERE.parent / "runtime").is_dir() and (HERE.parent / "derivatives.yaml").is_file()
 RUNTIME = HERE.parent / "runtime" if _CHECKOUT else HERE.parent  # gradspec's runtime: the package itself when installed
 OWN_SPEC = HERE.parent / "derivatives.yaml" if _CHECKOUT else None  # only a source checkout (or sdist) has it
-ROOT = HERE.parent  # a source checkout's root (tests and benchmarks run from one)
-
-OWN = Layout(extension=False, kernels="gradspec.abi", helpers="gradspec.abi", composites=False)
 
 
 def generate(spec_path: Path, helpers: Path = RUNTIME / "formulas.py", kernels: Path = RUNTIME / "kernels",
               composites: Path = RUNTIME / "composites") -> dict[str, str]:
-    """File name -> source of a package of gradspec's own kind (gradspec.generated)."""
-    return _compile(spec_path, helpers, kernels, composites, frozenset(), OWN)
+    """File name -> source of a package of gradspec's own kind (gradspec.generated); with the
+    optimizers' update rules (optim.py) where an optimizers.yaml lies beside the spec."""
+    own = Layout(extension=False, kernels="gradspec.abi", helpers="gradspec.abi", composites=False)
+    files = _compile(spec_path, helpers, kernels, composites, frozenset(), own)
+    rules = spec_path.parent / optim.FILE
+    if rules.is_file():
+        files.update(optim.render(environment(), rules))
+    return files
 
 
 def generate_extension(spec_path: Path, package: Path) -> dict[str, str]:
@@ -86,4 +98,5 @@ def _compile(spec_path: Path, helpers: Path | None, kernels: Path | None, compos
 
 
 __all__ = ["generate", "generate_extension", "gradspec_ops", "write", "differences", "load_spec", "render", "Layout",
-           "Spec", "SpecError", "OutputError", "MANIFEST", "GRADSPEC_GENERATED", "RUNTIME", "OWN_SPEC", "ROOT"]
+           "Spec", "SpecError", "OutputError", "MANIFEST", "GRADSPEC_GENERATED", "RUNTIME", "OWN_SPEC",
+           "EXTRA_MISSING"]

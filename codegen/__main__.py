@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import (GRADSPEC_GENERATED, HERE, MANIFEST, OWN_SPEC, RUNTIME, OutputError, SpecError, differences, generate,
-               generate_extension, write)
+from . import EXTRA_MISSING, GRADSPEC_GENERATED, HERE, MANIFEST, OWN_SPEC, RUNTIME, OutputError, differences, write
 
 USAGE = """
   python -m gradspec.codegen --spec my.yaml --out mypkg/     a package that extends gradspec
@@ -53,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="write nothing: exit 1 if the folder differs from what the spec generates")
     args = parser.parse_args(argv)
     out, spec = _target(parser, args)
+    if EXTRA_MISSING:
+        print(f"error: the compiler needs jinja2 and pyyaml ({EXTRA_MISSING} is not installed): "
+              "pip install 'gradspec[codegen]'", file=sys.stderr)
+        return 1
+    from . import SpecError, generate, generate_extension  # defined where the extra is installed
+
     try:
         if args.gradspec or args.standalone:
             files = generate(spec)

@@ -27,13 +27,19 @@ class Layout:
     composites: bool  # an extension with its own composites module
 
 
-def render(spec: Spec, spec_label: str, layout: Layout) -> dict[str, str]:
-    """File name -> source text, deterministic for a given spec."""
+def environment() -> jinja2.Environment:
+    """The templates of codegen/templates/, with the filters they use."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
                              finalize=_refuse_bare_spec_text)
     env.filters.update(strings=_string_tuple, tuple=_tuple, names=_wrapped_names, doc=docstring_text,
                        comment=comment_text)
+    return env
+
+
+def render(spec: Spec, spec_label: str, layout: Layout) -> dict[str, str]:
+    """File name -> source text, deterministic for a given spec."""
+    env = environment()
     data = dict(spec=SpecText(spec_label), layout=layout, nodes=spec.nodes, ops=spec.ops, array_ops=spec.array_ops,
                 dispatchers=spec.dispatchers, bases=spec.bases, inplace=spec.inplace, bindings=spec.bindings,
                 kernel_nodes=[plan.node for plan in spec.kernels.kernels])

@@ -34,12 +34,12 @@ IN_OPS = frozenset({
     "broadcast_error", "error", "ValueError",
 })
 IN_NODES = frozenset({
-    "A", "C", "H", "T", "Node", "array_module", "data_of", "ndarray", "fused", "grad", "grads", "xp", "tuple", "type",
+    "A", "H", "T", "Node", "array_module", "data_of", "fused", "launch", "grad", "grads", "xp", "tuple", "type",
 })
 LANGUAGE = frozenset({"grad", "grads", "grad_input_mask", "result", "xp"})
 # Attributes the generated node classes define beside Node's.
 NODE_CLASS_ATTRIBUTES = frozenset({"num_outputs", "saved_slots", "saved_names", "value_slots", "output_slots",
-                                   "saved_values", "apply", "apply_differentiable"})
+                                   "saved_values", "apply", "apply_fused", "apply_differentiable"})
 _TAKEN = {"op": IN_OPS | IN_NODES, "tensor input": IN_OPS | IN_NODES | LANGUAGE, "argument": IN_OPS | LANGUAGE,
           "output": (IN_OPS | IN_NODES | LANGUAGE) - {"result"}}
 

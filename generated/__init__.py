@@ -9,7 +9,7 @@ from . import array_ops, bindings, functions, nodes
 
 nodes.T = functions  # ops record nodes, whose differentiable forms call ops: wired here, above both
 
-# The nodes whose fused kernels are in backward.cu beside this file (runtime/cuda.py compiles them).
+# The nodes whose fused kernels are in backward.cu beside this file (gradspec.backends.fused compiles them).
 cuda.register_kernels(__file__, ("AddBackward0", "SubBackward0", "RsubBackward0", "RsubBackward1",
     "MulBackward0", "DivBackward0", "NegBackward0", "ReciprocalBackward0", "PowBackward0", "PowBackward1",
     "PowBackward2", "LerpBackward0", "LerpBackward1", "ExpBackward0", "LogBackward0", "SqrtBackward0",

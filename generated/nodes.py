@@ -4,13 +4,10 @@
 
 `apply` is the array form (numpy or cupy through `xp`) run by ordinary backward;
 `apply_differentiable` runs the same formulas over Tensor ops for create_graph=True.
-On cupy arrays, an elementwise node's `apply` first tries its fused kernel (backward.cu,
-launched by runtime/cuda.py): one launch for all its input gradients.
+An elementwise node also has `apply_fused`, its kernel in backward.cu: a backend with fused
+kernels (cupy's) calls it with its launcher, one launch for all the input gradients.
 """
 
-from numpy import ndarray
-
-from gradspec.abi import cuda as C
 from gradspec.abi import formulas as H
 from gradspec.abi import Node, array_module, data_of
 
@@ -36,16 +33,21 @@ class AddBackward0(Node):
         grad = grads[0]
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("AddBackward0", grad, (), (self.alpha,), (need_other,))
-            if fused is not None:
-                return (
-                    grad if need_self else None,
-                    fused[0],
-                )
         return (
             grad if need_self else None,
             H.maybe_multiply(A, grad, self.alpha) if need_other else None,
+        )
+
+    def apply_fused(self, grads, launch):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        fused = launch("AddBackward0", grad, (), (self.alpha,), (need_other,))
+        if fused is None:
+            return None
+        return (
+            grad if need_self else None,
+            fused[0],
         )
 
     def apply_differentiable(self, grads):
@@ -72,16 +74,21 @@ class SubBackward0(Node):
         grad = grads[0]
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("SubBackward0", grad, (), (self.alpha,), (need_other,))
-            if fused is not None:
-                return (
-                    grad if need_self else None,
-                    fused[0],
-                )
         return (
             grad if need_self else None,
             -H.maybe_multiply(A, grad, self.alpha) if need_other else None,
+        )
+
+    def apply_fused(self, grads, launch):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        fused = launch("SubBackward0", grad, (), (self.alpha,), (need_other,))
+        if fused is None:
+            return None
+        return (
+            grad if need_self else None,
+            fused[0],
         )
 
     def apply_differentiable(self, grads):
@@ -108,15 +115,20 @@ class RsubBackward0(Node):
         grad = grads[0]
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("RsubBackward0", grad, (), (self.alpha,), (need_self,))
-            if fused is not None:
-                return (
-                    fused[0],
-                    grad if need_other else None,
-                )
         return (
             -H.maybe_multiply(A, grad, self.alpha) if need_self else None,
+            grad if need_other else None,
+        )
+
+    def apply_fused(self, grads, launch):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        fused = launch("RsubBackward0", grad, (), (self.alpha,), (need_self,))
+        if fused is None:
+            return None
+        return (
+            fused[0],
             grad if need_other else None,
         )
 
@@ -141,11 +153,14 @@ class RsubBackward1(Node):
 
     def apply(self, grads):
         grad = grads[0]
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("RsubBackward1", grad, (), (self.alpha,), (True,))
-            if fused is not None:
-                return fused
         return (-H.maybe_multiply(A, grad, self.alpha),)
+
+    def apply_fused(self, grads, launch):
+        grad = grads[0]
+        fused = launch("RsubBackward1", grad, (), (self.alpha,), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         grad = grads[0]
@@ -170,14 +185,22 @@ class MulBackward0(Node):
         other = data_of(self.other_)
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("MulBackward0", grad, (self_, other), (), (need_self, need_other))
-            if fused is not None:
-                return fused
         return (
             grad * other if need_self else None,
             grad * self_ if need_other else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        other = data_of(self.other_)
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        fused = launch("MulBackward0", grad, (self_, other), (), (need_self, need_other))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -210,14 +233,22 @@ class DivBackward0(Node):
         other = data_of(self.other_)
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("DivBackward0", grad, (self_, other), (), (need_self, need_other))
-            if fused is not None:
-                return fused
         return (
             grad / other if need_self else None,
             -grad * (self_ / other / other) if need_other else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        other = data_of(self.other_)
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        fused = launch("DivBackward0", grad, (self_, other), (), (need_self, need_other))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -242,11 +273,14 @@ class NegBackward0(Node):
 
     def apply(self, grads):
         grad = grads[0]
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("NegBackward0", grad, (), (), (True,))
-            if fused is not None:
-                return fused
         return (-grad,)
+
+    def apply_fused(self, grads, launch):
+        grad = grads[0]
+        fused = launch("NegBackward0", grad, (), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         grad = grads[0]
@@ -268,11 +302,16 @@ class ReciprocalBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("ReciprocalBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (-grad * result * result,)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("ReciprocalBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -296,11 +335,16 @@ class PowBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("PowBackward0", grad, (self_,), (self.exponent,), (True,))
-            if fused is not None:
-                return fused
         return (H.pow_backward(A, grad, self_, self.exponent),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("PowBackward0", grad, (self_,), (self.exponent,), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -329,14 +373,23 @@ class PowBackward1(Node):
         result = self.result_._data
         need_self = self.next_functions[0][0] is not None
         need_exponent = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("PowBackward1", grad, (self_, exponent, result), (), (need_self, need_exponent))
-            if fused is not None:
-                return fused
         return (
             H.pow_backward_self(A, grad, self_, exponent) if need_self else None,
             H.pow_backward_exponent(A, grad, self_, exponent, result) if need_exponent else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        exponent = data_of(self.exponent_)
+        result = self.result_._data
+        need_self = self.next_functions[0][0] is not None
+        need_exponent = self.next_functions[1][0] is not None
+        fused = launch("PowBackward1", grad, (self_, exponent, result), (), (need_self, need_exponent))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -369,11 +422,17 @@ class PowBackward2(Node):
         grad = grads[0]
         exponent = data_of(self.exponent_)
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("PowBackward2", grad, (exponent, result), (self.self,), (True,))
-            if fused is not None:
-                return fused
         return (H.pow_backward_exponent(A, grad, self.self, exponent, result),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        exponent = data_of(self.exponent_)
+        result = self.result_._data
+        fused = launch("PowBackward2", grad, (exponent, result), (self.self,), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -397,14 +456,19 @@ class LerpBackward0(Node):
         grad = grads[0]
         need_self = self.next_functions[0][0] is not None
         need_end = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("LerpBackward0", grad, (), (self.weight,), (need_self, need_end))
-            if fused is not None:
-                return fused
         return (
             grad * (1 - self.weight) if need_self else None,
             grad * self.weight if need_end else None,
         )
+
+    def apply_fused(self, grads, launch):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_end = self.next_functions[1][0] is not None
+        fused = launch("LerpBackward0", grad, (), (self.weight,), (need_self, need_end))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         grad = grads[0]
@@ -437,15 +501,25 @@ class LerpBackward1(Node):
         need_self = self.next_functions[0][0] is not None
         need_end = self.next_functions[1][0] is not None
         need_weight = self.next_functions[2][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("LerpBackward1", grad, (self_, end, weight), (), (need_self, need_end, need_weight))
-            if fused is not None:
-                return fused
         return (
             grad * (1 - weight) if need_self else None,
             grad * weight if need_end else None,
             grad * (end - self_) if need_weight else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        end = data_of(self.end_)
+        weight = data_of(self.weight_)
+        need_self = self.next_functions[0][0] is not None
+        need_end = self.next_functions[1][0] is not None
+        need_weight = self.next_functions[2][0] is not None
+        fused = launch("LerpBackward1", grad, (self_, end, weight), (), (need_self, need_end, need_weight))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -478,11 +552,16 @@ class ExpBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("ExpBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad * result,)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("ExpBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -505,11 +584,16 @@ class LogBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("LogBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad / self_,)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("LogBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -533,11 +617,16 @@ class SqrtBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("SqrtBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad / (2 * result),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("SqrtBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -560,12 +649,17 @@ class SinBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("SinBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (grad * xp.cos(self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("SinBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -588,12 +682,17 @@ class CosBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("CosBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (grad * -xp.sin(self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("CosBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -617,11 +716,16 @@ class TanBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("TanBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad * (1 + result * result),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("TanBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -645,11 +749,16 @@ class TanhBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("TanhBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad * (1 - result * result),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("TanhBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -673,11 +782,16 @@ class SigmoidBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("SigmoidBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad * result * (1 - result),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("SigmoidBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -701,12 +815,17 @@ class ReluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("ReluBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (xp.where(result <= 0, 0, grad),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("ReluBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -765,11 +884,16 @@ class AbsBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("AbsBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad * A.sign(self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("AbsBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -878,12 +1002,17 @@ class ClampMinBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("ClampMinBackward0", grad, (self_,), (self.min,), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (xp.where(self_ >= self.min, grad, 0),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("ClampMinBackward0", grad, (self_,), (self.min,), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -907,12 +1036,17 @@ class ClampMaxBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("ClampMaxBackward0", grad, (self_,), (self.max,), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (xp.where(self_ <= self.max, grad, 0),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("ClampMaxBackward0", grad, (self_,), (self.max,), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -939,15 +1073,23 @@ class MaximumBackward0(Node):
         other = data_of(self.other_)
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("MaximumBackward0", grad, (self_, other), (), (need_self, need_other))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (
             xp.where(self_ < other, 0, xp.where(self_ == other, grad / 2, grad)) if need_self else None,
             xp.where(self_ > other, 0, xp.where(self_ == other, grad / 2, grad)) if need_other else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        other = data_of(self.other_)
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        fused = launch("MaximumBackward0", grad, (self_, other), (), (need_self, need_other))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -980,15 +1122,23 @@ class MinimumBackward0(Node):
         other = data_of(self.other_)
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("MinimumBackward0", grad, (self_, other), (), (need_self, need_other))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (
             xp.where(self_ > other, 0, xp.where(self_ == other, grad / 2, grad)) if need_self else None,
             xp.where(self_ < other, 0, xp.where(self_ == other, grad / 2, grad)) if need_other else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        other = data_of(self.other_)
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        fused = launch("MinimumBackward0", grad, (self_, other), (), (need_self, need_other))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1017,11 +1167,16 @@ class Log1PBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("Log1PBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad / (1 + self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("Log1PBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1045,11 +1200,16 @@ class Expm1Backward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("Expm1Backward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad * (result + 1),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("Expm1Backward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1072,11 +1232,16 @@ class Log2Backward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("Log2Backward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad / (self_ * 0.6931471805599453),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("Log2Backward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1099,11 +1264,16 @@ class Log10Backward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("Log10Backward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad / (self_ * 2.302585092994046),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("Log10Backward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1127,11 +1297,16 @@ class RsqrtBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("RsqrtBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (-0.5 * grad * result * result * result,)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("RsqrtBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1154,12 +1329,17 @@ class AsinBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("AsinBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (grad / xp.sqrt(1 - self_ * self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("AsinBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1182,12 +1362,17 @@ class AcosBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("AcosBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (-grad / xp.sqrt(1 - self_ * self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("AcosBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1210,11 +1395,16 @@ class AtanBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("AtanBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad / (1 + self_ * self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("AtanBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1237,12 +1427,17 @@ class SinhBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("SinhBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (grad * xp.cosh(self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("SinhBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1265,12 +1460,17 @@ class CoshBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("CoshBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (grad * xp.sinh(self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("CoshBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1293,12 +1493,17 @@ class ErfBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("ErfBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (grad * 1.1283791670955126 * xp.exp(-self_ * self_),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("ErfBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1322,12 +1527,17 @@ class LeakyReluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("LeakyReluBackward0", grad, (self_,), (self.negative_slope,), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (xp.where(self_ > 0, grad, grad * self.negative_slope),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("LeakyReluBackward0", grad, (self_,), (self.negative_slope,), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1387,11 +1597,16 @@ class EluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("EluBackward0", grad, (self_,), (self.alpha, self.scale, self.input_scale), (True,))
-            if fused is not None:
-                return fused
         return (H.elu_backward(A, grad, self_, self.alpha, self.scale, self.input_scale),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("EluBackward0", grad, (self_,), (self.alpha, self.scale, self.input_scale), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1438,11 +1653,16 @@ class SiluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("SiluBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad * A.sigmoid(self_) * (1 + self_ * (1 - A.sigmoid(self_))),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("SiluBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1466,12 +1686,17 @@ class SoftplusBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("SoftplusBackward0", grad, (self_,), (self.beta, self.threshold), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (xp.where(self_ * self.beta > self.threshold, grad, grad / (1 + xp.exp(-self_ * self.beta))),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("SoftplusBackward0", grad, (self_,), (self.beta, self.threshold), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1499,15 +1724,23 @@ class SoftplusBackwardBackward0(Node):
         self_ = data_of(self.self_)
         need_grad_output = self.next_functions[0][0] is not None
         need_self = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("SoftplusBackwardBackward0", grad, (grad_output, self_), (self.beta, self.threshold), (need_grad_output, need_self))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (
             xp.where(self_ * self.beta > self.threshold, grad, grad / (1 + xp.exp(-self_ * self.beta))) if need_grad_output else None,
             grad * grad_output * self.beta * A.sigmoid(self_ * self.beta) * (1 - A.sigmoid(self_ * self.beta)) * (self_ * self.beta < self.threshold) if need_self else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        fused = launch("SoftplusBackwardBackward0", grad, (grad_output, self_), (self.beta, self.threshold), (need_grad_output, need_self))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1537,12 +1770,17 @@ class HardtanhBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("HardtanhBackward0", grad, (self_,), (self.min_val, self.max_val), (True,))
-            if fused is not None:
-                return fused
         xp = array_module(grad)
         return (xp.where(xp.logical_or(self_ <= self.min_val, self_ >= self.max_val), 0, grad),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("HardtanhBackward0", grad, (self_,), (self.min_val, self.max_val), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -1604,19 +1842,26 @@ class WhereBackward0(Node):
         condition = data_of(self.condition_)
         need_self = self.next_functions[1][0] is not None
         need_other = self.next_functions[2][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("WhereBackward0", grad, (condition,), (), (need_self, need_other))
-            if fused is not None:
-                return (
-                    None,
-                    fused[0],
-                    fused[1],
-                )
         xp = array_module(grad)
         return (
             None,
             xp.where(condition, grad, 0) if need_self else None,
             xp.where(condition, 0, grad) if need_other else None,
+        )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        condition = data_of(self.condition_)
+        need_self = self.next_functions[1][0] is not None
+        need_other = self.next_functions[2][0] is not None
+        fused = launch("WhereBackward0", grad, (condition,), (), (need_self, need_other))
+        if fused is None:
+            return None
+        return (
+            None,
+            fused[0],
+            fused[1],
         )
 
     def apply_differentiable(self, grads):
@@ -2274,14 +2519,22 @@ class DotBackward0(Node):
         tensor = data_of(self.tensor_)
         need_self = self.next_functions[0][0] is not None
         need_tensor = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("DotBackward0", grad, (self_, tensor), (), (need_self, need_tensor))
-            if fused is not None:
-                return fused
         return (
             grad * tensor if need_self else None,
             grad * self_ if need_tensor else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        tensor = data_of(self.tensor_)
+        need_self = self.next_functions[0][0] is not None
+        need_tensor = self.next_functions[1][0] is not None
+        fused = launch("DotBackward0", grad, (self_, tensor), (), (need_self, need_tensor))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2988,16 +3241,22 @@ class MaskedFillBackward0(Node):
         grad = grads[0]
         mask = data_of(self.mask_)
         need_self = self.next_functions[0][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("MaskedFillBackward0", grad, (mask,), (), (need_self,))
-            if fused is not None:
-                return (
-                    fused[0],
-                    None,
-                )
         xp = array_module(grad)
         return (
             xp.where(mask, 0, grad) if need_self else None,
+            None,
+        )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        mask = data_of(self.mask_)
+        need_self = self.next_functions[0][0] is not None
+        fused = launch("MaskedFillBackward0", grad, (mask,), (), (need_self,))
+        if fused is None:
+            return None
+        return (
+            fused[0],
             None,
         )
 

@@ -20,6 +20,7 @@ try:
     from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: F401
     from .autograd.anomaly_mode import set_detect_anomaly as set_anomaly_enabled  # noqa: F401
     from .backends import device  # noqa: F401
+    from .backends.precision import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: F401
     from .dtypes import (bool, double, dtype, float, float16, float32, float64, get_default_dtype, half,  # noqa: F401,A004
                          int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
     from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,  # noqa: F401

@@ -3,8 +3,8 @@
 gradspec.generated (and a package compiled from a user's own spec) imports this module and
 nothing else of the runtime, so this list is the contract between the compiler's templates and
 the core: argument checks, recording a node, overload dispatch, return types, the node base
-class, the in-place mechanism, the fused-kernel launcher, and for gradspec's own spec its array
-kernels and formula helpers. Names are re-exported unchanged: a generated op pays no extra call.
+class, the in-place mechanism, the registration of fused kernels (cuda.register_kernels), and for
+gradspec's own spec its array kernels and formula helpers. Names are re-exported unchanged: a generated op pays no extra call.
 """
 
 from __future__ import annotations

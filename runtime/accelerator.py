@@ -72,9 +72,9 @@ def _flags_module(name: str, doc: str, **attributes) -> types.ModuleType:
 def _install_backend_flags(backends_module) -> None:
     """torch.backends.cudnn and torch.backends.mps: flags that change nothing here (no cuDNN: the
     CUDA kernels are gradspec's own; no Apple GPU), kept so scripts that set or query them run."""
-    backends_module.__path__ = []  # a package to the import system, as torch.backends is (`import torch.backends.cudnn`)
     backends_module.cudnn = _flags_module(
-        "cudnn", "cuDNN flags: accepted and ignored (gradspec does not use cuDNN).",
+        "cudnn", "cuDNN flags: gradspec does not use cuDNN; allow_tf32 is honoured by its own convolutions "
+                 "on cuda (gradspec.backends.precision), the others are accepted and ignored.",
         enabled=True, benchmark=False, deterministic=False, allow_tf32=True,
         is_available=lambda: False, version=lambda: None)
     backends_module.mps = _flags_module(

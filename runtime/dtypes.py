@@ -7,6 +7,13 @@ import math
 
 import numpy as np
 
+NUMPY_2 = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
+if not NUMPY_2:
+    # gradspec computes with numpy 2's promotion (NEP 50): a Python number adopts the array's dtype,
+    # as in torch, whatever the array's rank (numpy 1's value-based casting made float32 0-d + 2.5 a
+    # float64). numpy 1.26, the oldest supported, has it as a process-wide option (docs/decisions.md).
+    np._set_promotion_state("weak")
+
 
 class dtype:  # noqa: N801 - named like torch.dtype
     __slots__ = ("name", "numpy", "is_floating_point", "itemsize")
@@ -157,13 +164,23 @@ def _one_float_dtype(values) -> builtins.bool:
 def promote(*values, to_float: builtins.bool = False) -> tuple:
     """Cast the arrays among `values` to the op's result dtype (numbers stay: numpy keeps them weak);
     to_float: integer and bool results become the default float dtype, as torch's true division."""
-    if _one_float_dtype(values):
+    if NUMPY_2 and _one_float_dtype(values):
         return values  # the common case: Python numbers adopt the arrays' dtype, as torch's do
     target = result_type(values)
     if to_float and target.kind != "f":
         target = _default[0].numpy
-    return tuple(v.astype(target) if hasattr(v, "dtype") and not isinstance(v, np.generic) and v.dtype != target
-                 else _wrapped(v, target) if type(v) is builtins.int else v for v in values)
+    return tuple(_cast(v, target) for v in values)
+
+
+def _cast(value, target: np.dtype):
+    if hasattr(value, "dtype") and not isinstance(value, np.generic):
+        return value if value.dtype == target else value.astype(target)
+    if type(value) is builtins.int:
+        value = _wrapped(value, target)
+    if not NUMPY_2 and type(value) in (builtins.int, builtins.float):  # bools stay: ops refuse some by type
+        # numpy 1's where() (unlike its ufuncs) makes a Python number a 64-bit array, even when weak
+        return target.type(value)
+    return value
 
 
 def _wrapped(number: int, target: np.dtype):

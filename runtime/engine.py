@@ -79,14 +79,12 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
     node = None
     grad_mode = GRAD_MODE.enabled
     GRAD_MODE.enabled = create_graph
-    cuda = backends.cuda_loaded  # then each node runs on the device of its gradients
+    cuda = backends.cuda_loaded  # then each node runs on the backend and device of its gradients
     try:
         # numpy's divide-by-zero warnings: torch gives inf and nan silently
         with np.errstate(all="ignore"):
             while ready:
                 node, grads = ready.pop()
-                if cuda and grads is not None:
-                    backends.follow([g._data if create_graph else g for g in grads if g is not None])
                 if grads is None:
                     outputs = ()
                 elif anomaly:
@@ -96,11 +94,14 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
                     if type(node) is AccumulateGrad:  # a leaf passed as a root
                         run._store_grad(node.variable, grads[0])
                         continue
-                    outputs = node.apply(grads)
+                    outputs = backends.backward(node, grads) if cuda else node.apply(grads)
                     if not keep_graph:
                         node.release_variables()
                 else:
                     outputs = run.execute(node, grads, captured, needed)
+                # the node's gradients are spent: a view among its outputs, of an array only they
+                # held, can then become a leaf's .grad without a copy (_can_steal counts references)
+                grads = None
                 for index, (next_node, nr) in enumerate(node.next_functions):
                     if next_node is None:
                         continue
@@ -170,7 +171,10 @@ class _Run:
             if hooks is not None and hooks.post:
                 self._post_hooks(hooks, (), grads)
             return ()
-        outputs = node.apply_differentiable(grads) if self.create_graph else node.apply(grads)
+        if self.create_graph:
+            outputs = node.apply_differentiable(grads)
+        else:
+            outputs = backends.backward(node, grads) if backends.cuda_loaded else node.apply(grads)
         if not self.keep_graph:
             node.release_variables()
         if hooks is not None and hooks.post:

@@ -77,6 +77,9 @@ class Node:
     # An output of a node of several that no gradient reached gets None, torch's "undefined"
     # gradient: a formula tells it from zeros with `defined(grads[i])`; a custom Function's backward
     # materializes it per its ctx (set_materialize_grads).
+    # An elementwise node's fused kernel (generated: apply_fused(grads, launch)), None for the rest:
+    # called by the backends that launch fused kernels (gradspec.backends.Backend.backward).
+    apply_fused = None
 
     def __init__(self):
         self._hooks = None

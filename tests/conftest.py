@@ -22,6 +22,17 @@ def _cuda_missing() -> str | None:
 
 
 CUDA_MISSING = _cuda_missing()
+
+
+def _full_precision() -> None:
+    """Convolutions on cuda compare with the CPU at float32's precision: TF32 off (torch's default
+    for them is on, as is gradspec's; tests/test_cuda_device.py checks the switch itself)."""
+    import gradspec
+
+    gradspec.backends.cudnn.allow_tf32 = False
+
+
+_full_precision()
 # Every device-generic test takes `device` from here: "cuda" runs wherever a cuda device (or the
 # emulated one) is available, and is marked so that `pytest -m cuda` runs the cuda part alone.
 DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(
@@ -45,11 +56,10 @@ def no_cupy(monkeypatch):
     import sys
 
     from gradspec import backends
-    from gradspec import cuda as runtime_cuda
 
     monkeypatch.setattr(backends, "_cupy", None)
+    monkeypatch.setattr(backends, "_cuda_table", None)
     monkeypatch.setattr(backends, "cuda_loaded", False)
-    monkeypatch.setattr(runtime_cuda, "_backend", None)
     monkeypatch.setitem(sys.modules, "cupy", None)  # `import cupy` raises ImportError
     monkeypatch.delenv("GRADSPEC_EMULATE_CUDA", raising=False)
 

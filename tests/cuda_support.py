@@ -3,8 +3,8 @@
 * `cubin(files, plans, arch)`: nvcc -cubin of every kernel, instantiated for float and double;
 * `host_library(files, plans)`: the same backward.cu compiled by g++ with a harness
   (codegen.cuda.host_harness) that runs each kernel over a stand-in grid, loaded with ctypes;
-* `HostBackend`: gradspec.cuda's backend interface over numpy and that library, so that a
-  node's cuda branch, gradspec.cuda.prepare and the kernel all run on the host.
+* `HostBackend`: gradspec.backends.fused.FusedKernels over numpy and that library, so that a
+  node's `apply_fused`, `prepare` and the kernel all run on the host.
 
 Compilations are cached by the hash of their inputs and command under the system temp folder,
 so a session (and the next one, on the same machine) compiles each source once.
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from gradspec.codegen import cuda as codegen_cuda
-from gradspec import cuda as runtime_cuda
+from gradspec.backends import fused as runtime_fused
 from gradspec.emulated_cuda.host_compiler import CompileException as CompileError
 from gradspec.emulated_cuda.host_compiler import build as _build
 
@@ -42,8 +42,8 @@ def nvcc_command(arch: str) -> list[str]:
 
 def cubins(files: dict[str, str], plans, arches=ARCHES) -> dict[str, bytes]:
     """Every kernel of `plans` compiled by nvcc for each arch (the compiles run in parallel)."""
-    # exactly the source gradspec.cuda gives cupy (header pasted in), plus the instantiations
-    source = runtime_cuda.paste_header(files["backward.cu"], files["backward.cuh"])
+    # exactly the source gradspec.backends.fused gives cupy (header pasted in), plus the instantiations
+    source = runtime_fused.paste_header(files["backward.cu"], files["backward.cuh"])
     sources = {"instances.cu": source + codegen_cuda.instantiations(plans)}
     results = {}
     with _Parallel() as pool:
@@ -88,18 +88,12 @@ class _Parallel:
 
 # ---- running kernels on the host ----------------------------------------------------------------
 
-class HostArray(np.ndarray):
-    """A numpy array that is not of type numpy.ndarray, so that a node's `apply` takes its cuda
-    branch (`type(grad) is not ndarray`) while gradspec.cuda and the host kernel see numpy."""
-
-
-class HostBackend:
-    """gradspec.cuda's backend interface over numpy arrays and host-compiled kernels."""
-
-    xp = np
-    array_type = np.ndarray
+class HostBackend(runtime_fused.FusedKernels):
+    """The fused kernels' launcher over numpy arrays and host-compiled kernels: `launch` is what
+    a backend hands a node's `apply_fused`."""
 
     def __init__(self, library: ctypes.CDLL, grid: tuple[int, int] | None = None):
+        super().__init__(np)
         self.library, self.grid = library, grid
         self.launched: list[tuple[str, tuple]] = []
 
@@ -107,15 +101,15 @@ class HostBackend:
     def device_id(array) -> int:
         return 0
 
-    def launch(self, node: str, call: runtime_cuda.Launch) -> None:
-        blocks, block = self.grid or (min(runtime_cuda.MAX_BLOCKS, -(-call.n // runtime_cuda.BLOCK)),
-                                      runtime_cuda.BLOCK)
+    def run(self, node: str, call: runtime_fused.Launch) -> None:
+        blocks, block = self.grid or (min(runtime_fused.MAX_BLOCKS, -(-call.n // runtime_fused.BLOCK)),
+                                      runtime_fused.BLOCK)
         run(self.library, node, call.types, blocks, block, call.args)
         self.launched.append((node, call.types))
 
 
 def run(library: ctypes.CDLL, node: str, types: tuple, blocks: int, block: int, args: list) -> None:
-    """Call one harness entry point with gradspec.cuda.prepare's kernel arguments."""
+    """Call one harness entry point with gradspec.backends.fused.prepare's kernel arguments."""
     symbol = codegen_cuda.host_symbol(node, types)
     try:
         function = getattr(library, symbol)
@@ -130,7 +124,7 @@ def run(library: ctypes.CDLL, node: str, types: tuple, blocks: int, block: int, 
 def _c_argument(value):
     if isinstance(value, np.ndarray):
         return ctypes.c_void_p(value.ctypes.data)
-    if isinstance(value, np.uint64):  # gradspec.cuda.NULL
+    if isinstance(value, np.uint64):  # gradspec.backends.fused.NULL
         return ctypes.c_void_p(int(value) or None)
     if isinstance(value, np.float32):
         return ctypes.c_float(value)

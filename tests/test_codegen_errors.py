@@ -243,11 +243,12 @@ def test_a_nul_byte_is_located(tmp_path):
 
 
 def test_yaml_nested_a_hundred_thousand_deep_is_refused_without_crashing(tmp_path):
-    """libyaml's composer recursed in C and took the process down (a segmentation fault)."""
+    """libyaml's composer recursed in C and took the process down (a segmentation fault). PyYAML
+    6.0.4's libyaml parser stops at its own depth limit before codegen's check sees the events."""
     path = tmp_path / "derivatives.yaml"
     path.write_text("- name: exp(Tensor self) -> Tensor\n  forward: xp.exp(self)\n  self: grad * result\n"
                     "  test: {cases: " + "[" * 100_000 + "]" * 100_000 + "}\n")
-    with pytest.raises(codegen.SpecError, match="YAML nests more than 32 levels deep"):
+    with pytest.raises(codegen.SpecError, match="YAML nests more than 32 levels deep|exceeded maximum nesting depth"):
         _load(path)
 
 

@@ -72,7 +72,7 @@ def test_nvrtc_compiles_the_runtime_source_as_cupy_does():
     Needs libnvrtc (`pip install nvidia-cuda-nvrtc-cu12`, or GRADSPEC_NVRTC=/path/libnvrtc.so)."""
     import ctypes
 
-    from gradspec import cuda as runtime_cuda
+    from gradspec.backends import fused as runtime_cuda
 
     path = _find_nvrtc()
     if path is None:
@@ -103,7 +103,7 @@ def test_nvrtc_compiles_the_runtime_source_as_cupy_does():
 
 def test_the_runtime_source_is_self_contained():
     """cupy compiles backward.cu with the header pasted in and no include path."""
-    from gradspec import cuda as runtime_cuda
+    from gradspec.backends import fused as runtime_cuda
 
     source = runtime_cuda.kernel_source(ROOT / "generated")
     includes = [line for line in source.splitlines() if line.startswith("#include")]
@@ -134,27 +134,29 @@ def test_generated_sources_list_kernels_and_fallbacks():
     assert kernels.count("__global__ void ") == len(ANALYSIS.kernels)
 
 
-def _apply(source, node: str) -> ast.FunctionDef:
+def _apply(source, node: str, name: str = "apply") -> ast.FunctionDef | None:
     tree = ast.parse(source) if isinstance(source, str) else source
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == node)
-    return next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "apply")
+    return next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
 
 
-def test_nodes_launch_their_kernel_on_cupy_arrays_only():
+def test_elementwise_nodes_declare_their_kernel_and_apply_holds_formulas_only():
+    """A node's `apply` has no backend branch; an elementwise node's `apply_fused` launches its
+    kernel once through the launcher a backend hands it (gradspec.backends.Backend.backward)."""
     nodes = ast.parse((ROOT / "generated" / "nodes.py").read_text())
     kernels = {p.node for p in ANALYSIS.kernels}
     for entry in SPEC.entries:
         if not entry.differentiable:
             continue
-        apply = _apply(nodes, entry.node_name)
-        text = ast.unparse(apply)
+        text = ast.unparse(_apply(nodes, entry.node_name))
+        assert "launch" not in text and "ndarray" not in text and not text.count("if type(")
+        fused = _apply(nodes, entry.node_name, "apply_fused")
         if entry.node_name in kernels:
-            assert f"C.fused_backward('{entry.node_name}', grad," in text
-            branch = next(s for s in apply.body if isinstance(s, ast.If))
-            assert ast.unparse(branch.test) == "type(grad) is not ndarray"
-            assert text.count("fused_backward") == 1  # one launch computes every needed gradient
+            fused_text = ast.unparse(fused)
+            assert f"fused = launch('{entry.node_name}', grad," in fused_text
+            assert fused_text.count("launch(") == 1  # one launch computes every needed gradient
         else:
-            assert "fused_backward" not in text
+            assert fused is None
 
 
 # ---- elementwise detection ----------------------------------------------------------------------
@@ -255,10 +257,10 @@ def test_a_gradient_that_is_grad_itself_needs_no_kernel(tmp_path):
   forward: xp.array(self, copy=True)
   self: grad
 """)
-    apply = ast.unparse(_apply(files["nodes.py"], "AddBackward0"))
-    assert "C.fused_backward('AddBackward0', grad, (), (self.alpha,), (need_other,))" in apply
-    assert "return (grad if need_self else None, fused[0])" in apply
-    assert "fused_backward" not in ast.unparse(_apply(files["nodes.py"], "CloneBackward0"))
+    fused = ast.unparse(_apply(files["nodes.py"], "AddBackward0", "apply_fused"))
+    assert "fused = launch('AddBackward0', grad, (), (self.alpha,), (need_other,))" in fused
+    assert "return (grad if need_self else None, fused[0])" in fused
+    assert _apply(files["nodes.py"], "CloneBackward0", "apply_fused") is None
     assert "CloneBackward0" in files["backward.cu"].split("#include")[0]  # listed: no kernel needed
     assert "AddBackward0_kernel" in files["backward.cu"] and "CloneBackward0_kernel" not in files["backward.cu"]
 

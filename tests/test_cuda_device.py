@@ -182,3 +182,42 @@ def test_the_second_device_runs_its_own_ops_and_backward():
     assert {p.device for p in model.parameters()} == {gradspec.device("cuda", 1)}
     with pytest.raises(RuntimeError, match="found at least two devices, (cuda:1 and cuda:0|cuda:0 and cuda:1)"):
         x + w
+
+
+def test_tf32_is_an_opt_in_under_torchs_flag_names(torch):
+    """Off for matmuls unless asked (allow_tf32 or set_float32_matmul_precision), as in torch; the
+    cudnn flag (on by default in torch) governs convolutions. A TF32 product rounds its inputs to
+    10 bits of mantissa: errors of about 1e-3 relative instead of 1e-7."""
+    flags = gradspec.backends.cuda.matmul
+    assert flags.allow_tf32 is torch.backends.cuda.matmul.allow_tf32 is False
+    assert gradspec.get_float32_matmul_precision() == torch.get_float32_matmul_precision() == "highest"
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((64, 64)).astype(np.float32), rng.standard_normal((64, 64)).astype(np.float32)
+    exact = a.astype(np.float64) @ b
+    image, weight = rng.standard_normal((1, 4, 8, 8)).astype(np.float32), rng.standard_normal((3, 4, 3, 3))
+
+    def errors():
+        product = host(gradspec.tensor(a, device="cuda") @ gradspec.tensor(b, device="cuda"))
+        conv = gradspec.nn.functional.conv2d(gradspec.tensor(image, device="cuda"),
+                                             gradspec.tensor(weight.astype(np.float32), device="cuda"))
+        expected = torch.nn.functional.conv2d(torch.tensor(image, dtype=torch.float64), torch.tensor(weight))
+        return np.abs(product - exact).max() / np.abs(exact).max(), \
+            np.abs(host(conv) - expected.numpy()).max() / np.abs(expected.numpy()).max()
+
+    cudnn = gradspec.backends.cudnn.allow_tf32
+    try:
+        gradspec.backends.cudnn.allow_tf32 = False
+        assert max(errors()) < 1e-5
+        flags.allow_tf32 = True
+        assert gradspec.get_float32_matmul_precision() == "high"
+        matmul, conv = errors()
+        assert 1e-5 < matmul < 1e-2 and conv < 1e-5
+        gradspec.set_float32_matmul_precision("highest")
+        gradspec.backends.cudnn.allow_tf32 = True
+        matmul, conv = errors()
+        assert matmul < 1e-5 < conv < 1e-2 and flags.allow_tf32 is False
+        cpu = gradspec.tensor(a) @ gradspec.tensor(b)  # the CPU never rounds
+        assert np.abs(cpu.numpy() - exact).max() / np.abs(exact).max() < 1e-5
+    finally:
+        gradspec.set_float32_matmul_precision("highest")
+        gradspec.backends.cudnn.allow_tf32 = cudnn

@@ -6,7 +6,7 @@ every elementwise entry, with the inputs its `test:` hints give (as tests/test_s
 draws them) and with special values (0, -0, negatives, large), in float32 and float64:
 
 * the node's `apply` is called twice: with a numpy gradient (the array form) and with a
-  gradient that takes its cuda branch, where gradspec.cuda.prepare lays the operands out and
+  gradient through its `apply_fused`, where gradspec.backends.fused.prepare lays the operands out and
   the host-compiled kernel computes the gradients; both must agree, with one launch;
 * the kernels' indexing is run under several grids (odd sizes, grids smaller and larger
   than n) into padded outputs: every element written, nothing past the end;
@@ -30,10 +30,10 @@ from gradspec import codegen
 import gradspec
 from gradspec.codegen import cuda as codegen_cuda
 from gradspec.codegen import load_spec
-from cuda_support import CXX, NO_CXX, ROOT, HostArray, HostBackend, generated_files, host_library, run
+from cuda_support import CXX, NO_CXX, ROOT, HostBackend, generated_files, host_library, run
 from gradspec.generated import functions as F
 from gradspec import backends
-from gradspec import cuda as runtime_cuda
+from gradspec.backends import fused as runtime_fused
 from test_spec_gradients import _argument_value, _cases, _sample
 
 HELPERS, KERNELS = ROOT / "runtime" / "formulas.py", ROOT / "runtime" / "kernels"
@@ -101,7 +101,7 @@ def check(entry, case, dtype, backend: HostBackend, special: bool = False, only_
             grad.flat[:1] = 0
         expected = node.apply((grad,))
         backend.launched.clear()
-        actual = node.apply((grad.view(HostArray),))
+        actual = backends.Backend("host", np, np.ndarray, kernels=backend).backward(node, (grad,))
     problems = []
     shapes = [np.shape(getattr(node, slot)._data) for slot in node.saved_slots if hasattr(getattr(node, slot), "_data")]
     launches = 1 if all(np.broadcast_shapes(s, grad.shape) == grad.shape for s in shapes) else 0
@@ -132,9 +132,8 @@ CASES = [pytest.param(plan, case, dtype, id=f"{plan.node}-{i}-{np.dtype(dtype).n
 
 
 @pytest.mark.parametrize("plan,case,dtype", CASES)
-def test_kernel_matches_the_array_form(plan, case, dtype, library, monkeypatch):
+def test_kernel_matches_the_array_form(plan, case, dtype, library):
     backend = HostBackend(library)
-    monkeypatch.setattr(runtime_cuda, "_backend", backend)
     problems = []
     for special in (False, True):
         for only_first in (False, True):
@@ -169,7 +168,7 @@ def _indexing_problems(library, plan, out_shape, operand_shape, dtype) -> list[s
     values = tuple(1.5 for _ in plan.values)
     grad = rng.standard_normal(out_shape).astype(dtype)
     needs = tuple(True for _ in plan.computed)
-    call = runtime_cuda.prepare(grad, tuple(operands), values, needs, HostBackend(library))
+    call = runtime_fused.prepare(grad, tuple(operands), values, needs, HostBackend(library))
     assert call is not None
     n, pad = call.n, 17
     outputs_at = len(call.args) - len(needs)
@@ -214,28 +213,28 @@ def test_kernel_indexing_under_a_stand_in_grid(library, out_shape, operand_shape
     ((1, 1), (5, 7), (1, 1)), ((5, 7, 1), (2, 5, 7, 1), (1, 35)),
 ])
 def test_operand_layouts(shape, out, expected):
-    assert runtime_cuda._layout(shape, out, math.prod(out)) == expected
+    assert runtime_fused._layout(shape, out, math.prod(out)) == expected
 
 
 def test_prepare_passes_numbers_by_value_and_unneeded_outputs_as_null():
     grad = np.ones((2, 3), np.float32)
-    call = runtime_cuda.prepare(grad, (2, np.ones(3, np.float64)), (0.5,), (False, True), HostBackend(None))
+    call = runtime_fused.prepare(grad, (2, np.ones(3, np.float64)), (0.5,), (False, True), HostBackend(None))
     assert call.types == ("double", "float", "double", "double")  # a float64 operand widens T
     args = call.args
-    assert args[0] == 6 and args[1] is grad and args[5] is runtime_cuda.NULL and args[6] == 2.0
-    assert args[-2] is runtime_cuda.NULL and args[-1].shape == (2, 3) and args[-1].dtype == np.float64
+    assert args[0] == 6 and args[1] is grad and args[5] is runtime_fused.NULL and args[6] == 2.0
+    assert args[-2] is runtime_fused.NULL and args[-1].shape == (2, 3) and args[-1].dtype == np.float64
     assert call.outputs[0] is None and call.outputs[1] is args[-1]
-    assert runtime_cuda.prepare(grad.astype(np.float16), (), (), (True,), HostBackend(None)) is None
-    assert runtime_cuda.prepare(grad, ("text",), (), (True,), HostBackend(None)) is None
-    unsaved = runtime_cuda.prepare(grad, (None,), (None,), (True,), HostBackend(None))  # read by no needed gradient
-    assert unsaved.args[5:10] == [runtime_cuda.NULL, 0, 1, 1, 0]
+    assert runtime_fused.prepare(grad.astype(np.float16), (), (), (True,), HostBackend(None)) is None
+    assert runtime_fused.prepare(grad, ("text",), (), (True,), HostBackend(None)) is None
+    unsaved = runtime_fused.prepare(grad, (None,), (None,), (True,), HostBackend(None))  # read by no needed gradient
+    assert unsaved.args[5:10] == [runtime_fused.NULL, 0, 1, 1, 0]
 
 
 def test_non_contiguous_operands_are_copied_once():
     base = np.arange(12, dtype=np.float64).reshape(3, 4)
-    before = runtime_cuda.stats["copies"]
-    call = runtime_cuda.prepare(np.ones((4, 3)), (base.T,), (), (True,), HostBackend(None))
-    assert runtime_cuda.stats["copies"] == before + 1
+    before = runtime_fused.stats["copies"]
+    call = runtime_fused.prepare(np.ones((4, 3)), (base.T,), (), (True,), HostBackend(None))
+    assert runtime_fused.stats["copies"] == before + 1
     assert call.args[5].flags.c_contiguous and np.array_equal(call.args[5], base.T)
 
 
@@ -243,28 +242,27 @@ def test_expanded_views_are_read_in_place():
     grad = np.broadcast_to(np.float32(2.0), (5, 7))  # the gradient a sum's backward hands on
     bias = np.broadcast_to(np.arange(7, dtype=np.float32), (5, 7))
     column = np.broadcast_to(np.arange(5, dtype=np.float32).reshape(5, 1), (5, 7))
-    before = runtime_cuda.stats["copies"]
-    call = runtime_cuda.prepare(grad, (bias, column), (), (True,), HostBackend(None))
-    assert runtime_cuda.stats["copies"] == before
+    before = runtime_fused.stats["copies"]
+    call = runtime_fused.prepare(grad, (bias, column), (), (True,), HostBackend(None))
+    assert runtime_fused.stats["copies"] == before
     assert [int(a) for a in call.args[3:5]] == [1, 1]  # grad: one element
     assert [int(a) for a in call.args[7:9]] == [1, 7]  # bias: 7 elements repeated
     assert [int(a) for a in call.args[11:13]] == [7, 5]  # column: 5 elements, each 7 times
-    assert runtime_cuda._compact_shape(np.ones((4, 3)).T) is None
-    assert runtime_cuda._compact_shape(np.ones((4, 6))[:, ::2]) is None
+    assert runtime_fused._compact_shape(np.ones((4, 3)).T) is None
+    assert runtime_fused._compact_shape(np.ones((4, 6))[:, ::2]) is None
 
 
 @needs_cxx
-def test_expanded_gradients_launch_without_copies(library, monkeypatch):
+def test_expanded_gradients_launch_without_copies(library):
     backend = HostBackend(library)
-    monkeypatch.setattr(runtime_cuda, "_backend", backend)
     x = gradspec.randn(6, 5, requires_grad=True)
     y = x.tanh()
     node = y.grad_fn
-    grad = np.broadcast_to(np.array(1.5, y.detach().numpy().dtype).view(HostArray), (6, 5), subok=True)
-    assert type(grad) is HostArray and grad.strides == (0, 0)
-    before = runtime_cuda.stats["copies"]
-    (got,) = node.apply((grad,))
-    assert runtime_cuda.stats["copies"] == before and len(backend.launched) == 1
+    grad = np.broadcast_to(np.array(1.5, y.detach().numpy().dtype), (6, 5))
+    assert grad.strides == (0, 0)
+    before = runtime_fused.stats["copies"]
+    (got,) = node.apply_fused((grad,), backend.launch)
+    assert runtime_fused.stats["copies"] == before and len(backend.launched) == 1
     result = y.detach().numpy()
     np.testing.assert_allclose(got, 1.5 * (1 - result * result), rtol=1e-6)
 
@@ -289,7 +287,7 @@ def _victim():
 
 
 @needs_cxx
-def test_a_wrong_formula_planted_in_the_spec_is_caught(tmp_path, monkeypatch):
+def test_a_wrong_formula_planted_in_the_spec_is_caught(tmp_path):
     victim = _victim()
     gradient = victim.computed[0]
     derivative = victim.entry.formula_for(gradient.input)
@@ -305,7 +303,6 @@ def test_a_wrong_formula_planted_in_the_spec_is_caught(tmp_path, monkeypatch):
     plan = planted.plans[victim.node]
     assert plan.functor(gradient) in files["backward.cuh"] and "T(2.0) *" in files["backward.cuh"]
     backend = HostBackend(host_library(files, [plan]))
-    monkeypatch.setattr(runtime_cuda, "_backend", backend)
     case = _cases(victim.entry)[0]
     for dtype in DTYPES:
         problems = check(victim.entry, case, dtype, backend)
@@ -327,7 +324,7 @@ def test_an_indexing_bug_planted_in_a_kernel_is_caught(tmp_path):
 
 
 @needs_cxx
-def test_a_broadcast_bug_planted_in_the_prelude_is_caught(tmp_path, monkeypatch):
+def test_a_broadcast_bug_planted_in_the_prelude_is_caught(tmp_path):
     def no_modulo(files):
         header = files["backward.cuh"]
         assert "return (i / inner) % size;" in header
@@ -336,7 +333,6 @@ def test_a_broadcast_bug_planted_in_the_prelude_is_caught(tmp_path, monkeypatch)
     files, planted = _planted_library(tmp_path, edit_source=no_modulo)
     victim = _victim()
     backend = HostBackend(host_library(files, [planted.plans[victim.node]]))
-    monkeypatch.setattr(runtime_cuda, "_backend", backend)
     broadcast = {"shapes": {"self": [5, 7], "other": [7]}, "args": {}}  # (the planted bug reads past `other`)
     if victim.entry.schema.full_name != "mul.Tensor":
         pytest.skip("mul.Tensor is not in the spec")
@@ -380,9 +376,9 @@ def test_cuda_without_a_gpu_says_what_is_missing(no_cupy, monkeypatch):
 
 def test_cpu_backward_never_reaches_the_cuda_launcher(monkeypatch):
     def fail(*args):
-        raise AssertionError("a numpy gradient reached gradspec.cuda.prepare")
+        raise AssertionError("a numpy gradient reached gradspec.backends.fused.prepare")
 
-    monkeypatch.setattr(runtime_cuda, "prepare", fail)
+    monkeypatch.setattr(runtime_fused, "prepare", fail)
     x = gradspec.randn(3, 4, requires_grad=True)
     (x * x).sin().exp().sum().backward()
     assert x.grad.shape == (3, 4)

@@ -40,10 +40,13 @@ def _step(device: str) -> None:
     assert x.grad.shape == (4, 3) and w.grad.shape == (3,)
 
 
-def test_flags_writeable_in_a_node_body(monkeypatch):
-    planted = _planted(nodes.MulBackward0.apply, "grad = grads[0]", "grad = grads[0]; grad.flags.writeable",
-                       vars(nodes))
-    monkeypatch.setattr(nodes.MulBackward0, "apply", planted)
+@pytest.mark.parametrize("node,method", [("SumBackward0", "apply"), ("MulBackward0", "apply_fused")])
+def test_flags_writeable_in_a_node_body(monkeypatch, node, method):
+    """In the array form of a node that runs it on cuda (a reduction), and in the fused form of
+    an elementwise one."""
+    cls = getattr(nodes, node)
+    planted = _planted(getattr(cls, method), "grad = grads[0]", "grad = grads[0]; grad.flags.writeable", vars(nodes))
+    monkeypatch.setattr(cls, method, planted)
     _step("cpu")
     with pytest.raises(AttributeError, match="writeable"):
         _step("cuda")

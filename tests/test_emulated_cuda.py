@@ -18,6 +18,7 @@ cupy = pytest.importorskip("cupy", reason="the emulated device introspects cupy:
 
 from conftest import ROOT  # noqa: E402
 from gradspec import backends  # noqa: E402
+from gradspec.backends import cupy_backend  # noqa: E402
 from gradspec import emulated_cuda  # noqa: E402
 
 xp = emulated_cuda.module()
@@ -102,6 +103,7 @@ def test_reductions_and_integer_indexing_give_0d_arrays():
 
 
 def test_each_array_keeps_its_device_and_devices_do_not_mix():
+    xp.cuda.runtime.setDevice(0)  # (gradspec leaves the device of its last op current)
     assert xp.cuda.runtime.getDeviceCount() == 2
     x = xp.ones(3)
     with xp.cuda.Device(1):
@@ -165,7 +167,7 @@ def _request_cuda(environment: dict) -> subprocess.CompletedProcess:
                           env=dict(env, **environment))
 
 
-@pytest.mark.skipif(backends._real_cupy()[1] is None, reason="this machine has a GPU: cupy itself is used")
+@pytest.mark.skipif(cupy_backend.load()[1] is None, reason="this machine has a GPU: cupy itself is used")
 def test_used_only_with_the_variable():
     without = _request_cuda({})
     assert without.returncode != 0 and "no NVIDIA GPU is visible to cupy" in without.stderr
@@ -175,9 +177,11 @@ def test_used_only_with_the_variable():
 
 
 def test_never_used_where_cupy_sees_a_gpu(monkeypatch):
-    real = type(sys)("cupy")
-    monkeypatch.setattr(backends, "_real_cupy", lambda: (real, None))
+    real = backends.Backend("cupy", type(sys)("cupy"), type("ndarray", (), {}))
+    monkeypatch.setattr(cupy_backend, "load", lambda: (real, None))
     monkeypatch.setattr(backends, "_cupy", None)
+    monkeypatch.setattr(backends, "_cuda_table", None)
     monkeypatch.setattr(backends, "cuda_loaded", False)
+    monkeypatch.setattr(backends, "_TABLES", dict(backends._TABLES))
     monkeypatch.setenv(emulated_cuda.VARIABLE, "1")
-    assert backends.cupy() is real
+    assert backends.cupy() is real.xp

@@ -224,3 +224,14 @@ def test_each_module_imports_alone(module):
     """In a fresh interpreter, each entry point imports without a circular-import error."""
     proc = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+if __name__ == "__main__":  # python tests/test_layering.py: the layers, their modules, and any cycle
+    by_layer: dict = {}
+    for _module in sorted(MODULES):
+        _index = _layer(_module)
+        by_layer.setdefault("codegen (apart)" if _index is None else f"{_index} {LAYERS[_index][0]}", []).append(
+            _module.removeprefix(ROOT_PACKAGE + ".") if _module != ROOT_PACKAGE else "__init__")
+    for _name, _members in sorted(by_layer.items()):
+        print(f"{_name:18s} {len(_members):3d}  {' '.join(_members)}")
+    print(f"{len(MODULES)} modules; import cycles: {_cycles(GRAPH) or 'none'}")

@@ -72,15 +72,15 @@ def test_every_name_the_templates_import_is_reserved(group):
 
 
 @pytest.mark.parametrize("name, kind", [("edge", "op"), ("dispatch", "op"), ("tuple", "op"), ("node", "argument"),
-                                        ("requires_grad", "argument"), ("xp", "tensor input"), ("C", "tensor input"),
-                                        ("grad", "output"), ("class", "argument"), ("__init__", "op"),
+                                        ("requires_grad", "argument"), ("xp", "tensor input"),
+                                        ("launch", "tensor input"), ("grad", "output"), ("class", "argument"), ("__init__", "op"),
                                         ("self_", "argument")])
 def test_reserved_names_are_refused(name, kind):
     assert reserved.problem(name, kind)
 
 
-@pytest.mark.parametrize("name, kind", [("C", "argument"), ("input", "tensor input"), ("max", "op"),
-                                        ("result", "output"), ("mul_", "op")])
+@pytest.mark.parametrize("name, kind", [("C", "argument"), ("C", "tensor input"), ("launch", "argument"),
+                                        ("input", "tensor input"), ("max", "op"), ("result", "output"), ("mul_", "op")])
 def test_names_the_generated_code_does_not_shadow_are_allowed(name, kind):
     """Builtins the generated code never calls, and names used only where this kind is not."""
     assert reserved.problem(name, kind) is None

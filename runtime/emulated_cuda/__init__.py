@@ -22,7 +22,7 @@ from .counters import since, snapshot, stats
 
 VARIABLE = "GRADSPEC_EMULATE_CUDA"
 
-__all__ = ["VARIABLE", "requested", "module", "cupyx", "stats", "snapshot", "since"]
+__all__ = ["VARIABLE", "requested", "module", "cupyx", "set_compute_type", "stats", "snapshot", "since"]
 
 
 def requested() -> bool:
@@ -44,3 +44,11 @@ def cupyx():
     from .namespace import CUPYX
 
     return CUPYX
+
+
+def set_compute_type(dtype, compute_type: int) -> None:
+    """cupy._core._routines_linalg.set_compute_type: COMPUTE_TYPE_TF32 (7) rounds the inputs of
+    float32 products to TF32, as cuBLAS's fast TF32 mode does."""
+    from .namespace import set_compute_type as record
+
+    record(dtype, compute_type)

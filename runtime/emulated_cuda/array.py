@@ -433,6 +433,9 @@ _COMPARISONS = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less
                 "ge": np.greater_equal}
 _UNARY = {"neg": np.negative, "pos": np.positive, "abs": np.absolute, "invert": np.invert}
 _CUPY_NAMES = frozenset(dir(cupy.ndarray))
+# cupy gains names across releases (`mT` from 14): the stand-in keeps only the installed cupy's
+for _name in [n for n in vars(ndarray) if not n.startswith("_") and n not in _CUPY_NAMES]:
+    delattr(ndarray, _name)
 
 for _name, _ufunc in list(_BINARY.items()) + list(_COMPARISONS.items()):
     for _dunder, _kind in ((f"__{_name}__", {}), (f"__r{_name}__", {"reflected": True}),

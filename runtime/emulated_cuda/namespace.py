@@ -35,6 +35,8 @@ _LAUNCHES = {"empty": 0, "empty_like": 0}
 _KERNEL_NAMES = {"zeros": "memset", "zeros_like": "memset"}
 # cupy calls that read a count back to the host before they can allocate their result
 _SYNCS = frozenset({"nonzero", "argwhere", "flatnonzero", "unique", "extract", "compress", "bincount"})
+# cupy calls that write into an argument and return nothing: a launch without a new buffer
+_WRITES = frozenset({"put_along_axis", "copyto", "place", "put", "putmask", "fill_diagonal"})
 
 
 class ufunc:  # noqa: N801 - cupy's name
@@ -81,13 +83,14 @@ def function(qualname: str, name: str, real, host):
     """cupy's `real` run by numpy's `host`, with cupy's signature checked first."""
     check = check_for(qualname, real)
     launches, kernel, syncs = _LAUNCHES.get(name, 1), _KERNEL_NAMES.get(name, name), name in _SYNCS
+    writes = name in _WRITES
 
     def call(*args, **kwargs):
         if check is not None:
             check(args, kwargs)
         if syncs:
             counters.device_to_host()
-        return A.apply(kernel, host, args, kwargs, launches=launches)
+        return A.apply(kernel, host, args, kwargs, wrote=writes, launches=launches)
 
     call.__name__, call.__qualname__, call.__module__ = name, name, qualname.rpartition(".")[0]
     call.__doc__ = f"{qualname}, emulated over numpy.{name}"
@@ -199,6 +202,31 @@ def get_array_module(*args):
     return MODULE if any(type(a) is A.ndarray for a in args) else np
 
 
+# cuBLAS's compute type per dtype, as cupy._core._routines_linalg.set_compute_type sets it;
+# COMPUTE_TYPE_TF32 (7) makes float32 products round their inputs to TF32 (10 bits of mantissa).
+COMPUTE_TYPES: dict = {}
+COMPUTE_TYPE_TF32 = 7
+
+
+def set_compute_type(dtype, compute_type: int) -> None:
+    COMPUTE_TYPES[np.dtype(dtype)] = compute_type
+
+
+def _tf32(array):
+    if getattr(array, "dtype", None) != np.float32 or COMPUTE_TYPES.get(np.dtype(np.float32)) != COMPUTE_TYPE_TF32:
+        return array
+    bits = np.ascontiguousarray(array).view(np.uint32)
+    return ((bits + np.uint32(0x1000)) & np.uint32(0xFFFFE000)).view(np.float32)  # round to nearest
+
+
+def _product(host):
+    """A matrix product as cuBLAS computes it under the current compute type."""
+    def product(a, b, *args, **kwargs):
+        return host(_tf32(a), _tf32(b), *args, **kwargs)
+
+    return product
+
+
 def _erf(x):
     """erf on the host (numpy has none): libm's, element by element, keeping float32 float32."""
     values = np.frompyfunc(math.erf, 1, 1)(x)
@@ -215,7 +243,9 @@ def _build() -> Namespace:
         "MemoryPointer": A.MemoryPointer})
     module = Namespace("cupy", cupy, np, {
         "ndarray": A.ndarray, "ufunc": ufunc, "array": array, "asarray": asarray, "asanyarray": asanyarray,
-        "asnumpy": asnumpy, "get_array_module": get_array_module, "RawModule": kernels.RawModule, "cuda": cuda})
+        "asnumpy": asnumpy, "get_array_module": get_array_module, "RawModule": kernels.RawModule, "cuda": cuda,
+        **{name: function(f"cupy.{name}", name, getattr(cupy, name), _product(getattr(np, name)))
+           for name in ("matmul", "dot")}})
     module.__version__ = cupy.__version__
     special = Namespace("cupyx.scipy.special", cupyx.scipy.special, None, {"erf": ufunc("erf", _erf)})
     scipy = Namespace("cupyx.scipy", cupyx.scipy, None, {"special": special})

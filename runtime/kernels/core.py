@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .. import backends
 from ..backends import array_module, to_device
 from ..dtypes import (ALL_TYPES, INTEGRAL_AND_BOOL, check_kernel_dtype, checked_number, promote, result_type,
                       scalar_type_name)
@@ -151,7 +152,8 @@ def sign(self):
     if self.dtype == np.bool_:
         return self.copy()
     xp = array_module(self)
-    return xp.where(self != self, 0, xp.sign(self)) if self.dtype.kind == "f" else xp.sign(self)
+    # a zero of self's dtype: numpy 1's where() makes a Python 0 an int64 array
+    return xp.where(self != self, self.dtype.type(0), xp.sign(self)) if self.dtype.kind == "f" else xp.sign(self)
 
 
 _BOOL = np.dtype(np.bool_)
@@ -186,7 +188,7 @@ def pow_tensors(self, exponent):
     xp = array_module(exponent)
     base = xp.asarray(self, dtype=array.dtype)
     negative = exponent < 0
-    powers = base ** xp.where(negative, 0, exponent)
+    powers = base ** xp.where(negative, exponent.dtype.type(0), exponent)  # typed: numpy 1's where widens a 0
     odd = (exponent % 2) == 1
     reciprocal = xp.where(base == 1, 1, xp.where(base == -1, xp.where(odd, -1, 1), 0)).astype(array.dtype)
     return xp.where(negative, reciprocal, powers)
@@ -316,6 +318,7 @@ def matmul(self, other):
     if inner_self != inner_other:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_rows(self)}x{inner_self} and "
                            f"{inner_other}x{other.shape[-1] if other.ndim > 1 else 1})")
+    backends.product_precision(self)
     if other.ndim == 2 and self.ndim > 2:  # (..., n, k) @ (k, m): one GEMM over all rows, as torch folds it
         rows = self.reshape(math.prod(self.shape[:-1]), inner_self)  # (not -1: inner_self may be 0)
         return array_module(self).matmul(rows, other).reshape(self.shape[:-1] + (other.shape[1],))

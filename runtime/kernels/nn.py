@@ -14,6 +14,7 @@ from ..backends import array_module
 from ..dtypes import FLOATING, check_kernel_dtype, scalar_type_name
 from ..shapes import wrap_dim
 from .core import reduce_loss, sigmoid
+from .indexing import _scatter_positions
 
 # ---- activations ---------------------------------------------------------------------------
 
@@ -274,6 +275,10 @@ def _check_targets(self, target, ignore_index: int) -> None:
         raise RuntimeError(f"nll_loss: expected target of dtype int64 (class indices), got {target.dtype}")
     if self.ndim < 1 or (self.ndim > 1 and target.shape != self.shape[:1] + self.shape[2:]):
         raise ValueError(f"Expected target size {list(self.shape[:1] + self.shape[2:])}, got {list(target.shape)}")
+    if type(target) is not np.ndarray:
+        # on a GPU torch checks the range inside its kernel (a device-side assert) rather than
+        # reading targets back to the host before every loss: neither does gradspec (docs/decisions.md)
+        return
     classes = self.shape[1] if self.ndim > 1 else self.shape[0]
     valid = target[target != ignore_index]
     if valid.size and (valid.min() < 0 or valid.max() >= classes):
@@ -291,11 +296,12 @@ def nll_loss_forward(self, target, weight, reduction, ignore_index):
     valid = labels != ignore_index
     safe = xp.where(valid, labels, 0)
     picked = xp.take_along_axis(scores, xp.expand_dims(safe, 1), axis=1).squeeze(1)
-    weights = (weight[safe] if weight is not None else xp.ones_like(picked)) * valid
-    losses = -picked * weights
-    total = xp.sum(weights).astype(self.dtype)
+    # the weight of each target (the mask itself without class weights: no ones to multiply)
+    weights = weight[safe] * valid if weight is not None else valid
+    losses = xp.where(valid, -picked, 0) if weight is None else -picked * weights
     if reduction == 0:  # torch leaves total_weight at 0 when it does not reduce
         return (losses if self.ndim > 1 else losses[0]), xp.zeros((), self.dtype)
+    total = xp.sum(weights, dtype=self.dtype)
     if reduction == 2:
         return xp.sum(losses), total
     return xp.sum(losses) / total, total
@@ -306,13 +312,16 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
     labels = target if self.ndim > 1 else target[None]
     valid = labels != ignore_index
     safe = xp.where(valid, labels, 0)
-    weights = (weight[safe] if weight is not None else xp.ones(safe.shape, self.dtype)) * valid
-    scale = -weights * (grad_output if reduction == 0 else grad_output / total_weight if reduction == 1
-                        else grad_output)
+    coefficient = -(grad_output / total_weight) if reduction == 1 else -grad_output
+    scale = xp.where(valid, coefficient, 0) if weight is None else coefficient * weight[safe] * valid
     if reduction == 0 and self.ndim == 1:
         scale = scale.reshape(1)
     out = xp.zeros(self.shape if self.ndim > 1 else (1,) + self.shape, self.dtype)
-    xp.put_along_axis(out, xp.expand_dims(safe, 1), xp.expand_dims(scale.astype(self.dtype), 1), axis=1)
+    values = xp.expand_dims(scale.astype(self.dtype, copy=False), 1)
+    if hasattr(xp, "put_along_axis"):  # one kernel
+        xp.put_along_axis(out, xp.expand_dims(safe, 1), values, axis=1)
+    else:  # cupy before 14 (with numpy 1.26) has no put_along_axis: an index of open grids
+        out[_scatter_positions(xp.expand_dims(safe, 1), 1)] = values
     return out if self.ndim > 1 else out[0]
 
 
@@ -435,6 +444,15 @@ def _conv2d(x, w, stride, padding, dilation, groups):
                            f"({kh}x{kw})")
     windows = _windows(_pad2d(x, padding), (kh, kw), stride, dilation, (oh, ow))
     og = o // groups
+    backends.product_precision(x, "conv")
+    if xp is not np:  # a GPU: a few large batched GEMMs, not one small one per image
+        out = xp.empty((n, o, oh * ow), x.dtype)
+        for g in range(groups):
+            kernels = w[g * og:(g + 1) * og].reshape(og, -1)
+            for start, stop in _image_chunks(n, cg * kh * kw * oh * ow * x.itemsize):
+                cols = windows[start:stop, g * cg:(g + 1) * cg].reshape(stop - start, cg * kh * kw, oh * ow)
+                xp.matmul(kernels, cols, out=out[start:stop, g * og:(g + 1) * og])
+        return out.reshape(n, o, oh, ow)
     if oh * ow < _SMALL_IMAGE:  # few pixels per image: one GEMM over the whole batch
         out = xp.empty((o, n, oh * ow), x.dtype)
         for g in range(groups):
@@ -452,6 +470,15 @@ def _conv2d(x, w, stride, padding, dilation, groups):
 
 # Below this many output pixels per image, per-image GEMMs get too thin to run fast.
 _SMALL_IMAGE = 256
+# On a GPU the columns of as many images as fit in this many bytes are materialized at once (one
+# im2col copy and one batched GEMM per chunk): enough to fill the device, bounded in memory.
+IM2COL_BYTES = 256 << 20
+
+
+def _image_chunks(n: int, image_bytes: int):
+    """(start, stop) ranges of images whose columns together fit in IM2COL_BYTES (one at least)."""
+    step = max(1, IM2COL_BYTES // max(image_bytes, 1))
+    return [(start, min(start + step, n)) for start in range(0, n, step)]
 
 
 def _batch_columns(windows):
@@ -495,6 +522,16 @@ def _conv_weight_grad(x, g, w, stride, padding, dilation, groups):
     og = o // groups
     grad_rows = g.reshape(n, o, oh * ow)
     windows = _windows(_pad2d(x, padding), (kh, kw), stride, dilation, (oh, ow))
+    backends.product_precision(x, "conv")
+    if xp is not np:  # a GPU: per chunk of images, one im2col copy and one batched GEMM, summed
+        grad_weight = xp.zeros(w.shape, x.dtype)
+        for group in range(groups):
+            target = grad_weight[group * og:(group + 1) * og].reshape(og, cg * kh * kw)
+            for start, stop in _image_chunks(n, cg * kh * kw * oh * ow * x.itemsize):
+                cols = windows[start:stop, group * cg:(group + 1) * cg].reshape(stop - start, cg * kh * kw, oh * ow)
+                rows = grad_rows[start:stop, group * og:(group + 1) * og]
+                target += xp.matmul(rows, cols.transpose(0, 2, 1)).sum(axis=0)
+        return grad_weight
     grad_weight = xp.zeros(w.shape, x.dtype)
     for group in range(groups):
         target = grad_weight[group * og:(group + 1) * og].reshape(og, cg * kh * kw)
@@ -520,6 +557,7 @@ def _conv_input_grad(g, w, size, stride, padding, dilation, groups):
         return _input_grad_as_convolution(g, w, padding, dilation, groups)
     og = o // groups
     grad_rows = g.reshape(n, o, oh * ow)
+    backends.product_precision(g, "conv")
     padded = xp.zeros((n, cg * groups, h + 2 * padding[0], width + 2 * padding[1]), g.dtype)
     for group in range(groups):
         rows = grad_rows[:, group * og:(group + 1) * og]

@@ -144,7 +144,7 @@ def logsumexp(self, dim, keepdim):
     if self.size == 0:  # log of an empty sum: -inf, with no peak to shift by
         return xp.log(xp.sum(xp.exp(self), axis=axes, keepdims=keepdim))
     peak = xp.max(self, axis=axes, keepdims=True)
-    peak = xp.where(xp.isfinite(peak), peak, 0)  # all -inf (or inf) slices: no shift
+    peak = xp.where(xp.isfinite(peak), peak, peak.dtype.type(0))  # all -inf (or inf) slices: no shift
     out = xp.log(xp.sum(xp.exp(self - peak), axis=axes, keepdims=True)) + peak
     return out if keepdim else out.squeeze(axes) if axes is not None else out.reshape(())
 

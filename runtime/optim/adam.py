@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..backends import array_module
+from . import fused
 from .optimizer import Optimizer, check_adam_arguments, decay_weights, init_state, scalar
 
 __all__ = ["Adam", "AdamW"]
@@ -36,6 +38,8 @@ class Adam(Optimizer):
         lr = scalar(group["lr"])
         beta1, beta2 = (scalar(b) for b in group["betas"])
         eps, amsgrad = group["eps"], group["amsgrad"]
+        if not amsgrad and self._fused_update(group, lr, beta1, beta2, eps):
+            return
         for p, xp, d, state in self._gradients(group):
             init_state(state, xp, p, "exp_avg", "exp_avg_sq", *(("max_exp_avg_sq",) if amsgrad else ()))
             step_t = state["step"]
@@ -57,6 +61,36 @@ class Adam(Optimizer):
             denom += eps
             p._data += (-step_size) * exp_avg / denom
             p._bump()
+
+
+    def _fused_update(self, group: dict, lr: float, beta1: float, beta2: float, eps: float) -> bool:
+        """The group in one launch per device, dtype and step count (optimizers.yaml's adam rule),
+        where gradspec.optim.fused applies; False where it does not."""
+        params = [p for p in group["params"] if p._grad is not None]
+        columns = {"param": [p._data for p in params], "grad": [p._grad._data for p in params]}
+        states = [self.state[p] for p in params]
+        started = [i for i, state in enumerate(states) if state]
+        if not fused.applies(group, columns) or started and not fused.applies(group, {
+                k: [states[i][k]._data for i in started] for k in ("exp_avg", "exp_avg_sq")}):
+            return False
+        by_step: dict = {}
+        for i, (p, state) in enumerate(zip(params, states)):
+            init_state(state, array_module(p._data), p, "exp_avg", "exp_avg_sq")
+            state["step"]._data += 1  # on the host, as torch keeps it
+            by_step.setdefault(state["step"].item(), []).append(i)
+        weight_decay = group["weight_decay"]
+        flags = dict(maximize=group["maximize"], decay=weight_decay != 0,
+                     decoupled=group.get("decoupled_weight_decay", False))
+        for step, chosen in by_step.items():
+            scalars = dict(lr=lr, weight_decay=weight_decay, beta1=beta1, beta2=beta2, eps=eps,
+                           step_size=lr / (1 - beta1 ** step), bias_correction2_sqrt=(1 - beta2 ** step) ** 0.5)
+            fused.step("adam", {"param": [columns["param"][i] for i in chosen],
+                                "grad": [columns["grad"][i] for i in chosen],
+                                "exp_avg": [states[i]["exp_avg"]._data for i in chosen],
+                                "exp_avg_sq": [states[i]["exp_avg_sq"]._data for i in chosen]}, scalars, flags)
+        for p in params:
+            p._bump()
+        return True
 
 
 class AdamW(Adam):

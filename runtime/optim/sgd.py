@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from ..backends import array_module
 from ..tensor import make_tensor
+from . import fused
 from .optimizer import Optimizer, check_lr, scalar
 
 __all__ = ["SGD"]
@@ -27,6 +29,8 @@ class SGD(Optimizer):
         lr = scalar(group["lr"])
         momentum, dampening = group["momentum"], group["dampening"]
         weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+        if self._fused_update(group, lr):
+            return
         for p in group["params"]:
             grad = p._grad
             if grad is None:
@@ -53,3 +57,34 @@ class SGD(Optimizer):
                 d = d + momentum * buf._data if nesterov else buf._data
             p._data -= lr * d
             p._bump()
+
+    def _fused_update(self, group: dict, lr: float) -> bool:
+        """The whole group in one launch per device and dtype (optimizers.yaml's sgd and
+        sgd_momentum rules), where gradspec.optim.fused applies; False where it does not."""
+        params = [p for p in group["params"] if p._grad is not None]
+        momentum, weight_decay = group["momentum"], group["weight_decay"]
+        columns = {"param": [p._data for p in params], "grad": [p._grad._data for p in params]}
+        buffers = [self.state[p].get("momentum_buffer") for p in params] if momentum != 0 else []
+        moving = [i for i, b in enumerate(buffers) if b is not None]
+        if not fused.applies(group, columns) or moving and not fused.applies(group, {
+                "param": [columns["param"][i] for i in moving], "buffer": [buffers[i]._data for i in moving]}):
+            return False
+        scalars = dict(lr=lr, weight_decay=weight_decay, momentum=momentum, dampening=group["dampening"])
+        flags = dict(maximize=group["maximize"], decay=weight_decay != 0, nesterov=group["nesterov"])
+        if momentum == 0:
+            fused.step("sgd", columns, scalars, flags)
+        for first, chosen in ((True, [i for i, b in enumerate(buffers) if b is None]), (False, moving)):
+            if not chosen:
+                continue
+            for i in chosen:
+                if first:  # torch's buffer starts as the gradient: the kernel writes it
+                    buffers[i] = self.state[params[i]]["momentum_buffer"] = make_tensor(
+                        array_module(params[i]._data).empty_like(params[i]._data))
+                buffers[i]._bump()
+            fused.step("sgd_momentum", {"param": [columns["param"][i] for i in chosen],
+                                        "grad": [columns["grad"][i] for i in chosen],
+                                        "momentum_buffer": [buffers[i]._data for i in chosen]},
+                       scalars, dict(flags, first=first))
+        for p in params:
+            p._bump()
+        return True

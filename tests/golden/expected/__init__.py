@@ -9,7 +9,7 @@ from . import array_ops, bindings, functions, nodes
 
 nodes.T = functions  # ops record nodes, whose differentiable forms call ops: wired here, above both
 
-# The nodes whose fused kernels are in backward.cu beside this file (runtime/cuda.py compiles them).
+# The nodes whose fused kernels are in backward.cu beside this file (gradspec.backends.fused compiles them).
 cuda.register_kernels(__file__, ("MulBackward0", "PowBackward0", "PowBackward1", "ExpBackward0",
     "WhereBackward0", "AddBackward0", "Log1PBackward0"))
 

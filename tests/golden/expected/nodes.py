@@ -4,13 +4,10 @@
 
 `apply` is the array form (numpy or cupy through `xp`) run by ordinary backward;
 `apply_differentiable` runs the same formulas over Tensor ops for create_graph=True.
-On cupy arrays, an elementwise node's `apply` first tries its fused kernel (backward.cu,
-launched by runtime/cuda.py): one launch for all its input gradients.
+An elementwise node also has `apply_fused`, its kernel in backward.cu: a backend with fused
+kernels (cupy's) calls it with its launcher, one launch for all the input gradients.
 """
 
-from numpy import ndarray
-
-from gradspec.abi import cuda as C
 from gradspec.abi import formulas as H
 from gradspec.abi import Node, array_module, data_of
 
@@ -40,14 +37,22 @@ class MulBackward0(Node):
         other = data_of(self.other_)
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("MulBackward0", grad, (self_, other), (), (need_self, need_other))
-            if fused is not None:
-                return fused
         return (
             grad * other if need_self else None,
             grad * self_ if need_other else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        other = data_of(self.other_)
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        fused = launch("MulBackward0", grad, (self_, other), (), (need_self, need_other))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -77,11 +82,16 @@ class PowBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("PowBackward0", grad, (self_,), (self.exponent,), (True,))
-            if fused is not None:
-                return fused
         return (H.pow_backward(A, grad, self_, self.exponent),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("PowBackward0", grad, (self_,), (self.exponent,), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -110,14 +120,23 @@ class PowBackward1(Node):
         result = self.result_._data
         need_self = self.next_functions[0][0] is not None
         need_exponent = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("PowBackward1", grad, (self_, exponent, result), (), (need_self, need_exponent))
-            if fused is not None:
-                return fused
         return (
             H.pow_backward_self(A, grad, self_, exponent) if need_self else None,
             H.pow_backward_exponent(A, grad, self_, exponent, result) if need_exponent else None,
         )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        exponent = data_of(self.exponent_)
+        result = self.result_._data
+        need_self = self.next_functions[0][0] is not None
+        need_exponent = self.next_functions[1][0] is not None
+        fused = launch("PowBackward1", grad, (self_, exponent, result), (), (need_self, need_exponent))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -148,11 +167,16 @@ class ExpBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("ExpBackward0", grad, (result,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad * result,)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        fused = launch("ExpBackward0", grad, (result,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -233,19 +257,26 @@ class WhereBackward0(Node):
         condition = data_of(self.condition_)
         need_self = self.next_functions[1][0] is not None
         need_other = self.next_functions[2][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("WhereBackward0", grad, (condition,), (), (need_self, need_other))
-            if fused is not None:
-                return (
-                    None,
-                    fused[0],
-                    fused[1],
-                )
         xp = array_module(grad)
         return (
             None,
             xp.where(condition, grad, 0) if need_self else None,
             xp.where(condition, 0, grad) if need_other else None,
+        )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        condition = data_of(self.condition_)
+        need_self = self.next_functions[1][0] is not None
+        need_other = self.next_functions[2][0] is not None
+        fused = launch("WhereBackward0", grad, (condition,), (), (need_self, need_other))
+        if fused is None:
+            return None
+        return (
+            None,
+            fused[0],
+            fused[1],
         )
 
     def apply_differentiable(self, grads):
@@ -275,16 +306,21 @@ class AddBackward0(Node):
         grad = grads[0]
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("AddBackward0", grad, (), (self.alpha,), (need_other,))
-            if fused is not None:
-                return (
-                    grad if need_self else None,
-                    fused[0],
-                )
         return (
             grad if need_self else None,
             H.maybe_multiply(A, grad, self.alpha) if need_other else None,
+        )
+
+    def apply_fused(self, grads, launch):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_other = self.next_functions[1][0] is not None
+        fused = launch("AddBackward0", grad, (), (self.alpha,), (need_other,))
+        if fused is None:
+            return None
+        return (
+            grad if need_self else None,
+            fused[0],
         )
 
     def apply_differentiable(self, grads):
@@ -311,11 +347,16 @@ class Log1PBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        if type(grad) is not ndarray:
-            fused = C.fused_backward("Log1PBackward0", grad, (self_,), (), (True,))
-            if fused is not None:
-                return fused
         return (grad / (self_ + 1),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("Log1PBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
 
     def apply_differentiable(self, grads):
         self.check_saved()
