@@ -45,7 +45,7 @@
 //   ReshapeBackward0: op 'reshape' runs the array kernel 'reshape'
 //   AsStridedCopyBackward0: op '_as_strided_backward' runs the array kernel 'as_strided_backward'
 //   AsStridedBackwardBackward0: op '_as_strided_copy' runs the array kernel 'as_strided_copy'
-//   AsStridedScatterBackward0: op '_as_strided_scatter' runs the array kernel 'as_strided_scatter'
+//   AsStridedScatterBackward0: helper as_strided_scatter_self_backward() has no device version
 //   TBackward0: op 't' runs the array kernel 't'
 //   TransposeBackward0: op 'transpose' runs the array kernel 'transpose'
 //   PermuteBackward0: helper permute_backwards() has no device version

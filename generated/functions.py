@@ -382,6 +382,8 @@ def add(self, other, *, alpha=1):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AddBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -402,6 +404,8 @@ def sub(self, other, *, alpha=1):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SubBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -422,6 +426,8 @@ def rsub_Tensor(self, other, *, alpha=1):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = RsubBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -438,6 +444,8 @@ def rsub_Scalar(self, other, alpha=1):
         B.check_devices(self_)
     result = make_tensor(K.rsub(self_, other, alpha))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = RsubBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -459,6 +467,8 @@ def mul(self, other):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MulBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -500,6 +510,8 @@ def neg(self):
         B.check_devices(self_)
     result = make_tensor(K.neg(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = NegBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -533,6 +545,8 @@ def pow_Tensor_Scalar(self, exponent):
         B.check_devices(self_)
     result = make_tensor(K.pow_scalar_exponent(self_, exponent))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = PowBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -556,6 +570,8 @@ def pow_Tensor_Tensor(self, exponent):
     except ValueError as error:
         raise broadcast_error(error, self_, exponent_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(exponent)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = PowBackward1()
         node.next_functions = (edge(self), edge(exponent))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -575,6 +591,8 @@ def pow_Scalar(self, exponent):
         B.check_devices(exponent_)
     result = make_tensor(K.pow_scalar_base(self, exponent_))
     if STATE.enabled and requires_grad(exponent):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = PowBackward2()
         node.next_functions = (edge(exponent),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -600,6 +618,8 @@ def lerp_Scalar(self, end, weight):
     except ValueError as error:
         raise broadcast_error(error, self_, end_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(end)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LerpBackward0()
         node.next_functions = (edge(self), edge(end))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -623,6 +643,8 @@ def lerp_Tensor(self, end, weight):
     except ValueError as error:
         raise broadcast_error(error, self_, end_, weight_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(end) or requires_grad(weight)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LerpBackward1()
         node.next_functions = (edge(self), edge(end), edge(weight))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -793,6 +815,8 @@ def relu(self):
         B.check_devices(self_)
     result = make_tensor(K.relu(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ReluBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -815,6 +839,8 @@ def threshold_backward(grad_output, self, threshold):
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ThresholdBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -833,6 +859,8 @@ def abs(self):
         B.check_devices(self_)
     result = make_tensor(K.abs(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AbsBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -850,6 +878,8 @@ def sign(self):
         B.check_devices(self_)
     result = make_tensor(K.sign(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SignBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -871,6 +901,8 @@ def clamp_Tensor(self, min=None, max=None):
     except ValueError as error:
         raise broadcast_error(error, self_, min_, max_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(min) or requires_grad(max)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ClampBackward0()
         node.next_functions = (edge(self), edge(min), edge(max))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -890,6 +922,8 @@ def clamp_default(self, min=None, max=None):
         B.check_devices(self_)
     result = make_tensor(K.clamp(self_, min, max))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ClampBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -909,6 +943,8 @@ def clamp_min(self, min):
         B.check_devices(self_)
     result = make_tensor(K.clamp_min(self_, min))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ClampMinBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -927,6 +963,8 @@ def clamp_max(self, max):
         B.check_devices(self_)
     result = make_tensor(K.clamp_max(self_, max))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ClampMaxBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -951,6 +989,8 @@ def maximum(self, other):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MaximumBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -975,6 +1015,8 @@ def minimum(self, other):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MinimumBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1201,6 +1243,8 @@ def leaky_relu(self, negative_slope=0.01):
         B.check_devices(self_)
     result = make_tensor(K.leaky_relu(self_, negative_slope))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LeakyReluBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1224,6 +1268,8 @@ def leaky_relu_backward(grad_output, self, negative_slope, self_is_result):
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LeakyReluBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1243,6 +1289,8 @@ def elu(self, alpha=1, scale=1, input_scale=1):
         B.check_devices(self_)
     result = make_tensor(K.elu(self_, alpha, scale, input_scale))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = EluBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1263,6 +1311,8 @@ def gelu(self, *, approximate='none'):
         B.check_devices(self_)
     result = make_tensor(K.gelu(self_, approximate))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = GeluBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1281,6 +1331,8 @@ def silu(self):
         B.check_devices(self_)
     result = make_tensor(K.silu(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SiluBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1298,6 +1350,8 @@ def softplus(self, beta=1, threshold=20):
         B.check_devices(self_)
     result = make_tensor(K.softplus(self_, beta, threshold))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SoftplusBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1322,6 +1376,8 @@ def softplus_backward(grad_output, self, beta, threshold):
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SoftplusBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1342,6 +1398,8 @@ def hardtanh(self, min_val=-1, max_val=1):
         B.check_devices(self_)
     result = make_tensor(K.hardtanh(self_, min_val, max_val))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = HardtanhBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1366,6 +1424,8 @@ def hardtanh_backward(grad_output, self, min_val, max_val):
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = HardtanhBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1392,6 +1452,8 @@ def where(condition, self, other):
     except ValueError as error:
         raise broadcast_error(error, condition_, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = WhereBackward0()
         node.next_functions = (NO_EDGE, edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1408,6 +1470,7 @@ def eq(self, other):
     other_ = tensor_data(other, "eq", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     try:
         result = make_tensor(self_ == other_)
     except ValueError as error:
@@ -1421,6 +1484,7 @@ def ne(self, other):
     other_ = tensor_data(other, "ne", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     try:
         result = make_tensor(self_ != other_)
     except ValueError as error:
@@ -1434,6 +1498,7 @@ def gt(self, other):
     other_ = tensor_data(other, "gt", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     try:
         result = make_tensor(self_ > other_)
     except ValueError as error:
@@ -1447,6 +1512,7 @@ def ge(self, other):
     other_ = tensor_data(other, "ge", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     try:
         result = make_tensor(self_ >= other_)
     except ValueError as error:
@@ -1460,6 +1526,7 @@ def lt(self, other):
     other_ = tensor_data(other, "lt", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     try:
         result = make_tensor(self_ < other_)
     except ValueError as error:
@@ -1473,6 +1540,7 @@ def le(self, other):
     other_ = tensor_data(other, "le", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     try:
         result = make_tensor(self_ <= other_)
     except ValueError as error:
@@ -1611,7 +1679,7 @@ def sum_default(self, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.sum_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SumBackward0()
         node.next_functions = (edge(self),)
@@ -1631,7 +1699,7 @@ def sum_dim_IntList(self, dim, keepdim=False, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.sum_dims(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SumBackward1()
         node.next_functions = (edge(self),)
@@ -1652,7 +1720,7 @@ def mean_default(self, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.mean_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MeanBackward0()
         node.next_functions = (edge(self),)
@@ -1672,7 +1740,7 @@ def mean_dim(self, dim, keepdim=False, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.mean_dims(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MeanBackward1()
         node.next_functions = (edge(self),)
@@ -1693,7 +1761,7 @@ def prod_default(self, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.prod_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ProdBackward0()
         node.next_functions = (edge(self),)
@@ -1715,7 +1783,7 @@ def prod_dim_int(self, dim, keepdim=False, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.prod_dim(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ProdBackward1()
         node.next_functions = (edge(self),)
@@ -1740,6 +1808,8 @@ def max_dim(self, dim, keepdim=False):
     values = make_tensor(values_)
     indices = make_tensor(indices_)
     if STATE.enabled and requires_grad(self):
+        if values._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(values._data.dtype)}")
         node = MaxBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (values._data.shape, values._data.dtype, indices._data.shape, indices._data.dtype)
@@ -1764,6 +1834,8 @@ def topk(self, k, dim=-1, largest=True, sorted=True):
     values = make_tensor(values_)
     indices = make_tensor(indices_)
     if STATE.enabled and requires_grad(self):
+        if values._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(values._data.dtype)}")
         node = TopkBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (values._data.shape, values._data.dtype, indices._data.shape, indices._data.dtype)
@@ -1786,6 +1858,8 @@ def sort(self, dim=-1, descending=False):
     values = make_tensor(values_)
     indices = make_tensor(indices_)
     if STATE.enabled and requires_grad(self):
+        if values._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(values._data.dtype)}")
         node = SortBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (values._data.shape, values._data.dtype, indices._data.shape, indices._data.dtype)
@@ -1805,6 +1879,8 @@ def max_default(self):
         B.check_devices(self_)
     result = make_tensor(K.max_all(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MaxBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1826,6 +1902,8 @@ def min_dim(self, dim, keepdim=False):
     values = make_tensor(values_)
     indices = make_tensor(indices_)
     if STATE.enabled and requires_grad(self):
+        if values._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(values._data.dtype)}")
         node = MinBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (values._data.shape, values._data.dtype, indices._data.shape, indices._data.dtype)
@@ -1846,6 +1924,8 @@ def min_default(self):
         B.check_devices(self_)
     result = make_tensor(K.min_all(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MinBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1865,6 +1945,8 @@ def amax(self, dim=(), keepdim=False):
     dim = int_list(dim, "amax", "dim", 1)
     result = make_tensor(K.amax(self_, dim, keepdim))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AmaxBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1886,6 +1968,8 @@ def amin(self, dim=(), keepdim=False):
     dim = int_list(dim, "amin", "dim", 1)
     result = make_tensor(K.amin(self_, dim, keepdim))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AminBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1927,6 +2011,8 @@ def logsumexp(self, dim, keepdim=False):
     dim = int_list(dim, "logsumexp", "dim", 1)
     result = make_tensor(K.logsumexp(self_, dim, keepdim))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LogsumexpBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1948,6 +2034,8 @@ def var(self, dim=None, *, correction=None, keepdim=False):
     dim = None if dim is None else int_list(dim, "var", "dim", 1)
     result = make_tensor(K.var(self_, dim, correction, keepdim))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = VarBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1971,6 +2059,10 @@ def var_mean(self, dim=None, *, correction=None, keepdim=False):
     var = make_tensor(var_)
     mean = make_tensor(mean_)
     if STATE.enabled and requires_grad(self):
+        if var._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(var._data.dtype)}")
+        if mean._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(mean._data.dtype)}")
         node = VarMeanBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (var._data.shape, var._data.dtype, mean._data.shape, mean._data.dtype)
@@ -1995,6 +2087,8 @@ def std(self, dim=None, *, correction=None, keepdim=False):
     dim = None if dim is None else int_list(dim, "std", "dim", 1)
     result = make_tensor(K.std(self_, dim, correction, keepdim))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = StdBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2018,7 +2112,7 @@ def linalg_vector_norm(self, ord=2, dim=None, keepdim=False, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.linalg_vector_norm(self_, ord, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LinalgVectorNormBackward0()
         node.next_functions = (edge(self),)
@@ -2043,7 +2137,7 @@ def cumsum(self, dim, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.cumsum(self_, dim, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = CumsumBackward0()
         node.next_functions = (edge(self),)
@@ -2085,6 +2179,8 @@ def matmul(self, other):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MatmulBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2107,6 +2203,8 @@ def mm(self, mat2):
     except ValueError as error:
         raise broadcast_error(error, self_, mat2_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(mat2)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MmBackward0()
         node.next_functions = (edge(self), edge(mat2))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2129,6 +2227,8 @@ def bmm(self, mat2):
     except ValueError as error:
         raise broadcast_error(error, self_, mat2_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(mat2)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = BmmBackward0()
         node.next_functions = (edge(self), edge(mat2))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2152,6 +2252,8 @@ def addmm(self, mat1, mat2, *, beta=1, alpha=1):
     except ValueError as error:
         raise broadcast_error(error, self_, mat1_, mat2_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(mat1) or requires_grad(mat2)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AddmmBackward0()
         node.next_functions = (edge(self), edge(mat1), edge(mat2))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2176,6 +2278,8 @@ def dot(self, tensor):
     except ValueError as error:
         raise broadcast_error(error, self_, tensor_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(tensor)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = DotBackward0()
         node.next_functions = (edge(self), edge(tensor))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2195,6 +2299,8 @@ def view(self, size):
     size = int_list(size, "view", "size")
     result = view_of(self, K.view(self_, size))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ViewBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2212,6 +2318,8 @@ def reshape(self, shape):
     shape = int_list(shape, "reshape", "shape")
     result = make_tensor(K.reshape(self_, shape))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ReshapeBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2228,6 +2336,8 @@ def alias(self):
         B.check_devices(self_)
     result = view_of(self, K.alias(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AliasBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2246,6 +2356,8 @@ def _as_strided_copy(self, size, stride, storage_offset=None):
     storage_offset = None if storage_offset is None else int_arg(storage_offset, "_as_strided_copy", "storage_offset")
     result = make_tensor(K.as_strided_copy(self_, size, stride, storage_offset))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AsStridedCopyBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2269,6 +2381,8 @@ def _as_strided_backward(grad_output, input_sizes, size, stride, storage_offset)
     storage_offset = None if storage_offset is None else int_arg(storage_offset, "_as_strided_backward", "storage_offset")
     result = make_tensor(K.as_strided_backward(grad_output_, input_sizes, size, stride, storage_offset))
     if STATE.enabled and requires_grad(grad_output):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AsStridedBackwardBackward0()
         node.next_functions = (edge(grad_output),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2294,6 +2408,8 @@ def _as_strided_scatter(self, src, size, stride, storage_offset=None):
     except ValueError as error:
         raise broadcast_error(error, self_, src_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(src)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AsStridedScatterBackward0()
         node.next_functions = (edge(self), edge(src))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2315,6 +2431,8 @@ def clone(self):
     xp = array_module(self_)
     result = make_tensor(xp.array(self_, copy=True))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = CloneBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2330,6 +2448,8 @@ def t(self):
         B.check_devices(self_)
     result = view_of(self, K.t(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = TBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2347,6 +2467,8 @@ def transpose(self, dim0, dim1):
     dim1 = int_arg(dim1, "transpose", "dim1")
     result = view_of(self, K.transpose(self_, dim0, dim1))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = TransposeBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2365,6 +2487,8 @@ def permute(self, dims):
     dims = int_list(dims, "permute", "dims")
     result = view_of(self, K.permute(self_, dims))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = PermuteBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2382,6 +2506,8 @@ def expand(self, size, *, implicit=False):
     size = int_list(size, "expand", "size")
     result = view_of(self, K.expand(self_, size, implicit))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ExpandBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2399,6 +2525,8 @@ def unsqueeze(self, dim):
     dim = int_arg(dim, "unsqueeze", "dim")
     result = view_of(self, K.unsqueeze(self_, dim))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = UnsqueezeBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2415,6 +2543,8 @@ def squeeze_default(self):
         B.check_devices(self_)
     result = view_of(self, K.squeeze_all(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SqueezeBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2432,6 +2562,8 @@ def squeeze_dim(self, dim):
     dim = int_arg(dim, "squeeze", "dim")
     result = view_of(self, K.squeeze(self_, dim))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SqueezeBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2447,6 +2579,8 @@ def cat(tensors, dim=0):
     dim = int_arg(dim, "cat", "dim")
     result = make_tensor(K.cat(tensors_, dim))
     if STATE.enabled and any_requires_grad(tensors):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = CatBackward0()
         node.next_functions = (*map(edge, tensors),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2463,6 +2597,8 @@ def stack(tensors, dim=0):
     dim = int_arg(dim, "stack", "dim")
     result = make_tensor(K.stack(tensors_, dim))
     if STATE.enabled and any_requires_grad(tensors):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = StackBackward0()
         node.next_functions = (*map(edge, tensors),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2481,6 +2617,8 @@ def flip(self, dims):
     dims = int_list(dims, "flip", "dims")
     result = make_tensor(K.flip(self_, dims))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = FlipBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2498,6 +2636,8 @@ def tril(self, diagonal=0):
     diagonal = int_arg(diagonal, "tril", "diagonal")
     result = make_tensor(K.tril(self_, diagonal))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = TrilBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2515,6 +2655,8 @@ def triu(self, diagonal=0):
     diagonal = int_arg(diagonal, "triu", "diagonal")
     result = make_tensor(K.triu(self_, diagonal))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = TriuBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2533,6 +2675,8 @@ def roll(self, shifts, dims=()):
     dims = int_list(dims, "roll", "dims", 1)
     result = make_tensor(K.roll(self_, shifts, dims))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = RollBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2551,6 +2695,8 @@ def repeat(self, repeats):
     repeats = int_list(repeats, "repeat", "repeats")
     result = make_tensor(K.repeat(self_, repeats))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = RepeatBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2569,6 +2715,8 @@ def index(self, indices):
     indices = index_list(indices, "index", "indices")
     result = make_tensor(K.index(self_, indices))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = IndexBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2589,6 +2737,8 @@ def index_backward(grad_output, input_sizes, indices):
     indices = index_list(indices, "index_backward", "indices")
     result = make_tensor(K.index_backward(grad_output_, input_sizes, indices))
     if STATE.enabled and requires_grad(grad_output):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = IndexBackwardBackward0()
         node.next_functions = (edge(grad_output),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2611,6 +2761,8 @@ def index_put(self, indices, values, accumulate=False):
     except ValueError as error:
         raise broadcast_error(error, self_, values_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(values)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = IndexPutBackward0()
         node.next_functions = (edge(self), edge(values))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2635,6 +2787,8 @@ def index_select(self, dim, index):
     except ValueError as error:
         raise broadcast_error(error, self_, index_) from None
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = IndexSelectBackward0()
         node.next_functions = (edge(self), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2660,6 +2814,8 @@ def index_add(self, dim, index, source, *, alpha=1):
     except ValueError as error:
         raise broadcast_error(error, self_, index_, source_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(source)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = IndexAddBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(source))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2684,6 +2840,8 @@ def gather(self, dim, index, *, sparse_grad=False):
     except ValueError as error:
         raise broadcast_error(error, self_, index_) from None
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = GatherBackward0()
         node.next_functions = (edge(self), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2709,6 +2867,8 @@ def scatter_src(self, dim, index, src):
     except ValueError as error:
         raise broadcast_error(error, self_, index_, src_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(src)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ScatterBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(src))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2732,6 +2892,8 @@ def scatter_value(self, dim, index, value):
     except ValueError as error:
         raise broadcast_error(error, self_, index_) from None
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ScatterBackward1()
         node.next_functions = (edge(self), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2756,6 +2918,8 @@ def scatter_add(self, dim, index, src):
     except ValueError as error:
         raise broadcast_error(error, self_, index_, src_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(src)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ScatterAddBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(src))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2778,6 +2942,8 @@ def masked_fill_Scalar(self, mask, value):
     except ValueError as error:
         raise broadcast_error(error, self_, mask_) from None
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MaskedFillBackward0()
         node.next_functions = (edge(self), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2800,6 +2966,8 @@ def masked_fill_Tensor(self, mask, value):
     except ValueError as error:
         raise broadcast_error(error, self_, mask_, value_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(value)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MaskedFillBackward1()
         node.next_functions = (edge(self), NO_EDGE, edge(value))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2818,6 +2986,8 @@ def constant_pad_nd(self, pad, value=0):
     pad = int_list(pad, "constant_pad_nd", "pad")
     result = make_tensor(K.constant_pad_nd(self_, pad, value))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ConstantPadNdBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2834,6 +3004,8 @@ def fill_Scalar(self, value):
         B.check_devices(self_)
     result = make_tensor(K.fill(self_, value))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = FillBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2853,6 +3025,8 @@ def fill_Tensor(self, value):
     except ValueError as error:
         raise broadcast_error(error, self_, value_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(value)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = FillBackward1()
         node.next_functions = (edge(self), edge(value))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2868,6 +3042,8 @@ def zero(self):
         B.check_devices(self_)
     result = make_tensor(K.zeros_like(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ZeroBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2885,6 +3061,8 @@ def select(self, dim, index):
     index = int_arg(index, "select", "index")
     result = view_of(self, K.select(self_, dim, index))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SelectBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2906,6 +3084,8 @@ def select_backward(grad_output, input_sizes, dim, index):
     index = int_arg(index, "select_backward", "index")
     result = make_tensor(K.select_backward(grad_output_, input_sizes, dim, index))
     if STATE.enabled and requires_grad(grad_output):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SelectBackwardBackward0()
         node.next_functions = (edge(grad_output),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2927,6 +3107,8 @@ def slice(self, dim=0, start=None, end=None, step=1):
     step = int_arg(step, "slice", "step")
     result = view_of(self, K.slice(self_, dim, start, end, step))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SliceBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2952,6 +3134,8 @@ def slice_backward(grad_output, input_sizes, dim, start, end, step):
     step = int_arg(step, "slice_backward", "step")
     result = make_tensor(K.slice_backward(grad_output_, input_sizes, dim, start, end, step))
     if STATE.enabled and requires_grad(grad_output):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SliceBackwardBackward0()
         node.next_functions = (edge(grad_output),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2973,7 +3157,7 @@ def _to_copy(self, *, dtype=None, device=None, non_blocking=False):
     device = None if device is None else as_device(device)
     result = make_tensor(K.to_copy(self_, dtype, device, non_blocking))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ToCopyBackward0()
         node.next_functions = (edge(self),)
@@ -2993,6 +3177,8 @@ def _softmax(self, dim, half_to_float=False):
     dim = int_arg(dim, "_softmax", "dim")
     result = make_tensor(K.softmax(self_, dim, half_to_float))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SoftmaxBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3012,6 +3198,8 @@ def _log_softmax(self, dim, half_to_float=False):
     dim = int_arg(dim, "_log_softmax", "dim")
     result = make_tensor(K.log_softmax(self_, dim, half_to_float))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LogSoftmaxBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3039,6 +3227,8 @@ def nll_loss_forward(self, target, weight, reduction, ignore_index):
     output = make_tensor(output_)
     total_weight = make_tensor(total_weight_)
     if STATE.enabled and (requires_grad(self) or requires_grad(weight)):
+        if output._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(output._data.dtype)}")
         node = NllLossBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(weight))
         node.output_meta = (output._data.shape, output._data.dtype, total_weight._data.shape, total_weight._data.dtype)
@@ -3070,6 +3260,8 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_, target_, weight_, total_weight_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self) or requires_grad(weight)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = NllLossBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self), NO_EDGE, edge(weight), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3096,6 +3288,8 @@ def binary_cross_entropy(self, target, weight=None, reduction=1):
     except ValueError as error:
         raise broadcast_error(error, self_, target_, weight_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(target) or requires_grad(weight)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = BinaryCrossEntropyBackward0()
         node.next_functions = (edge(self), edge(target), edge(weight))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3122,6 +3316,8 @@ def mse_loss(self, target, reduction=1):
     except ValueError as error:
         raise broadcast_error(error, self_, target_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(target)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MseLossBackward0()
         node.next_functions = (edge(self), edge(target))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3147,6 +3343,8 @@ def smooth_l1_loss(self, target, reduction=1, beta=1.0):
     except ValueError as error:
         raise broadcast_error(error, self_, target_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(target)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SmoothL1LossBackward0()
         node.next_functions = (edge(self), edge(target))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3169,6 +3367,8 @@ def native_dropout(input, p, train):
     output = make_tensor(output_)
     mask = make_tensor(mask_)
     if STATE.enabled and requires_grad(input):
+        if output._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(output._data.dtype)}")
         node = NativeDropoutBackward0()
         node.next_functions = (edge(input),)
         node.output_meta = (output._data.shape, output._data.dtype, mask._data.shape, mask._data.dtype)
@@ -3198,6 +3398,8 @@ def convolution(input, weight, bias, stride, padding, dilation, transposed, outp
     except ValueError as error:
         raise broadcast_error(error, input_, weight_, bias_) from None
     if STATE.enabled and (requires_grad(input) or requires_grad(weight) or requires_grad(bias)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ConvolutionBackward0()
         node.next_functions = (edge(input), edge(weight), edge(bias))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3229,6 +3431,8 @@ def max_pool2d_with_indices(self, kernel_size, stride=(), padding=0, dilation=1,
     output = make_tensor(output_)
     indices = make_tensor(indices_)
     if STATE.enabled and requires_grad(self):
+        if output._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(output._data.dtype)}")
         node = MaxPool2DWithIndicesBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (output._data.shape, output._data.dtype, indices._data.shape, indices._data.dtype)
@@ -3251,6 +3455,8 @@ def avg_pool2d(self, kernel_size, stride=(), padding=0, ceil_mode=False, count_i
     divisor_override = None if divisor_override is None else int_arg(divisor_override, "avg_pool2d", "divisor_override")
     result = make_tensor(K.avg_pool2d(self_, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AvgPool2DBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3282,6 +3488,8 @@ def avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mo
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AvgPool2DBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3306,6 +3514,8 @@ def _adaptive_avg_pool2d(self, output_size):
     output_size = int_list(output_size, "_adaptive_avg_pool2d", "output_size", 2)
     result = make_tensor(K.adaptive_avg_pool2d(self_, output_size))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AdaptiveAvgPool2DBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3327,6 +3537,8 @@ def _adaptive_avg_pool2d_backward(grad_output, self):
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AdaptiveAvgPool2DBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3355,6 +3567,8 @@ def native_batch_norm(input, weight, bias, running_mean, running_var, training, 
     save_mean = make_tensor(save_mean_)
     save_invstd = make_tensor(save_invstd_)
     if STATE.enabled and (requires_grad(input) or requires_grad(weight) or requires_grad(bias)):
+        if output._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(output._data.dtype)}")
         node = NativeBatchNormBackward0()
         node.next_functions = (edge(input), edge(weight), edge(bias), NO_EDGE, NO_EDGE)
         node.output_meta = (output._data.shape, output._data.dtype, save_mean._data.shape, save_mean._data.dtype, save_invstd._data.shape, save_invstd._data.dtype)
@@ -3386,6 +3600,8 @@ def native_layer_norm(input, normalized_shape, weight, bias, eps):
     mean = make_tensor(mean_)
     rstd = make_tensor(rstd_)
     if STATE.enabled and (requires_grad(input) or requires_grad(weight) or requires_grad(bias)):
+        if output._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(output._data.dtype)}")
         node = NativeLayerNormBackward0()
         node.next_functions = (edge(input), edge(weight), edge(bias))
         node.output_meta = (output._data.shape, output._data.dtype, mean._data.shape, mean._data.dtype, rstd._data.shape, rstd._data.dtype)
@@ -3420,6 +3636,8 @@ def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
     mean = make_tensor(mean_)
     rstd = make_tensor(rstd_)
     if STATE.enabled and (requires_grad(input) or requires_grad(weight) or requires_grad(bias)):
+        if output._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(output._data.dtype)}")
         node = NativeGroupNormBackward0()
         node.next_functions = (edge(input), edge(weight), edge(bias))
         node.output_meta = (output._data.shape, output._data.dtype, mean._data.shape, mean._data.dtype, rstd._data.shape, rstd._data.dtype)
@@ -3448,6 +3666,8 @@ def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=
     except ValueError as error:
         raise broadcast_error(error, weight_, indices_) from None
     if STATE.enabled and requires_grad(weight):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = EmbeddingBackward0()
         node.next_functions = (edge(weight), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3468,6 +3688,8 @@ def upsample_nearest2d(self, output_size, scales_h=None, scales_w=None):
     output_size = int_list(output_size, "upsample_nearest2d", "output_size", 2)
     result = make_tensor(K.upsample_nearest2d(self_, output_size, scales_h, scales_w))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = UpsampleNearest2DBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3488,6 +3710,8 @@ def upsample_bilinear2d(self, output_size, align_corners, scales_h=None, scales_
     output_size = int_list(output_size, "upsample_bilinear2d", "output_size", 2)
     result = make_tensor(K.upsample_bilinear2d(self_, output_size, align_corners, scales_h, scales_w))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = UpsampleBilinear2DBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3515,6 +3739,8 @@ def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None,
     except ValueError as error:
         raise broadcast_error(error, self_, target_, weight_, pos_weight_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(target) or requires_grad(weight) or requires_grad(pos_weight)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = BinaryCrossEntropyWithLogitsBackward0()
         node.next_functions = (edge(self), edge(target), edge(weight), edge(pos_weight))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3545,6 +3771,8 @@ def _scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0
     output = make_tensor(output_)
     attn = make_tensor(attn_)
     if STATE.enabled and (requires_grad(query) or requires_grad(key) or requires_grad(value) or requires_grad(attn_mask)):
+        if output._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(output._data.dtype)}")
         node = ScaledDotProductAttentionBackward0()
         node.next_functions = (edge(query), edge(key), edge(value), edge(attn_mask), NO_EDGE)
         node.output_meta = (output._data.shape, output._data.dtype, attn._data.shape, attn._data.dtype)
@@ -3577,6 +3805,10 @@ def _lstm_cell(input_gates, hidden_gates, cx):
     hy = make_tensor(hy_)
     cy = make_tensor(cy_)
     if STATE.enabled and (requires_grad(input_gates) or requires_grad(hidden_gates) or requires_grad(cx)):
+        if hy._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(hy._data.dtype)}")
+        if cy._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(cy._data.dtype)}")
         node = LstmCellBackward0()
         node.next_functions = (edge(input_gates), edge(hidden_gates), edge(cx))
         node.output_meta = (hy._data.shape, hy._data.dtype, cy._data.shape, cy._data.dtype)
@@ -3604,6 +3836,8 @@ def _gru_cell(input_gates, hidden_gates, hx):
     except ValueError as error:
         raise broadcast_error(error, input_gates_, hidden_gates_, hx_) from None
     if STATE.enabled and (requires_grad(input_gates) or requires_grad(hidden_gates) or requires_grad(hx)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = GruCellBackward0()
         node.next_functions = (edge(input_gates), edge(hidden_gates), edge(hx))
         node.output_meta = (result._data.shape, result._data.dtype)

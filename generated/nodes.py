@@ -2641,7 +2641,7 @@ class AsStridedBackwardBackward0(Node):
 class AsStridedScatterBackward0(Node):
     """derivatives.yaml: _as_strided_scatter(Tensor self, Tensor src, int[] size, int[] stride, int? storage_offset=None) -> Tensor
 
-      self: _as_strided_scatter(grad, zeros_like(src), size, stride, storage_offset)
+      self: as_strided_scatter_self_backward(grad, src, size, stride, storage_offset)
       src: _as_strided_copy(grad, size, stride, storage_offset)
     """
 
@@ -2657,7 +2657,7 @@ class AsStridedScatterBackward0(Node):
         need_self = self.next_functions[0][0] is not None
         need_src = self.next_functions[1][0] is not None
         return (
-            A._as_strided_scatter(grad, H.zeros_like(A, src), self.size, self.stride, self.storage_offset) if need_self else None,
+            H.as_strided_scatter_self_backward(A, grad, src, self.size, self.stride, self.storage_offset) if need_self else None,
             A._as_strided_copy(grad, self.size, self.stride, self.storage_offset) if need_src else None,
         )
 
@@ -2668,7 +2668,7 @@ class AsStridedScatterBackward0(Node):
         need_self = self.next_functions[0][0] is not None
         need_src = self.next_functions[1][0] is not None
         return (
-            T._as_strided_scatter(grad, H.zeros_like(T, src), self.size, self.stride, self.storage_offset) if need_self else None,
+            H.as_strided_scatter_self_backward(T, grad, src, self.size, self.stride, self.storage_offset) if need_self else None,
             T._as_strided_copy(grad, self.size, self.stride, self.storage_offset) if need_src else None,
         )
 

@@ -318,8 +318,9 @@ class _Run:
             return False
         if owner is grad:
             return True
-        # references to the owner: the view's .base, the local `owner`, getrefcount's argument
-        return _overlap_free(grad) and sys.getrefcount(owner) <= 3
+        # references to the owner: the view's .base, the local `owner`, getrefcount's argument; a
+        # read-only view (numpy's broadcast_to makes them, even 0-d) cannot take later additions
+        return _overlap_free(grad) and getattr(grad.flags, "writeable", True) and sys.getrefcount(owner) <= 3
 
     def _store_grad(self, tensor: Tensor, grad) -> None:
         """Add into `.grad` as torch does: in place when possible, never aliasing another's array."""

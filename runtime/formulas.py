@@ -245,8 +245,24 @@ def prod_backward(ops, grad, self, result, dim, keepdim):
     if not _any(self == 0):
         return grad * _restore_reduced(ops, result, shape, dims, keepdim) / self
     if ops.DIFFERENTIABLE:
-        raise NotImplementedError("double backward of prod through zero elements is not implemented")
+        return grad * _product_of_others(ops, self, dim)
     return grad * kernels.product_of_others(self, dim)
+
+
+def _product_of_others(ops, self, dim):
+    """kernels.product_of_others by differentiable ops (torch composes it of cumprods; here each
+    element's slice is copied with that element made 1, then multiplied out): a double backward
+    through zeros, where the quotient result / x cannot be used."""
+    x = ops.reshape(self, [-1]) if dim is None else self
+    ndim = _ndim(x)
+    axis = 0 if dim is None else dim % ndim
+    size = _shape(x)[axis]
+    eye = array_module(x._data).eye(size, dtype=bool).reshape((size,) + tuple(size if d == axis else 1
+                                                                               for d in range(ndim)))
+    copies = ops.where(make_tensor(eye), 1, ops.unsqueeze(x, 0))  # copies[i]: the slices, element i made 1
+    products = ops.prod_dim_int(copies, axis + 1)  # products[i]: element i's product of the others
+    order = list(range(1, axis + 1)) + [0] + list(range(axis + 1, ndim))
+    return ops.reshape(ops.permute(products, order), list(_shape(self)))
 
 
 def evenly_distribute_backward(ops, grad, self, result):
@@ -283,6 +299,10 @@ def var_backward(ops, grad, self, dim, correction, keepdim):
     count = math.prod(shape[d] for d in dims)
     correction = 1 if correction is None else correction
     grad = _restore_reduced(ops, grad, shape, dim, keepdim)
+    if (dim is None or not shape) and count <= correction:
+        # torch's: no degree of freedom left over everything gives an infinite slope, NaN where
+        # the input equals its mean (infinity times 0), whatever the sign of 2 / (n - correction)
+        return grad * ops.where(self == ops.mean_default(self), math.nan, math.inf)
     scale = 2 / (count - correction) if count != correction else math.inf  # torch's division, by zero too
     return grad * scale * (self - ops.mean_dim(self, dims, True))
 
@@ -330,6 +350,16 @@ def cumsum_backward(ops, grad, dim):
 
 
 # ---- shape and indexing ------------------------------------------------------------------------
+
+def as_strided_scatter_self_backward(ops, grad, src, size, stride, storage_offset):
+    """The base's gradient without the written part. torch's CopySlices first copies the written
+    part's gradient back through the view: a view whose elements share memory (a write through an
+    expanded tensor) cannot take that copy, and torch refuses there."""
+    if any(step == 0 and n > 1 for n, step in zip(size, stride)):
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                           "single memory location. Please clone() the tensor before performing the operation.")
+    return ops._as_strided_scatter(grad, ops.zeros_like(src), size, stride, storage_offset)
+
 
 def cat_backward(ops, grad, shapes, dim):
     """One slice of the gradient per input of cat (1-D empties, skipped by cat, get empties)."""

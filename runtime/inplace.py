@@ -15,7 +15,7 @@ import numpy as np
 
 from . import namespaces
 from .backends import array_module
-from .dtypes import scalar_type_name
+from .dtypes import can_cast, scalar_type_name
 from .grad_mode import STATE, no_grad
 from .node import SavedOutput
 from .tensor import LEAF_INPLACE_MESSAGE, Tensor, make_tensor, refresh_view, requires_grad, set_view_refresher
@@ -26,6 +26,7 @@ WRITES_SHARED_LOCATIONS = frozenset({"fill", "zero", "masked_fill", "index_put"}
 
 
 def inplace(self: Tensor, op, *args, casting: str = "same_kind", **kwargs) -> Tensor:
+    check_no_internal_overlap(self._data, op.__name__)  # torch's first check, before any dtype's
     if op.__name__ != "fill":  # fill_ reads its value as a number; index_put_ refuses any shared memory
         check_no_partial_overlap(self, *args, *kwargs.values(), full=op.__name__ == "index_put")
     base = self._base
@@ -37,6 +38,18 @@ def inplace(self: Tensor, op, *args, casting: str = "same_kind", **kwargs) -> Te
         write(self, result._data, op, casting)
         return self
     check_graph_inplace(self)
+    if self._data.dtype.kind == "f":
+        return _recorded_write(self, base, op, args, kwargs, casting)
+    # an integral self that requires grad (a fill_ from a tensor that does leaves one): torch
+    # rebases its history, where an out-of-place op refuses to record an integral result
+    STATE.integral_in_place = True
+    try:
+        return _recorded_write(self, base, op, args, kwargs, casting)
+    finally:
+        STATE.integral_in_place = False
+
+
+def _recorded_write(self: Tensor, base, op, args, kwargs, casting: str) -> Tensor:
     result = op(self, *args, **kwargs)
     _check_write(self, result._data, op, casting)  # before any history changes
     node = result.grad_fn
@@ -93,7 +106,7 @@ def check_graph_inplace(self: Tensor) -> None:
     if base is not None:
         if self._view_meta.creation != "default":
             raise RuntimeError(view_rebase_message(self, indirect=False))
-        if self._requires_grad and base.grad_fn is None:
+        if requires_grad(self) and base.grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     elif self._requires_grad and self.grad_fn is None:
         raise RuntimeError(LEAF_INPLACE_MESSAGE)
@@ -210,14 +223,19 @@ OVERLAP_MESSAGE = ("unsupported operation: more than one element of the written-
                    "location. Please clone() the tensor before performing the operation.")
 
 
-def writable(self: Tensor, shared_ok: bool = False):
+def check_no_internal_overlap(target, op_name: str) -> None:
+    """torch refuses to write where several elements share a location (an expanded tensor), except
+    by the ops that write one value to all of them (WRITES_SHARED_LOCATIONS)."""
+    if 0 in target.strides and op_name not in WRITES_SHARED_LOCATIONS and target.size and any(
+            s == 0 and n > 1 for s, n in zip(target.strides, target.shape)):
+        raise RuntimeError(OVERLAP_MESSAGE)
+
+
+def writable(self: Tensor):
     """The array an in-place op writes: the tensor's own, or, for a view of an expanded tensor
     (read-only in numpy, so that nothing writes through it by accident), a writable alias of the
-    same memory; torch refuses a write where several elements share a location (shared_ok: the
-    op writes one value to all of them, which torch allows)."""
+    same memory."""
     target = self._data
-    if not shared_ok and target.size and any(s == 0 and n > 1 for s, n in zip(target.strides, target.shape)):
-        raise RuntimeError(OVERLAP_MESSAGE)
     if type(target) is not np.ndarray or target.flags.writeable:  # (cupy arrays are always writable)
         return target
     owner = target
@@ -230,12 +248,13 @@ def writable(self: Tensor, shared_ok: bool = False):
 
 
 def _check_write(self: Tensor, data, op, casting: str) -> None:
+    """casting: "unsafe" (copy_ casts anything), or torch's in-place rule (dtypes.can_cast)."""
     name = getattr(op, "__name__", "op")
     target = self._data
     if np.broadcast_shapes(data.shape, target.shape) != target.shape:
         raise RuntimeError(f"{name}_(): output with shape {list(target.shape)} doesn't match the broadcast shape "
                            f"{list(np.broadcast_shapes(data.shape, target.shape))}")
-    if not np.can_cast(data.dtype, target.dtype, casting):
+    if casting != "unsafe" and not can_cast(data.dtype, target.dtype):
         raise RuntimeError(f"{name}_(): result type {cast_name(data.dtype)} can't be cast to the desired output "
                            f"type {cast_name(target.dtype)}")
 
@@ -243,7 +262,8 @@ def _check_write(self: Tensor, data, op, casting: str) -> None:
 def write(self: Tensor, data, op, casting: str) -> None:
     _check_write(self, data, op, casting)
     name = getattr(op, "__name__", "op")
-    out = writable(self, name in WRITES_SHARED_LOCATIONS)
+    check_no_internal_overlap(self._data, name)
+    out = writable(self)
     if out.size and 0 in out.strides:  # locations shared by several elements: write only what changes
         data = array_module(out).broadcast_to(data, out.shape)  # (a masked_fill writes its mask's elements only)
         changed = data != out

@@ -135,8 +135,12 @@ class Node:
         )
 
     def saved_output(self, saved: SavedOutput):
-        """A saved output as a Tensor whose grad_fn is this node, for the differentiable form."""
-        tensor = make_tensor(saved._data, True, self)
+        """A saved output as a Tensor whose grad_fn is this node, for the differentiable form (an
+        integral one, as max's indices, is no differentiable output: it has none)."""
+        if saved._data.dtype.kind != "f":
+            tensor = make_tensor(saved._data)
+        else:
+            tensor = make_tensor(saved._data, True, self)
         tensor._vc = saved._vc
         return tensor
 

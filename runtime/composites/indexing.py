@@ -78,9 +78,9 @@ def setitem(self: Tensor, index, value) -> None:
     copy_ of value into it (fill_ with a 0-d value of another shape), or index_put_ with the
     advanced part (values of x's dtype; a repeated position takes the last value). A number is
     first a 0-d tensor of x's dtype. Writes through views rebase their base."""
-    target, advanced = _basic(self, index)
-    if not isinstance(value, Tensor):
+    if not isinstance(value, Tensor):  # (converted before the index is read, as torch's)
         value = make_tensor(np.asarray(checked_number(value, self._data.dtype)))
+    target, advanced = _basic(self, index)
     if all(a is None for a in advanced):
         if value._data.shape == target._data.shape:
             copy_(target, value)

@@ -59,14 +59,14 @@ def _check_indices(indices) -> None:
 def index(self, indices):
     """self[indices] with torch's (numpy's) advanced-indexing rules; None keeps a dim whole."""
     _check_indices(indices)
-    if self.size == 0:
-        indices = _in_bounds_of_empty(self, indices)
+    if self.size == 0:  # no element to read: torch checks no index against a dim of nonzero size
+        indices = _clipped(self, indices)
     return self[_numpy_index(indices)]
 
 
-def _in_bounds_of_empty(self, indices) -> tuple:
-    """An empty tensor has no element to read, so torch checks no index against a dim of nonzero
-    size (numpy does): those are clipped into range; a dim of size 0 still refuses any index."""
+def _clipped(self, indices) -> tuple:
+    """The indices clipped into range of the dims of nonzero size (where torch checks no bounds,
+    or only later than numpy would); a dim of size 0 still refuses any index."""
     xp = array_module(self)
     clipped, axis = [], 0
     for i in indices:
@@ -99,16 +99,12 @@ def index_put(self, indices, values, accumulate):
     """self with values written (or added) at indices; a repeated position takes the last value
     written, as torch's CPU kernel."""
     _check_indices(indices)
-    if self.size == 0:  # nothing to write: no index is checked but against a dim of size 0
-        _check_values_fit(values, self[_numpy_index(_in_bounds_of_empty(self, indices))].shape)
+    if self.size == 0 or (hasattr(values, "dtype") and values.dtype != self.dtype):
+        # torch checks the shapes first, then the dtypes, then the bounds (none of an empty self)
+        _check_values_fit(values, self[_numpy_index(_clipped(self, indices))].shape)
         _check_values_dtype(self, values)
-        return self.copy()
-    if hasattr(values, "dtype") and values.dtype != self.dtype:
-        try:  # torch checks the shapes first, then the dtypes, then the bounds
-            _check_values_fit(values, self[_numpy_index(indices)].shape)
-        except IndexError:
-            pass
-        _check_values_dtype(self, values)
+        if self.size == 0:
+            return self.copy()
     out = self.copy()
     xp = array_module(self)
     where = tuple(i if i is None or type(i) is type(self) else xp.asarray(i) for i in indices)  # lists: host arrays
@@ -117,8 +113,8 @@ def index_put(self, indices, values, accumulate):
             xp.add.at(out, _numpy_index(where), values)
         else:
             out[_numpy_index(where)] = values
-    except ValueError:
-        _check_values_fit(values, self[_numpy_index(indices)].shape)
+    except (ValueError, IndexError):  # a shape mismatch is torch's first error
+        _check_values_fit(values, self[_numpy_index(_clipped(self, indices))].shape)
         raise
     return out
 
@@ -182,11 +178,11 @@ def index_select(self, dim, index):
     if self.ndim == 0 and index.size != 1:
         raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index.size} value(s)")
     size = self.shape[axis] if self.ndim else 1
-    if size == 0 and index.size:
+    if self.ndim > 1 and size == 0 and index.size:
         raise RuntimeError("index_select(): self indexing axis dim should be positive")
     bad = (index < 0) | (index >= size)
     if bad.any():
-        if self.ndim > 1 and axis == 1:  # torch's kernel for dim 1 words it so
+        if self.ndim > 1 and (axis == 1 or self.size == 0):  # torch's kernel for dim 1 (and for an empty self) words it so
             raise RuntimeError(f"INDICES element is out of DATA bounds, id={int(index[bad].reshape(-1)[0])} "
                                f"axis_dim={size}")
         raise IndexError("index out of range in self")
@@ -293,9 +289,9 @@ def index_add(self, dim, index, source, alpha):
     if target.shape[:axis] + target.shape[axis + 1:] != values.shape[:axis] + values.shape[axis + 1:]:
         raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the specified dimension. "
                            f"Got self.shape = {list(self.shape)} source.shape = {list(source.shape)}")
-    if self.size and values.size:  # an empty input or source runs no kernel, so no index is checked
-        if self.ndim <= 1 and ((index < 0) | (index >= target.shape[axis])).any():
-            raise IndexError("index out of range in self")  # torch's loop over a vector says it so
+    if self.ndim <= 1 and index.size and ((index < 0) | (index >= target.shape[axis])).any():
+        raise IndexError("index out of range in self")  # torch's loop over a vector (even an empty one) says it so
+    if self.size and values.size:  # else no kernel runs, so no index is checked
         _check_bounds(index, target.shape[axis], axis)
     if not target.size:
         return target.reshape(self.shape)
@@ -356,11 +352,18 @@ def flip(self, dims):
 
 
 def roll(self, shifts, dims):
+    """torch's checks in its order: an empty tensor is copied before any dim is read."""
     xp = array_module(self)
-    if dims and self.ndim == 0:
-        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
-    if not dims:
+    if not shifts:
+        raise RuntimeError("`shifts` required")
+    if not dims and len(shifts) == 1:
         return xp.roll(self.reshape(-1), shifts[0]).reshape(self.shape)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    if self.size == 0:
+        return self.copy()
+    if self.ndim == 0:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
     return xp.roll(self, shifts, axis=tuple(wrap_dim(d, self.ndim) for d in dims))
 
 

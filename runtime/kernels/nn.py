@@ -327,11 +327,11 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
 
 def binary_cross_entropy(self, target, weight, reduction):
     xp = array_module(self)
-    if target.dtype != self.dtype:
-        raise RuntimeError(f"Found dtype {scalar_type_name(target.dtype)} but expected {scalar_type_name(self.dtype)}")
-    if target.shape != self.shape:
+    if target.shape != self.shape:  # (torch's Python wrapper checks it, before the kernel's dtype check)
         raise ValueError(f"Using a target size ({list(target.shape)}) that is different to the input size "
                          f"({list(self.shape)}) is deprecated. Please ensure they have the same size.")
+    if target.dtype != self.dtype:
+        raise RuntimeError(f"Found dtype {scalar_type_name(target.dtype)} but expected {scalar_type_name(self.dtype)}")
     if not xp.all((self >= 0) & (self <= 1)):  # a NaN is out of range too
         raise RuntimeError("all elements of input should be between 0 and 1")
     # torch clamps the logs at -100 so that 0 and 1 give finite losses
