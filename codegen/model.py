@@ -60,6 +60,32 @@ class Derivative:
 
 
 @dataclass(frozen=True)
+class RowStatement:
+    """One statement `target = expression` of a `rows:` program."""
+
+    target: str
+    tree: ast.expr
+    text: str
+    where: Where
+
+
+@dataclass(frozen=True)
+class RowsDecl:
+    """An entry's `rows:` key: its row kernel on cuda, as written (codegen/rows.py analyzes it)."""
+
+    along: ast.expr  # the dim the rows run along: a formula over arguments and their metadata
+    along_where: Where
+    when: ast.expr | None  # the condition under which the kernel applies (else the array kernel runs)
+    when_where: Where | None
+    over: str | None  # the tensor whose shape the rows divide (default: the first tensor argument)
+    per_row: tuple[str, ...]  # tensors with one value per row (the shape without the `along` dim)
+    per_index: tuple[str, ...]  # tensors with one value per position along the row
+    check: str | None  # a kernel-module function run first with the op's arguments: its checks
+    statements: tuple[RowStatement, ...]
+    where: Where
+
+
+@dataclass(frozen=True)
 class Entry:
     schema: Schema
     where: Where
@@ -80,6 +106,7 @@ class Entry:
     variants: tuple[str, ...] | None  # as declared (`variants:`), on the first overload of its base only
     variants_where: Where | None
     usage: Usage  # what all its formulas read together: what its node saves
+    rows: RowsDecl | None = None  # its row kernel on cuda (codegen/rows.py)
 
     @property
     def differentiable(self) -> bool:
@@ -232,6 +259,7 @@ class Spec:
     ops: tuple[OpPlan, ...]  # Tensor ops, one per entry
     array_ops: tuple[OpPlan, ...]  # array ops, one per entry
     kernels: object  # codegen.cuda.Analysis: the fused kernels
+    rows: object  # codegen.rows.RowsAnalysis: the row kernels
 
     def overloads(self, base: str) -> tuple[Entry, ...]:
         return self.by_base.get(base, ())

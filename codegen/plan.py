@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 
-from . import cuda, formula
+from . import cuda, formula, rows
 from .model import (Bindings, Composite, Entry, Form, NodePlan, OpPlan, Record, SavedInput, Spec, TensorArgument)
 from .schema import Argument, Schema
 
@@ -27,7 +27,8 @@ def build(path: str, entries: tuple[Entry, ...], composites: tuple[Composite, ..
                   for entry in entries if entry.differentiable)
     ops = tuple(_op(entry, saved.get(entry.node_name)) for entry in entries)
     array_ops = tuple(_op(entry, array=True) for entry in entries)
-    return Spec(path, entries, composites, context, by_base, bindings, nodes, ops, array_ops, kernels)
+    row_kernels = rows.analyze(entries, context, by_base, kernels.fallbacks)
+    return Spec(path, entries, composites, context, by_base, bindings, nodes, ops, array_ops, kernels, row_kernels)
 
 
 # ---- nodes -------------------------------------------------------------------------------------
@@ -162,6 +163,8 @@ def _compute(entry: Entry, arrays: dict[str, str]) -> tuple[str, bool]:
         uses_xp = any(isinstance(n, ast.Name) and n.id == "xp" for n in ast.walk(tree))
         return ast.unparse(tree), uses_xp
     args = ", ".join(arrays.get(a.name, a.name) for a in schema.arguments)
+    if entry.rows is not None:  # its row kernel where that applies, else the array kernel (rows.py)
+        return f"R.{entry.function_name}({args})", False
     return f"K.{entry.kernel}({args})", False
 
 

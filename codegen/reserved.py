@@ -25,7 +25,7 @@ import keyword
 from pathlib import Path
 
 IN_OPS = frozenset({
-    "B", "K", "NO_EDGE", "STATE", "SavedOutput", "Tensor", "DIFFERENTIABLE", "any_requires_grad", "array_module",
+    "B", "K", "R", "NO_EDGE", "STATE", "SavedOutput", "Tensor", "DIFFERENTIABLE", "any_requires_grad", "array_module",
     "array_types", "as_device", "device_of", "dispatch", "dtypes", "edge", "factories", "gradspec_kernels",
     "index_list", "inplace",
     "int_arg", "int_list", "make_tensor", "new_zeros", "optional_tensor_data", "promote", "requires_grad",
@@ -34,7 +34,7 @@ IN_OPS = frozenset({
     "broadcast_error", "error", "ValueError",
 })
 IN_NODES = frozenset({
-    "A", "H", "T", "Node", "array_module", "data_of", "fused", "launch", "grad", "grads", "xp", "tuple", "type",
+    "A", "H", "R", "T", "Node", "array_module", "data_of", "fused", "launch", "grad", "grads", "xp", "tuple", "type",
 })
 LANGUAGE = frozenset({"grad", "grads", "grad_input_mask", "result", "xp"})
 # Attributes the generated node classes define beside Node's.

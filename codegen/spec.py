@@ -17,10 +17,12 @@ from typing import Mapping
 import yaml
 
 from . import formula, plan, reserved, source
-from .model import Bindings, Composite, Derivative, Entry, Spec, SpecError, SpecText, Where, frozen_mapping
+from .model import (Bindings, Composite, Derivative, Entry, RowsDecl, RowStatement, Spec, SpecError, SpecText, Where,
+                    frozen_mapping)
 from .schema import Schema, SchemaError, parse_schema
 
-ENTRY_KEYS = {"name", "forward", "kernel", "output_differentiability", "test", "dtype", "inplace", "variants"}
+ENTRY_KEYS = {"name", "forward", "kernel", "output_differentiability", "test", "dtype", "inplace", "variants", "rows"}
+ROWS_KEYS = {"along", "do", "when", "over", "per_row", "per_index", "check"}
 COMPOSITE_KEYS = {"composite", "variants"}
 VARIANTS = ("function", "method")  # where a name is bound: gradspec.NAME, Tensor.NAME
 PROMOTIONS = {"common", "float"}
@@ -58,6 +60,7 @@ class _Draft:
     inplace: bool = False
     variants: tuple[str, ...] | None = None
     variants_where: Where | None = None
+    rows: RowsDecl | None = None
 
     def formula_for(self, name: str) -> _DraftDerivative | None:
         return next((d for d in self.derivatives if name in d.inputs), None)
@@ -228,12 +231,72 @@ def _load_key(entry: _Draft, path: str, key: str, key_node: yaml.Node, value_nod
     elif key == "variants":
         entry.variants = _variants(path, value_node, label)
         entry.variants_where = _where(path, key_node, label)
+    elif key == "rows":
+        entry.rows = _load_rows(entry, path, key_node, value_node)
     elif key == "result":
         raise _at(path, key_node, "forward-mode formulas ('result:') are not supported yet", label)
     elif key in ENTRY_KEYS:
         raise _at(path, key_node, f"unexpected value for {key!r}", label)
     else:
         _load_derivative(entry, path, key, key_node, value_node)
+
+
+def _load_rows(entry: _Draft, path: str, key_node: yaml.Node, node: yaml.Node) -> RowsDecl:
+    """`rows:`, the op's row kernel on cuda (codegen/rows.py checks what the formulas say)."""
+    label = entry.schema.full_name
+    if not isinstance(node, yaml.MappingNode):
+        raise _at(path, node, f"rows: is a mapping with the keys {', '.join(sorted(ROWS_KEYS))}", label)
+    items = _items(path, node)
+    unknown = sorted(set(items) - ROWS_KEYS)
+    if unknown:
+        raise _at(path, items[unknown[0]][0], f"unknown key {unknown[0]!r} in rows: (known: {sorted(ROWS_KEYS)})",
+                  label)
+    for required in ("along", "do"):
+        if required not in items:
+            raise _at(path, key_node, f"rows: needs '{required}:'", label)
+
+    def expression(key: str) -> tuple[ast.expr, Where] | tuple[None, None]:
+        if key not in items:
+            return None, None
+        value = items[key][1]
+        if not isinstance(value, yaml.ScalarNode):
+            raise _at(path, value, f"rows: {key}: takes a formula (a string)", label)
+        where = _where(path, value, label)
+        return _parse(SpecText(value.value), where), where
+
+    def names(key: str) -> tuple[str, ...]:
+        if key not in items:
+            return ()
+        value = items[key][1]
+        if not isinstance(value, yaml.SequenceNode) or not all(
+                isinstance(n, yaml.ScalarNode) and n.value.isidentifier() for n in value.value):
+            raise _at(path, value, f"rows: {key}: is a list of names", label)
+        return tuple(n.value for n in value.value)
+
+    along, along_where = expression("along")
+    when, when_where = expression("when")
+    scalars = {}
+    for key in ("over", "check"):
+        value = items.get(key, (None, None))[1]
+        if value is not None and not (isinstance(value, yaml.ScalarNode) and value.value.isidentifier()):
+            raise _at(path, value, f"rows: {key}: takes a name", label)
+        scalars[key] = None if value is None else str(value.value)
+    do = items["do"][1]
+    if not isinstance(do, yaml.SequenceNode) or not do.value:
+        raise _at(path, do, "rows: do: is a list of statements `name = expression`", label)
+    statements = []
+    for item in do.value:
+        text = SpecText(item.value) if isinstance(item, yaml.ScalarNode) else ""
+        where = _where(path, item, label)
+        target, _, expr = text.partition("=")
+        target = target.strip()
+        if not target.isidentifier() or not expr.strip() or expr.startswith("="):
+            raise _at(path, item, f"a statement of rows: do: is `name = expression`, not {text!r}", label)
+        offset = len(text) - len(expr.lstrip())
+        statements.append(RowStatement(target, _parse(SpecText(expr), Where(where.path, where.line, where.col + offset,
+                                                                             label)), SpecText(text), where))
+    return RowsDecl(along, along_where, when, when_where, scalars["over"], names("per_row"), names("per_index"),
+                    scalars["check"], tuple(statements), _where(path, key_node, label))
 
 
 def _load_derivative(entry: _Draft, path: str, key: str, key_node: yaml.Node, value_node: yaml.Node) -> None:
@@ -499,4 +562,4 @@ def _freeze(draft: _Draft, node_name: str, function_name: str, context: formula.
                  draft.forward_where, draft.kernel, draft.kernel_where, derivatives,
                  frozenset(draft.non_differentiable), frozenset(draft.not_implemented),
                  draft.output_differentiability, frozen_mapping(draft.test), draft.promotion, draft.inplace,
-                 draft.variants, draft.variants_where, usage)
+                 draft.variants, draft.variants_where, usage, draft.rows)

@@ -2,14 +2,15 @@
 
     python -m corpus [NAME ...] [-j N] [--record] [--against recorded|torch] [--verbose]
 
-Each script in corpus/scripts runs twice in its own process (corpus/run.py), in a fresh
-temporary folder holding the data files its header names. Its standard output under gradspec
+Each script is a recipe in corpus/recipes (corpus/upstream.py): a pinned upstream file and the
+edits made to it. It runs twice in its own process (corpus/run.py), in a fresh temporary folder
+holding the edited text and the data files its recipe names. Its standard output under gradspec
 is compared (corpus/compare.py) with torch's: the live torch run where torch is installed, else
 the output recorded from torch in corpus/expected/ (`--record` rewrites those recordings).
 The summary gives the pass count and, for each other script, its blocker: the error that
 stopped it under gradspec, or the first line where the two outputs part.
 
-A script's header may hold `# corpus:` lines, each `key=value`:
+A recipe may hold `corpus:` lines, each `key=value`:
     args=...      command-line arguments (the script's own options, to keep it small)
     data=a b:c    files or folders of corpus/data copied into its working folder (`b:c` copies b to c)
     ignore=REGEX  text masked in both outputs before comparing (a timing)
@@ -36,10 +37,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import upstream
 from .compare import first_mismatch, normalise
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = HERE / "scripts"
+RECIPES = HERE / "recipes"
 DATA = HERE / "data"
 EXPECTED = HERE / "expected"
 RUNNER = HERE / "run.py"
@@ -47,7 +49,7 @@ RUNNER = HERE / "run.py"
 
 @dataclass
 class Script:
-    path: Path
+    recipe: upstream.Recipe
     args: list[str] = field(default_factory=list)
     data: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
@@ -59,15 +61,13 @@ class Script:
 
     @property
     def name(self) -> str:
-        return self.path.stem
+        return self.recipe.name
 
     @classmethod
     def read(cls, path: Path) -> "Script":
-        script = cls(path)
-        for line in path.read_text().splitlines():
-            if not line.startswith("# corpus:"):
-                continue
-            key, _, value = line[len("# corpus:"):].strip().partition("=")
+        script = cls(upstream.Recipe.read(path))
+        for line in script.recipe.options:
+            key, _, value = line.strip().partition("=")
             if key == "args":
                 script.args = shlex.split(value)
             elif key == "data":
@@ -81,7 +81,7 @@ class Script:
             elif key == "slow":
                 script.slow = value.strip() == "true"
             else:
-                raise ValueError(f"{path.name}: unknown `# corpus:` key {key!r}")
+                raise ValueError(f"{path.name}: unknown `corpus:` key {key!r}")
         return script
 
 
@@ -102,7 +102,7 @@ class Run:
 
 
 def scripts(names: list[str] | None = None) -> list[Script]:
-    found = [Script.read(path) for path in sorted(SCRIPTS.glob("*.py"))]
+    found = [Script.read(path) for path in sorted(RECIPES.glob("*.txt"))]
     if names:
         found = [s for s in found if any(n in s.name for n in names)]
     return found
@@ -120,9 +120,15 @@ def run(script: Script, backend: str) -> Run:
             target = Path(folder) / (destination or source)
             target.parent.mkdir(parents=True, exist_ok=True)
             (shutil.copytree if (DATA / source).is_dir() else shutil.copy)(DATA / source, target)
+        for name, text in script.recipe.files().items():
+            (Path(folder) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(folder) / name).write_text(text)
+        path = Path(folder) / f"{script.name}.py"
+        env["CORPUS_FIRST"] = os.pathsep.join(str(Path(folder) / os.path.relpath(
+            first, Path(script.recipe.path).parent)) for first in script.recipe.first)
         start = time.perf_counter()
         try:
-            done = subprocess.run([sys.executable, str(RUNNER), backend, str(script.path), *script.args],
+            done = subprocess.run([sys.executable, str(RUNNER), backend, str(path), *script.args],
                                   cwd=folder, env=env, capture_output=True, text=True, timeout=script.timeout)
             code, out, err = done.returncode, done.stdout, done.stderr
         except subprocess.TimeoutExpired as expired:
@@ -151,10 +157,20 @@ def missing_modules(script: Script) -> list[str]:
     return [name for name in script.requires if importlib.util.find_spec(name) is None]
 
 
-def check(script: Script, against: str) -> Outcome:
+def unrunnable(script: Script) -> str:
+    """Why the script cannot run here (a module or its upstream text missing), or ''."""
     missing = missing_modules(script)
     if missing:
-        return Outcome(script, False, f"not run: needs {', '.join(missing)} (pip install -e '.[corpus]')", 0.0)
+        return f"not run: needs {', '.join(missing)} (pip install -e '.[corpus]')"
+    if not all(pinned.cached.exists() for pinned in script.recipe.pinned):
+        return "not run: upstream text not cached (python -m corpus --fetch)"
+    return ""
+
+
+def check(script: Script, against: str) -> Outcome:
+    reason = unrunnable(script)
+    if reason:
+        return Outcome(script, False, reason, 0.0)
     if against == "torch":
         reference = run(script, "torch")
         if reference.returncode != 0:
@@ -174,6 +190,9 @@ def check(script: Script, against: str) -> Outcome:
 
 
 def record(script: Script) -> str:
+    reason = unrunnable(script)
+    if reason:
+        return f"{script.name}: {reason}"
     reference = run(script, "torch")
     if reference.returncode != 0:
         return f"{script.name}: fails under torch: {reference.error}"
@@ -186,11 +205,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="run only the scripts whose names contain one of these")
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--record", action="store_true", help="rewrite corpus/expected from torch's runs")
+    parser.add_argument("--fetch", action="store_true",
+                        help="cache the scripts' upstream texts (from $GRADSPEC_CORPUS_MIRRORS or GitHub)")
     parser.add_argument("--against", choices=("torch", "recorded"),
                         help="compare with a live torch run (the default where torch is installed) "
                              "or with the recorded outputs")
     options = parser.parse_args(argv)
     chosen = scripts(options.names)
+    if options.fetch:
+        mirrors = os.environ.get("GRADSPEC_CORPUS_MIRRORS")
+        for script in chosen:
+            for pinned in script.recipe.pinned:
+                print(f"{script.name} {pinned.path}: {upstream.fetch(pinned, Path(mirrors) if mirrors else None)}")
+        return 0
     with ThreadPoolExecutor(options.jobs) as pool:
         if options.record:
             for line in pool.map(record, chosen):

@@ -8,6 +8,7 @@ script's folder of data as the working directory. Under `gradspec`, every `torch
 so a module gradspec lacks fails the way a missing torch module would. `corpus/shims` is put
 first on the path for both runs: it holds the stand-in torchvision (see its docstring).
 
+Files named in $CORPUS_FIRST (a recipe's `first:` data makers) run before it, in this process.
 Both runs start from the same seeds (torch, Python's random, numpy), since most scripts never
 seed and their numbers would otherwise differ from one torch run to the next.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.util
+import os
 import random
 import runpy
 import sys
@@ -58,6 +60,8 @@ def main(argv: list[str]) -> None:
     torch.manual_seed(SEED)
     random.seed(SEED)
     numpy.random.seed(SEED)
+    for first in filter(None, os.environ.get("CORPUS_FIRST", "").split(os.pathsep)):
+        runpy.run_path(first, run_name="__main__")  # a recipe's data maker (`first:`)
     sys.argv = [script, *args]
     runpy.run_path(script, run_name="__main__")
 

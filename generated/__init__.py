@@ -18,6 +18,7 @@ cuda.register_kernels(__file__, ("AddBackward0", "SubBackward0", "RsubBackward0"
     "Log1PBackward0", "Expm1Backward0", "Log2Backward0", "Log10Backward0", "RsqrtBackward0", "AsinBackward0",
     "AcosBackward0", "AtanBackward0", "SinhBackward0", "CoshBackward0", "ErfBackward0", "LeakyReluBackward0",
     "EluBackward0", "SiluBackward0", "SoftplusBackward0", "SoftplusBackwardBackward0", "HardtanhBackward0",
-    "WhereBackward0", "DotBackward0", "MaskedFillBackward0"))
+    "HardswishBackward0", "HardswishBackwardBackward0", "HardsigmoidBackward0", "WhereBackward0",
+    "DotBackward0", "MaskedFillBackward0"))
 
 __all__ = ["array_ops", "bindings", "functions", "nodes"]

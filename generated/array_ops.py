@@ -4,6 +4,7 @@
 formulas and the helpers in runtime/formulas.py call."""
 
 from gradspec.abi import kernels as K
+from . import rows as R
 from gradspec.abi import array_module, array_types, as_device, dispatch, dtypes, index_list, int_arg, int_list
 
 # Helpers in runtime/formulas.py ask this to tell the two namespaces apart, and use these factories.
@@ -140,6 +141,17 @@ def threshold_backward(grad_output, self, threshold):
 def abs(self):
     """abs(Tensor self) -> Tensor"""
     return K.abs(self)
+
+
+def round_default(self):
+    """round(Tensor self) -> Tensor"""
+    return K.round_half_even(self)
+
+
+def round_decimals(self, *, decimals):
+    """round.decimals(Tensor self, *, int decimals) -> Tensor"""
+    decimals = int_arg(decimals, "round", "decimals")
+    return K.round_half_even(self, decimals)
 
 
 def sign(self):
@@ -290,6 +302,22 @@ def hardtanh_backward(grad_output, self, min_val, max_val):
     """hardtanh_backward(Tensor grad_output, Tensor self, Scalar min_val, Scalar max_val) -> Tensor"""
     xp = array_module(grad_output)
     return xp.where(xp.logical_or(self <= min_val, self >= max_val), 0, grad_output)
+
+
+def hardswish(self):
+    """hardswish(Tensor self) -> Tensor"""
+    return K.hardswish(self)
+
+
+def hardswish_backward(grad_output, self):
+    """hardswish_backward(Tensor grad_output, Tensor self) -> Tensor"""
+    xp = array_module(grad_output)
+    return xp.where(self < -3, 0, xp.where(self <= 3, grad_output * (self / 3 + 0.5), grad_output))
+
+
+def hardsigmoid(self):
+    """hardsigmoid(Tensor self) -> Tensor"""
+    return K.hardsigmoid(self)
 
 
 def where(condition, self, other):
@@ -825,21 +853,21 @@ def _softmax(self, dim, half_to_float=False):
 def _log_softmax(self, dim, half_to_float=False):
     """_log_softmax(Tensor self, int dim, bool half_to_float=False) -> Tensor"""
     dim = int_arg(dim, "_log_softmax", "dim")
-    return K.log_softmax(self, dim, half_to_float)
+    return R._log_softmax(self, dim, half_to_float)
 
 
 def nll_loss_forward(self, target, weight, reduction, ignore_index):
     """nll_loss_forward(Tensor self, Tensor target, Tensor? weight, int reduction, int ignore_index) -> (Tensor output, Tensor total_weight)"""
     reduction = int_arg(reduction, "nll_loss_forward", "reduction")
     ignore_index = int_arg(ignore_index, "nll_loss_forward", "ignore_index")
-    return K.nll_loss_forward(self, target, weight, reduction, ignore_index)
+    return R.nll_loss_forward(self, target, weight, reduction, ignore_index)
 
 
 def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index, total_weight):
     """nll_loss_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight, int reduction, int ignore_index, Tensor total_weight) -> Tensor"""
     reduction = int_arg(reduction, "nll_loss_backward", "reduction")
     ignore_index = int_arg(ignore_index, "nll_loss_backward", "ignore_index")
-    return K.nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index, total_weight)
+    return R.nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index, total_weight)
 
 
 def binary_cross_entropy(self, target, weight=None, reduction=1):
@@ -1024,6 +1052,21 @@ _LERP_OVERLOADS = (
         ("self", "Tensor", False, False),
         ("end", "Tensor", False, False),
         ("weight", "Tensor", False, False),
+    )),
+)
+
+
+def round(*args, **kwargs):
+    return dispatch("round", _ROUND_OVERLOADS, args, kwargs, array_types())
+
+
+_ROUND_OVERLOADS = (
+    (round_default, (
+        ("self", "Tensor", False, False),
+    )),
+    (round_decimals, (
+        ("self", "Tensor", False, False),
+        ("decimals", "int", False, True),
     )),
 )
 

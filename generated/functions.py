@@ -7,6 +7,7 @@ This is also the namespace `T` that the differentiable form of every formula cal
 
 from gradspec.abi import backends as B
 from gradspec.abi import kernels as K
+from . import rows as R
 from gradspec.abi import (
     NO_EDGE,
     STATE,
@@ -61,6 +62,8 @@ from .nodes import (
     ReluBackward0,
     ThresholdBackwardBackward0,
     AbsBackward0,
+    RoundBackward0,
+    RoundBackward1,
     SignBackward0,
     ClampBackward0,
     ClampBackward1,
@@ -88,6 +91,9 @@ from .nodes import (
     SoftplusBackwardBackward0,
     HardtanhBackward0,
     HardtanhBackwardBackward0,
+    HardswishBackward0,
+    HardswishBackwardBackward0,
+    HardsigmoidBackward0,
     WhereBackward0,
     SumBackward0,
     SumBackward1,
@@ -203,6 +209,7 @@ __all__ = [
     "relu",
     "threshold_backward",
     "abs",
+    "round",
     "sign",
     "clamp",
     "clamp_min",
@@ -229,6 +236,9 @@ __all__ = [
     "softplus_backward",
     "hardtanh",
     "hardtanh_backward",
+    "hardswish",
+    "hardswish_backward",
+    "hardsigmoid",
     "where",
     "eq",
     "ne",
@@ -348,6 +358,7 @@ __all__ = [
     "sigmoid_",
     "relu_",
     "abs_",
+    "round_",
     "clamp_",
     "clamp_min_",
     "clamp_max_",
@@ -355,6 +366,8 @@ __all__ = [
     "elu_",
     "silu_",
     "hardtanh_",
+    "hardswish_",
+    "hardsigmoid_",
     "tril_",
     "triu_",
     "index_put_",
@@ -866,6 +879,41 @@ def abs(self):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.saved_versions = (version(node.self_),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def round_default(self):
+    """round(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "round", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    result = make_tensor(K.round_half_even(self_))
+    if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = RoundBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def round_decimals(self, *, decimals):
+    """round.decimals(Tensor self, *, int decimals) -> Tensor"""
+    self_ = tensor_data(self, "round", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    decimals = int_arg(decimals, "round", "decimals")
+    result = make_tensor(K.round_half_even(self_, decimals))
+    if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = RoundBackward1()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -1433,6 +1481,69 @@ def hardtanh_backward(grad_output, self, min_val, max_val):
         node.saved_versions = (version(node.self_),)
         node.max_val = max_val
         node.min_val = min_val
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def hardswish(self):
+    """hardswish(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "hardswish", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    result = make_tensor(K.hardswish(self_))
+    if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = HardswishBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(node.self_),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def hardswish_backward(grad_output, self):
+    """hardswish_backward(Tensor grad_output, Tensor self) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "hardswish_backward", "grad_output", 1)
+    self_ = tensor_data(self, "hardswish_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    xp = array_module(grad_output_)
+    try:
+        result = make_tensor(xp.where(self_ < -3, 0, xp.where(self_ <= 3, grad_output_ * (self_ / 3 + 0.5), grad_output_)))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = HardswishBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.grad_output_ = grad_output if requires_grad(self) else None
+        node.self_ = self
+        node.saved_versions = (version(node.grad_output_), version(node.self_))
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def hardsigmoid(self):
+    """hardsigmoid(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "hardsigmoid", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    result = make_tensor(K.hardsigmoid(self_))
+    if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = HardsigmoidBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(node.self_),)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -3196,7 +3307,7 @@ def _log_softmax(self, dim, half_to_float=False):
     if B.cuda_loaded:
         B.check_devices(self_)
     dim = int_arg(dim, "_log_softmax", "dim")
-    result = make_tensor(K.log_softmax(self_, dim, half_to_float))
+    result = make_tensor(R._log_softmax(self_, dim, half_to_float))
     if STATE.enabled and requires_grad(self):
         if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
@@ -3221,7 +3332,7 @@ def nll_loss_forward(self, target, weight, reduction, ignore_index):
     reduction = int_arg(reduction, "nll_loss_forward", "reduction")
     ignore_index = int_arg(ignore_index, "nll_loss_forward", "ignore_index")
     try:
-        output_, total_weight_ = K.nll_loss_forward(self_, target_, weight_, reduction, ignore_index)
+        output_, total_weight_ = R.nll_loss_forward(self_, target_, weight_, reduction, ignore_index)
     except ValueError as error:
         raise broadcast_error(error, self_, target_, weight_) from None
     output = make_tensor(output_)
@@ -3256,7 +3367,7 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
     reduction = int_arg(reduction, "nll_loss_backward", "reduction")
     ignore_index = int_arg(ignore_index, "nll_loss_backward", "ignore_index")
     try:
-        result = make_tensor(K.nll_loss_backward(grad_output_, self_, target_, weight_, reduction, ignore_index, total_weight_))
+        result = make_tensor(R.nll_loss_backward(grad_output_, self_, target_, weight_, reduction, ignore_index, total_weight_))
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_, target_, weight_, total_weight_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self) or requires_grad(weight)):
@@ -3919,6 +4030,25 @@ _LERP_OVERLOADS = (
 )
 
 
+def round(*args, **kwargs):
+    """One of:
+    round(Tensor self) -> Tensor
+    round.decimals(Tensor self, *, int decimals) -> Tensor
+    """
+    return dispatch("round", _ROUND_OVERLOADS, args, kwargs, (Tensor,))
+
+
+_ROUND_OVERLOADS = (
+    (round_default, (
+        ("self", "Tensor", False, False),
+    )),
+    (round_decimals, (
+        ("self", "Tensor", False, False),
+        ("decimals", "int", False, True),
+    )),
+)
+
+
 def clamp(*args, **kwargs):
     """One of:
     clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor
@@ -4217,6 +4347,11 @@ def abs_(self, *args, **kwargs):
     return inplace(self, abs, *args, **kwargs)
 
 
+def round_(self, *args, **kwargs):
+    """round in place: the result written into self, its node made self's history."""
+    return inplace(self, round, *args, **kwargs)
+
+
 def clamp_(self, *args, **kwargs):
     """clamp in place: the result written into self, its node made self's history."""
     return inplace(self, clamp, *args, **kwargs)
@@ -4250,6 +4385,16 @@ def silu_(self, *args, **kwargs):
 def hardtanh_(self, *args, **kwargs):
     """hardtanh in place: the result written into self, its node made self's history."""
     return inplace(self, hardtanh, *args, **kwargs)
+
+
+def hardswish_(self, *args, **kwargs):
+    """hardswish in place: the result written into self, its node made self's history."""
+    return inplace(self, hardswish, *args, **kwargs)
+
+
+def hardsigmoid_(self, *args, **kwargs):
+    """hardsigmoid in place: the result written into self, its node made self's history."""
+    return inplace(self, hardsigmoid, *args, **kwargs)
 
 
 def tril_(self, *args, **kwargs):

@@ -11,7 +11,7 @@ kernels (cupy's) calls it with its launcher, one launch for all the input gradie
 from gradspec.abi import formulas as H
 from gradspec.abi import Node, array_module, data_of
 
-from . import array_ops as A
+from . import array_ops as A, rows as R
 
 # The Tensor ops (functions.py), which the differentiable forms call: set by this package's
 # __init__, since functions.py imports this module (ops record these nodes) and so this module
@@ -900,6 +900,40 @@ class AbsBackward0(Node):
         grad = grads[0]
         self_ = self.self_
         return (grad * T.sign(self_),)
+
+
+class RoundBackward0(Node):
+    """derivatives.yaml: round(Tensor self) -> Tensor
+
+      self: zeros_like(grad)
+    """
+
+    __slots__ = ()
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (H.zeros_like(A, grad),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (H.zeros_like(T, grad),)
+
+
+class RoundBackward1(Node):
+    """derivatives.yaml: round.decimals(Tensor self, *, int decimals) -> Tensor
+
+      self: zeros_like(grad)
+    """
+
+    __slots__ = ()
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (H.zeros_like(A, grad),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (H.zeros_like(T, grad),)
 
 
 class SignBackward0(Node):
@@ -1823,6 +1857,120 @@ class HardtanhBackwardBackward0(Node):
             T.hardtanh_backward(grad, self_, self.min_val, self.max_val) if need_grad_output else None,
             H.zeros_like(T, grad) if need_self else None,
         )
+
+
+class HardswishBackward0(Node):
+    """derivatives.yaml: hardswish(Tensor self) -> Tensor
+
+      self: hardswish_backward(grad, self)
+    """
+
+    __slots__ = ("self_",)
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        xp = array_module(grad)
+        return (xp.where(self_ < -3, 0, xp.where(self_ <= 3, grad * (self_ / 3 + 0.5), grad)),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("HardswishBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (T.hardswish_backward(grad, self_),)
+
+
+class HardswishBackwardBackward0(Node):
+    """derivatives.yaml: hardswish_backward(Tensor grad_output, Tensor self) -> Tensor
+
+      grad_output: hardswish_backward(grad, self)
+      self: grad * grad_output / 3 * (self > -3) * (self < 3)
+    """
+
+    __slots__ = ("grad_output_", "self_")
+    saved_slots = ("grad_output_", "self_")
+    saved_names = ("grad_output", "self")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        xp = array_module(grad)
+        return (
+            xp.where(self_ < -3, 0, xp.where(self_ <= 3, grad * (self_ / 3 + 0.5), grad)) if need_grad_output else None,
+            grad * grad_output / 3 * (self_ > -3) * (self_ < 3) if need_self else None,
+        )
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        fused = launch("HardswishBackwardBackward0", grad, (grad_output, self_), (), (need_grad_output, need_self))
+        if fused is None:
+            return None
+        return fused
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = self.grad_output_
+        self_ = self.self_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            T.hardswish_backward(grad, self_) if need_grad_output else None,
+            grad * grad_output / 3 * (self_ > -3) * (self_ < 3) if need_self else None,
+        )
+
+
+class HardsigmoidBackward0(Node):
+    """derivatives.yaml: hardsigmoid(Tensor self) -> Tensor
+
+      self: grad * (self > -3) * (self < 3) / 6
+    """
+
+    __slots__ = ("self_",)
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        return (grad * (self_ > -3) * (self_ < 3) / 6,)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        self_ = data_of(self.self_)
+        fused = launch("HardsigmoidBackward0", grad, (self_,), (), (True,))
+        if fused is None:
+            return None
+        return fused
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        self_ = self.self_
+        return (grad * (self_ > -3) * (self_ < 3) / 6,)
 
 
 class WhereBackward0(Node):
@@ -3496,6 +3644,12 @@ class SoftmaxBackward0(Node):
         result = self.result_._data
         return (result * (grad - A.sum(grad * result, [self.dim], True)),)
 
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        return R.SoftmaxBackward0(grad, result, self.dim)
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -3521,6 +3675,12 @@ class LogSoftmaxBackward0(Node):
         result = self.result_._data
         xp = array_module(grad)
         return (grad - xp.exp(result) * A.sum(grad, [self.dim], True),)
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        result = self.result_._data
+        return R.LogSoftmaxBackward0(grad, result, self.dim)
 
     def apply_differentiable(self, grads):
         self.check_saved()

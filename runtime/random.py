@@ -86,6 +86,10 @@ class Generator:
         self.device = "cpu"
         self.manual_seed(_FRESH_GENERATOR_SEED)
 
+    def __repr__(self) -> str:
+        """torch's: notebooks display the generator a cell ends with (makemore's `torch.manual_seed(42)`)."""
+        return f"<torch._C.Generator object at {id(self):#x}>"
+
     def manual_seed(self, seed):
         seed = int(seed)
         if not -(1 << 63) <= seed <= _UINT64_MASK:

@@ -201,6 +201,12 @@ class Tensor:
     def is_cuda(self) -> bool:
         return self.device.type == "cuda"
 
+    # The other device types torch names: scripts test them to pick a code path (dcgan's is_xpu).
+    is_cpu = property(lambda self: self.device.type == "cpu")
+    is_xpu = property(lambda self: False)
+    is_mps = property(lambda self: False)
+    is_meta = property(lambda self: False)
+
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
 

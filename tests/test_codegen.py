@@ -744,11 +744,11 @@ def test_spec_without_differentiable_entries_generates_valid_python(tmp_path):
 
 
 def test_generated_sources_compile(tmp_path):
-    """Every generated Python module compiles (generated/ also holds the CUDA sources backward.cu
-    and backward.cuh, which are not Python)."""
+    """Every generated Python module compiles (generated/ also holds the CUDA sources backward.cu,
+    backward.cuh and rows.cu, which are not Python)."""
     files = generate(tmp_path, UNARY)
     python = sorted(name for name in files if name.endswith(".py"))
-    assert python == ["__init__.py", "array_ops.py", "bindings.py", "functions.py", "nodes.py"]
-    assert {"backward.cu", "backward.cuh"} <= set(files)
+    assert python == ["__init__.py", "array_ops.py", "bindings.py", "functions.py", "nodes.py", "rows.py"]
+    assert {"backward.cu", "backward.cuh", "rows.cu"} <= set(files)
     for name in python:
         compile(files[name], name, "exec")

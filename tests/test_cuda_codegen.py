@@ -155,6 +155,8 @@ def test_elementwise_nodes_declare_their_kernel_and_apply_holds_formulas_only():
             fused_text = ast.unparse(fused)
             assert f"fused = launch('{entry.node_name}', grad," in fused_text
             assert fused_text.count("launch(") == 1  # one launch computes every needed gradient
+        elif entry.node_name in SPEC.rows.backward:  # a row kernel (codegen/rows.py)
+            assert ast.unparse(fused).endswith(f"return R.{entry.node_name}(grad, result, self.dim)")
         else:
             assert fused is None
 

@@ -108,7 +108,8 @@ def test_the_rules_compile_to_the_committed_files():
 def test_a_training_step_reads_nothing_back_to_the_host():
     """The MLP batch-64 SGD-momentum step (bench/bench_cuda.py --counts): no device-to-host copy
     (torch checks targets on the device too), and no more launches than counted when this was
-    written (issue 11: 87 before; torch launches 31)."""
+    written (issue 11: 87 before, 47 with the fused optimizer step; torch launches 31): log_softmax,
+    nll_loss and their backward are one row kernel each (generated/rows.cu), the same on every cupy."""
     if not _emulated():
         pytest.skip("counted on the emulated device")
     from gradspec import emulated_cuda
@@ -126,4 +127,4 @@ def test_a_training_step_reads_nothing_back_to_the_host():
         optimizer.zero_grad()
     counted = emulated_cuda.since(before)
     assert counted["device_to_host"] == 0 and counted["host_to_device"] == 0, counted["kernels"]
-    assert counted["launches"] <= 46, counted["kernels"]
+    assert counted["launches"] <= 25, counted["kernels"]

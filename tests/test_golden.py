@@ -77,11 +77,11 @@ def test_golden_check_mode_passes():
 
 
 def test_golden_output_is_valid_python():
-    """Every generated Python module compiles; backward.cu and backward.cuh are CUDA sources."""
+    """Every generated Python module compiles; backward.cu, backward.cuh and rows.cu are CUDA sources."""
     files = _generate()
     python = [name for name in files if name.endswith(".py")]
-    assert sorted(python) == ["__init__.py", "array_ops.py", "bindings.py", "functions.py", "nodes.py"]
-    assert sorted(set(files) - set(python)) == ["backward.cu", "backward.cuh"]
+    assert sorted(python) == ["__init__.py", "array_ops.py", "bindings.py", "functions.py", "nodes.py", "rows.py"]
+    assert sorted(set(files) - set(python)) == ["backward.cu", "backward.cuh", "rows.cu"]
     for name in python:
         compile(files[name], f"golden/{name}", "exec")
 

@@ -11,7 +11,7 @@ Layers, lowest first (docs/decisions.md, "Layers"):
 2. gradspec.abi: the one module generated code imports;
 3. gradspec.generated: written by codegen;
 4. API: gradspec.api (binds what derivatives.yaml declares) and composites/;
-5. library: nn/, optim/, utils/, vision/, models/, serialization (and atomic_write, its files, and
+5. library: nn/, optim/, utils/, vision/, models/, onnx, serialization (and atomic_write, its files, and
    torch_format and safe_pickle, torch's files);
 6. the package and its programs: gradspec/__init__ (collects names), train, demo, examples/.
 
@@ -52,7 +52,7 @@ LAYERS = (  # (name, module prefixes): a module belongs to the first layer with 
     ("generated", ("generated",)),
     ("api", ("api", "composites")),
     ("library", ("nn", "optim", "utils", "vision", "models", "serialization", "atomic_write", "torch_format",
-                 "safe_pickle")),
+                 "safe_pickle", "onnx")),
     ("package", ("", "train", "demo", "examples")),
 )
 APART = "gradspec.codegen"

@@ -663,3 +663,35 @@ def test_no_warnings_from_plain_use():
         warnings.simplefilter("error")
         model = make_quickstart(rt, 64)
         model(rt.randn(2, 64)).sum().backward()
+
+
+_RNG = np.random.default_rng(7)
+_SCORES = _RNG.standard_normal((4, 3)).astype(np.float32)
+_PROBS = _RNG.uniform(0.1, 0.9, (4, 3)).astype(np.float32)
+_LABELS = np.array([0, 1, 2, 1])
+# float32 in, float32 out, on every numpy pyproject allows: numpy 1.26's where promoted a Python 0
+# with float32 to float64, which made nll_loss's value float64 there (CI's oldest numpy)
+FLOAT32_LOSSES = {
+    "cross_entropy": lambda x, p, y: F.cross_entropy(x, y),
+    "cross_entropy_probabilities": lambda x, p, y: F.cross_entropy(x, p),
+    "cross_entropy_smoothed": lambda x, p, y: F.cross_entropy(x, y, label_smoothing=0.1),
+    "nll_loss": lambda x, p, y: F.nll_loss(x, y),
+    "nll_loss_none": lambda x, p, y: F.nll_loss(x, y, reduction="none").sum(),
+    "nll_loss_ignore_index": lambda x, p, y: F.nll_loss(x, y, ignore_index=1),
+    "mse_loss": lambda x, p, y: F.mse_loss(x, p),
+    "l1_loss": lambda x, p, y: F.l1_loss(x, p),
+    "smooth_l1_loss": lambda x, p, y: F.smooth_l1_loss(x, p),
+    "binary_cross_entropy": lambda x, p, y: F.binary_cross_entropy(p, (p.detach() > 0.5).float()),
+    "binary_cross_entropy_with_logits": lambda x, p, y: F.binary_cross_entropy_with_logits(x, p.detach()),
+}
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", FLOAT32_LOSSES)
+def test_a_float32_loss_and_its_gradients_stay_float32(name, device):
+    x = rt.tensor(_SCORES, device=device, requires_grad=True)
+    p = rt.tensor(_PROBS, device=device, requires_grad=True)
+    loss = FLOAT32_LOSSES[name](x, p, rt.tensor(_LABELS, device=device))
+    loss.backward()
+    assert loss.dtype == rt.float32
+    assert all(t.grad.dtype == rt.float32 for t in (x, p) if t.grad is not None)

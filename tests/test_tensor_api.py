@@ -1,5 +1,7 @@
 """The tensor-level API the corpus of public scripts needs, compared with torch (issue 14 item 2)."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -210,3 +212,40 @@ def test_backends_flag_modules_import_as_submodules():
 
     assert importlib.import_module("gradspec.backends.cudnn") is gradspec.backends.cudnn
     assert gradspec.backends.mps.is_available() is False
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"bins": 7}, {"bins": 5, "density": True}, {"bins": 4, "range": (-1.0, 1.0)}])
+def test_histogram_counts_and_edges_match_torch(torch, kwargs):
+    values = np.random.RandomState(0).randn(300).astype(np.float32)
+    ours, theirs = gradspec.histogram(gradspec.tensor(values), **kwargs), torch.histogram(torch.tensor(values), **kwargs)
+    assert ours.hist.dtype == gradspec.float32 and ours.bin_edges.dtype == gradspec.float32
+    np.testing.assert_allclose(ours.hist.numpy(), theirs.hist.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours.bin_edges.numpy(), theirs.bin_edges.numpy(), rtol=1e-6, atol=1e-7)
+    hist, edges = gradspec.tensor(values).histogram(3)  # the method, unpacked as makemore unpacks it
+    assert hist.sum().item() == 300 and edges.shape == (4,)
+
+
+def test_histogram_refuses_integers_as_torch_does(torch):
+    with pytest.raises(RuntimeError, match="histogram"):
+        gradspec.histogram(gradspec.tensor([1, 2, 3]))
+    with pytest.raises(RuntimeError):
+        torch.histogram(torch.tensor([1, 2, 3]))
+
+
+def test_device_type_flags_match_torch(torch):
+    ours, theirs = gradspec.ones(2), torch.ones(2)
+    for flag in ("is_cpu", "is_cuda", "is_xpu", "is_mps", "is_meta"):
+        assert getattr(ours, flag) == getattr(theirs, flag), flag
+
+
+def test_onnx_imports_and_export_says_it_is_not_supported():
+    import gradspec.onnx
+
+    assert not gradspec.onnx.is_in_onnx_export()
+    with pytest.raises(NotImplementedError, match="torch.onnx.export"):
+        gradspec.onnx.export(gradspec.nn.Linear(2, 2), (gradspec.ones(1, 2),), "model.onnx")
+
+
+def test_generator_repr_is_torchs(torch):
+    pattern = r"<torch\._C\.Generator object at 0x[0-9a-f]+>"
+    assert re.fullmatch(pattern, repr(gradspec.manual_seed(1))) and re.fullmatch(pattern, repr(torch.manual_seed(1)))

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import precision
+from . import precision, row_kernels
 from .numpy_backend import NUMPY
 from .precision import cuda  # torch.backends.cuda (matmul.allow_tf32)
+from .row_kernels import RowProgram
 from .table import CPU, INSTALL_HINT, Backend, device, mixed_devices_error
 
 __all__ = ["CPU", "INSTALL_HINT", "Backend", "device", "mixed_devices_error", "register", "backend_of", "backward",
-           "precision", "cuda", "product_precision",
+           "precision", "cuda", "product_precision", "RowProgram", "runs_rows", "rows",
            "cupy", "cupyx", "check_devices", "follow", "use_device", "module_for", "array_module", "array_types",
            "device_of", "to_device"]
 
@@ -47,6 +48,17 @@ def backward(node, grads):
                 use_device(grad.device.id)
             return table.backward(node, grads)
     return node.apply(grads)
+
+
+def runs_rows(array) -> bool:
+    """Whether `array`'s backend launches the row kernels (rows.py of a generated package)."""
+    return row_kernels.runs_rows(_TABLES.get(type(array), NUMPY).kernels, array)
+
+
+def rows(program: RowProgram, along: int, operands: tuple, values: tuple):
+    """A row kernel's outputs over `operands` on their backend, or None for the array kernel
+    (backends/row_kernels.py)."""
+    return row_kernels.rows(_TABLES.get(type(operands[0]), NUMPY).kernels, program, along, operands, values)
 
 
 def product_precision(array, kind: str = "matmul") -> None:

@@ -74,6 +74,15 @@ class FusedKernels:
             stats["launches"] += 1
         return call.outputs
 
+    def counter(self, device: int):
+        """A zeroed counter on `device` for the kernels that count their finished blocks (row
+        kernels with totals), each of which leaves it at zero again: allocated once."""
+        key = ("counter", device)
+        if key not in self.kernels:
+            with self.xp.cuda.Device(device):
+                self.kernels[key] = self.xp.zeros(1, dtype=np.uint32)
+        return self.kernels[key]
+
     def kernel(self, name: str, types: tuple, device: int):
         return self.compiled(kernel_name(name, types), lambda: _source_of(name), device)
 
@@ -186,18 +195,12 @@ def prepare(grad, operands: tuple, values: tuple, needs: tuple, backend) -> Laun
             types.append(types[0])
             args += [NULL, value, np.int64(1), np.int64(1)]
             continue
-        if operand.flags.c_contiguous:
-            layout = _layout(operand.shape, shape, n)
-        else:  # a view: an expanded one (stride 0) reads its elements in place
-            compact = _compact_shape(operand)
-            layout = "copy" if compact is None else _layout(compact, shape, n)
-        if layout is None:
+        laid = lay_out(operand, shape, n, xp)
+        if laid is None:
             return None  # does not broadcast into the gradient's shape: the array form knows better
-        if layout == "copy":
-            operand, layout = xp.broadcast_to(operand, shape).copy(), (1, n)
-            stats["copies"] += 1
+        operand, (inner, size) = laid
         types.append(C_TYPES[operand.dtype])
-        args += [operand, t(0), np.int64(layout[0]), np.int64(layout[1])]
+        args += [operand, t(0), np.int64(inner), np.int64(size)]
     for value in values:
         if value is None:
             value = 0  # not saved: only the gradients not needed now read it
@@ -207,6 +210,21 @@ def prepare(grad, operands: tuple, values: tuple, needs: tuple, backend) -> Laun
     outputs = tuple(xp.empty(shape, dtype=t) if need else None for need in needs)
     args.extend(NULL if out is None else out for out in outputs)
     return Launch(tuple(types), args, n, outputs, device)
+
+
+def lay_out(array, shape: tuple, n: int, xp):
+    """(array, (inner, size)): `array` as a kernel reads it broadcast to `shape` (n elements), element
+    i at (i // inner) % size (gs::load); a copy where its layout allows no such pair (counted in
+    stats["copies"]); None where it does not broadcast to `shape`."""
+    if array.flags.c_contiguous:
+        layout = _layout(array.shape, shape, n)
+    else:  # a view: an expanded one (stride 0) reads its elements in place
+        compact = _compact_shape(array)
+        layout = "copy" if compact is None else _layout(compact, shape, n)
+    if layout == "copy":
+        stats["copies"] += 1
+        return xp.broadcast_to(array, shape).copy(), (1, n)
+    return None if layout is None else (array, layout)
 
 
 def _compact_shape(array) -> tuple | None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from ..generated import functions as F
+import numpy as np
 
-from ..tensor import Tensor
+from ..generated import functions as F
+from ..factories import linspace
+from ..return_types import return_type
+
+from ..tensor import Tensor, make_tensor
 
 
 def _extremum(full, along, pairwise):
@@ -72,4 +76,25 @@ def log_softmax(input, dim, dtype=None):
     return F._log_softmax(x, dim, False)
 
 
-__all__ = ["max", "min", "var", "std", "norm", "prod", "sum", "mean", "softmax", "log_softmax"]
+def histogram(input, bins=100, *, range=None, weight=None, density=False):  # noqa: A002
+    """Counts of `input` in `bins` equal bins over `range` (default: its min to max), and the bin
+    edges, in input's float dtype; not differentiable, as in torch (a histogram has no gradient)."""
+    if not input.is_floating_point():
+        raise RuntimeError(f"torch.histogram: input tensor and bins tensors should have the same dtype, "
+                           f"and a floating one, got {input.dtype}")
+    if not isinstance(bins, int):
+        raise TypeError("histogram: bins must be an int (bin edges as a tensor are not supported)")
+    values = input.detach()._host_array().ravel()
+    low, high = range if range is not None else (values.min(), values.max()) if values.size else (0.0, 0.0)
+    if low == high:  # torch and numpy widen an empty range by half a unit each way
+        low, high = low - 0.5, high + 0.5
+    # torch's edges: a linspace in input's dtype (its halves computed from each end), not numpy's
+    edges = linspace(float(low), float(high), bins + 1, dtype=input.dtype)._host_array()
+    weights = None if weight is None else weight.detach()._host_array().ravel()
+    counts, _ = np.histogram(values, edges, weights=weights)
+    counts = counts.astype(values.dtype)
+    if density:
+        counts = counts / (counts.sum() * np.diff(edges))
+    return return_type("histogram", ("hist", "bin_edges"), (make_tensor(counts), make_tensor(edges)))
+
+__all__ = ["max", "min", "var", "std", "norm", "prod", "sum", "mean", "softmax", "log_softmax", "histogram"]

@@ -5,7 +5,10 @@ defines `__global__` away and declares `gs_dim3 threadIdx, blockIdx, blockDim, g
 each name expression (a kernel instantiation, `gs::MulBackward0_kernel<float, ...>`) a harness
 adds `gs_emulated_launch_<i>(grid, block, args)`, which sets blockIdx/threadIdx and calls the
 very kernel function once per thread, reading each parameter from `args` as CUDA reads a
-launch's parameter buffer, and `gs_emulated_sizes_<i>`, the size of each parameter. A launch
+launch's parameter buffer, and `gs_emulated_sizes_<i>`, the size of each parameter. Threads that
+meet at `__syncthreads()` (the row kernels' block reductions) run as fibers, all of a block
+reaching the barrier before any goes on, as on a GPU; a launch whose first thread meets no
+barrier runs its threads as plain calls, one after another. A launch
 packs its arguments as cupy does (an array: its data pointer; a Python int: 8 bytes; a float:
 a double; numpy scalars: their own type; None: a null pointer) and refuses a parameter whose
 size the kernel does not expect, where a GPU would read garbage.
@@ -26,27 +29,128 @@ from .host_compiler import CompileException, build, compiler, host_command
 
 HARNESS = r"""
 #include <cstddef>
+#include <cstdlib>
 #include <utility>
+#include <ucontext.h>
 
 gs_dim3 threadIdx, blockIdx, blockDim, gridDim;
 
 namespace gs_emulated {
-template <typename... A, std::size_t... I>
-void call(void (*kernel)(A...), void **args, std::index_sequence<I...>) {
-    kernel(*static_cast<A *>(args[I])...);
+// The threads of one block run one after another. A kernel whose threads meet at __syncthreads()
+// needs them to run together: the first thread of each launch runs as a fiber (ucontext) with a
+// stack of its own; if it reaches a barrier, every block of the launch runs its threads as fibers,
+// each until the barrier, then the next, and all of them on past it once all have arrived (or
+// finished), as a GPU's block does. Otherwise the rest run as plain calls.
+enum { RUNNABLE, WAITING, DONE };
+const std::size_t STACK = 256 * 1024;
+
+struct Fibers {
+    ucontext_t scheduler;
+    ucontext_t *threads = nullptr;
+    int *state = nullptr;
+    char *stacks = nullptr;
+    unsigned capacity = 0, current = 0;
+    bool in_fiber = false;
+    void (*body)(void *) = nullptr;
+    void *call = nullptr;
+
+    void reserve(unsigned count) {
+        if (count <= capacity) return;
+        delete[] threads;
+        delete[] state;
+        std::free(stacks);
+        threads = new ucontext_t[count];
+        state = new int[count];
+        stacks = static_cast<char *>(std::malloc(count * STACK));  // untouched pages cost nothing
+        capacity = count;
+    }
+};
+Fibers fibers;
+
+struct BarrierOutsideFibers {};
+
+void run_thread() {
+    fibers.body(fibers.call);
+    fibers.state[fibers.current] = DONE;  // then uc_link returns to the scheduler
 }
-template <typename... A>
-void launch(void (*kernel)(A...), unsigned grid, unsigned block, void **args) {
-    gridDim = gs_dim3{grid, 1, 1};
-    blockDim = gs_dim3{block, 1, 1};
-    for (unsigned b = 0; b < grid; ++b) {
-        for (unsigned t = 0; t < block; ++t) {
-            blockIdx = gs_dim3{b, 0, 0};
-            threadIdx = gs_dim3{t, 0, 0};
-            call(kernel, args, std::index_sequence_for<A...>{});
-        }
+
+void start(unsigned t) {
+    getcontext(&fibers.threads[t]);
+    fibers.threads[t].uc_stack.ss_sp = fibers.stacks + t * STACK;
+    fibers.threads[t].uc_stack.ss_size = STACK;
+    fibers.threads[t].uc_link = &fibers.scheduler;
+    makecontext(&fibers.threads[t], run_thread, 0);
+    fibers.state[t] = RUNNABLE;
+}
+
+void resume(unsigned t) {
+    fibers.current = t;
+    threadIdx = gs_dim3{t, 0, 0};
+    fibers.in_fiber = true;
+    swapcontext(&fibers.scheduler, &fibers.threads[t]);
+    fibers.in_fiber = false;
+}
+
+// every thread of the current block as a fiber, thread 0 perhaps already started
+void run_block(unsigned block, unsigned first) {
+    for (unsigned t = first; t < block; ++t) start(t);
+    for (bool waiting = true; waiting;) {
+        for (unsigned t = 0; t < block; ++t)
+            if (fibers.state[t] == RUNNABLE) resume(t);
+        waiting = false;
+        for (unsigned t = 0; t < block; ++t)
+            if (fibers.state[t] == WAITING) fibers.state[t] = RUNNABLE, waiting = true;
     }
 }
+
+template <typename... A, std::size_t... I>
+void invoke(void (*kernel)(A...), void **args, std::index_sequence<I...>) {
+    kernel(*static_cast<A *>(args[I])...);
+}
+
+template <typename... A>
+struct Call {
+    void (*kernel)(A...);
+    void **args;
+    static void run(void *self) {
+        Call *call = static_cast<Call *>(self);
+        invoke(call->kernel, call->args, std::index_sequence_for<A...>{});
+    }
+};
+
+// 0, or 1 where a thread met __syncthreads() although the launch's first thread did not
+template <typename... A>
+int launch(void (*kernel)(A...), unsigned grid, unsigned block, void **args) {
+    Call<A...> call{kernel, args};
+    gridDim = gs_dim3{grid, 1, 1};
+    blockDim = gs_dim3{block, 1, 1};
+    fibers.reserve(block);
+    fibers.body = &Call<A...>::run;
+    fibers.call = &call;
+    blockIdx = gs_dim3{0, 0, 0};
+    start(0);
+    resume(0);
+    if (fibers.state[0] == WAITING) {
+        for (unsigned b = 0; b < grid; ++b) {
+            blockIdx = gs_dim3{b, 0, 0};
+            run_block(block, b == 0 ? 1 : 0);
+        }
+        return 0;
+    }
+    try {
+        for (unsigned b = 0; b < grid; ++b) {
+            for (unsigned t = b == 0 ? 1 : 0; t < block; ++t) {
+                blockIdx = gs_dim3{b, 0, 0};
+                threadIdx = gs_dim3{t, 0, 0};
+                Call<A...>::run(&call);
+            }
+        }
+    } catch (const BarrierOutsideFibers &) {
+        return 1;
+    }
+    return 0;
+}
+
 template <typename... A>
 int sizes(void (*)(A...), long long *out) {
     const long long each[] = {(long long)sizeof(A)..., 0};
@@ -54,11 +158,20 @@ int sizes(void (*)(A...), long long *out) {
     return (int)sizeof...(A);
 }
 }  // namespace gs_emulated
+
+void gs_host_syncthreads() {
+    if (gs_emulated::fibers.in_fiber) {
+        gs_emulated::fibers.state[gs_emulated::fibers.current] = gs_emulated::WAITING;
+        swapcontext(&gs_emulated::fibers.threads[gs_emulated::fibers.current], &gs_emulated::fibers.scheduler);
+    } else if (blockDim.x > 1) {
+        throw gs_emulated::BarrierOutsideFibers();
+    }
+}
 """
 
 ENTRY = """
-extern "C" void gs_emulated_launch_{i}(unsigned grid, unsigned block, void **args) {{
-    gs_emulated::launch(&{expression}, grid, block, args);
+extern "C" int gs_emulated_launch_{i}(unsigned grid, unsigned block, void **args) {{
+    return gs_emulated::launch(&{expression}, grid, block, args);
 }}
 extern "C" int gs_emulated_sizes_{i}(long long *out) {{ return gs_emulated::sizes(&{expression}, out); }}
 """
@@ -104,7 +217,7 @@ class Function:
         count = sizes(buffer)
         self._sizes = tuple(buffer[:count])
         entry.argtypes = [ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p]
-        entry.restype = None
+        entry.restype = ctypes.c_int
 
     def __call__(self, grid, block, args, *, shared_mem=0, stream=None, enable_cooperative_groups=False):
         device = current()
@@ -125,7 +238,9 @@ class Function:
                                 f"{ctypes.sizeof(buffer)} bytes, the kernel's parameter {size}: on a GPU the kernel "
                                 f"would read garbage")
         pointers = (ctypes.c_void_p * max(len(buffers), 1))(*[ctypes.addressof(b) for b in buffers])
-        self._entry(grid[0], block[0], pointers)
+        if self._entry(grid[0], block[0], pointers):
+            raise CUDADriverError(700, f"emulated launch of {self.name}: a thread met __syncthreads() where the "
+                                       "block's first thread did not (divergent barriers are undefined on a GPU)")
         counters.launch(self.name)
 
 

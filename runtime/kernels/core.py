@@ -147,6 +147,15 @@ def abs(self):  # noqa: A001 - torch's op name
     return array_module(self).abs(self)
 
 
+def round_half_even(self, decimals=0):
+    """Half to even, as torch's; integers are their own rounding (torch refuses decimals on them)."""
+    if self.dtype.kind in "biu":
+        if decimals:
+            raise RuntimeError(f"round: decimals is only supported for floating inputs, got {self.dtype}")
+        return self.copy()
+    return array_module(self).round(self, decimals)
+
+
 def sign(self):
     """torch's sign: bool is its own sign, and NaN's is 0 (numpy's is NaN)."""
     if self.dtype == np.bool_:

@@ -14,7 +14,6 @@ from ..backends import array_module
 from ..dtypes import FLOATING, check_kernel_dtype, scalar_type_name
 from ..shapes import wrap_dim
 from .core import reduce_loss, sigmoid
-from .indexing import _scatter_positions
 
 # ---- activations ---------------------------------------------------------------------------
 
@@ -152,6 +151,17 @@ def softplus(self, beta, threshold):
     return xp.where(scaled > threshold, self, soft).astype(self.dtype, copy=False)
 
 
+def hardswish(self):
+    """torch's order: x * clamp(x + 3, 0, 6) / 6, in self's float dtype."""
+    check_kernel_dtype("hardswish_cpu", FLOATING, self)
+    return self * array_module(self).clip(self + 3, 0, 6) / 6
+
+
+def hardsigmoid(self):
+    check_kernel_dtype("hardsigmoid_cpu", FLOATING, self)
+    return array_module(self).clip(self + 3, 0, 6) / 6
+
+
 def hardtanh(self, min_val, max_val):
     """Clamped in self's dtype: an integer tensor's limits are truncated to integers, as torch's."""
     if self.dtype.kind == "b":
@@ -286,6 +296,11 @@ def _check_targets(self, target, ignore_index: int) -> None:
         raise IndexError(f"Target {int(bad)} is out of bounds.")
 
 
+def check_nll_loss(self, target, weight, reduction, ignore_index):
+    """nll_loss_forward's checks of its arguments, run before its row kernel (derivatives.yaml)."""
+    _check_targets(self, target, ignore_index)
+
+
 def nll_loss_forward(self, target, weight, reduction, ignore_index):
     """(loss, total_weight): -w[t] * self[n, t] summed (or averaged over the weights)."""
     check_kernel_dtype("nll_loss_out_frame", FLOATING, self)
@@ -298,7 +313,8 @@ def nll_loss_forward(self, target, weight, reduction, ignore_index):
     picked = xp.take_along_axis(scores, xp.expand_dims(safe, 1), axis=1).squeeze(1)
     # the weight of each target (the mask itself without class weights: no ones to multiply)
     weights = weight[safe] * valid if weight is not None else valid
-    losses = xp.where(valid, -picked, 0) if weight is None else -picked * weights
+    # a typed zero: numpy 1.26's where promotes a Python 0 with float32 to float64 (cupy 13's too)
+    losses = xp.where(valid, -picked, self.dtype.type(0)) if weight is None else -picked * weights
     if reduction == 0:  # torch leaves total_weight at 0 when it does not reduce
         return (losses if self.ndim > 1 else losses[0]), xp.zeros((), self.dtype)
     total = xp.sum(weights, dtype=self.dtype)
@@ -313,15 +329,17 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
     valid = labels != ignore_index
     safe = xp.where(valid, labels, 0)
     coefficient = -(grad_output / total_weight) if reduction == 1 else -grad_output
-    scale = xp.where(valid, coefficient, 0) if weight is None else coefficient * weight[safe] * valid
+    zero = self.dtype.type(0)  # typed, as in the forward
+    # an ignored target gets 0 even where the coefficient is not finite (a mean over no weight)
+    scale = xp.where(valid, coefficient if weight is None else coefficient * weight[safe], zero)
     if reduction == 0 and self.ndim == 1:
         scale = scale.reshape(1)
-    out = xp.zeros(self.shape if self.ndim > 1 else (1,) + self.shape, self.dtype)
     values = xp.expand_dims(scale.astype(self.dtype, copy=False), 1)
-    if hasattr(xp, "put_along_axis"):  # one kernel
-        xp.put_along_axis(out, xp.expand_dims(safe, 1), values, axis=1)
-    else:  # cupy before 14 (with numpy 1.26) has no put_along_axis: an index of open grids
-        out[_scatter_positions(xp.expand_dims(safe, 1), 1)] = values
+    # a one-hot select: three kernels on any cupy (put_along_axis is fancy-index setitem there, and
+    # cupy before 14 lacks it), and one pass over the output as zeros + scatter would make on numpy
+    scores_shape = self.shape if self.ndim > 1 else (1,) + self.shape
+    classes = xp.arange(scores_shape[1]).reshape((-1,) + (1,) * (len(scores_shape) - 2))
+    out = xp.where(classes == xp.expand_dims(safe, 1), values, zero)
     return out if self.ndim > 1 else out[0]
 
 

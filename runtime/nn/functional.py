@@ -76,6 +76,25 @@ def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
+def hardswish(input, inplace=False):
+    return F.hardswish_(input) if inplace else F.hardswish(input)
+
+
+def hardsigmoid(input, inplace=False):
+    return F.hardsigmoid_(input) if inplace else F.hardsigmoid(input)
+
+
+def threshold(input, threshold, value, inplace=False):  # noqa: A002
+    """`value` where input <= threshold (NaN stays), else input; the gradient flows where it is kept."""
+    below = input <= threshold
+    return input.masked_fill_(below, value) if inplace else input.masked_fill(below, value)
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)) = -softplus(-x), stable for large |x|."""
+    return -F.softplus(-input, 1, 20)
+
+
 def _softmax_dim(input, dim) -> int:
     if dim is None:  # torch's legacy default, with its deprecation
         return 0 if input.ndim in (0, 1, 3) else 1
@@ -173,6 +192,128 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     _no_legacy(size_average, reduce)
     input, target = _broadcast_pair(input, target)
     return F.smooth_l1_loss(input, target, _reduction(reduction, "smooth_l1_loss"), beta)
+
+
+def _reduce(loss, reduction: str, op: str):
+    code = _reduction(reduction, op)
+    return loss if code == 0 else F.mean_default(loss) if code == 1 else F.sum_default(loss)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """delta * smooth_l1(beta=delta): quadratic within delta, linear beyond."""
+    if weight is not None:
+        raise NotImplementedError("huber_loss: weight= is not supported")
+    input, target = _broadcast_pair(input, target)
+    return _reduce(F.smooth_l1_loss(input, target, 0, delta) * delta, reduction, "huber_loss")
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """Pointwise target * (log target - input), input being log-probabilities; `batchmean` divides
+    the sum by the batch size (torch's `mean` divides by every element, with a warning)."""
+    _no_legacy(size_average, reduce)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = F.where(target > 0, target * target.clamp_min(1e-45).log(), 0) - target * input
+    if reduction == "batchmean":
+        return F.sum_default(loss) / (input.shape[0] if input.ndim else 1)
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.")
+    return _reduce(loss, reduction, "kl_div")
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _no_legacy(size_average, reduce)
+    return _reduce((-target * input).exp().log1p(), reduction, "soft_margin_loss")
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    """input where target is 1, max(0, margin - input) where it is -1 (torch sums both masks)."""
+    _no_legacy(size_average, reduce)
+    loss = F.where(target != 1, (margin - input).clamp_min(0), 0) + F.where(target != -1, input, 0)
+    return _reduce(loss, reduction, "hinge_embedding_loss")
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    _no_legacy(size_average, reduce)
+    if not (input1.ndim == input2.ndim == target.ndim):
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
+    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction, "margin_ranking_loss")
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    _no_legacy(size_average, reduce)
+    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:  # Stirling's term, where target > 1
+        stirling = target * target.clamp_min(1).log() - target + 0.5 * (2 * math.pi * target.clamp_min(1)).log()
+        loss = loss + F.where(target > 1, stirling, 0)
+    return _reduce(loss, reduction, "poisson_nll_loss")
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 * (log var + (input - target)^2 / var); var is clamped to eps without changing its
+    gradient (torch clamps a copy in place under no_grad)."""
+    if isinstance(var, (int, float)):
+        var = input.new_full(input.shape, float(var))
+    if var.shape != input.shape:
+        if input.shape[:-1] == var.shape:  # one variance per sample, homoscedastic over the last dim
+            var = var.unsqueeze(-1)
+        elif not (input.shape[:-1] == var.shape[:-1] and var.shape[-1] == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    if bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    var = var + (var.detach().clamp_min(eps) - var.detach())
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction, "gaussian_nll_loss")
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    _no_legacy(size_average, reduce)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    classes = input.shape[-1] if input.ndim else 1
+    loss = F.sum_dim_IntList(loss, [input.ndim - 1], False) / classes if input.ndim else loss
+    return _reduce(loss, reduction, "multilabel_soft_margin_loss")
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    """1 - cos where target is 1, max(0, cos - margin) where it is -1 (torch's 1e-12 in each norm)."""
+    _no_legacy(size_average, reduce)
+    dim = input1.ndim - 1
+    dot = F.sum_dim_IntList(input1 * input2, [dim], False)
+    norms = (F.sum_dim_IntList(input1 * input1, [dim], False) + 1e-12) * \
+        (F.sum_dim_IntList(input2 * input2, [dim], False) + 1e-12)
+    cos = dot / norms.sqrt()
+    loss = F.where(target == 1, 1 - cos, 0) + F.where(target == -1, (cos - margin).clamp_min(0), 0)
+    return _reduce(loss, reduction, "cosine_embedding_loss")
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    """Per sample: the mean over classes j != y of max(0, margin - x[y] + x[j])^p, scaled by weight[y]."""
+    _no_legacy(size_average, reduce)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    rows = input if input.ndim == 2 else input.reshape(1, -1)
+    labels = target.reshape(-1, 1)
+    terms = (margin - rows.gather(1, labels) + rows).clamp_min(0)
+    if p == 2:
+        terms = terms * terms
+    if weight is not None:
+        terms = terms * weight[target.reshape(-1)].reshape(-1, 1)
+    own = make_tensor(to_device(np.arange(rows.shape[1]).reshape(1, -1), rows.device)) == labels
+    loss = F.sum_dim_IntList(terms.masked_fill(own, 0), [1], False) / rows.shape[1]
+    loss = loss if input.ndim == 2 else loss.reshape(target.shape)
+    return _reduce(loss, reduction, "multi_margin_loss")
 
 
 def _broadcast_pair(input, target):

@@ -32,8 +32,19 @@ class VisionDataset(torch.utils.data.Dataset):
 
 
 class MNIST(VisionDataset):
+    """As torchvision's, `data` is a uint8 tensor (N, 28, 28) and `targets` an int64 tensor."""
+
     def __init__(self, root=None, train=True, transform=None, target_transform=None, download=False):
         super().__init__((28, 28), 512 if train else 128, 1 if train else 2, transform, target_transform)
+        self.data, self.targets = torch.from_numpy(self.data), torch.tensor(self.targets)
+
+    def __getitem__(self, index):
+        image, target = self.data[index].numpy(), int(self.targets[index])
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
 
 
 class FashionMNIST(MNIST):

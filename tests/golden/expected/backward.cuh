@@ -14,18 +14,32 @@
 
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
 #define GS_HD __host__ __device__ __forceinline__
+#define GS_DEV __device__ __forceinline__
 #define GS_CALL static __host__ __device__ __noinline__
 #else
 // A host compiler: a kernel is a plain function, run by a harness over a stand-in grid that
-// sets these four variables before each call (tests/test_cuda_host.py).
+// sets these four variables before each call (tests/test_cuda_host.py). Shared memory is a
+// static, shared by the threads of the one block the harness runs at a time; a harness that runs
+// kernels meeting at __syncthreads() defines gs_host_syncthreads (the emulated device's runs the
+// threads of such a block as fibers that yield there: gradspec/emulated_cuda/kernels.py).
 #include <math.h>
 #define GS_HD inline
+#define GS_DEV inline
 #define GS_CALL static inline
 #define __global__
+#define __shared__ static
 struct gs_dim3 {
     unsigned x, y, z;
 };
 extern gs_dim3 threadIdx, blockIdx, blockDim, gridDim;
+void gs_host_syncthreads();
+#define __syncthreads() gs_host_syncthreads()
+#define __threadfence()
+inline unsigned atomicAdd(unsigned* address, const unsigned value) {
+    const unsigned old = *address;
+    *address = old + value;
+    return old;
+}
 #endif
 
 namespace gs {
@@ -104,6 +118,63 @@ GS_HD T pow_backward_exponent(const T grad, const T self, const T exponent, cons
 template <typename T>
 GS_HD T elu_backward(const T grad, const T self, const T alpha, const T scale, const T input_scale) {
     return self <= T(0) ? grad * (input_scale * alpha * scale) * gs::exp(self * input_scale) : grad * scale;
+}
+
+// ---- reductions over a block (the row kernels of rows.cu) -------------------------------------
+
+template <typename T>
+GS_DEV T infinity();
+template <>
+GS_DEV float infinity<float>() {
+#ifdef __CUDA_ARCH__
+    return __int_as_float(0x7f800000);
+#else
+    return HUGE_VALF;
+#endif
+}
+template <>
+GS_DEV double infinity<double>() {
+#ifdef __CUDA_ARCH__
+    return __longlong_as_double(0x7ff0000000000000LL);
+#else
+    return HUGE_VAL;
+#endif
+}
+
+// sum, amax, amin: the combination and its identity (numpy's max and min propagate NaN)
+struct Sum {
+    template <typename T>
+    GS_DEV T operator()(const T a, const T b) const { return a + b; }
+    template <typename T>
+    GS_DEV T identity() const { return T(0); }
+};
+struct Max {
+    template <typename T>
+    GS_DEV T operator()(const T a, const T b) const { return gs::maximum(a, b); }
+    template <typename T>
+    GS_DEV T identity() const { return -gs::infinity<T>(); }
+};
+struct Min {
+    template <typename T>
+    GS_DEV T operator()(const T a, const T b) const { return gs::minimum(a, b); }
+    template <typename T>
+    GS_DEV T identity() const { return gs::infinity<T>(); }
+};
+
+// The combination of every thread's `value`, returned to all of them: a tree over `scratch`
+// (shared memory of blockDim.x elements; blockDim.x a power of two). The same grid gives the
+// same order, so the same result, on every run.
+template <typename T, typename F>
+GS_DEV T block_reduce(const T value, T* scratch, const F combine) {
+    scratch[threadIdx.x] = value;
+    __syncthreads();
+    for (unsigned half = blockDim.x / 2; half > 0; half >>= 1) {
+        if (threadIdx.x < half) scratch[threadIdx.x] = combine(scratch[threadIdx.x], scratch[threadIdx.x + half]);
+        __syncthreads();
+    }
+    const T total = scratch[0];
+    __syncthreads();  // before scratch is written again
+    return total;
 }
 
 // ---- operands ---------------------------------------------------------------------------------
