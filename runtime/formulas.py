@@ -92,8 +92,9 @@ def matmul_backward(ops, grad, self, other, mask):
         grad_self = ops.squeeze_dim(grad_self, -2) if self_vector else grad_self
     if mask[1] and _ndim(other) == 2 and _ndim(self) > 2:
         # a matrix shared by a batch: one product over all rows, not one per batch then their sum
-        inner = _shape(self)[-1]
-        grad_other = ops.mm(ops.t(ops.reshape(self, [-1, inner])), ops.reshape(grad, [-1, _shape(grad)[-1]]))
+        rows = math.prod(_shape(self)[:-1])  # (not -1: an empty row would leave it ambiguous)
+        grad_other = ops.mm(ops.t(ops.reshape(self, [rows, _shape(self)[-1]])),
+                            ops.reshape(grad, [rows, _shape(grad)[-1]]))
         grad_other = ops.squeeze_dim(grad_other, -1) if other_vector else grad_other
     elif mask[1]:
         grad_other = ops.matmul(ops.transpose(self, -1, -2), grad)
@@ -355,7 +356,7 @@ def as_strided_scatter_self_backward(ops, grad, src, size, stride, storage_offse
     """The base's gradient without the written part. torch's CopySlices first copies the written
     part's gradient back through the view: a view whose elements share memory (a write through an
     expanded tensor) cannot take that copy, and torch refuses there."""
-    if any(step == 0 and n > 1 for n, step in zip(size, stride)):
+    if math.prod(size) and any(step == 0 and n > 1 for n, step in zip(size, stride)):  # (an empty view writes nothing)
         raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
                            "single memory location. Please clone() the tensor before performing the operation.")
     return ops._as_strided_scatter(grad, ops.zeros_like(src), size, stride, storage_offset)

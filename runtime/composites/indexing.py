@@ -33,7 +33,11 @@ def _basic(self, index) -> tuple:
         raise IndexError("an index can only have a single ellipsis ('...')")
     consumed = builtins.sum(_dims_taken(i) for i in items if i is not None and i is not Ellipsis)
     if consumed > self.ndim:
-        if self.ndim == 0:
+        if self.ndim == 0 and isinstance(index, builtins.slice):  # torch unpacks a lone slice first
+            if index.step is not None and index.step < 0:
+                raise ValueError("step must be greater than zero")
+            raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+        if self.ndim == 0 and not isinstance(index, tuple):
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` "
                              "in C++ to convert a 0-dim tensor to a number")
         raise IndexError(f"too many indices for tensor of dimension {self.ndim}")
