@@ -320,6 +320,12 @@ def hardsigmoid(self):
     return K.hardsigmoid(self)
 
 
+def _copy_into(self, src):
+    """_copy_into(Tensor self, Tensor src) -> Tensor"""
+    xp = array_module(self)
+    return xp.where(True, src, self)
+
+
 def where(condition, self, other):
     """where.self(Tensor condition, Tensor self, Tensor other) -> Tensor"""
     xp = array_module(condition)

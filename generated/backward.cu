@@ -19,6 +19,7 @@
 //   LeakyReluBackwardBackward0: helper zeros_like() has no device version
 //   GeluBackward0: helper gelu_backward() has no device version
 //   HardtanhBackwardBackward0: helper zeros_like() has no device version
+//   CopyIntoBackward0: helper zeros_like() has no device version
 //   SumBackward0: op 'expand' runs the array kernel 'expand'
 //   SumBackward1: helper sum_backward() has no device version
 //   MeanBackward0: helper mean_backward() has no device version

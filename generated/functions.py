@@ -94,6 +94,7 @@ from .nodes import (
     HardswishBackward0,
     HardswishBackwardBackward0,
     HardsigmoidBackward0,
+    CopyIntoBackward0,
     WhereBackward0,
     SumBackward0,
     SumBackward1,
@@ -239,6 +240,7 @@ __all__ = [
     "hardswish",
     "hardswish_backward",
     "hardsigmoid",
+    "_copy_into",
     "where",
     "eq",
     "ne",
@@ -1549,6 +1551,29 @@ def hardsigmoid(self):
     return result
 
 
+def _copy_into(self, src):
+    """_copy_into(Tensor self, Tensor src) -> Tensor"""
+    self_ = tensor_data(self, "_copy_into", "self", 1)
+    src_ = tensor_data(src, "_copy_into", "src", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, src_)
+    self_, src_ = promote(self_, src_)
+    xp = array_module(self_)
+    try:
+        result = make_tensor(xp.where(True, src_, self_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, src_) from None
+    if STATE.enabled and (requires_grad(self) or requires_grad(src)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = CopyIntoBackward0()
+        node.next_functions = (edge(self), edge(src))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def where(condition, self, other):
     """where.self(Tensor condition, Tensor self, Tensor other) -> Tensor"""
     condition_ = tensor_data(condition, "where", "condition", 1)
@@ -2524,8 +2549,6 @@ def _as_strided_scatter(self, src, size, stride, storage_offset=None):
         node = AsStridedScatterBackward0()
         node.next_functions = (edge(self), edge(src))
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.src_ = src if requires_grad(self) else None
-        node.saved_versions = (version(node.src_),)
         node.size = size
         node.storage_offset = storage_offset
         node.stride = stride

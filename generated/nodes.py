@@ -1973,6 +1973,34 @@ class HardsigmoidBackward0(Node):
         return (grad * (self_ > -3) * (self_ < 3) / 6,)
 
 
+class CopyIntoBackward0(Node):
+    """derivatives.yaml: _copy_into(Tensor self, Tensor src) -> Tensor
+
+      self: zeros_like(grad)
+      src: grad
+    """
+
+    __slots__ = ()
+
+    def apply(self, grads):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_src = self.next_functions[1][0] is not None
+        return (
+            H.zeros_like(A, grad) if need_self else None,
+            grad if need_src else None,
+        )
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_src = self.next_functions[1][0] is not None
+        return (
+            H.zeros_like(T, grad) if need_self else None,
+            grad if need_src else None,
+        )
+
+
 class WhereBackward0(Node):
     """derivatives.yaml: where.self(Tensor condition, Tensor self, Tensor other) -> Tensor
 
@@ -2789,34 +2817,28 @@ class AsStridedBackwardBackward0(Node):
 class AsStridedScatterBackward0(Node):
     """derivatives.yaml: _as_strided_scatter(Tensor self, Tensor src, int[] size, int[] stride, int? storage_offset=None) -> Tensor
 
-      self: as_strided_scatter_self_backward(grad, src, size, stride, storage_offset)
+      self: as_strided_scatter_self_backward(grad, size, stride, storage_offset)
       src: _as_strided_copy(grad, size, stride, storage_offset)
     """
 
-    __slots__ = ("src_", "size", "storage_offset", "stride")
-    saved_slots = ("src_",)
-    saved_names = ("src",)
+    __slots__ = ("size", "storage_offset", "stride")
     value_slots = ("size", "storage_offset", "stride")
 
     def apply(self, grads):
-        self.check_saved()
         grad = grads[0]
-        src = data_of(self.src_)
         need_self = self.next_functions[0][0] is not None
         need_src = self.next_functions[1][0] is not None
         return (
-            H.as_strided_scatter_self_backward(A, grad, src, self.size, self.stride, self.storage_offset) if need_self else None,
+            H.as_strided_scatter_self_backward(A, grad, self.size, self.stride, self.storage_offset) if need_self else None,
             A._as_strided_copy(grad, self.size, self.stride, self.storage_offset) if need_src else None,
         )
 
     def apply_differentiable(self, grads):
-        self.check_saved()
         grad = grads[0]
-        src = self.src_
         need_self = self.next_functions[0][0] is not None
         need_src = self.next_functions[1][0] is not None
         return (
-            H.as_strided_scatter_self_backward(T, grad, src, self.size, self.stride, self.storage_offset) if need_self else None,
+            H.as_strided_scatter_self_backward(T, grad, self.size, self.stride, self.storage_offset) if need_self else None,
             T._as_strided_copy(grad, self.size, self.stride, self.storage_offset) if need_src else None,
         )
 

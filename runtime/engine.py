@@ -231,9 +231,8 @@ class _Run:
     def _tensor_pre_hooks(self, hooks, grads: list) -> list:
         grads = list(grads)
         for nr, table in hooks.tensor_pre.items():
-            for hook in tuple(table.values()):
-                if grads[nr] is not None:
-                    grads[nr] = self._call_hook(hook, grads[nr])
+            for hook in tuple(table.values()):  # (an undefined gradient too, as None: torch's)
+                grads[nr] = self._call_hook(hook, grads[nr])
         for nr, ref in hooks.retains.items():
             tensor = ref()
             if tensor is not None and grads[nr] is not None:
@@ -246,7 +245,8 @@ class _Run:
             return grad
         if not isinstance(result, Tensor):
             raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
-        _check_hook_result(hook, grad._data if self.create_graph else grad, result._data)
+        if grad is not None:  # (what replaces an undefined gradient has nothing to match)
+            _check_hook_result(hook, grad._data if self.create_graph else grad, result._data)
         return self._unwrap(result)
 
     def _node_pre_hooks(self, hooks, grads: list) -> list:

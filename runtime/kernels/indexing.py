@@ -66,8 +66,11 @@ def index(self, indices):
 
 def _clipped(self, indices) -> tuple:
     """The indices clipped into range of the dims of nonzero size (where torch checks no bounds,
-    or only later than numpy would); a dim of size 0 still refuses any index."""
+    or only later than numpy would); a dim of size 0 still refuses any index, unless the indices
+    broadcast to no position at all (x[[], [0]] reads nothing)."""
     xp = array_module(self)
+    positions = math.prod(np.broadcast_shapes(*(i.shape if i.dtype.kind != "b" else (int(i.sum()),)
+                                               for i in indices if i is not None)))
     clipped, axis = [], 0
     for i in indices:
         if i is None or i.dtype.kind == "b":
@@ -75,7 +78,7 @@ def _clipped(self, indices) -> tuple:
             clipped.append(i)
             continue
         size = self.shape[axis]
-        if size == 0 and i.size:
+        if size == 0 and i.size and positions:
             raise IndexError("index is out of bounds for dimension with size 0")
         clipped.append(xp.clip(i, -size, size - 1) if size else i)
         axis += 1
