@@ -2817,28 +2817,34 @@ class AsStridedBackwardBackward0(Node):
 class AsStridedScatterBackward0(Node):
     """derivatives.yaml: _as_strided_scatter(Tensor self, Tensor src, int[] size, int[] stride, int? storage_offset=None) -> Tensor
 
-      self: as_strided_scatter_self_backward(grad, size, stride, storage_offset)
+      self: as_strided_scatter_self_backward(grad, src, size, stride, storage_offset)
       src: _as_strided_copy(grad, size, stride, storage_offset)
     """
 
-    __slots__ = ("size", "storage_offset", "stride")
+    __slots__ = ("src_", "size", "storage_offset", "stride")
+    saved_slots = ("src_",)
+    saved_names = ("src",)
     value_slots = ("size", "storage_offset", "stride")
 
     def apply(self, grads):
+        self.check_saved()
         grad = grads[0]
+        src = data_of(self.src_)
         need_self = self.next_functions[0][0] is not None
         need_src = self.next_functions[1][0] is not None
         return (
-            H.as_strided_scatter_self_backward(A, grad, self.size, self.stride, self.storage_offset) if need_self else None,
+            H.as_strided_scatter_self_backward(A, grad, src, self.size, self.stride, self.storage_offset) if need_self else None,
             A._as_strided_copy(grad, self.size, self.stride, self.storage_offset) if need_src else None,
         )
 
     def apply_differentiable(self, grads):
+        self.check_saved()
         grad = grads[0]
+        src = self.src_
         need_self = self.next_functions[0][0] is not None
         need_src = self.next_functions[1][0] is not None
         return (
-            H.as_strided_scatter_self_backward(T, grad, self.size, self.stride, self.storage_offset) if need_self else None,
+            H.as_strided_scatter_self_backward(T, grad, src, self.size, self.stride, self.storage_offset) if need_self else None,
             T._as_strided_copy(grad, self.size, self.stride, self.storage_offset) if need_src else None,
         )
 

@@ -352,16 +352,15 @@ def cumsum_backward(ops, grad, dim):
 
 # ---- shape and indexing ------------------------------------------------------------------------
 
-def as_strided_scatter_self_backward(ops, grad, size, stride, storage_offset):
+def as_strided_scatter_self_backward(ops, grad, src, size, stride, storage_offset):
     """The base's gradient without the written part. torch's CopySlices first copies the written
     part's gradient back through the view: a view whose elements share memory (a write through an
-    expanded tensor) cannot take that copy, and torch refuses there. (src is not saved: a graph
-    that saved nothing may run again, as torch's CopySlices.)"""
+    expanded tensor) cannot take that copy, and torch refuses there. (src saved makes the node
+    refuse to run again after its graph was freed, as torch's CopySlices, which drops its fn.)"""
     if math.prod(size) and any(step == 0 and n > 1 for n, step in zip(size, stride)):  # (an empty view writes nothing)
         raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
                            "single memory location. Please clone() the tensor before performing the operation.")
-    zeros = ops.zeros_like(ops._as_strided_copy(grad, size, stride, storage_offset))
-    return ops._as_strided_scatter(grad, zeros, size, stride, storage_offset)
+    return ops._as_strided_scatter(grad, ops.zeros_like(src), size, stride, storage_offset)
 
 
 def cat_backward(ops, grad, shapes, dim):
