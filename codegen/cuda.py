@@ -45,7 +45,7 @@ DEVICE_HELPERS = {"maybe_multiply": 2, "pow_backward": 3, "pow_backward_self": 3
                   "elu_backward": 5}
 
 # Array kernels of runtime/kernels/ with a device version in the prelude (`gs::<name>`).
-DEVICE_KERNELS = {"sigmoid", "sign"}
+DEVICE_KERNELS = {"sigmoid", "sign", "threshold_backward"}
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
@@ -137,7 +137,8 @@ def plan(entry: Entry, context: formula.Context, by_base: Mapping[str, tuple[Ent
     (1) spec ops with a single overload whose `forward:` is itself elementwise (inlined, so
         `cos(self)` is `xp.cos(self)`), the `xp.` functions allowed being XP_UNARY,
         XP_BINARY, XP_LOGICAL, `where`, `logical_not` and `array` (a copy);
-    (2) spec ops with a single overload whose `kernel:` is in DEVICE_KERNELS;
+    (2) spec ops with a single overload whose `kernel:` is in DEVICE_KERNELS, their non-tensor
+        arguments per-call constants;
     (3) helpers in DEVICE_HELPERS.
     """
     schema = entry.schema
@@ -337,10 +338,10 @@ class _Translator:
             finally:
                 self.depth -= 1
         if callee.kernel in DEVICE_KERNELS:
-            tensors = [a.name for a in callee.schema.arguments if a.is_tensor]
-            if len(tensors) != len(callee.schema.arguments):
-                raise NotElementwise(f"kernel op '{name}' takes non-tensor arguments")
-            values = [self.visit(bound[t]) for t in tensors]
+            arguments = callee.schema.arguments
+            if any(not a.is_tensor and (a.type not in VALUE_TYPES or a.optional) for a in arguments):
+                raise NotElementwise(f"kernel op '{name}' takes arguments that are not per-element values")
+            values = [self.visit(bound[a.name]) for a in arguments]
             code = f"gs::{callee.kernel}({', '.join(self.as_t(v) for v in values)})"
             return _C(code, "T", all(v.uniform for v in values))
         raise NotElementwise(f"op '{name}' runs the array kernel '{callee.kernel}'")

@@ -111,11 +111,13 @@ class Recipe:
 
     def files(self) -> dict[str, str]:
         """The run folder's text files: the edited script and its `also` files, by their paths
-        relative to the script's folder in the repository."""
+        relative to the script's folder in the repository, or to the repository's root where they
+        lie outside that folder (a package the script imports: minGPT's mingpt/)."""
         home = Path(self.path).parent
         files = {f"{self.name}.py": self.script()}
         for other in self.also:
-            files[os.path.relpath(other.path, home)] = other.upstream()
+            relative = os.path.relpath(other.path, home)
+            files[other.path if relative.startswith("..") else relative] = other.upstream()
         return files
 
     @property

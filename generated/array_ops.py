@@ -134,8 +134,7 @@ def relu(self):
 
 def threshold_backward(grad_output, self, threshold):
     """threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor"""
-    xp = array_module(grad_output)
-    return xp.where(self <= threshold, 0, grad_output)
+    return K.threshold_backward(grad_output, self, threshold)
 
 
 def abs(self):

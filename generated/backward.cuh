@@ -91,6 +91,13 @@ GS_HD T sigmoid(const T x) {
     return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
 }
 
+// kernels.threshold_backward, torch's: 0 at and below the threshold (even for an inf or NaN
+// gradient), the gradient above it and where self is NaN
+template <typename T>
+GS_HD T threshold_backward(const T grad_output, const T self, const T threshold) {
+    return self <= threshold ? T(0) : grad_output;
+}
+
 // ---- helpers of runtime/formulas.py with a device version ------------------------------------
 // Per element, a Python-number argument and a tensor argument are both one value.
 
@@ -435,7 +442,7 @@ struct SigmoidBackward0_self {
 struct ReluBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T y_result) const {
-        return ((y_result <= T(0.0)) ? T(0.0) : grad);
+        return gs::threshold_backward(grad, y_result, T(0.0));
     }
 };
 

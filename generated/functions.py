@@ -848,9 +848,8 @@ def threshold_backward(grad_output, self, threshold):
     self_ = tensor_data(self, "threshold_backward", "self", 2)
     if B.cuda_loaded:
         B.check_devices(grad_output_, self_)
-    xp = array_module(grad_output_)
     try:
-        result = make_tensor(xp.where(self_ <= threshold, 0, grad_output_))
+        result = make_tensor(K.threshold_backward(grad_output_, self_, threshold))
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):

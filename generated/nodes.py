@@ -190,6 +190,11 @@ class MulBackward0(Node):
             grad * self_ if need_other else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.other_ is not None:
+            self.self_ = self.other_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -237,6 +242,11 @@ class DivBackward0(Node):
             grad / other if need_self else None,
             -grad * (self_ / other / other) if need_other else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None or self.other_ is not None:
+            self.self_ = self.other_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -304,6 +314,11 @@ class ReciprocalBackward0(Node):
         result = self.result_._data
         return (-grad * result * result,)
 
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -336,6 +351,11 @@ class PowBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (H.pow_backward(A, grad, self_, self.exponent),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -377,6 +397,11 @@ class PowBackward1(Node):
             H.pow_backward_self(A, grad, self_, exponent) if need_self else None,
             H.pow_backward_exponent(A, grad, self_, exponent, result) if need_exponent else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None or self.exponent_ is not None or self.result_ is not None:
+            self.self_ = self.exponent_ = self.result_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -423,6 +448,11 @@ class PowBackward2(Node):
         exponent = data_of(self.exponent_)
         result = self.result_._data
         return (H.pow_backward_exponent(A, grad, self.self, exponent, result),)
+
+    def release_variables(self):
+        if self.exponent_ is not None or self.result_ is not None:
+            self.exponent_ = self.result_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -507,6 +537,11 @@ class LerpBackward1(Node):
             grad * (end - self_) if need_weight else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.end_ is not None or self.weight_ is not None:
+            self.self_ = self.end_ = self.weight_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -554,6 +589,11 @@ class ExpBackward0(Node):
         result = self.result_._data
         return (grad * result,)
 
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -585,6 +625,11 @@ class LogBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (grad / self_,)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -619,6 +664,11 @@ class SqrtBackward0(Node):
         result = self.result_._data
         return (grad / (2 * result),)
 
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -651,6 +701,11 @@ class SinBackward0(Node):
         self_ = data_of(self.self_)
         xp = array_module(grad)
         return (grad * xp.cos(self_),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -685,6 +740,11 @@ class CosBackward0(Node):
         xp = array_module(grad)
         return (grad * -xp.sin(self_),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -717,6 +777,11 @@ class TanBackward0(Node):
         grad = grads[0]
         result = self.result_._data
         return (grad * (1 + result * result),)
+
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -751,6 +816,11 @@ class TanhBackward0(Node):
         result = self.result_._data
         return (grad * (1 - result * result),)
 
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -784,6 +854,11 @@ class SigmoidBackward0(Node):
         result = self.result_._data
         return (grad * result * (1 - result),)
 
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -815,8 +890,12 @@ class ReluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        xp = array_module(grad)
-        return (xp.where(result <= 0, 0, grad),)
+        return (A.threshold_backward(grad, result, 0),)
+
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -852,11 +931,15 @@ class ThresholdBackwardBackward0(Node):
         self_ = data_of(self.self_)
         need_grad_output = self.next_functions[0][0] is not None
         need_self = self.next_functions[1][0] is not None
-        xp = array_module(grad)
         return (
-            xp.where(self_ <= self.threshold, 0, grad) if need_grad_output else None,
+            A.threshold_backward(grad, self_, self.threshold) if need_grad_output else None,
             H.zeros_like(A, grad) if need_self else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -885,6 +968,11 @@ class AbsBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (grad * A.sign(self_),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -981,6 +1069,11 @@ class ClampBackward0(Node):
             xp.where(self_ > max, grad, 0) if need_max else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.min_ is not None or self.max_ is not None:
+            self.self_ = self.min_ = self.max_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -1014,6 +1107,11 @@ class ClampBackward1(Node):
         self_ = data_of(self.self_)
         return (H.clamp_backward(A, grad, self_, self.min, self.max),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -1038,6 +1136,11 @@ class ClampMinBackward0(Node):
         self_ = data_of(self.self_)
         xp = array_module(grad)
         return (xp.where(self_ >= self.min, grad, 0),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1072,6 +1175,11 @@ class ClampMaxBackward0(Node):
         self_ = data_of(self.self_)
         xp = array_module(grad)
         return (xp.where(self_ <= self.max, grad, 0),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1112,6 +1220,11 @@ class MaximumBackward0(Node):
             xp.where(self_ < other, 0, xp.where(self_ == other, grad / 2, grad)) if need_self else None,
             xp.where(self_ > other, 0, xp.where(self_ == other, grad / 2, grad)) if need_other else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None or self.other_ is not None:
+            self.self_ = self.other_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1162,6 +1275,11 @@ class MinimumBackward0(Node):
             xp.where(self_ < other, 0, xp.where(self_ == other, grad / 2, grad)) if need_other else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.other_ is not None:
+            self.self_ = self.other_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1203,6 +1321,11 @@ class Log1PBackward0(Node):
         self_ = data_of(self.self_)
         return (grad / (1 + self_),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1236,6 +1359,11 @@ class Expm1Backward0(Node):
         result = self.result_._data
         return (grad * (result + 1),)
 
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1268,6 +1396,11 @@ class Log2Backward0(Node):
         self_ = data_of(self.self_)
         return (grad / (self_ * 0.6931471805599453),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1299,6 +1432,11 @@ class Log10Backward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (grad / (self_ * 2.302585092994046),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1333,6 +1471,11 @@ class RsqrtBackward0(Node):
         result = self.result_._data
         return (-0.5 * grad * result * result * result,)
 
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1365,6 +1508,11 @@ class AsinBackward0(Node):
         self_ = data_of(self.self_)
         xp = array_module(grad)
         return (grad / xp.sqrt(1 - self_ * self_),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1399,6 +1547,11 @@ class AcosBackward0(Node):
         xp = array_module(grad)
         return (-grad / xp.sqrt(1 - self_ * self_),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1430,6 +1583,11 @@ class AtanBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (grad / (1 + self_ * self_),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1464,6 +1622,11 @@ class SinhBackward0(Node):
         xp = array_module(grad)
         return (grad * xp.cosh(self_),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1496,6 +1659,11 @@ class CoshBackward0(Node):
         self_ = data_of(self.self_)
         xp = array_module(grad)
         return (grad * xp.sinh(self_),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1530,6 +1698,11 @@ class ErfBackward0(Node):
         xp = array_module(grad)
         return (grad * 1.1283791670955126 * xp.exp(-self_ * self_),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1563,6 +1736,11 @@ class LeakyReluBackward0(Node):
         self_ = data_of(self.self_)
         xp = array_module(grad)
         return (xp.where(self_ > 0, grad, grad * self.negative_slope),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1604,6 +1782,11 @@ class LeakyReluBackwardBackward0(Node):
             H.zeros_like(A, grad) if need_self else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -1632,6 +1815,11 @@ class EluBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (H.elu_backward(A, grad, self_, self.alpha, self.scale, self.input_scale),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1666,6 +1854,11 @@ class GeluBackward0(Node):
         self_ = data_of(self.self_)
         return (H.gelu_backward(A, grad, self_, self.approximate),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -1688,6 +1881,11 @@ class SiluBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (grad * A.sigmoid(self_) * (1 + self_ * (1 - A.sigmoid(self_))),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1722,6 +1920,11 @@ class SoftplusBackward0(Node):
         self_ = data_of(self.self_)
         xp = array_module(grad)
         return (xp.where(self_ * self.beta > self.threshold, grad, grad / (1 + xp.exp(-self_ * self.beta))),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1763,6 +1966,11 @@ class SoftplusBackwardBackward0(Node):
             xp.where(self_ * self.beta > self.threshold, grad, grad / (1 + xp.exp(-self_ * self.beta))) if need_grad_output else None,
             grad * grad_output * self.beta * A.sigmoid(self_ * self.beta) * (1 - A.sigmoid(self_ * self.beta)) * (self_ * self.beta < self.threshold) if need_self else None,
         )
+
+    def release_variables(self):
+        if self.grad_output_ is not None or self.self_ is not None:
+            self.grad_output_ = self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1807,6 +2015,11 @@ class HardtanhBackward0(Node):
         xp = array_module(grad)
         return (xp.where(xp.logical_or(self_ <= self.min_val, self_ >= self.max_val), 0, grad),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1847,6 +2060,11 @@ class HardtanhBackwardBackward0(Node):
             H.zeros_like(A, grad) if need_self else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -1875,6 +2093,11 @@ class HardswishBackward0(Node):
         self_ = data_of(self.self_)
         xp = array_module(grad)
         return (xp.where(self_ < -3, 0, xp.where(self_ <= 3, grad * (self_ / 3 + 0.5), grad)),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -1916,6 +2139,11 @@ class HardswishBackwardBackward0(Node):
             grad * grad_output / 3 * (self_ > -3) * (self_ < 3) if need_self else None,
         )
 
+    def release_variables(self):
+        if self.grad_output_ is not None or self.self_ is not None:
+            self.grad_output_ = self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -1956,6 +2184,11 @@ class HardsigmoidBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (grad * (self_ > -3) * (self_ < 3) / 6,)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -2024,6 +2257,11 @@ class WhereBackward0(Node):
             xp.where(condition, grad, 0) if need_self else None,
             xp.where(condition, 0, grad) if need_other else None,
         )
+
+    def release_variables(self):
+        if self.condition_ is not None:
+            self.condition_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -2143,6 +2381,11 @@ class ProdBackward0(Node):
         result = self.result_._data
         return (H.prod_backward(A, grad, self_, result, None, False),)
 
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2170,6 +2413,11 @@ class ProdBackward1(Node):
         result = self.result_._data
         return (H.prod_backward(A, grad, self_, result, self.dim, self.keepdim),)
 
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2196,6 +2444,11 @@ class MaxBackward0(Node):
         indices = self.indices_._data
         return (H.value_selecting_reduction_backward(A, grads[0], self.dim, indices, self.self_shape, self.keepdim),)
 
+    def release_variables(self):
+        if self.indices_ is not None:
+            self.indices_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         indices = self.saved_output(self.indices_)
@@ -2219,6 +2472,11 @@ class TopkBackward0(Node):
         self.check_saved()
         indices = self.indices_._data
         return (H.value_selecting_reduction_backward(A, grads[0], self.dim, indices, self.self_shape, True),)
+
+    def release_variables(self):
+        if self.indices_ is not None:
+            self.indices_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2244,6 +2502,11 @@ class SortBackward0(Node):
         indices = self.indices_._data
         return (H.value_selecting_reduction_backward(A, grads[0], self.dim, indices, self.self_shape, True),)
 
+    def release_variables(self):
+        if self.indices_ is not None:
+            self.indices_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         indices = self.saved_output(self.indices_)
@@ -2267,6 +2530,11 @@ class MaxBackward1(Node):
         self_ = data_of(self.self_)
         result = self.result_._data
         return (H.evenly_distribute_backward(A, grad, self_, result),)
+
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2294,6 +2562,11 @@ class MinBackward0(Node):
         indices = self.indices_._data
         return (H.value_selecting_reduction_backward(A, grads[0], self.dim, indices, self.self_shape, self.keepdim),)
 
+    def release_variables(self):
+        if self.indices_ is not None:
+            self.indices_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         indices = self.saved_output(self.indices_)
@@ -2317,6 +2590,11 @@ class MinBackward1(Node):
         self_ = data_of(self.self_)
         result = self.result_._data
         return (H.evenly_distribute_backward(A, grad, self_, result),)
+
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2345,6 +2623,11 @@ class AmaxBackward0(Node):
         result = self.result_._data
         return (H.amax_backward(A, grad, self_, result, self.dim, self.keepdim),)
 
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2371,6 +2654,11 @@ class AminBackward0(Node):
         self_ = data_of(self.self_)
         result = self.result_._data
         return (H.amax_backward(A, grad, self_, result, self.dim, self.keepdim),)
+
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2399,6 +2687,11 @@ class LogsumexpBackward0(Node):
         result = self.result_._data
         return (H.logsumexp_backward(A, grad, self_, result, self.dim, self.keepdim),)
 
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2424,6 +2717,11 @@ class VarBackward0(Node):
         self_ = data_of(self.self_)
         return (H.var_backward(A, grad, self_, self.dim, self.correction, self.keepdim),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2447,6 +2745,11 @@ class VarMeanBackward0(Node):
         self.check_saved()
         self_ = data_of(self.self_)
         return (H.var_mean_backward(A, grads[0], grads[1], self_, self.dim, self.correction, self.keepdim),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2472,6 +2775,11 @@ class StdBackward0(Node):
         self_ = data_of(self.self_)
         result = self.result_._data
         return (H.std_backward(A, result, grad, self_, self.dim, self.correction, self.keepdim),)
+
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2499,6 +2807,11 @@ class LinalgVectorNormBackward0(Node):
         self_ = data_of(self.self_)
         result = self.result_._data
         return (H.norm_backward(A, grad, self_, self.ord, result, self.dim, self.keepdim),)
+
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2549,6 +2862,11 @@ class MatmulBackward0(Node):
             grad_other,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.other_ is not None:
+            self.self_ = self.other_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2586,6 +2904,11 @@ class MmBackward0(Node):
             H.mm_mat2_backward(A, grad, self_, mat2) if need_mat2 else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.mat2_ is not None:
+            self.self_ = self.mat2_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2621,6 +2944,11 @@ class BmmBackward0(Node):
             A.bmm(grad, A.transpose(mat2, 1, 2)) if need_self else None,
             A.bmm(A.transpose(self_, 1, 2), grad) if need_mat2 else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None or self.mat2_ is not None:
+            self.self_ = self.mat2_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -2662,6 +2990,11 @@ class AddmmBackward0(Node):
             H.maybe_multiply(A, H.mm_mat2_backward(A, grad, mat1, mat2), self.alpha) if need_mat2 else None,
         )
 
+    def release_variables(self):
+        if self.mat1_ is not None or self.mat2_ is not None:
+            self.mat1_ = self.mat2_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -2699,6 +3032,11 @@ class DotBackward0(Node):
             grad * tensor if need_self else None,
             grad * self_ if need_tensor else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None or self.tensor_ is not None:
+            self.self_ = self.tensor_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -2836,6 +3174,11 @@ class AsStridedScatterBackward0(Node):
             H.as_strided_scatter_self_backward(A, grad, src, self.size, self.stride, self.storage_offset) if need_self else None,
             A._as_strided_copy(grad, self.size, self.stride, self.storage_offset) if need_src else None,
         )
+
+    def release_variables(self):
+        if self.src_ is not None:
+            self.src_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3132,6 +3475,11 @@ class IndexBackward0(Node):
         grad = grads[0]
         return (A.index_backward(grad, self.self_shape, self.indices),)
 
+    def release_variables(self):
+        if self.indices is not None:
+            self.indices = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -3152,6 +3500,11 @@ class IndexBackwardBackward0(Node):
         self.check_saved()
         grad = grads[0]
         return (A.index(grad, self.indices),)
+
+    def release_variables(self):
+        if self.indices is not None:
+            self.indices = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3182,6 +3535,11 @@ class IndexPutBackward0(Node):
             (grad if self.accumulate else A.index_put(grad, self.indices, H.zeros_like(A, values), False)) if need_self else None,
             A.index(grad, self.indices) if need_values else None,
         )
+
+    def release_variables(self):
+        if self.values_ is not None or self.indices is not None:
+            self.values_ = self.indices = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3215,6 +3573,11 @@ class IndexSelectBackward0(Node):
             H.index_select_backward(A, grad, self.self_shape, self.dim, index) if need_self else None,
             None,
         )
+
+    def release_variables(self):
+        if self.index_ is not None:
+            self.index_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3251,6 +3614,11 @@ class IndexAddBackward0(Node):
             H.maybe_multiply(A, A.index_select(grad, self.dim, index), self.alpha) if need_source else None,
         )
 
+    def release_variables(self):
+        if self.index_ is not None:
+            self.index_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -3284,6 +3652,11 @@ class GatherBackward0(Node):
             H.gather_backward(A, grad, self.self_shape, self.dim, index) if need_self else None,
             None,
         )
+
+    def release_variables(self):
+        if self.index_ is not None:
+            self.index_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3320,6 +3693,11 @@ class ScatterBackward0(Node):
             A.gather(grad, self.dim, index) if need_src else None,
         )
 
+    def release_variables(self):
+        if self.index_ is not None:
+            self.index_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -3353,6 +3731,11 @@ class ScatterBackward1(Node):
             A.scatter(grad, self.dim, index, 0) if need_self else None,
             None,
         )
+
+    def release_variables(self):
+        if self.index_ is not None:
+            self.index_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3389,6 +3772,11 @@ class ScatterAddBackward0(Node):
             A.gather(grad, self.dim, index) if need_src else None,
         )
 
+    def release_variables(self):
+        if self.index_ is not None:
+            self.index_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -3422,6 +3810,11 @@ class MaskedFillBackward0(Node):
             xp.where(mask, 0, grad) if need_self else None,
             None,
         )
+
+    def release_variables(self):
+        if self.mask_ is not None:
+            self.mask_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -3470,6 +3863,11 @@ class MaskedFillBackward1(Node):
             None,
             A.sum(xp.where(mask, grad, 0)) if need_value else None,
         )
+
+    def release_variables(self):
+        if self.mask_ is not None:
+            self.mask_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3672,6 +4070,11 @@ class SoftmaxBackward0(Node):
         result = self.result_._data
         return (result * (grad - A.sum(grad * result, [self.dim], True)),)
 
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -3703,6 +4106,11 @@ class LogSoftmaxBackward0(Node):
         result = self.result_._data
         xp = array_module(grad)
         return (grad - xp.exp(result) * A.sum(grad, [self.dim], True),)
+
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -3743,6 +4151,11 @@ class NllLossBackward0(Node):
             None,
             self.not_implemented("weight") if need_weight else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None or self.target_ is not None or self.weight_ is not None or self.total_weight_ is not None:
+            self.self_ = self.target_ = self.weight_ = self.total_weight_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3786,6 +4199,11 @@ class NllLossBackwardBackward0(Node):
             self.not_implemented("weight") if need_weight else None,
             None,
         )
+
+    def release_variables(self):
+        if self.target_ is not None or self.weight_ is not None:
+            self.target_ = self.weight_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3831,6 +4249,11 @@ class BinaryCrossEntropyBackward0(Node):
             self.not_implemented("weight") if need_weight else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.target_ is not None or self.weight_ is not None:
+            self.self_ = self.target_ = self.weight_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -3871,6 +4294,11 @@ class MseLossBackward0(Node):
             H.mse_loss_backward(A, grad, target, self_, self.reduction) if need_target else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.target_ is not None:
+            self.self_ = self.target_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -3908,6 +4336,11 @@ class SmoothL1LossBackward0(Node):
             H.smooth_l1_loss_backward(A, grad, target, self_, self.reduction, self.beta) if need_target else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.target_ is not None:
+            self.self_ = self.target_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -3938,6 +4371,11 @@ class NativeDropoutBackward0(Node):
         self.check_saved()
         mask = self.mask_._data
         return (H.dropout_backward(A, grads[0], mask, self.p, self.train),)
+
+    def release_variables(self):
+        if self.mask_ is not None:
+            self.mask_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -3971,6 +4409,11 @@ class ConvolutionBackward0(Node):
             grad_weight,
             grad_bias,
         )
+
+    def release_variables(self):
+        if self.input_ is not None or self.weight_ is not None or self.bias_ is not None:
+            self.input_ = self.weight_ = self.bias_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -4007,6 +4450,11 @@ class MaxPool2DWithIndicesBackward0(Node):
         indices = self.indices_._data
         return (H.max_pool2d_backward(A, grads[0], self.self_shape, indices),)
 
+    def release_variables(self):
+        if self.indices_ is not None:
+            self.indices_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         indices = self.saved_output(self.indices_)
@@ -4029,6 +4477,11 @@ class AvgPool2DBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (A.avg_pool2d_backward(grad, self_, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad, self.divisor_override),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -4060,6 +4513,11 @@ class AvgPool2DBackwardBackward0(Node):
             H.zeros_like(A, self_) if need_self else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -4087,6 +4545,11 @@ class AdaptiveAvgPool2DBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         return (A._adaptive_avg_pool2d_backward(grad, self_),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -4117,6 +4580,11 @@ class AdaptiveAvgPool2DBackwardBackward0(Node):
             A._adaptive_avg_pool2d(grad, self.grad_output_shape[-2:]) if need_grad_output else None,
             H.zeros_like(A, self_) if need_self else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -4159,6 +4627,11 @@ class NativeBatchNormBackward0(Node):
             None,
             None,
         )
+
+    def release_variables(self):
+        if self.input_ is not None or self.weight_ is not None or self.running_mean_ is not None or self.running_var_ is not None:
+            self.input_ = self.weight_ = self.running_mean_ = self.running_var_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -4208,6 +4681,11 @@ class NativeLayerNormBackward0(Node):
             grad_bias,
         )
 
+    def release_variables(self):
+        if self.input_ is not None or self.weight_ is not None or self.mean_ is not None or self.rstd_ is not None:
+            self.input_ = self.weight_ = self.mean_ = self.rstd_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         input = self.input_
@@ -4251,6 +4729,11 @@ class NativeGroupNormBackward0(Node):
             grad_bias,
         )
 
+    def release_variables(self):
+        if self.input_ is not None or self.weight_ is not None:
+            self.input_ = self.weight_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         input = self.input_
@@ -4286,6 +4769,11 @@ class EmbeddingBackward0(Node):
             H.embedding_backward(A, grad, indices, self.weight_shape[0], self.padding_idx) if need_weight else None,
             None,
         )
+
+    def release_variables(self):
+        if self.indices_ is not None:
+            self.indices_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
@@ -4364,6 +4852,11 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
             self.not_implemented("pos_weight") if need_pos_weight else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.target_ is not None or self.weight_ is not None or self.pos_weight_ is not None:
+            self.self_ = self.target_ = self.weight_ = self.pos_weight_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -4417,6 +4910,11 @@ class ScaledDotProductAttentionBackward0(Node):
             None,
         )
 
+    def release_variables(self):
+        if self.query_ is not None or self.key_ is not None or self.value_ is not None or self.attn_mask_ is not None or self.dropout_mask_ is not None or self.attn_ is not None:
+            self.query_ = self.key_ = self.value_ = self.attn_mask_ = self.dropout_mask_ = self.attn_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         query = self.query_
@@ -4465,6 +4963,11 @@ class LstmCellBackward0(Node):
             grad_cx,
         )
 
+    def release_variables(self):
+        if self.input_gates_ is not None or self.hidden_gates_ is not None or self.cx_ is not None:
+            self.input_gates_ = self.hidden_gates_ = self.cx_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         input_gates = self.input_gates_
@@ -4506,6 +5009,11 @@ class GruCellBackward0(Node):
             grad_hidden_gates,
             grad_hx,
         )
+
+    def release_variables(self):
+        if self.input_gates_ is not None or self.hidden_gates_ is not None or self.hx_ is not None:
+            self.input_gates_ = self.hidden_gates_ = self.hx_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()

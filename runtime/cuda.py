@@ -11,7 +11,18 @@ from __future__ import annotations
 from . import backends
 from .backends.fused import register_kernels, stats
 
-__all__ = ["is_available", "device_count", "current_device", "synchronize", "stats", "register_kernels"]
+__all__ = ["is_available", "device_count", "current_device", "synchronize", "stats", "register_kernels",
+           "manual_seed", "manual_seed_all"]
+
+
+def manual_seed(seed) -> None:
+    """Nothing to seed: a cuda tensor's random numbers are drawn by the CPU generator (which
+    gradspec.manual_seed seeds) and copied, so there is no CUDA generator. Programs that seed
+    every device (`torch.cuda.manual_seed_all`, minGPT's set_seed) call it."""
+    int(seed)  # torch's check: a seed is an integer
+
+
+manual_seed_all = manual_seed
 
 
 def is_available() -> bool:

@@ -106,11 +106,14 @@ class Node:
 
     def release_variables(self) -> None:
         """Free the saved tensors; a node that saved none (its readers did not require grad) can
-        run again, as torch's."""
-        saved = self.saved_slots + self.saved_values
-        if saved and any(getattr(self, slot) is not None for slot in saved):
-            for slot in saved:
+        run again, as torch's. Generated nodes spell this out for their own slots (the engine calls
+        it after every node): this loop serves the rest."""
+        released = False
+        for slot in self.saved_slots + self.saved_values:
+            if getattr(self, slot) is not None:
                 setattr(self, slot, None)
+                released = True
+        if released:
             self.saved_versions = None
 
     def check_saved(self) -> None:
@@ -229,10 +232,10 @@ def edge(value):
 
 
 def version(value):
-    """The version a saved tensor is checked against; None for a wrapped number."""
-    try:
-        counter = value._vc
-    except AttributeError:
+    """The version a saved tensor is checked against; None for a wrapped number or nothing saved."""
+    # getattr with a default: no AttributeError (and its formatted message) for each number or None
+    counter = getattr(value, "_vc", False)
+    if counter is False:
         return None
     return 0 if counter is None else counter[0]
 

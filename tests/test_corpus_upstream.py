@@ -16,7 +16,7 @@ def _recipe(tmp_path, monkeypatch, text: bytes, body: str, path="dir/script.py")
     cache = tmp_path / "cache"
     monkeypatch.setenv("GRADSPEC_CORPUS_UPSTREAM", str(cache))
     target = cache / "owner/name" / COMMIT / path
-    target.parent.mkdir(parents=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(text)
     recipe = tmp_path / "example.txt"
     recipe.write_text(f"source: owner/name {path} @ {COMMIT}\n"
@@ -69,3 +69,17 @@ def test_an_uncached_script_is_reported_not_run(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADSPEC_CORPUS_UPSTREAM", str(tmp_path))
     script = harness.scripts(["makemore_part1_bigrams"])[0]
     assert "upstream text not cached" in harness.check(script, "recorded").blocker
+
+
+def test_also_files_sit_beside_the_script_or_at_the_repository_root(tmp_path, monkeypatch):
+    other = {"dir/model.py": b"SIZE = 3\n", "pkg/util.py": b"NAME = 'x'\n"}
+    lines = ""
+    for path, text in other.items():
+        target = tmp_path / "cache/owner/name" / COMMIT / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(text)
+        lines += f"also: {path} {hashlib.sha256(text).hexdigest()}\n"
+    recipe = _recipe(tmp_path, monkeypatch, b"import model\n", lines + "first: dir/model.py\n")
+    files = recipe.files()
+    assert files["model.py"] == "SIZE = 3\n" and files["pkg/util.py"] == "NAME = 'x'\n"
+    assert recipe.first == ["dir/model.py"] and len(recipe.pinned) == 3

@@ -249,3 +249,9 @@ def test_onnx_imports_and_export_says_it_is_not_supported():
 def test_generator_repr_is_torchs(torch):
     pattern = r"<torch\._C\.Generator object at 0x[0-9a-f]+>"
     assert re.fullmatch(pattern, repr(gradspec.manual_seed(1))) and re.fullmatch(pattern, repr(torch.manual_seed(1)))
+
+
+def test_cuda_seeding_is_accepted_and_random_draws_follow_the_cpu_seed(torch):
+    gradspec.manual_seed(3), gradspec.cuda.manual_seed_all(3), gradspec.cuda.manual_seed(3)
+    torch.manual_seed(3), torch.cuda.manual_seed_all(3)
+    assert gradspec.randn(4).tolist() == torch.randn(4).tolist()

@@ -174,6 +174,25 @@ def relu(self):
     return array_module(self).maximum(self, 0)
 
 
+# Unsigned integers as wide as each float: its bits times 0 or 1 are 0.0 or the float itself.
+_SAME_WIDTH_BITS = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def threshold_backward(grad_output, self, threshold):
+    """grad_output where self > threshold (or is NaN), else exactly 0, as torch's: not
+    `grad * mask`, which gives NaN for an inf or NaN gradient and -0.0 for a negative one. numpy's
+    where() takes 3-4 times a multiply (relu's backward in every step of an MLP), so on numpy the
+    gradient's bits are multiplied by the mask as unsigned integers: the same result, bit for bit."""
+    xp = array_module(grad_output)
+    keep = xp.logical_not(self <= threshold)
+    if xp is not np or type(grad_output) is not np.ndarray or grad_output.dtype.kind != "f":
+        return xp.where(keep, grad_output, 0)
+    bits = _SAME_WIDTH_BITS.get(grad_output.dtype.itemsize)
+    if bits is None:  # long double
+        return np.where(keep, grad_output, 0)
+    return np.multiply(grad_output.view(bits), keep, dtype=bits).view(grad_output.dtype)
+
+
 def pow_scalar_exponent(self, exponent):
     """self ** exponent in torch's result dtype (an int tensor to a float power is float32, a bool
     one to an int power int64); integers to negative integer powers are refused."""

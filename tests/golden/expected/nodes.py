@@ -42,6 +42,11 @@ class MulBackward0(Node):
             grad * self_ if need_other else None,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.other_ is not None:
+            self.self_ = self.other_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -84,6 +89,11 @@ class PowBackward0(Node):
         self_ = data_of(self.self_)
         return (H.pow_backward(A, grad, self_, self.exponent),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -124,6 +134,11 @@ class PowBackward1(Node):
             H.pow_backward_self(A, grad, self_, exponent) if need_self else None,
             H.pow_backward_exponent(A, grad, self_, exponent, result) if need_exponent else None,
         )
+
+    def release_variables(self):
+        if self.self_ is not None or self.exponent_ is not None or self.result_ is not None:
+            self.self_ = self.exponent_ = self.result_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -168,6 +183,11 @@ class ExpBackward0(Node):
         grad = grads[0]
         result = self.result_._data
         return (grad * result,)
+
+    def release_variables(self):
+        if self.result_ is not None:
+            self.result_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -226,6 +246,11 @@ class MatmulBackward0(Node):
             grad_other,
         )
 
+    def release_variables(self):
+        if self.self_ is not None or self.other_ is not None:
+            self.self_ = self.other_ = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
         self.check_saved()
         grad = grads[0]
@@ -263,6 +288,11 @@ class WhereBackward0(Node):
             xp.where(condition, grad, 0) if need_self else None,
             xp.where(condition, 0, grad) if need_other else None,
         )
+
+    def release_variables(self):
+        if self.condition_ is not None:
+            self.condition_ = None
+            self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
@@ -349,6 +379,11 @@ class Log1PBackward0(Node):
         self_ = data_of(self.self_)
         return (grad / (self_ + 1),)
 
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
@@ -418,6 +453,11 @@ class MaxPool2DWithIndicesBackward0(Node):
         self.check_saved()
         indices = self.indices_._data
         return (H.max_pool2d_backward(A, grads[0], self.self_shape, indices),)
+
+    def release_variables(self):
+        if self.indices_ is not None:
+            self.indices_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
         self.check_saved()
