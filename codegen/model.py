@@ -225,6 +225,9 @@ class Record:
     values: tuple[str, ...]
     metadata: tuple[tuple[str, str], ...]  # (slot, value)
     outputs: tuple[tuple[str, int], ...]  # (output, output_nr) of the differentiable outputs
+    # differentiable outputs that may be integral (an integer tensor can require grad after a
+    # fill_ from one that does): torch refuses to record those
+    maybe_integral: tuple[str, ...]
 
 
 @dataclass(frozen=True)

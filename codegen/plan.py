@@ -192,7 +192,8 @@ def _record(entry: Entry, arrays: dict[str, str], saved: tuple[SavedInput, ...])
                                                                          entry.output_differentiability)) if flag)
     return Record(f"({condition})" if len(differentiable) > 1 else condition, edges,
                   ", ".join(f"{o}._data.shape, {o}._data.dtype" for o in schema.returns), saved, saved_outputs,
-                  versions, tuple(sorted(usage.values)), metadata, outputs)
+                  versions, tuple(sorted(usage.values)), metadata, outputs,
+                  () if entry.promotion == "float" else tuple(output for output, _ in outputs))
 
 
 def _metadata(array: str, attr: str) -> str:

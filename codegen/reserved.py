@@ -38,8 +38,9 @@ IN_NODES = frozenset({
 })
 LANGUAGE = frozenset({"grad", "grads", "grad_input_mask", "result", "xp"})
 # Attributes the generated node classes define beside Node's.
-NODE_CLASS_ATTRIBUTES = frozenset({"num_outputs", "saved_slots", "saved_names", "value_slots", "output_slots", "apply",
-                                   "apply_fused", "apply_differentiable", "release_variables"})
+NODE_CLASS_ATTRIBUTES = frozenset({"num_outputs", "saved_slots", "saved_names", "value_slots", "output_slots",
+                                   "saved_values", "apply", "apply_fused", "apply_differentiable",
+                                   "release_variables"})
 _TAKEN = {"op": IN_OPS | IN_NODES, "tensor input": IN_OPS | IN_NODES | LANGUAGE, "argument": IN_OPS | LANGUAGE,
           "output": (IN_OPS | IN_NODES | LANGUAGE) - {"result"}}
 

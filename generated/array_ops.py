@@ -320,6 +320,12 @@ def hardsigmoid(self):
     return K.hardsigmoid(self)
 
 
+def _copy_into(self, src):
+    """_copy_into(Tensor self, Tensor src) -> Tensor"""
+    xp = array_module(self)
+    return xp.where(True, src, self)
+
+
 def where(condition, self, other):
     """where.self(Tensor condition, Tensor self, Tensor other) -> Tensor"""
     xp = array_module(condition)
@@ -464,6 +470,12 @@ def topk(self, k, dim=-1, largest=True, sorted=True):
     return K.topk(self, k, dim, largest, sorted)
 
 
+def sort(self, dim=-1, descending=False):
+    """sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)"""
+    dim = int_arg(dim, "sort", "dim")
+    return K.sort(self, dim, descending)
+
+
 def max_default(self):
     """max(Tensor self) -> Tensor"""
     return K.max_all(self)
@@ -514,6 +526,12 @@ def var(self, dim=None, *, correction=None, keepdim=False):
     """var.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor"""
     dim = None if dim is None else int_list(dim, "var", "dim", 1)
     return K.var(self, dim, correction, keepdim)
+
+
+def var_mean(self, dim=None, *, correction=None, keepdim=False):
+    """var_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor var, Tensor mean)"""
+    dim = None if dim is None else int_list(dim, "var_mean", "dim", 1)
+    return K.var_mean(self, dim, correction, keepdim)
 
 
 def std(self, dim=None, *, correction=None, keepdim=False):
@@ -588,6 +606,31 @@ def reshape(self, shape):
 def alias(self):
     """alias(Tensor(a) self) -> Tensor(a)"""
     return K.alias(self)
+
+
+def _as_strided_copy(self, size, stride, storage_offset=None):
+    """_as_strided_copy(Tensor self, int[] size, int[] stride, int? storage_offset=None) -> Tensor"""
+    size = int_list(size, "_as_strided_copy", "size")
+    stride = int_list(stride, "_as_strided_copy", "stride")
+    storage_offset = None if storage_offset is None else int_arg(storage_offset, "_as_strided_copy", "storage_offset")
+    return K.as_strided_copy(self, size, stride, storage_offset)
+
+
+def _as_strided_backward(grad_output, input_sizes, size, stride, storage_offset):
+    """_as_strided_backward(Tensor grad_output, int[] input_sizes, int[] size, int[] stride, int? storage_offset) -> Tensor"""
+    input_sizes = int_list(input_sizes, "_as_strided_backward", "input_sizes")
+    size = int_list(size, "_as_strided_backward", "size")
+    stride = int_list(stride, "_as_strided_backward", "stride")
+    storage_offset = None if storage_offset is None else int_arg(storage_offset, "_as_strided_backward", "storage_offset")
+    return K.as_strided_backward(grad_output, input_sizes, size, stride, storage_offset)
+
+
+def _as_strided_scatter(self, src, size, stride, storage_offset=None):
+    """_as_strided_scatter(Tensor self, Tensor src, int[] size, int[] stride, int? storage_offset=None) -> Tensor"""
+    size = int_list(size, "_as_strided_scatter", "size")
+    stride = int_list(stride, "_as_strided_scatter", "stride")
+    storage_offset = None if storage_offset is None else int_arg(storage_offset, "_as_strided_scatter", "storage_offset")
+    return K.as_strided_scatter(self, src, size, stride, storage_offset)
 
 
 def clone(self):

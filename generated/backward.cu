@@ -23,6 +23,7 @@
 //   LeakyReluBackwardBackward0: helper zeros_like() has no device version
 //   GeluBackward0: helper gelu_backward() has no device version
 //   HardtanhBackwardBackward0: helper zeros_like() has no device version
+//   CopyIntoBackward0: helper zeros_like() has no device version
 //   SumBackward0: op 'expand' runs the array kernel 'expand'
 //   SumBackward1: helper sum_backward() has no device version
 //   MeanBackward0: helper mean_backward() has no device version
@@ -31,6 +32,7 @@
 //   ProdBackward1: helper prod_backward() has no device version
 //   MaxBackward0: several outputs
 //   TopkBackward0: several outputs
+//   SortBackward0: several outputs
 //   MaxBackward1: helper evenly_distribute_backward() has no device version
 //   MinBackward0: several outputs
 //   MinBackward1: helper evenly_distribute_backward() has no device version
@@ -38,6 +40,7 @@
 //   AminBackward0: helper amax_backward() has no device version
 //   LogsumexpBackward0: helper logsumexp_backward() has no device version
 //   VarBackward0: helper var_backward() has no device version
+//   VarMeanBackward0: several outputs
 //   StdBackward0: helper std_backward() has no device version
 //   LinalgVectorNormBackward0: helper norm_backward() has no device version
 //   CumsumBackward0: helper cumsum_backward() has no device version
@@ -47,6 +50,9 @@
 //   AddmmBackward0: helper mm_mat1_backward() has no device version
 //   ViewBackward0: op 'reshape' runs the array kernel 'reshape'
 //   ReshapeBackward0: op 'reshape' runs the array kernel 'reshape'
+//   AsStridedCopyBackward0: op '_as_strided_backward' runs the array kernel 'as_strided_backward'
+//   AsStridedBackwardBackward0: op '_as_strided_copy' runs the array kernel 'as_strided_copy'
+//   AsStridedScatterBackward0: helper as_strided_scatter_self_backward() has no device version
 //   TBackward0: op 't' runs the array kernel 't'
 //   TransposeBackward0: op 'transpose' runs the array kernel 'transpose'
 //   PermuteBackward0: helper permute_backwards() has no device version

@@ -120,7 +120,7 @@ GS_HD T pow_backward_self(const T grad, const T self, const T exponent) {
 // exponent, grad * result * log(0) is the helper's grad * result * -inf
 template <typename T>
 GS_HD T pow_backward_exponent(const T grad, const T self, const T exponent, const T result) {
-    return (self == T(0) && exponent >= T(0)) ? T(0) : grad * result * gs::log(self);
+    return grad * ((self == T(0) && exponent >= T(0)) ? T(0) : result * gs::log(self));
 }
 
 // the negative branch at and below 0 (NaN takes the positive one), as torch
@@ -268,11 +268,11 @@ struct DivBackward0_self {
         return (grad / x_other);
     }
 };
-//   other: -grad * self / (other * other)
+//   other: -grad * ((self / other) / other)
 struct DivBackward0_other {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_self, const T x_other) const {
-        return (((-grad) * x_self) / (x_other * x_other));
+        return ((-grad) * ((x_self / x_other) / x_other));
     }
 };
 

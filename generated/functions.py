@@ -94,6 +94,7 @@ from .nodes import (
     HardswishBackward0,
     HardswishBackwardBackward0,
     HardsigmoidBackward0,
+    CopyIntoBackward0,
     WhereBackward0,
     SumBackward0,
     SumBackward1,
@@ -103,6 +104,7 @@ from .nodes import (
     ProdBackward1,
     MaxBackward0,
     TopkBackward0,
+    SortBackward0,
     MaxBackward1,
     MinBackward0,
     MinBackward1,
@@ -110,6 +112,7 @@ from .nodes import (
     AminBackward0,
     LogsumexpBackward0,
     VarBackward0,
+    VarMeanBackward0,
     StdBackward0,
     LinalgVectorNormBackward0,
     CumsumBackward0,
@@ -121,6 +124,9 @@ from .nodes import (
     ViewBackward0,
     ReshapeBackward0,
     AliasBackward0,
+    AsStridedCopyBackward0,
+    AsStridedBackwardBackward0,
+    AsStridedScatterBackward0,
     CloneBackward0,
     TBackward0,
     TransposeBackward0,
@@ -234,6 +240,7 @@ __all__ = [
     "hardswish",
     "hardswish_backward",
     "hardsigmoid",
+    "_copy_into",
     "where",
     "eq",
     "ne",
@@ -256,6 +263,7 @@ __all__ = [
     "prod",
     "max",
     "topk",
+    "sort",
     "min",
     "amax",
     "amin",
@@ -263,6 +271,7 @@ __all__ = [
     "argmin",
     "logsumexp",
     "var",
+    "var_mean",
     "std",
     "linalg_vector_norm",
     "cumsum",
@@ -276,6 +285,9 @@ __all__ = [
     "view",
     "reshape",
     "alias",
+    "_as_strided_copy",
+    "_as_strided_backward",
+    "_as_strided_scatter",
     "clone",
     "t",
     "transpose",
@@ -385,6 +397,8 @@ def add(self, other, *, alpha=1):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AddBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -405,6 +419,8 @@ def sub(self, other, *, alpha=1):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SubBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -425,6 +441,8 @@ def rsub_Tensor(self, other, *, alpha=1):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = RsubBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -441,6 +459,8 @@ def rsub_Scalar(self, other, alpha=1):
         B.check_devices(self_)
     result = make_tensor(K.rsub(self_, other, alpha))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = RsubBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -462,6 +482,8 @@ def mul(self, other):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MulBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -503,6 +525,8 @@ def neg(self):
         B.check_devices(self_)
     result = make_tensor(K.neg(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = NegBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -536,6 +560,8 @@ def pow_Tensor_Scalar(self, exponent):
         B.check_devices(self_)
     result = make_tensor(K.pow_scalar_exponent(self_, exponent))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = PowBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -559,6 +585,8 @@ def pow_Tensor_Tensor(self, exponent):
     except ValueError as error:
         raise broadcast_error(error, self_, exponent_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(exponent)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = PowBackward1()
         node.next_functions = (edge(self), edge(exponent))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -578,6 +606,8 @@ def pow_Scalar(self, exponent):
         B.check_devices(exponent_)
     result = make_tensor(K.pow_scalar_base(self, exponent_))
     if STATE.enabled and requires_grad(exponent):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = PowBackward2()
         node.next_functions = (edge(exponent),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -603,6 +633,8 @@ def lerp_Scalar(self, end, weight):
     except ValueError as error:
         raise broadcast_error(error, self_, end_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(end)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LerpBackward0()
         node.next_functions = (edge(self), edge(end))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -626,6 +658,8 @@ def lerp_Tensor(self, end, weight):
     except ValueError as error:
         raise broadcast_error(error, self_, end_, weight_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(end) or requires_grad(weight)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LerpBackward1()
         node.next_functions = (edge(self), edge(end), edge(weight))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -796,6 +830,8 @@ def relu(self):
         B.check_devices(self_)
     result = make_tensor(K.relu(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ReluBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -817,6 +853,8 @@ def threshold_backward(grad_output, self, threshold):
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ThresholdBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -835,6 +873,8 @@ def abs(self):
         B.check_devices(self_)
     result = make_tensor(K.abs(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AbsBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -852,6 +892,8 @@ def round_default(self):
         B.check_devices(self_)
     result = make_tensor(K.round_half_even(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = RoundBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -868,6 +910,8 @@ def round_decimals(self, *, decimals):
     decimals = int_arg(decimals, "round", "decimals")
     result = make_tensor(K.round_half_even(self_, decimals))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = RoundBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -883,6 +927,8 @@ def sign(self):
         B.check_devices(self_)
     result = make_tensor(K.sign(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SignBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -904,6 +950,8 @@ def clamp_Tensor(self, min=None, max=None):
     except ValueError as error:
         raise broadcast_error(error, self_, min_, max_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(min) or requires_grad(max)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ClampBackward0()
         node.next_functions = (edge(self), edge(min), edge(max))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -923,6 +971,8 @@ def clamp_default(self, min=None, max=None):
         B.check_devices(self_)
     result = make_tensor(K.clamp(self_, min, max))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ClampBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -942,6 +992,8 @@ def clamp_min(self, min):
         B.check_devices(self_)
     result = make_tensor(K.clamp_min(self_, min))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ClampMinBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -960,6 +1012,8 @@ def clamp_max(self, max):
         B.check_devices(self_)
     result = make_tensor(K.clamp_max(self_, max))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ClampMaxBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -984,6 +1038,8 @@ def maximum(self, other):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MaximumBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1008,6 +1064,8 @@ def minimum(self, other):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MinimumBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1234,6 +1292,8 @@ def leaky_relu(self, negative_slope=0.01):
         B.check_devices(self_)
     result = make_tensor(K.leaky_relu(self_, negative_slope))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LeakyReluBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1257,6 +1317,8 @@ def leaky_relu_backward(grad_output, self, negative_slope, self_is_result):
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LeakyReluBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1276,6 +1338,8 @@ def elu(self, alpha=1, scale=1, input_scale=1):
         B.check_devices(self_)
     result = make_tensor(K.elu(self_, alpha, scale, input_scale))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = EluBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1296,6 +1360,8 @@ def gelu(self, *, approximate='none'):
         B.check_devices(self_)
     result = make_tensor(K.gelu(self_, approximate))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = GeluBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1314,6 +1380,8 @@ def silu(self):
         B.check_devices(self_)
     result = make_tensor(K.silu(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SiluBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1331,6 +1399,8 @@ def softplus(self, beta=1, threshold=20):
         B.check_devices(self_)
     result = make_tensor(K.softplus(self_, beta, threshold))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SoftplusBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1355,6 +1425,8 @@ def softplus_backward(grad_output, self, beta, threshold):
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SoftplusBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1375,6 +1447,8 @@ def hardtanh(self, min_val=-1, max_val=1):
         B.check_devices(self_)
     result = make_tensor(K.hardtanh(self_, min_val, max_val))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = HardtanhBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1399,6 +1473,8 @@ def hardtanh_backward(grad_output, self, min_val, max_val):
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = HardtanhBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1418,6 +1494,8 @@ def hardswish(self):
         B.check_devices(self_)
     result = make_tensor(K.hardswish(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = HardswishBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1440,6 +1518,8 @@ def hardswish_backward(grad_output, self):
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = HardswishBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1458,11 +1538,36 @@ def hardsigmoid(self):
         B.check_devices(self_)
     result = make_tensor(K.hardsigmoid(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = HardsigmoidBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.saved_versions = (version(node.self_),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def _copy_into(self, src):
+    """_copy_into(Tensor self, Tensor src) -> Tensor"""
+    self_ = tensor_data(self, "_copy_into", "self", 1)
+    src_ = tensor_data(src, "_copy_into", "src", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, src_)
+    self_, src_ = promote(self_, src_)
+    xp = array_module(self_)
+    try:
+        result = make_tensor(xp.where(True, src_, self_))
+    except ValueError as error:
+        raise broadcast_error(error, self_, src_) from None
+    if STATE.enabled and (requires_grad(self) or requires_grad(src)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = CopyIntoBackward0()
+        node.next_functions = (edge(self), edge(src))
+        node.output_meta = (result._data.shape, result._data.dtype)
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -1482,6 +1587,8 @@ def where(condition, self, other):
     except ValueError as error:
         raise broadcast_error(error, condition_, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = WhereBackward0()
         node.next_functions = (NO_EDGE, edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1498,6 +1605,7 @@ def eq(self, other):
     other_ = tensor_data(other, "eq", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     try:
         result = make_tensor(self_ == other_)
     except ValueError as error:
@@ -1511,6 +1619,7 @@ def ne(self, other):
     other_ = tensor_data(other, "ne", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     try:
         result = make_tensor(self_ != other_)
     except ValueError as error:
@@ -1524,6 +1633,7 @@ def gt(self, other):
     other_ = tensor_data(other, "gt", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     try:
         result = make_tensor(self_ > other_)
     except ValueError as error:
@@ -1537,6 +1647,7 @@ def ge(self, other):
     other_ = tensor_data(other, "ge", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     try:
         result = make_tensor(self_ >= other_)
     except ValueError as error:
@@ -1550,6 +1661,7 @@ def lt(self, other):
     other_ = tensor_data(other, "lt", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     try:
         result = make_tensor(self_ < other_)
     except ValueError as error:
@@ -1563,6 +1675,7 @@ def le(self, other):
     other_ = tensor_data(other, "le", "other", 2)
     if B.cuda_loaded:
         B.check_devices(self_, other_)
+    self_, other_ = promote(self_, other_)
     try:
         result = make_tensor(self_ <= other_)
     except ValueError as error:
@@ -1701,7 +1814,7 @@ def sum_default(self, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.sum_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SumBackward0()
         node.next_functions = (edge(self),)
@@ -1721,7 +1834,7 @@ def sum_dim_IntList(self, dim, keepdim=False, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.sum_dims(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SumBackward1()
         node.next_functions = (edge(self),)
@@ -1742,7 +1855,7 @@ def mean_default(self, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.mean_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MeanBackward0()
         node.next_functions = (edge(self),)
@@ -1762,7 +1875,7 @@ def mean_dim(self, dim, keepdim=False, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.mean_dims(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MeanBackward1()
         node.next_functions = (edge(self),)
@@ -1783,7 +1896,7 @@ def prod_default(self, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.prod_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ProdBackward0()
         node.next_functions = (edge(self),)
@@ -1805,7 +1918,7 @@ def prod_dim_int(self, dim, keepdim=False, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.prod_dim(self_, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ProdBackward1()
         node.next_functions = (edge(self),)
@@ -1830,6 +1943,8 @@ def max_dim(self, dim, keepdim=False):
     values = make_tensor(values_)
     indices = make_tensor(indices_)
     if STATE.enabled and requires_grad(self):
+        if values._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(values._data.dtype)}")
         node = MaxBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (values._data.shape, values._data.dtype, indices._data.shape, indices._data.dtype)
@@ -1854,6 +1969,8 @@ def topk(self, k, dim=-1, largest=True, sorted=True):
     values = make_tensor(values_)
     indices = make_tensor(indices_)
     if STATE.enabled and requires_grad(self):
+        if values._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(values._data.dtype)}")
         node = TopkBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (values._data.shape, values._data.dtype, indices._data.shape, indices._data.dtype)
@@ -1866,6 +1983,30 @@ def topk(self, k, dim=-1, largest=True, sorted=True):
     return return_type("topk", ("values", "indices"), (values, indices))
 
 
+def sort(self, dim=-1, descending=False):
+    """sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)"""
+    self_ = tensor_data(self, "sort", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    dim = int_arg(dim, "sort", "dim")
+    values_, indices_ = K.sort(self_, dim, descending)
+    values = make_tensor(values_)
+    indices = make_tensor(indices_)
+    if STATE.enabled and requires_grad(self):
+        if values._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(values._data.dtype)}")
+        node = SortBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (values._data.shape, values._data.dtype, indices._data.shape, indices._data.dtype)
+        node.indices_ = SavedOutput(indices)
+        node.saved_versions = (version(indices),)
+        node.dim = dim
+        node.self_shape = self_.shape
+        values.grad_fn = node
+        values._requires_grad = True
+    return return_type("sort", ("values", "indices"), (values, indices))
+
+
 def max_default(self):
     """max(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "max", "self", 1)
@@ -1873,6 +2014,8 @@ def max_default(self):
         B.check_devices(self_)
     result = make_tensor(K.max_all(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MaxBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1894,6 +2037,8 @@ def min_dim(self, dim, keepdim=False):
     values = make_tensor(values_)
     indices = make_tensor(indices_)
     if STATE.enabled and requires_grad(self):
+        if values._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(values._data.dtype)}")
         node = MinBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (values._data.shape, values._data.dtype, indices._data.shape, indices._data.dtype)
@@ -1914,6 +2059,8 @@ def min_default(self):
         B.check_devices(self_)
     result = make_tensor(K.min_all(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MinBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1933,6 +2080,8 @@ def amax(self, dim=(), keepdim=False):
     dim = int_list(dim, "amax", "dim", 1)
     result = make_tensor(K.amax(self_, dim, keepdim))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AmaxBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1954,6 +2103,8 @@ def amin(self, dim=(), keepdim=False):
     dim = int_list(dim, "amin", "dim", 1)
     result = make_tensor(K.amin(self_, dim, keepdim))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AminBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -1995,6 +2146,8 @@ def logsumexp(self, dim, keepdim=False):
     dim = int_list(dim, "logsumexp", "dim", 1)
     result = make_tensor(K.logsumexp(self_, dim, keepdim))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LogsumexpBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2016,6 +2169,8 @@ def var(self, dim=None, *, correction=None, keepdim=False):
     dim = None if dim is None else int_list(dim, "var", "dim", 1)
     result = make_tensor(K.var(self_, dim, correction, keepdim))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = VarBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2029,6 +2184,36 @@ def var(self, dim=None, *, correction=None, keepdim=False):
     return result
 
 
+def var_mean(self, dim=None, *, correction=None, keepdim=False):
+    """var_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor var, Tensor mean)"""
+    self_ = tensor_data(self, "var_mean", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    dim = None if dim is None else int_list(dim, "var_mean", "dim", 1)
+    var_, mean_ = K.var_mean(self_, dim, correction, keepdim)
+    var = make_tensor(var_)
+    mean = make_tensor(mean_)
+    if STATE.enabled and requires_grad(self):
+        if var._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(var._data.dtype)}")
+        if mean._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(mean._data.dtype)}")
+        node = VarMeanBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (var._data.shape, var._data.dtype, mean._data.shape, mean._data.dtype)
+        node.self_ = self
+        node.saved_versions = (version(node.self_),)
+        node.correction = correction
+        node.dim = dim
+        node.keepdim = keepdim
+        var.grad_fn = node
+        var._requires_grad = True
+        mean.grad_fn = node
+        mean._requires_grad = True
+        mean._output_nr = 1
+    return return_type("var_mean", ("var", "mean"), (var, mean))
+
+
 def std(self, dim=None, *, correction=None, keepdim=False):
     """std.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor"""
     self_ = tensor_data(self, "std", "self", 1)
@@ -2037,6 +2222,8 @@ def std(self, dim=None, *, correction=None, keepdim=False):
     dim = None if dim is None else int_list(dim, "std", "dim", 1)
     result = make_tensor(K.std(self_, dim, correction, keepdim))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = StdBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2060,7 +2247,7 @@ def linalg_vector_norm(self, ord=2, dim=None, keepdim=False, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.linalg_vector_norm(self_, ord, dim, keepdim, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LinalgVectorNormBackward0()
         node.next_functions = (edge(self),)
@@ -2085,7 +2272,7 @@ def cumsum(self, dim, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.cumsum(self_, dim, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = CumsumBackward0()
         node.next_functions = (edge(self),)
@@ -2127,6 +2314,8 @@ def matmul(self, other):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MatmulBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2149,6 +2338,8 @@ def mm(self, mat2):
     except ValueError as error:
         raise broadcast_error(error, self_, mat2_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(mat2)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MmBackward0()
         node.next_functions = (edge(self), edge(mat2))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2171,6 +2362,8 @@ def bmm(self, mat2):
     except ValueError as error:
         raise broadcast_error(error, self_, mat2_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(mat2)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = BmmBackward0()
         node.next_functions = (edge(self), edge(mat2))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2194,6 +2387,8 @@ def addmm(self, mat1, mat2, *, beta=1, alpha=1):
     except ValueError as error:
         raise broadcast_error(error, self_, mat1_, mat2_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(mat1) or requires_grad(mat2)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AddmmBackward0()
         node.next_functions = (edge(self), edge(mat1), edge(mat2))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2218,6 +2413,8 @@ def dot(self, tensor):
     except ValueError as error:
         raise broadcast_error(error, self_, tensor_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(tensor)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = DotBackward0()
         node.next_functions = (edge(self), edge(tensor))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2237,6 +2434,8 @@ def view(self, size):
     size = int_list(size, "view", "size")
     result = view_of(self, K.view(self_, size))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ViewBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2254,6 +2453,8 @@ def reshape(self, shape):
     shape = int_list(shape, "reshape", "shape")
     result = make_tensor(K.reshape(self_, shape))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ReshapeBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2270,9 +2471,88 @@ def alias(self):
         B.check_devices(self_)
     result = view_of(self, K.alias(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AliasBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def _as_strided_copy(self, size, stride, storage_offset=None):
+    """_as_strided_copy(Tensor self, int[] size, int[] stride, int? storage_offset=None) -> Tensor"""
+    self_ = tensor_data(self, "_as_strided_copy", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    size = int_list(size, "_as_strided_copy", "size")
+    stride = int_list(stride, "_as_strided_copy", "stride")
+    storage_offset = None if storage_offset is None else int_arg(storage_offset, "_as_strided_copy", "storage_offset")
+    result = make_tensor(K.as_strided_copy(self_, size, stride, storage_offset))
+    if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = AsStridedCopyBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.size = size
+        node.storage_offset = storage_offset
+        node.stride = stride
+        node.self_shape = self_.shape
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def _as_strided_backward(grad_output, input_sizes, size, stride, storage_offset):
+    """_as_strided_backward(Tensor grad_output, int[] input_sizes, int[] size, int[] stride, int? storage_offset) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "_as_strided_backward", "grad_output", 1)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_)
+    input_sizes = int_list(input_sizes, "_as_strided_backward", "input_sizes")
+    size = int_list(size, "_as_strided_backward", "size")
+    stride = int_list(stride, "_as_strided_backward", "stride")
+    storage_offset = None if storage_offset is None else int_arg(storage_offset, "_as_strided_backward", "storage_offset")
+    result = make_tensor(K.as_strided_backward(grad_output_, input_sizes, size, stride, storage_offset))
+    if STATE.enabled and requires_grad(grad_output):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = AsStridedBackwardBackward0()
+        node.next_functions = (edge(grad_output),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.size = size
+        node.storage_offset = storage_offset
+        node.stride = stride
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def _as_strided_scatter(self, src, size, stride, storage_offset=None):
+    """_as_strided_scatter(Tensor self, Tensor src, int[] size, int[] stride, int? storage_offset=None) -> Tensor"""
+    self_ = tensor_data(self, "_as_strided_scatter", "self", 1)
+    src_ = tensor_data(src, "_as_strided_scatter", "src", 2)
+    if B.cuda_loaded:
+        B.check_devices(self_, src_)
+    size = int_list(size, "_as_strided_scatter", "size")
+    stride = int_list(stride, "_as_strided_scatter", "stride")
+    storage_offset = None if storage_offset is None else int_arg(storage_offset, "_as_strided_scatter", "storage_offset")
+    try:
+        result = make_tensor(K.as_strided_scatter(self_, src_, size, stride, storage_offset))
+    except ValueError as error:
+        raise broadcast_error(error, self_, src_) from None
+    if STATE.enabled and (requires_grad(self) or requires_grad(src)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = AsStridedScatterBackward0()
+        node.next_functions = (edge(self), edge(src))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.src_ = src if requires_grad(self) else None
+        node.saved_versions = (version(node.src_),)
+        node.size = size
+        node.storage_offset = storage_offset
+        node.stride = stride
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -2286,6 +2566,8 @@ def clone(self):
     xp = array_module(self_)
     result = make_tensor(xp.array(self_, copy=True))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = CloneBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2301,6 +2583,8 @@ def t(self):
         B.check_devices(self_)
     result = view_of(self, K.t(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = TBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2318,6 +2602,8 @@ def transpose(self, dim0, dim1):
     dim1 = int_arg(dim1, "transpose", "dim1")
     result = view_of(self, K.transpose(self_, dim0, dim1))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = TransposeBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2336,6 +2622,8 @@ def permute(self, dims):
     dims = int_list(dims, "permute", "dims")
     result = view_of(self, K.permute(self_, dims))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = PermuteBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2353,6 +2641,8 @@ def expand(self, size, *, implicit=False):
     size = int_list(size, "expand", "size")
     result = view_of(self, K.expand(self_, size, implicit))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ExpandBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2370,6 +2660,8 @@ def unsqueeze(self, dim):
     dim = int_arg(dim, "unsqueeze", "dim")
     result = view_of(self, K.unsqueeze(self_, dim))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = UnsqueezeBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2386,6 +2678,8 @@ def squeeze_default(self):
         B.check_devices(self_)
     result = view_of(self, K.squeeze_all(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SqueezeBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2403,6 +2697,8 @@ def squeeze_dim(self, dim):
     dim = int_arg(dim, "squeeze", "dim")
     result = view_of(self, K.squeeze(self_, dim))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SqueezeBackward1()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2418,6 +2714,8 @@ def cat(tensors, dim=0):
     dim = int_arg(dim, "cat", "dim")
     result = make_tensor(K.cat(tensors_, dim))
     if STATE.enabled and any_requires_grad(tensors):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = CatBackward0()
         node.next_functions = (*map(edge, tensors),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2434,6 +2732,8 @@ def stack(tensors, dim=0):
     dim = int_arg(dim, "stack", "dim")
     result = make_tensor(K.stack(tensors_, dim))
     if STATE.enabled and any_requires_grad(tensors):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = StackBackward0()
         node.next_functions = (*map(edge, tensors),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2452,6 +2752,8 @@ def flip(self, dims):
     dims = int_list(dims, "flip", "dims")
     result = make_tensor(K.flip(self_, dims))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = FlipBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2469,6 +2771,8 @@ def tril(self, diagonal=0):
     diagonal = int_arg(diagonal, "tril", "diagonal")
     result = make_tensor(K.tril(self_, diagonal))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = TrilBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2486,6 +2790,8 @@ def triu(self, diagonal=0):
     diagonal = int_arg(diagonal, "triu", "diagonal")
     result = make_tensor(K.triu(self_, diagonal))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = TriuBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2504,6 +2810,8 @@ def roll(self, shifts, dims=()):
     dims = int_list(dims, "roll", "dims", 1)
     result = make_tensor(K.roll(self_, shifts, dims))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = RollBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2522,6 +2830,8 @@ def repeat(self, repeats):
     repeats = int_list(repeats, "repeat", "repeats")
     result = make_tensor(K.repeat(self_, repeats))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = RepeatBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2540,9 +2850,12 @@ def index(self, indices):
     indices = index_list(indices, "index", "indices")
     result = make_tensor(K.index(self_, indices))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = IndexBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
+        node.saved_versions = ()
         node.indices = indices
         node.self_shape = self_.shape
         result.grad_fn = node
@@ -2559,9 +2872,12 @@ def index_backward(grad_output, input_sizes, indices):
     indices = index_list(indices, "index_backward", "indices")
     result = make_tensor(K.index_backward(grad_output_, input_sizes, indices))
     if STATE.enabled and requires_grad(grad_output):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = IndexBackwardBackward0()
         node.next_functions = (edge(grad_output),)
         node.output_meta = (result._data.shape, result._data.dtype)
+        node.saved_versions = ()
         node.indices = indices
         result.grad_fn = node
         result._requires_grad = True
@@ -2580,6 +2896,8 @@ def index_put(self, indices, values, accumulate=False):
     except ValueError as error:
         raise broadcast_error(error, self_, values_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(values)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = IndexPutBackward0()
         node.next_functions = (edge(self), edge(values))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2604,6 +2922,8 @@ def index_select(self, dim, index):
     except ValueError as error:
         raise broadcast_error(error, self_, index_) from None
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = IndexSelectBackward0()
         node.next_functions = (edge(self), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2629,6 +2949,8 @@ def index_add(self, dim, index, source, *, alpha=1):
     except ValueError as error:
         raise broadcast_error(error, self_, index_, source_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(source)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = IndexAddBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(source))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2653,6 +2975,8 @@ def gather(self, dim, index, *, sparse_grad=False):
     except ValueError as error:
         raise broadcast_error(error, self_, index_) from None
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = GatherBackward0()
         node.next_functions = (edge(self), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2678,6 +3002,8 @@ def scatter_src(self, dim, index, src):
     except ValueError as error:
         raise broadcast_error(error, self_, index_, src_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(src)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ScatterBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(src))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2701,6 +3027,8 @@ def scatter_value(self, dim, index, value):
     except ValueError as error:
         raise broadcast_error(error, self_, index_) from None
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ScatterBackward1()
         node.next_functions = (edge(self), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2725,6 +3053,8 @@ def scatter_add(self, dim, index, src):
     except ValueError as error:
         raise broadcast_error(error, self_, index_, src_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(src)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ScatterAddBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(src))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2747,6 +3077,8 @@ def masked_fill_Scalar(self, mask, value):
     except ValueError as error:
         raise broadcast_error(error, self_, mask_) from None
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MaskedFillBackward0()
         node.next_functions = (edge(self), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2769,6 +3101,8 @@ def masked_fill_Tensor(self, mask, value):
     except ValueError as error:
         raise broadcast_error(error, self_, mask_, value_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(value)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MaskedFillBackward1()
         node.next_functions = (edge(self), NO_EDGE, edge(value))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2787,6 +3121,8 @@ def constant_pad_nd(self, pad, value=0):
     pad = int_list(pad, "constant_pad_nd", "pad")
     result = make_tensor(K.constant_pad_nd(self_, pad, value))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ConstantPadNdBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2803,6 +3139,8 @@ def fill_Scalar(self, value):
         B.check_devices(self_)
     result = make_tensor(K.fill(self_, value))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = FillBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2822,6 +3160,8 @@ def fill_Tensor(self, value):
     except ValueError as error:
         raise broadcast_error(error, self_, value_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(value)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = FillBackward1()
         node.next_functions = (edge(self), edge(value))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2837,6 +3177,8 @@ def zero(self):
         B.check_devices(self_)
     result = make_tensor(K.zeros_like(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ZeroBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2854,6 +3196,8 @@ def select(self, dim, index):
     index = int_arg(index, "select", "index")
     result = view_of(self, K.select(self_, dim, index))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SelectBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2875,6 +3219,8 @@ def select_backward(grad_output, input_sizes, dim, index):
     index = int_arg(index, "select_backward", "index")
     result = make_tensor(K.select_backward(grad_output_, input_sizes, dim, index))
     if STATE.enabled and requires_grad(grad_output):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SelectBackwardBackward0()
         node.next_functions = (edge(grad_output),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2896,6 +3242,8 @@ def slice(self, dim=0, start=None, end=None, step=1):
     step = int_arg(step, "slice", "step")
     result = view_of(self, K.slice(self_, dim, start, end, step))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SliceBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2921,6 +3269,8 @@ def slice_backward(grad_output, input_sizes, dim, start, end, step):
     step = int_arg(step, "slice_backward", "step")
     result = make_tensor(K.slice_backward(grad_output_, input_sizes, dim, start, end, step))
     if STATE.enabled and requires_grad(grad_output):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SliceBackwardBackward0()
         node.next_functions = (edge(grad_output),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2942,7 +3292,7 @@ def _to_copy(self, *, dtype=None, device=None, non_blocking=False):
     device = None if device is None else as_device(device)
     result = make_tensor(K.to_copy(self_, dtype, device, non_blocking))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ToCopyBackward0()
         node.next_functions = (edge(self),)
@@ -2962,6 +3312,8 @@ def _softmax(self, dim, half_to_float=False):
     dim = int_arg(dim, "_softmax", "dim")
     result = make_tensor(K.softmax(self_, dim, half_to_float))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SoftmaxBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -2981,6 +3333,8 @@ def _log_softmax(self, dim, half_to_float=False):
     dim = int_arg(dim, "_log_softmax", "dim")
     result = make_tensor(R._log_softmax(self_, dim, half_to_float))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = LogSoftmaxBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3008,6 +3362,8 @@ def nll_loss_forward(self, target, weight, reduction, ignore_index):
     output = make_tensor(output_)
     total_weight = make_tensor(total_weight_)
     if STATE.enabled and (requires_grad(self) or requires_grad(weight)):
+        if output._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(output._data.dtype)}")
         node = NllLossBackward0()
         node.next_functions = (edge(self), NO_EDGE, edge(weight))
         node.output_meta = (output._data.shape, output._data.dtype, total_weight._data.shape, total_weight._data.dtype)
@@ -3039,6 +3395,8 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_, target_, weight_, total_weight_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self) or requires_grad(weight)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = NllLossBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self), NO_EDGE, edge(weight), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3065,6 +3423,8 @@ def binary_cross_entropy(self, target, weight=None, reduction=1):
     except ValueError as error:
         raise broadcast_error(error, self_, target_, weight_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(target) or requires_grad(weight)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = BinaryCrossEntropyBackward0()
         node.next_functions = (edge(self), edge(target), edge(weight))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3091,6 +3451,8 @@ def mse_loss(self, target, reduction=1):
     except ValueError as error:
         raise broadcast_error(error, self_, target_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(target)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MseLossBackward0()
         node.next_functions = (edge(self), edge(target))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3116,6 +3478,8 @@ def smooth_l1_loss(self, target, reduction=1, beta=1.0):
     except ValueError as error:
         raise broadcast_error(error, self_, target_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(target)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SmoothL1LossBackward0()
         node.next_functions = (edge(self), edge(target))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3138,6 +3502,8 @@ def native_dropout(input, p, train):
     output = make_tensor(output_)
     mask = make_tensor(mask_)
     if STATE.enabled and requires_grad(input):
+        if output._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(output._data.dtype)}")
         node = NativeDropoutBackward0()
         node.next_functions = (edge(input),)
         node.output_meta = (output._data.shape, output._data.dtype, mask._data.shape, mask._data.dtype)
@@ -3167,6 +3533,8 @@ def convolution(input, weight, bias, stride, padding, dilation, transposed, outp
     except ValueError as error:
         raise broadcast_error(error, input_, weight_, bias_) from None
     if STATE.enabled and (requires_grad(input) or requires_grad(weight) or requires_grad(bias)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ConvolutionBackward0()
         node.next_functions = (edge(input), edge(weight), edge(bias))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3198,6 +3566,8 @@ def max_pool2d_with_indices(self, kernel_size, stride=(), padding=0, dilation=1,
     output = make_tensor(output_)
     indices = make_tensor(indices_)
     if STATE.enabled and requires_grad(self):
+        if output._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(output._data.dtype)}")
         node = MaxPool2DWithIndicesBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (output._data.shape, output._data.dtype, indices._data.shape, indices._data.dtype)
@@ -3220,6 +3590,8 @@ def avg_pool2d(self, kernel_size, stride=(), padding=0, ceil_mode=False, count_i
     divisor_override = None if divisor_override is None else int_arg(divisor_override, "avg_pool2d", "divisor_override")
     result = make_tensor(K.avg_pool2d(self_, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AvgPool2DBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3251,6 +3623,8 @@ def avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mo
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AvgPool2DBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3275,6 +3649,8 @@ def _adaptive_avg_pool2d(self, output_size):
     output_size = int_list(output_size, "_adaptive_avg_pool2d", "output_size", 2)
     result = make_tensor(K.adaptive_avg_pool2d(self_, output_size))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AdaptiveAvgPool2DBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3296,6 +3672,8 @@ def _adaptive_avg_pool2d_backward(grad_output, self):
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AdaptiveAvgPool2DBackwardBackward0()
         node.next_functions = (edge(grad_output), edge(self))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3324,6 +3702,8 @@ def native_batch_norm(input, weight, bias, running_mean, running_var, training, 
     save_mean = make_tensor(save_mean_)
     save_invstd = make_tensor(save_invstd_)
     if STATE.enabled and (requires_grad(input) or requires_grad(weight) or requires_grad(bias)):
+        if output._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(output._data.dtype)}")
         node = NativeBatchNormBackward0()
         node.next_functions = (edge(input), edge(weight), edge(bias), NO_EDGE, NO_EDGE)
         node.output_meta = (output._data.shape, output._data.dtype, save_mean._data.shape, save_mean._data.dtype, save_invstd._data.shape, save_invstd._data.dtype)
@@ -3355,6 +3735,8 @@ def native_layer_norm(input, normalized_shape, weight, bias, eps):
     mean = make_tensor(mean_)
     rstd = make_tensor(rstd_)
     if STATE.enabled and (requires_grad(input) or requires_grad(weight) or requires_grad(bias)):
+        if output._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(output._data.dtype)}")
         node = NativeLayerNormBackward0()
         node.next_functions = (edge(input), edge(weight), edge(bias))
         node.output_meta = (output._data.shape, output._data.dtype, mean._data.shape, mean._data.dtype, rstd._data.shape, rstd._data.dtype)
@@ -3389,6 +3771,8 @@ def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
     mean = make_tensor(mean_)
     rstd = make_tensor(rstd_)
     if STATE.enabled and (requires_grad(input) or requires_grad(weight) or requires_grad(bias)):
+        if output._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(output._data.dtype)}")
         node = NativeGroupNormBackward0()
         node.next_functions = (edge(input), edge(weight), edge(bias))
         node.output_meta = (output._data.shape, output._data.dtype, mean._data.shape, mean._data.dtype, rstd._data.shape, rstd._data.dtype)
@@ -3417,6 +3801,8 @@ def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=
     except ValueError as error:
         raise broadcast_error(error, weight_, indices_) from None
     if STATE.enabled and requires_grad(weight):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = EmbeddingBackward0()
         node.next_functions = (edge(weight), NO_EDGE)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3437,6 +3823,8 @@ def upsample_nearest2d(self, output_size, scales_h=None, scales_w=None):
     output_size = int_list(output_size, "upsample_nearest2d", "output_size", 2)
     result = make_tensor(K.upsample_nearest2d(self_, output_size, scales_h, scales_w))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = UpsampleNearest2DBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3457,6 +3845,8 @@ def upsample_bilinear2d(self, output_size, align_corners, scales_h=None, scales_
     output_size = int_list(output_size, "upsample_bilinear2d", "output_size", 2)
     result = make_tensor(K.upsample_bilinear2d(self_, output_size, align_corners, scales_h, scales_w))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = UpsampleBilinear2DBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3484,6 +3874,8 @@ def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None,
     except ValueError as error:
         raise broadcast_error(error, self_, target_, weight_, pos_weight_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(target) or requires_grad(weight) or requires_grad(pos_weight)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = BinaryCrossEntropyWithLogitsBackward0()
         node.next_functions = (edge(self), edge(target), edge(weight), edge(pos_weight))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -3514,6 +3906,8 @@ def _scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0
     output = make_tensor(output_)
     attn = make_tensor(attn_)
     if STATE.enabled and (requires_grad(query) or requires_grad(key) or requires_grad(value) or requires_grad(attn_mask)):
+        if output._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(output._data.dtype)}")
         node = ScaledDotProductAttentionBackward0()
         node.next_functions = (edge(query), edge(key), edge(value), edge(attn_mask), NO_EDGE)
         node.output_meta = (output._data.shape, output._data.dtype, attn._data.shape, attn._data.dtype)
@@ -3546,6 +3940,10 @@ def _lstm_cell(input_gates, hidden_gates, cx):
     hy = make_tensor(hy_)
     cy = make_tensor(cy_)
     if STATE.enabled and (requires_grad(input_gates) or requires_grad(hidden_gates) or requires_grad(cx)):
+        if hy._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(hy._data.dtype)}")
+        if cy._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(cy._data.dtype)}")
         node = LstmCellBackward0()
         node.next_functions = (edge(input_gates), edge(hidden_gates), edge(cx))
         node.output_meta = (hy._data.shape, hy._data.dtype, cy._data.shape, cy._data.dtype)
@@ -3573,6 +3971,8 @@ def _gru_cell(input_gates, hidden_gates, hx):
     except ValueError as error:
         raise broadcast_error(error, input_gates_, hidden_gates_, hx_) from None
     if STATE.enabled and (requires_grad(input_gates) or requires_grad(hidden_gates) or requires_grad(hx)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = GruCellBackward0()
         node.next_functions = (edge(input_gates), edge(hidden_gates), edge(hx))
         node.output_meta = (result._data.shape, result._data.dtype)

@@ -224,7 +224,7 @@ class DivBackward0(Node):
     """derivatives.yaml: div.Tensor(Tensor self, Tensor other) -> Tensor
 
       self: grad / other
-      other: -grad * self / (other * other)
+      other: -grad * ((self / other) / other)
     """
 
     __slots__ = ("self_", "other_")
@@ -240,7 +240,7 @@ class DivBackward0(Node):
         need_other = self.next_functions[1][0] is not None
         return (
             grad / other if need_self else None,
-            -grad * self_ / (other * other) if need_other else None,
+            -grad * (self_ / other / other) if need_other else None,
         )
 
     def release_variables(self):
@@ -269,7 +269,7 @@ class DivBackward0(Node):
         need_other = self.next_functions[1][0] is not None
         return (
             grad / other if need_self else None,
-            -grad * self_ / (other * other) if need_other else None,
+            -grad * (self_ / other / other) if need_other else None,
         )
 
 
@@ -2206,6 +2206,34 @@ class HardsigmoidBackward0(Node):
         return (grad * (self_ > -3) * (self_ < 3) / 6,)
 
 
+class CopyIntoBackward0(Node):
+    """derivatives.yaml: _copy_into(Tensor self, Tensor src) -> Tensor
+
+      self: zeros_like(grad)
+      src: grad
+    """
+
+    __slots__ = ()
+
+    def apply(self, grads):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_src = self.next_functions[1][0] is not None
+        return (
+            H.zeros_like(A, grad) if need_self else None,
+            grad if need_src else None,
+        )
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        need_self = self.next_functions[0][0] is not None
+        need_src = self.next_functions[1][0] is not None
+        return (
+            H.zeros_like(T, grad) if need_self else None,
+            grad if need_src else None,
+        )
+
+
 class WhereBackward0(Node):
     """derivatives.yaml: where.self(Tensor condition, Tensor self, Tensor other) -> Tensor
 
@@ -2456,6 +2484,35 @@ class TopkBackward0(Node):
         return (H.value_selecting_reduction_backward(T, grads[0], self.dim, indices, self.self_shape, True),)
 
 
+class SortBackward0(Node):
+    """derivatives.yaml: sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)
+
+      self: value_selecting_reduction_backward(grads[0], dim, indices, self.shape, True)
+    """
+
+    __slots__ = ("indices_", "dim", "self_shape")
+    num_outputs = 2
+    saved_slots = ("indices_",)
+    saved_names = ("indices",)
+    value_slots = ("dim", "self_shape")
+    output_slots = ("indices_",)
+
+    def apply(self, grads):
+        self.check_saved()
+        indices = self.indices_._data
+        return (H.value_selecting_reduction_backward(A, grads[0], self.dim, indices, self.self_shape, True),)
+
+    def release_variables(self):
+        if self.indices_ is not None:
+            self.indices_ = None
+            self.saved_versions = None
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        indices = self.saved_output(self.indices_)
+        return (H.value_selecting_reduction_backward(T, grads[0], self.dim, indices, self.self_shape, True),)
+
+
 class MaxBackward1(Node):
     """derivatives.yaml: max(Tensor self) -> Tensor
 
@@ -2670,6 +2727,34 @@ class VarBackward0(Node):
         grad = grads[0]
         self_ = self.self_
         return (H.var_backward(T, grad, self_, self.dim, self.correction, self.keepdim),)
+
+
+class VarMeanBackward0(Node):
+    """derivatives.yaml: var_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor var, Tensor mean)
+
+      self: var_mean_backward(grads[0], grads[1], self, dim, correction, keepdim)
+    """
+
+    __slots__ = ("self_", "correction", "dim", "keepdim")
+    num_outputs = 2
+    saved_slots = ("self_",)
+    saved_names = ("self",)
+    value_slots = ("correction", "dim", "keepdim")
+
+    def apply(self, grads):
+        self.check_saved()
+        self_ = data_of(self.self_)
+        return (H.var_mean_backward(A, grads[0], grads[1], self_, self.dim, self.correction, self.keepdim),)
+
+    def release_variables(self):
+        if self.self_ is not None:
+            self.self_ = None
+            self.saved_versions = None
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        self_ = self.self_
+        return (H.var_mean_backward(T, grads[0], grads[1], self_, self.dim, self.correction, self.keepdim),)
 
 
 class StdBackward0(Node):
@@ -3031,6 +3116,82 @@ class AliasBackward0(Node):
         return (grad,)
 
 
+class AsStridedCopyBackward0(Node):
+    """derivatives.yaml: _as_strided_copy(Tensor self, int[] size, int[] stride, int? storage_offset=None) -> Tensor
+
+      self: _as_strided_backward(grad, self.shape, size, stride, storage_offset)
+    """
+
+    __slots__ = ("size", "storage_offset", "stride", "self_shape")
+    value_slots = ("size", "storage_offset", "stride", "self_shape")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A._as_strided_backward(grad, self.self_shape, self.size, self.stride, self.storage_offset),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T._as_strided_backward(grad, self.self_shape, self.size, self.stride, self.storage_offset),)
+
+
+class AsStridedBackwardBackward0(Node):
+    """derivatives.yaml: _as_strided_backward(Tensor grad_output, int[] input_sizes, int[] size, int[] stride, int? storage_offset) -> Tensor
+
+      grad_output: _as_strided_copy(grad, size, stride, storage_offset)
+    """
+
+    __slots__ = ("size", "storage_offset", "stride")
+    value_slots = ("size", "storage_offset", "stride")
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (A._as_strided_copy(grad, self.size, self.stride, self.storage_offset),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (T._as_strided_copy(grad, self.size, self.stride, self.storage_offset),)
+
+
+class AsStridedScatterBackward0(Node):
+    """derivatives.yaml: _as_strided_scatter(Tensor self, Tensor src, int[] size, int[] stride, int? storage_offset=None) -> Tensor
+
+      self: as_strided_scatter_self_backward(grad, src, size, stride, storage_offset)
+      src: _as_strided_copy(grad, size, stride, storage_offset)
+    """
+
+    __slots__ = ("src_", "size", "storage_offset", "stride")
+    saved_slots = ("src_",)
+    saved_names = ("src",)
+    value_slots = ("size", "storage_offset", "stride")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        src = data_of(self.src_)
+        need_self = self.next_functions[0][0] is not None
+        need_src = self.next_functions[1][0] is not None
+        return (
+            H.as_strided_scatter_self_backward(A, grad, src, self.size, self.stride, self.storage_offset) if need_self else None,
+            A._as_strided_copy(grad, self.size, self.stride, self.storage_offset) if need_src else None,
+        )
+
+    def release_variables(self):
+        if self.src_ is not None:
+            self.src_ = None
+            self.saved_versions = None
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        src = self.src_
+        need_self = self.next_functions[0][0] is not None
+        need_src = self.next_functions[1][0] is not None
+        return (
+            H.as_strided_scatter_self_backward(T, grad, src, self.size, self.stride, self.storage_offset) if need_self else None,
+            T._as_strided_copy(grad, self.size, self.stride, self.storage_offset) if need_src else None,
+        )
+
+
 class CloneBackward0(Node):
     """derivatives.yaml: clone(Tensor self) -> Tensor
 
@@ -3307,12 +3468,20 @@ class IndexBackward0(Node):
 
     __slots__ = ("indices", "self_shape")
     value_slots = ("indices", "self_shape")
+    saved_values = ("indices",)
 
     def apply(self, grads):
+        self.check_saved()
         grad = grads[0]
         return (A.index_backward(grad, self.self_shape, self.indices),)
 
+    def release_variables(self):
+        if self.indices is not None:
+            self.indices = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
+        self.check_saved()
         grad = grads[0]
         return (T.index_backward(grad, self.self_shape, self.indices),)
 
@@ -3325,12 +3494,20 @@ class IndexBackwardBackward0(Node):
 
     __slots__ = ("indices",)
     value_slots = ("indices",)
+    saved_values = ("indices",)
 
     def apply(self, grads):
+        self.check_saved()
         grad = grads[0]
         return (A.index(grad, self.indices),)
 
+    def release_variables(self):
+        if self.indices is not None:
+            self.indices = None
+            self.saved_versions = None
+
     def apply_differentiable(self, grads):
+        self.check_saved()
         grad = grads[0]
         return (T.index(grad, self.indices),)
 
@@ -3346,6 +3523,7 @@ class IndexPutBackward0(Node):
     saved_slots = ("values_",)
     saved_names = ("values",)
     value_slots = ("accumulate", "indices")
+    saved_values = ("indices",)
 
     def apply(self, grads):
         self.check_saved()
@@ -3359,8 +3537,8 @@ class IndexPutBackward0(Node):
         )
 
     def release_variables(self):
-        if self.values_ is not None:
-            self.values_ = None
+        if self.values_ is not None or self.indices is not None:
+            self.values_ = self.indices = None
             self.saved_versions = None
 
     def apply_differentiable(self, grads):

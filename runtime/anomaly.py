@@ -7,19 +7,18 @@ is on, the node whose backward is running, and the warning that names a failing 
 
 from __future__ import annotations
 
+import threading
 import traceback
 import warnings
 
 
-class _AnomalyState:
-    """Anomaly mode (global, as in torch): set by gradspec.autograd.anomaly_mode."""
+class _AnomalyState(threading.local):
+    """Anomaly mode, per thread as grad mode (torch's is process-wide: docs/decisions.md); set by
+    gradspec.autograd.anomaly_mode."""
 
-    __slots__ = ("enabled", "check_nan", "current_node")
-
-    def __init__(self):
-        self.enabled = False
-        self.check_nan = True
-        self.current_node = None  # the node whose backward is running, when anomaly mode is on
+    enabled = False
+    check_nan = True
+    current_node = None  # the node whose backward is running, when anomaly mode is on
 
 
 ANOMALY = _AnomalyState()

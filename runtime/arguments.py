@@ -13,8 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 
-import numpy as np
-
+from .dtypes import can_cast
 from .grad_mode import STATE, no_grad
 from .inplace import cast_name
 from .tensor import Tensor
@@ -49,7 +48,7 @@ def _write_into(out: Tensor, result: Tensor, op: str) -> Tensor:
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}(): argument 'out' must be Tensor, not {type(out).__name__}")
     data = result._data
-    if data.dtype != out._data.dtype and not np.can_cast(data.dtype, out._data.dtype, casting="same_kind"):
+    if data.dtype != out._data.dtype and not can_cast(data.dtype, out._data.dtype):
         raise RuntimeError(f"result type {cast_name(data.dtype)} can't be cast to the desired output type "
                            f"{cast_name(out._data.dtype)}")
     if out._data.shape == data.shape:

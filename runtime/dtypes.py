@@ -110,6 +110,15 @@ def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
     return np.promote_types(a, b)
 
 
+def can_cast(source: np.dtype, target: np.dtype) -> builtins.bool:
+    """torch's canCast, for a result written into a tensor of `target`'s dtype: no float into an
+    integral or bool tensor, nothing but bool into a bool one; integers of any kind and width
+    (numpy's same_kind refuses int64 into uint8)."""
+    if source.kind == "f":
+        return target.kind == "f"
+    return target.kind != "b" or source.kind == "b"
+
+
 def _combine(higher, lower):
     """torch's combine_categories(higher, lower) over numpy dtypes (None: no operand)."""
     if higher is None:

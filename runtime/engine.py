@@ -14,6 +14,7 @@ the backward pass is itself recorded.
 from __future__ import annotations
 
 import sys
+import threading
 
 import numpy as np
 
@@ -26,15 +27,13 @@ from .node import AccumulateGrad
 from .tensor import Tensor, make_tensor, type_description
 
 
-class _EngineState:
-    """What code running inside a backward pass may ask of it (torch keeps it per graph task)."""
+class _EngineState(threading.local):
+    """What code running inside a backward pass may ask of it, per thread as grad mode (torch keeps
+    it per graph task, which runs on the thread that started it)."""
 
-    __slots__ = ("checkpoint_valid",)
-
-    def __init__(self):
-        # False while a pass runs that captures gradients (autograd.grad, backward(inputs=...)):
-        # reentrant checkpointing cannot work there (torch.autograd._is_checkpoint_valid).
-        self.checkpoint_valid = True
+    # False while a pass runs that captures gradients (autograd.grad, backward(inputs=...)):
+    # reentrant checkpointing cannot work there (torch.autograd._is_checkpoint_valid).
+    checkpoint_valid = True
 
 
 STATE = _EngineState()
@@ -60,7 +59,7 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
             needed |= target_nodes
         else:
             captured = {edge: None for edge in targets}
-        receiving = needed | target_nodes
+        receiving = needed | target_nodes | {node for node, _ in roots}  # a root's hooks run, as torch's
     buffers: dict = {}
     for (node, nr), grad in zip(roots, root_grads):
         if receiving is None or node in receiving:
@@ -161,8 +160,9 @@ class _Run:
             self._capture(node, grads, captured)
         if hooks is not None:
             grads = self._tensor_pre_hooks(hooks, grads)
-        if captured is not None and node not in needed:
-            self._capture(node, grads, captured)
+        if needed is not None and node not in needed:  # a root or target that does not run itself
+            if captured is not None:
+                self._capture(node, grads, captured)
             return ()
         if hooks is not None and hooks.pre:
             grads = self._node_pre_hooks(hooks, grads)
@@ -171,8 +171,6 @@ class _Run:
             if hooks is not None and hooks.post:
                 self._post_hooks(hooks, (), grads)
             return ()
-        if node.num_outputs > 1 and node.engine_fills_unused_grads and any(g is None for g in grads):
-            grads = self._zeros_for_unused_outputs(node, grads)
         if self.create_graph:
             outputs = node.apply_differentiable(grads)
         else:
@@ -207,19 +205,6 @@ class _Run:
                     raise RuntimeError(f"Function '{node.name()}' returned nan values in its {index}th output.")
         return outputs
 
-    def _zeros_for_unused_outputs(self, node, grads: list) -> list:
-        """A node of several outputs gets zeros for those no gradient reached, as in torch."""
-        meta = node.output_meta
-        present = next(g for g in grads if g is not None)
-        xp = array_module(present._data if self.create_graph else present)
-        filled = []
-        for nr, grad in enumerate(grads):
-            if grad is None:
-                grad = xp.zeros(meta[2 * nr], meta[2 * nr + 1])
-                grad = make_tensor(grad) if self.create_graph else grad
-            filled.append(grad)
-        return filled
-
     def validate(self, node, index: int, grad, next_node, nr: int):
         """Sum broadcast dims away and match the input's dtype; name the node otherwise."""
         meta = next_node.output_meta
@@ -246,9 +231,8 @@ class _Run:
     def _tensor_pre_hooks(self, hooks, grads: list) -> list:
         grads = list(grads)
         for nr, table in hooks.tensor_pre.items():
-            for hook in tuple(table.values()):
-                if grads[nr] is not None:
-                    grads[nr] = self._call_hook(hook, grads[nr])
+            for hook in tuple(table.values()):  # (an undefined gradient too, as None: torch's)
+                grads[nr] = self._call_hook(hook, grads[nr])
         for nr, ref in hooks.retains.items():
             tensor = ref()
             if tensor is not None and grads[nr] is not None:
@@ -261,7 +245,8 @@ class _Run:
             return grad
         if not isinstance(result, Tensor):
             raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
-        _check_hook_result(hook, grad._data if self.create_graph else grad, result._data)
+        if grad is not None:  # (what replaces an undefined gradient has nothing to match)
+            _check_hook_result(hook, grad._data if self.create_graph else grad, result._data)
         return self._unwrap(result)
 
     def _node_pre_hooks(self, hooks, grads: list) -> list:
@@ -333,8 +318,9 @@ class _Run:
             return False
         if owner is grad:
             return True
-        # references to the owner: the view's .base, the local `owner`, getrefcount's argument
-        return _overlap_free(grad) and sys.getrefcount(owner) <= 3
+        # references to the owner: the view's .base, the local `owner`, getrefcount's argument; a
+        # read-only view (numpy's broadcast_to makes them, even 0-d) cannot take later additions
+        return _overlap_free(grad) and getattr(grad.flags, "writeable", True) and sys.getrefcount(owner) <= 3
 
     def _store_grad(self, tensor: Tensor, grad) -> None:
         """Add into `.grad` as torch does: in place when possible, never aliasing another's array."""

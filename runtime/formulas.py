@@ -62,19 +62,20 @@ def pow_backward(ops, grad, self, exponent):
 
 
 def pow_backward_self(ops, grad, self, exponent):
-    return ops.where(exponent == 0, 0, grad * exponent * self ** (exponent - 1))
+    # ops.sub, not `-`: a bool exponent is refused by name, as torch's `exponent - 1`
+    return ops.where(exponent == 0, 0, grad * exponent * self ** ops.sub(exponent, 1))
 
 
 def pow_backward_exponent(ops, grad, self, exponent, result):
     """d(self ** e)/de = result * log(self); torch makes it 0 where self == 0 and e >= 0."""
     if isinstance(self, (int, float)):
-        if self == 0:
-            return ops.where(exponent >= 0, 0, grad * result * -math.inf)
+        if self == 0:  # grad outside the where, as torch's: a NaN gradient stays NaN
+            return grad * ops.where(exponent >= 0, 0, result * -math.inf)
         return grad * result * math.log(self)
     if not _is_float(self):  # an integer base's log is in the default float dtype, as torch's (numpy's: float16)
         self = ops._to_copy(self, dtype=get_default_dtype())
     zero_base = ops.logical_and(self == 0, exponent >= 0)
-    return ops.where(zero_base, 0, grad * result * ops.log(self))
+    return grad * ops.where(zero_base, 0, result * ops.log(self))
 
 
 def matmul_backward(ops, grad, self, other, mask):
@@ -91,8 +92,9 @@ def matmul_backward(ops, grad, self, other, mask):
         grad_self = ops.squeeze_dim(grad_self, -2) if self_vector else grad_self
     if mask[1] and _ndim(other) == 2 and _ndim(self) > 2:
         # a matrix shared by a batch: one product over all rows, not one per batch then their sum
-        inner = _shape(self)[-1]
-        grad_other = ops.mm(ops.t(ops.reshape(self, [-1, inner])), ops.reshape(grad, [-1, _shape(grad)[-1]]))
+        rows = math.prod(_shape(self)[:-1])  # (not -1: an empty row would leave it ambiguous)
+        grad_other = ops.mm(ops.t(ops.reshape(self, [rows, _shape(self)[-1]])),
+                            ops.reshape(grad, [rows, _shape(grad)[-1]]))
         grad_other = ops.squeeze_dim(grad_other, -1) if other_vector else grad_other
     elif mask[1]:
         grad_other = ops.matmul(ops.transpose(self, -1, -2), grad)
@@ -237,13 +239,31 @@ def prod_backward(ops, grad, self, result, dim, keepdim):
     the product of the others itself (from products of the elements before and after each, as
     torch's prod_safe_zeros_backward, so NaN times 0 is NaN there too)."""
     shape = _shape(self)
+    if not shape:  # a 0-d input is its own product, as torch's
+        return grad
     dims = [] if dim is None else [dim]
     grad = _restore_reduced(ops, grad, shape, dims, keepdim)
     if not _any(self == 0):
         return grad * _restore_reduced(ops, result, shape, dims, keepdim) / self
     if ops.DIFFERENTIABLE:
-        raise NotImplementedError("double backward of prod through zero elements is not implemented")
+        return grad * _product_of_others(ops, self, dim)
     return grad * kernels.product_of_others(self, dim)
+
+
+def _product_of_others(ops, self, dim):
+    """kernels.product_of_others by differentiable ops (torch composes it of cumprods; here each
+    element's slice is copied with that element made 1, then multiplied out): a double backward
+    through zeros, where the quotient result / x cannot be used."""
+    x = ops.reshape(self, [-1]) if dim is None else self
+    ndim = _ndim(x)
+    axis = 0 if dim is None else dim % ndim
+    size = _shape(x)[axis]
+    eye = array_module(x._data).eye(size, dtype=bool).reshape((size,) + tuple(size if d == axis else 1
+                                                                               for d in range(ndim)))
+    copies = ops.where(make_tensor(eye), 1, ops.unsqueeze(x, 0))  # copies[i]: the slices, element i made 1
+    products = ops.prod_dim_int(copies, axis + 1)  # products[i]: element i's product of the others
+    order = list(range(1, axis + 1)) + [0] + list(range(axis + 1, ndim))
+    return ops.reshape(ops.permute(products, order), list(_shape(self)))
 
 
 def evenly_distribute_backward(ops, grad, self, result):
@@ -280,8 +300,29 @@ def var_backward(ops, grad, self, dim, correction, keepdim):
     count = math.prod(shape[d] for d in dims)
     correction = 1 if correction is None else correction
     grad = _restore_reduced(ops, grad, shape, dim, keepdim)
+    if (dim is None or not shape) and count <= correction:
+        # torch's: no degree of freedom left over everything gives an infinite slope, NaN where
+        # the input equals its mean (infinity times 0), whatever the sign of 2 / (n - correction)
+        return grad * ops.where(self == ops.mean_default(self), math.nan, math.inf)
     scale = 2 / (count - correction) if count != correction else math.inf  # torch's division, by zero too
     return grad * scale * (self - ops.mean_dim(self, dims, True))
+
+
+def defined(ops, grad) -> bool:
+    """Whether a gradient reached this output of a node of several: torch's `grads[i].defined()`
+    (the engine hands None, not zeros, for an output no gradient reached)."""
+    return grad is not None
+
+
+def var_mean_backward(ops, grad_var, grad_mean, self, dim, correction, keepdim):
+    """torch's: the part of each output whose gradient is defined (an unreached var adds nothing,
+    where zeros times its 2 / (n - correction) could make NaN)."""
+    parts = []
+    if defined(ops, grad_var):
+        parts.append(var_backward(ops, grad_var, self, dim, correction, keepdim))
+    if defined(ops, grad_mean):
+        parts.append(mean_backward(ops, grad_mean, _shape(self), dim, keepdim))
+    return parts[0] if len(parts) == 1 else parts[0] + parts[1]
 
 
 def std_backward(ops, result, grad, self, dim, correction, keepdim):
@@ -310,6 +351,17 @@ def cumsum_backward(ops, grad, dim):
 
 
 # ---- shape and indexing ------------------------------------------------------------------------
+
+def as_strided_scatter_self_backward(ops, grad, src, size, stride, storage_offset):
+    """The base's gradient without the written part. torch's CopySlices first copies the written
+    part's gradient back through the view: a view whose elements share memory (a write through an
+    expanded tensor) cannot take that copy, and torch refuses there. (src saved makes the node
+    refuse to run again after its graph was freed, as torch's CopySlices, which drops its fn.)"""
+    if math.prod(size) and any(step == 0 and n > 1 for n, step in zip(size, stride)):  # (an empty view writes nothing)
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                           "single memory location. Please clone() the tensor before performing the operation.")
+    return ops._as_strided_scatter(grad, ops.zeros_like(src), size, stride, storage_offset)
+
 
 def cat_backward(ops, grad, shapes, dim):
     """One slice of the gradient per input of cat (1-D empties, skipped by cat, get empties)."""
@@ -443,8 +495,8 @@ def smooth_l1_loss_backward(ops, grad, self, target, reduction, beta):
     if beta == 0:
         local = ops.sign(diff)
     else:
-        # torch's kernel: the quadratic branch unless beyond +-beta (so NaN takes it)
-        local = ops.where(diff < -beta, -1, ops.where(diff > beta, 1, diff / beta))
+        # torch's kernel: the quadratic branch unless at or beyond +-beta (so NaN takes it)
+        local = ops.where(diff <= -beta, -1, ops.where(diff >= beta, 1, diff / beta))
     return _scale_loss_grad(local, grad, None, reduction, _numel(self))
 
 
@@ -505,7 +557,10 @@ def lstm_cell_backward(ops, grad_hy, grad_cy, input_gates, hidden_gates, cx, mas
     i, f, o = (ops.sigmoid(ops.slice(gates, -1, k * width, (k + 1) * width, 1)) for k in (0, 1, 3))
     g = ops.tanh(ops.slice(gates, -1, 2 * width, 3 * width, 1))
     tanh_cy = ops.tanh(f * cx + i * g)
-    grad_c = grad_cy + grad_hy * o * (1 - tanh_cy * tanh_cy)
+    # an output no gradient reached has an undefined one (None): it contributes nothing
+    grad_hy = grad_hy if defined(ops, grad_hy) else ops.zeros_like(cx)
+    grad_c = grad_hy * o * (1 - tanh_cy * tanh_cy)
+    grad_c = grad_c + grad_cy if defined(ops, grad_cy) else grad_c
     grad_gates = ops.cat([grad_c * g * i * (1 - i), grad_c * cx * f * (1 - f), grad_c * i * (1 - g * g),
                           grad_hy * tanh_cy * o * (1 - o)], -1)
     return (grad_gates if mask[0] else None, grad_gates if mask[1] else None, grad_c * f if mask[2] else None)

@@ -8,6 +8,9 @@ import threading
 
 class _State(threading.local):
     enabled = True
+    # An op computing an in-place write into an integral tensor that requires grad (as a fill_ from
+    # one that does leaves it): torch rebases its history, where an out-of-place op refuses it
+    integral_in_place = False
 
 
 STATE = _State()

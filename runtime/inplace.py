@@ -15,7 +15,7 @@ import numpy as np
 
 from . import namespaces
 from .backends import array_module
-from .dtypes import scalar_type_name
+from .dtypes import can_cast, scalar_type_name
 from .grad_mode import STATE, no_grad
 from .node import SavedOutput
 from .tensor import LEAF_INPLACE_MESSAGE, Tensor, make_tensor, refresh_view, requires_grad, set_view_refresher
@@ -26,6 +26,7 @@ WRITES_SHARED_LOCATIONS = frozenset({"fill", "zero", "masked_fill", "index_put"}
 
 
 def inplace(self: Tensor, op, *args, casting: str = "same_kind", **kwargs) -> Tensor:
+    check_no_internal_overlap(self._data, op.__name__)  # torch's first check, before any dtype's
     if op.__name__ != "fill":  # fill_ reads its value as a number; index_put_ refuses any shared memory
         check_no_partial_overlap(self, *args, *kwargs.values(), full=op.__name__ == "index_put")
     base = self._base
@@ -36,7 +37,19 @@ def inplace(self: Tensor, op, *args, casting: str = "same_kind", **kwargs) -> Te
             result = op(self, *args, **kwargs)
         write(self, result._data, op, casting)
         return self
-    _check_graph_inplace(self)
+    check_graph_inplace(self)
+    if self._data.dtype.kind == "f":
+        return _recorded_write(self, base, op, args, kwargs, casting)
+    # an integral self that requires grad (a fill_ from a tensor that does leaves one): torch
+    # rebases its history, where an out-of-place op refuses to record an integral result
+    STATE.integral_in_place = True
+    try:
+        return _recorded_write(self, base, op, args, kwargs, casting)
+    finally:
+        STATE.integral_in_place = False
+
+
+def _recorded_write(self: Tensor, base, op, args, kwargs, casting: str) -> Tensor:
     result = op(self, *args, **kwargs)
     _check_write(self, result._data, op, casting)  # before any history changes
     node = result.grad_fn
@@ -56,8 +69,9 @@ PARTIAL_OVERLAP_MESSAGE = ("unsupported operation: some elements of the input te
 
 
 def check_no_partial_overlap(self: Tensor, *operands, full: bool = False) -> None:
-    """torch refuses an in-place op reading a tensor that shares part (not all; with `full`, any)
-    of the memory it writes (x.add_(x[0])); where either is not dense it cannot tell, and lets it be."""
+    """torch refuses an in-place op reading a tensor that shares part (not all, strides alike; with
+    `full`, any) of the memory it writes (x.add_(x[0])); where either is not dense it cannot tell,
+    and lets it be."""
     target = self._data
     for operand in operands:
         if not isinstance(operand, Tensor):
@@ -72,7 +86,8 @@ def check_no_partial_overlap(self: Tensor, *operands, full: bool = False) -> Non
         if not _dense(source) or not _dense(target) or not np.may_share_memory(source, target):
             continue
         start, other = _address(target), _address(source)
-        if full or (start, target.nbytes) != (other, source.nbytes):  # the same bytes is torch's "full" overlap
+        # torch's "full" overlap: the same bytes with the same strides; anything else shared is partial
+        if full or (start, target.nbytes, target.strides) != (other, source.nbytes, source.strides):
             raise RuntimeError(PARTIAL_OVERLAP_MESSAGE)
 
 
@@ -85,13 +100,13 @@ def is_recorded(*values) -> bool:
     return STATE.enabled and any(map(requires_grad, values))
 
 
-def _check_graph_inplace(self: Tensor) -> None:
+def check_graph_inplace(self: Tensor) -> None:
     """torch's check_inplace, for an in-place op that records a node."""
     base = self._base
     if base is not None:
         if self._view_meta.creation != "default":
             raise RuntimeError(view_rebase_message(self, indirect=False))
-        if self._requires_grad and base.grad_fn is None:
+        if requires_grad(self) and base.grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     elif self._requires_grad and self.grad_fn is None:
         raise RuntimeError(LEAF_INPLACE_MESSAGE)
@@ -165,11 +180,6 @@ def _address(array) -> int:
     return array.__array_interface__["data"][0] if type(array) is np.ndarray else array.data.ptr
 
 
-def _on_device_of(host: np.ndarray, like):
-    """A host array (positions, a mask) moved to the device of `like`'s array."""
-    return host if type(like) is np.ndarray else array_module(like).asarray(host)
-
-
 def _element_offsets(array, itemsize: int) -> np.ndarray:
     """Every element's offset from the first, in items, in the array's shape."""
     offsets = np.zeros(array.shape, dtype=np.int64)
@@ -180,26 +190,31 @@ def _element_offsets(array, itemsize: int) -> np.ndarray:
     return offsets
 
 
+def _geometry(view: Tensor, base: Tensor) -> tuple[list[int], list[int], int]:
+    """The view as torch's as_strided over its base's elements (C order): size, stride, offset."""
+    positions = _positions_in_base(view, base)
+    size = list(positions.shape)
+    if positions.size == 0:
+        return size, [0] * len(size), 0
+    origin = positions[(0,) * positions.ndim]
+    stride = [int(positions[tuple(1 if d == axis else 0 for d in range(len(size)))] - origin) if n > 1 else 0
+              for axis, n in enumerate(size)]
+    return size, stride, int(origin)
+
+
 def _rebase_base_of_view(view: Tensor, base: Tensor, result: Tensor) -> None:
     """The base's new history, as torch's CopySlices: the base with the view's elements replaced
-    by the op's result (where over a mask, the result placed by index_backward)."""
+    by the op's result."""
     F = namespaces.tensor_ops
-    positions = _positions_in_base(view, base).reshape(-1)
-    shape = base._data.shape
-    mask = np.zeros(shape, bool)
-    mask.reshape(-1)[positions] = True
     result = F.expand(result, view._data.shape) if result._data.shape != view._data.shape else result
-    placed = F.index_backward(F.reshape(result, [-1]), [mask.size], [_on_device_of(positions, base._data)])
-    replaced = F.where(make_tensor(_on_device_of(mask, base._data)), F.reshape(placed, list(shape)), base)
+    replaced = F._as_strided_scatter(base, result, *_geometry(view, base))
     base.grad_fn, base._output_nr, base._requires_grad = replaced.grad_fn, 0, True
 
 
 def _view_history_from_base(view: Tensor, base: Tensor) -> None:
     """The view's history (after a write to it, or to its base): its elements picked out of the
-    base's history."""
-    F = namespaces.tensor_ops
-    positions = _on_device_of(_positions_in_base(view, base).reshape(-1), base._data)
-    picked = F.reshape(F.index(F.reshape(base, [-1]), [positions]), list(view._data.shape))
+    base's history, as torch regenerates a view's grad_fn (AsStrided)."""
+    picked = namespaces.tensor_ops._as_strided_copy(base, *_geometry(view, base))
     view.grad_fn, view._output_nr, view._requires_grad = picked.grad_fn, 0, picked._requires_grad
     view._view_meta.version = view._vc[0]
 
@@ -208,14 +223,19 @@ OVERLAP_MESSAGE = ("unsupported operation: more than one element of the written-
                    "location. Please clone() the tensor before performing the operation.")
 
 
-def writable(self: Tensor, shared_ok: bool = False):
+def check_no_internal_overlap(target, op_name: str) -> None:
+    """torch refuses to write where several elements share a location (an expanded tensor), except
+    by the ops that write one value to all of them (WRITES_SHARED_LOCATIONS)."""
+    if 0 in target.strides and op_name not in WRITES_SHARED_LOCATIONS and target.size and any(
+            s == 0 and n > 1 for s, n in zip(target.strides, target.shape)):
+        raise RuntimeError(OVERLAP_MESSAGE)
+
+
+def writable(self: Tensor):
     """The array an in-place op writes: the tensor's own, or, for a view of an expanded tensor
     (read-only in numpy, so that nothing writes through it by accident), a writable alias of the
-    same memory; torch refuses a write where several elements share a location (shared_ok: the
-    op writes one value to all of them, which torch allows)."""
+    same memory."""
     target = self._data
-    if not shared_ok and target.size and any(s == 0 and n > 1 for s, n in zip(target.strides, target.shape)):
-        raise RuntimeError(OVERLAP_MESSAGE)
     if type(target) is not np.ndarray or target.flags.writeable:  # (cupy arrays are always writable)
         return target
     owner = target
@@ -228,12 +248,13 @@ def writable(self: Tensor, shared_ok: bool = False):
 
 
 def _check_write(self: Tensor, data, op, casting: str) -> None:
+    """casting: "unsafe" (copy_ casts anything), or torch's in-place rule (dtypes.can_cast)."""
     name = getattr(op, "__name__", "op")
     target = self._data
     if np.broadcast_shapes(data.shape, target.shape) != target.shape:
         raise RuntimeError(f"{name}_(): output with shape {list(target.shape)} doesn't match the broadcast shape "
                            f"{list(np.broadcast_shapes(data.shape, target.shape))}")
-    if not np.can_cast(data.dtype, target.dtype, casting):
+    if casting != "unsafe" and not can_cast(data.dtype, target.dtype):
         raise RuntimeError(f"{name}_(): result type {cast_name(data.dtype)} can't be cast to the desired output "
                            f"type {cast_name(target.dtype)}")
 
@@ -241,7 +262,8 @@ def _check_write(self: Tensor, data, op, casting: str) -> None:
 def write(self: Tensor, data, op, casting: str) -> None:
     _check_write(self, data, op, casting)
     name = getattr(op, "__name__", "op")
-    out = writable(self, name in WRITES_SHARED_LOCATIONS)
+    check_no_internal_overlap(self._data, name)
+    out = writable(self)
     if out.size and 0 in out.strides:  # locations shared by several elements: write only what changes
         data = array_module(out).broadcast_to(data, out.shape)  # (a masked_fill writes its mask's elements only)
         changed = data != out

@@ -73,9 +73,10 @@ class Node:
     saved_names: tuple[str, ...] = ()
     value_slots: tuple[str, ...] = ()
     output_slots: tuple[str, ...] = ()  # saved outputs among saved_slots
-    # Whether the engine passes zeros (rather than None) for outputs of a multi-output node that
-    # no gradient reached. Custom Functions turn it off: their ctx decides (set_materialize_grads).
-    engine_fills_unused_grads = True
+    saved_values: tuple[str, ...] = ()  # value slots holding index lists: saved tensors too
+    # An output of a node of several that no gradient reached gets None, torch's "undefined"
+    # gradient: a formula tells it from zeros with `defined(grads[i])`; a custom Function's backward
+    # materializes it per its ctx (set_materialize_grads).
     # An elementwise node's fused kernel (generated: apply_fused(grads, launch)), None for the rest:
     # called by the backends that launch fused kernels (gradspec.backends.Backend.backward).
     apply_fused = None
@@ -108,7 +109,7 @@ class Node:
         run again, as torch's. Generated nodes spell this out for their own slots (the engine calls
         it after every node): this loop serves the rest."""
         released = False
-        for slot in self.saved_slots:
+        for slot in self.saved_slots + self.saved_values:
             if getattr(self, slot) is not None:
                 setattr(self, slot, None)
                 released = True
@@ -137,8 +138,12 @@ class Node:
         )
 
     def saved_output(self, saved: SavedOutput):
-        """A saved output as a Tensor whose grad_fn is this node, for the differentiable form."""
-        tensor = make_tensor(saved._data, True, self)
+        """A saved output as a Tensor whose grad_fn is this node, for the differentiable form (an
+        integral one, as max's indices, is no differentiable output: it has none)."""
+        if saved._data.dtype.kind != "f":
+            tensor = make_tensor(saved._data)
+        else:
+            tensor = make_tensor(saved._data, True, self)
         tensor._vc = saved._vc
         return tensor
 

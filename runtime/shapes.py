@@ -34,7 +34,9 @@ def int_list(value, op: str, argument: str, size: int = 1) -> tuple[int, ...]:
 
 def broadcast_error(error: Exception, *operands) -> Exception:
     """torch's error for operands whose shapes do not broadcast (numpy raised `error`, a ValueError,
-    computing an op over them); `error` itself where they do broadcast (it was about something else)."""
+    computing an op over them); `error` itself where it was about something else."""
+    if "broadcast" not in str(error):
+        return error
     shape: tuple = ()
     for operand in operands:
         other = getattr(operand, "shape", None)

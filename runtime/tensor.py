@@ -453,11 +453,15 @@ def data_of(value):
 
 
 def requires_grad(value) -> bool:
-    return getattr(value, "_requires_grad", False)
+    """Whether an op over `value` records: it requires grad, or it is a view whose base came to
+    require grad after the view was taken (torch records then, with no path to the base)."""
+    if isinstance(value, Tensor):
+        return value._requires_grad or (value._base is not None and value._base._requires_grad)
+    return False
 
 
 def any_requires_grad(values) -> bool:
-    return any(getattr(v, "_requires_grad", False) for v in values)
+    return any(map(requires_grad, values))
 
 
 __all__ = ["Tensor", "Size", "make_tensor", "tensor_data", "optional_tensor_data", "data_of", "requires_grad",

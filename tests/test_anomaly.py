@@ -6,7 +6,6 @@ Messages are compared with PyTorch's where torch is installed; torch's warnings 
 
 from __future__ import annotations
 
-import threading
 import warnings
 
 import numpy as np
@@ -79,19 +78,6 @@ def test_set_detect_anomaly_as_a_function_and_a_context_manager():
     assert is_anomaly_check_nan_enabled()
     set_detect_anomaly(False)
     assert not is_anomaly_enabled()
-
-
-def test_the_mode_is_global_like_torchs(torch):
-    def seen_from_another_thread(is_enabled):
-        result = []
-        thread = threading.Thread(target=lambda: result.append(is_enabled()))
-        thread.start()
-        thread.join()
-        return result[0]
-
-    with set_detect_anomaly(True), torch.autograd.set_detect_anomaly(True):
-        assert seen_from_another_thread(is_anomaly_enabled) is seen_from_another_thread(
-            torch.is_anomaly_enabled) is True
 
 
 def test_when_off_nodes_record_nothing():

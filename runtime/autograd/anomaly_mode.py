@@ -10,8 +10,10 @@ While it is on:
 - with `check_nan` (the default), a node whose backward returns NaN raises
   "Function 'PowBackward0' returned nan values in its 0th output.".
 
-The mode is global, not per thread, as in torch. When it is off, creating a node costs one global
-check (gradspec.node._on_node_created) and the engine reads the flag once per backward pass. The
+The mode is per thread, as grad mode is (torch's is process-wide): a thread that turns it on
+records and checks its own nodes and backward passes only. While no thread has it on, creating a
+node costs one global check (gradspec.node._on_node_created) and the engine reads the thread's
+flag once per backward pass. The
 state, and the warning that names a failing node's forward call, are the ground floor's
 gradspec.anomaly: the core reads them without importing this package.
 """
@@ -19,6 +21,7 @@ gradspec.anomaly: the core reads them without importing this package.
 from __future__ import annotations
 
 import sys
+import threading
 import traceback
 import warnings
 
@@ -37,11 +40,19 @@ def is_anomaly_check_nan_enabled() -> bool:
     return ANOMALY.check_nan
 
 
+# how many threads have the mode on: the node-creation listener is installed while any has
+_THREADS_ON = [0]
+_LOCK = threading.Lock()
+
+
 def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
-    """torch.set_anomaly_enabled: switch the mode without the warning."""
+    """torch.set_anomaly_enabled: switch the mode (for this thread) without the warning."""
     enabled = bool(enabled)
     if enabled != ANOMALY.enabled:
-        _node.set_creation_listener(_record_forward_stack, enabled)
+        with _LOCK:
+            _THREADS_ON[0] += 1 if enabled else -1
+            if _THREADS_ON[0] == (1 if enabled else 0):
+                _node.set_creation_listener(_record_forward_stack, enabled)
     ANOMALY.enabled = enabled
     ANOMALY.check_nan = bool(check_nan)
 
@@ -82,6 +93,8 @@ _NODE_INIT = _node.Node.__init__.__code__
 
 def _record_forward_stack(node) -> None:
     """Creation listener, called from Node.__init__: the stack starts at __init__'s caller."""
+    if not ANOMALY.enabled:  # another thread has the mode on, not this one
+        return
     frame = sys._getframe(1)
     while frame is not None and frame.f_code is not _NODE_INIT:
         frame = frame.f_back

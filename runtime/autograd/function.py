@@ -94,7 +94,6 @@ class BackwardCFunction(Node, FunctionCtx):
 
     _forward_cls = None
     # The engine leaves unreached outputs as None: backward materializes them per ctx.
-    engine_fills_unused_grads = False
     # ctx.needs_input_grad is per forward argument (set by apply), not Node's per-edge property.
     needs_input_grad = ()
     materialize_grads = True

@@ -55,6 +55,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     root_grads = _root_grads(outputs, grad_outputs, create_graph)
     targets = [_input_edge(t, "grad") for t in inputs]
     grads = engine.run_backward(roots, root_grads, retain_graph, create_graph, targets)
+    # a gradient that reached an input untouched is the caller's own tensor, as torch's
+    given = {id(g._data): g for g in grad_outputs if isinstance(g, Tensor)}
     result = []
     for index, (tensor, g) in enumerate(zip(inputs, grads)):
         if g is None:
@@ -63,7 +65,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "graph. Set allow_unused=True if this is the desired behavior.")
             if materialize_grads:
                 g = np.zeros_like(tensor._data)
-        result.append(_wrap(g, create_graph))
+        mine = given.get(id(g))
+        result.append(mine if mine is not None and mine._data is g else _wrap(g, create_graph))
     return tuple(result)
 
 

@@ -147,8 +147,9 @@ def array_module(array):
 
 
 def array_types() -> tuple:
-    """The array classes of the backends loaded so far."""
-    return (np.ndarray,) if _cupy is None else (np.ndarray, _cupy.ndarray)
+    """The array classes of the backends loaded so far, and numpy's scalars: what arithmetic on a
+    0-d array gives, a 0-d array to every kernel (a gradient in backward may be one)."""
+    return (np.ndarray, np.generic) if _cupy is None else (np.ndarray, np.generic, _cupy.ndarray)
 
 
 def device_of(array) -> device:

@@ -8,8 +8,7 @@ import numpy as np
 
 from ..generated import functions as F
 
-from ..dtypes import result_type
-from ..inplace import cast_name, check_no_partial_overlap, inplace, is_recorded
+from ..inplace import check_no_partial_overlap, inplace, is_recorded
 from ..tensor import SCALARS, Tensor
 
 
@@ -58,9 +57,8 @@ def _arithmetic_inplace(op, ufunc):
         operand = other._data if isinstance(other, Tensor) else other
         try:
             ufunc(self._data, operand, out=self._data, casting="same_kind")
-        except TypeError:  # numpy's casting error, in torch's words
-            raise RuntimeError(f"{op.__name__}_(): result type {cast_name(result_type((self._data, operand)))} "
-                               f"can't be cast to the desired output type {cast_name(self._data.dtype)}") from None
+        except (TypeError, OverflowError):  # numpy refuses what torch may do (int64 into uint8, uint8 *= -2)
+            return inplace(self, op, other)  # (or refuses in its words)
         return self._bump()
 
     method.__name__ = f"__i{op.__name__}__"

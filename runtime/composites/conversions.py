@@ -14,9 +14,9 @@ from ..generated import functions as F
 
 from .. import dtypes, factories, legacy
 from ..backends import device as as_device
-from ..backends import array_module, device_of
+from ..backends import device_of
 from ..grad_mode import no_grad
-from ..inplace import check_no_partial_overlap, inplace, is_recorded, write
+from ..inplace import check_graph_inplace, check_no_partial_overlap, inplace, is_recorded, write
 from ..tensor import Tensor, make_tensor
 
 
@@ -76,13 +76,14 @@ def copy_(self: Tensor, source, non_blocking: bool = False) -> Tensor:
     if device_of(source._data) != device_of(self._data):
         source = F._to_copy(source, device=device_of(self._data))
 
-    def copy(target, src):
-        everywhere = make_tensor(array_module(target._data).ones(target._data.shape, np.bool_))
-        return F.where(everywhere, src, target)
+    def copy(target, src):  # (named so for torch's messages: "copy_(): ...")
+        return F._copy_into(target, src)
 
-    if source is self or _same_data(self._data, source._data):  # torch's copy_ returns at once
+    if source is self or _same_data(self._data, source._data):  # torch's copy_ returns at once,
+        if is_recorded(self, source):  # once it has checked that a recorded write is allowed
+            check_graph_inplace(self)
         return self
-    check_no_partial_overlap(self, source, full=True)  # else it refuses any memory the two share
+    check_no_partial_overlap(self, source)
     # no graph (nor into integers, as torch's copy_): one numpy assignment, cast as copy_ casts
     if not is_recorded(self, source) or self._data.dtype.kind != "f":
         write(self, source._data, copy, "unsafe")

@@ -22,9 +22,10 @@ def getitem(self, index):
     return F.index(out, _trimmed(advanced))
 
 
-def _basic(self, index) -> tuple:
+def _basic(self, index, setting: bool = False) -> tuple:
     """The view that ints, slices, None and ... select (as select/slice/unsqueeze ops), and the
-    advanced indices left for the dims of that view (None for a dim taken whole)."""
+    advanced indices left for the dims of that view (None for a dim taken whole). setting: for a
+    write, where torch skips a slice that takes its dim whole (x[:] = v is x.copy_(v), no view)."""
     items = index if isinstance(index, tuple) else (index,)
     if any(isinstance(i, builtins.slice) and i.step == 0 for i in items):
         raise ValueError("slice step cannot be zero")  # Python's check, before any other
@@ -33,7 +34,11 @@ def _basic(self, index) -> tuple:
         raise IndexError("an index can only have a single ellipsis ('...')")
     consumed = builtins.sum(_dims_taken(i) for i in items if i is not None and i is not Ellipsis)
     if consumed > self.ndim:
-        if self.ndim == 0:
+        if self.ndim == 0 and isinstance(index, builtins.slice):  # torch unpacks a lone slice first
+            if index.step is not None and index.step < 0:
+                raise ValueError("step must be greater than zero")
+            raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+        if self.ndim == 0 and not isinstance(index, tuple):
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` "
                              "in C++ to convert a 0-dim tensor to a number")
         raise IndexError(f"too many indices for tensor of dimension {self.ndim}")
@@ -47,7 +52,8 @@ def _basic(self, index) -> tuple:
             advanced.append(None)
             dim += 1
         elif isinstance(item, builtins.slice):
-            if item != builtins.slice(None) or not isinstance(index, tuple):  # torch's x[:] is a slice op
+            whole = item.step in (None, 1) and item.indices(out.shape[dim])[:2] == (0, out.shape[dim])
+            if not (whole and (setting or isinstance(index, tuple))):  # torch's x[:] is a slice op
                 out = F.slice(out, dim, item.start, item.stop, 1 if item.step is None else item.step)
             advanced.append(None)
             dim += 1
@@ -78,9 +84,9 @@ def setitem(self: Tensor, index, value) -> None:
     copy_ of value into it (fill_ with a 0-d value of another shape), or index_put_ with the
     advanced part (values of x's dtype; a repeated position takes the last value). A number is
     first a 0-d tensor of x's dtype. Writes through views rebase their base."""
-    target, advanced = _basic(self, index)
-    if not isinstance(value, Tensor):
+    if not isinstance(value, Tensor):  # (converted before the index is read, as torch's)
         value = make_tensor(np.asarray(checked_number(value, self._data.dtype)))
+    target, advanced = _basic(self, index, setting=True)
     if all(a is None for a in advanced):
         if value._data.shape == target._data.shape:
             copy_(target, value)

@@ -87,6 +87,8 @@ def flatten(input, start_dim=0, end_dim=-1):
     if not shape:
         return reshape(input, (1,))
     start, end = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if start == end:  # nothing to merge: torch returns the tensor itself
         return input
     return reshape(input, shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])

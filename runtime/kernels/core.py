@@ -165,8 +165,11 @@ def sign(self):
     return xp.where(self != self, self.dtype.type(0), xp.sign(self)) if self.dtype.kind == "f" else xp.sign(self)
 
 
+_BOOL = np.dtype(np.bool_)
+
+
 def relu(self):
-    if self.dtype == np.bool_:
+    if self.dtype is _BOOL:
         raise RuntimeError("Boolean inputs not supported for relu")
     return array_module(self).maximum(self, 0)
 
@@ -345,7 +348,7 @@ def matmul(self, other):
                            f"{inner_other}x{other.shape[-1] if other.ndim > 1 else 1})")
     backends.product_precision(self)
     if other.ndim == 2 and self.ndim > 2:  # (..., n, k) @ (k, m): one GEMM over all rows, as torch folds it
-        rows = self.reshape(-1, inner_self)
+        rows = self.reshape(math.prod(self.shape[:-1]), inner_self)  # (not -1: inner_self may be 0)
         return array_module(self).matmul(rows, other).reshape(self.shape[:-1] + (other.shape[1],))
     return array_module(self).matmul(self, other)
 
@@ -465,9 +468,13 @@ def expand(self, size, implicit):
     xp = array_module(self)
     if xp is not np or not self.flags.c_contiguous:
         return xp.broadcast_to(self, target)
-    # the same read-only view as broadcast_to, built directly: broadcast_to costs microseconds
-    strides = (0,) * lead + tuple(0 if s == 1 else stride for s, stride in zip(self.shape, self.strides))
-    view = np.ndarray(target, self.dtype, self, 0, strides)
+    # the same read-only view as broadcast_to, built directly (broadcast_to costs microseconds), with
+    # torch's strides: 0 where a dim is expanded, else as the input's (a new size-1 dim's as if
+    # it were contiguous), which torch's overlap checks compare
+    strides = [0 if size != want else stride for size, want, stride in zip(self.shape, target[lead:], self.strides)]
+    for i in reversed(range(lead)):  # new dims
+        strides.insert(0, 0 if target[i] != 1 else target[i + 1] * strides[0] if i + 1 < len(target) else self.itemsize)
+    view = np.ndarray(target, self.dtype, self, 0, tuple(strides))
     view.flags.writeable = False
     return view
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -29,6 +30,11 @@ def _check_bounds(index, size: int, dim: int) -> None:
                            f"{size}")
 
 
+def _copy(array):
+    """A copy that is an array (numpy's scalars, 0-d gradients in backward, copy to scalars)."""
+    return array_module(array).array(array, copy=True)
+
+
 def _at_least_1d(array):
     """torch treats a 0-d tensor as one element along dim 0 in gather/scatter/index_select."""
     return array.reshape(1) if array.ndim == 0 else array
@@ -53,15 +59,18 @@ def _check_indices(indices) -> None:
 def index(self, indices):
     """self[indices] with torch's (numpy's) advanced-indexing rules; None keeps a dim whole."""
     _check_indices(indices)
-    if self.size == 0:
-        indices = _in_bounds_of_empty(self, indices)
+    if self.size == 0:  # no element to read: torch checks no index against a dim of nonzero size
+        indices = _clipped(self, indices)
     return self[_numpy_index(indices)]
 
 
-def _in_bounds_of_empty(self, indices) -> tuple:
-    """An empty tensor has no element to read, so torch checks no index against a dim of nonzero
-    size (numpy does): those are clipped into range; a dim of size 0 still refuses any index."""
+def _clipped(self, indices) -> tuple:
+    """The indices clipped into range of the dims of nonzero size (where torch checks no bounds,
+    or only later than numpy would); a dim of size 0 still refuses any index, unless the indices
+    broadcast to no position at all (x[[], [0]] reads nothing)."""
     xp = array_module(self)
+    positions = math.prod(np.broadcast_shapes(*(i.shape if i.dtype.kind != "b" else (int(i.sum()),)
+                                               for i in indices if i is not None)))
     clipped, axis = [], 0
     for i in indices:
         if i is None or i.dtype.kind == "b":
@@ -69,7 +78,7 @@ def _in_bounds_of_empty(self, indices) -> tuple:
             clipped.append(i)
             continue
         size = self.shape[axis]
-        if size == 0 and i.size:
+        if size == 0 and i.size and positions:
             raise IndexError("index is out of bounds for dimension with size 0")
         clipped.append(xp.clip(i, -size, size - 1) if size else i)
         axis += 1
@@ -93,21 +102,12 @@ def index_put(self, indices, values, accumulate):
     """self with values written (or added) at indices; a repeated position takes the last value
     written, as torch's CPU kernel."""
     _check_indices(indices)
-    if self.size == 0:  # nothing to write: no index is checked but against a dim of size 0
-        selected = self[_numpy_index(_in_bounds_of_empty(self, indices))].shape
-        shape = getattr(values, "shape", ())
-        try:
-            fits = np.broadcast_shapes(shape, selected) == selected
-        except ValueError:
-            fits = False
-        if not fits:
-            raise RuntimeError(f"shape mismatch: value tensor of shape {list(shape)} cannot be broadcast to indexing "
-                               f"result of shape {list(selected)}")
-        return self.copy()
-    if hasattr(values, "dtype") and values.dtype != self.dtype:
-        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{scalar_type_name(self.dtype)} for the destination and {scalar_type_name(values.dtype)} "
-                           f"for the source.")
+    if self.size == 0 or (hasattr(values, "dtype") and values.dtype != self.dtype):
+        # torch checks the shapes first, then the dtypes, then the bounds (none of an empty self)
+        _check_values_fit(values, self[_numpy_index(_clipped(self, indices))].shape)
+        _check_values_dtype(self, values)
+        if self.size == 0:
+            return self.copy()
     out = self.copy()
     xp = array_module(self)
     where = tuple(i if i is None or type(i) is type(self) else xp.asarray(i) for i in indices)  # lists: host arrays
@@ -116,11 +116,61 @@ def index_put(self, indices, values, accumulate):
             xp.add.at(out, _numpy_index(where), values)
         else:
             out[_numpy_index(where)] = values
-    except ValueError:
-        selected = self[_numpy_index(indices)].shape
-        raise RuntimeError(f"shape mismatch: value tensor of shape {list(getattr(values, 'shape', ()))} cannot be "
-                           f"broadcast to indexing result of shape {list(selected)}") from None
+    except (ValueError, IndexError):  # a shape mismatch is torch's first error
+        _check_values_fit(values, self[_numpy_index(_clipped(self, indices))].shape)
+        raise
     return out
+
+
+def _check_values_fit(values, selected) -> None:
+    shape = getattr(values, "shape", ())
+    try:
+        fits = np.broadcast_shapes(shape, selected) == selected
+    except ValueError:
+        fits = False
+    if not fits:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(shape)} cannot be broadcast to indexing "
+                           f"result of shape {list(selected)}")
+
+
+def _check_values_dtype(self, values) -> None:
+    if hasattr(values, "dtype") and values.dtype != self.dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{scalar_type_name(self.dtype)} for the destination and {scalar_type_name(values.dtype)} "
+                           f"for the source.")
+
+
+def _strided_positions(xp, size, stride, storage_offset):
+    """The flat (C-order) positions of as_strided(size, stride, storage_offset)'s elements."""
+    positions = xp.full(tuple(size), storage_offset or 0, dtype=xp.int64)
+    for axis, (n, step) in enumerate(zip(size, stride)):
+        shape = [1] * len(size)
+        shape[axis] = n
+        positions = positions + (xp.arange(n, dtype=xp.int64) * step).reshape(shape)
+    return positions
+
+
+def as_strided_copy(self, size, stride, storage_offset):
+    """torch.as_strided over self's elements in C order, as a copy."""
+    xp = array_module(self)
+    return xp.ascontiguousarray(self).reshape(-1)[_strided_positions(xp, size, stride, storage_offset)]
+
+
+def as_strided_scatter(self, src, size, stride, storage_offset):
+    """self with the elements as_strided(size, stride, storage_offset) selects replaced by src."""
+    xp = array_module(self)
+    out = xp.array(self, copy=True, order="C")
+    out.reshape(-1)[_strided_positions(xp, size, stride, storage_offset)] = src
+    return out
+
+
+def as_strided_backward(grad_output, input_sizes, size, stride, storage_offset):
+    """The gradient of as_strided_copy: grad's elements added at their positions (where positions
+    repeat, as an expanded view's do, they add up)."""
+    xp = array_module(grad_output)
+    positions = _strided_positions(xp, size, stride, storage_offset).reshape(-1)
+    flat = index_backward(grad_output.reshape(-1), (math.prod(input_sizes),), (positions,))
+    return flat.reshape(tuple(input_sizes))
 
 
 def index_select(self, dim, index):
@@ -131,11 +181,11 @@ def index_select(self, dim, index):
     if self.ndim == 0 and index.size != 1:
         raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index.size} value(s)")
     size = self.shape[axis] if self.ndim else 1
-    if size == 0 and index.size:
+    if self.ndim > 1 and size == 0 and index.size:
         raise RuntimeError("index_select(): self indexing axis dim should be positive")
     bad = (index < 0) | (index >= size)
     if bad.any():
-        if self.ndim > 1 and axis == 1:  # torch's kernel for dim 1 words it so
+        if self.ndim > 1 and (axis == 1 or self.size == 0):  # torch's kernel for dim 1 (and for an empty self) words it so
             raise RuntimeError(f"INDICES element is out of DATA bounds, id={int(index[bad].reshape(-1)[0])} "
                                f"axis_dim={size}")
         raise IndexError("index out of range in self")
@@ -184,7 +234,7 @@ def _scatter(op: str, self, dim, index, src):
         _same_rank(src, index, "src")
         if src.dtype != self.dtype:
             raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
-    out, positions = self.copy(), _at_least_1d(index)
+    out, positions = _copy(self), _at_least_1d(index)
     target = _at_least_1d(out)
     larger = any(i > s for d, (i, s) in enumerate(zip(positions.shape, target.shape)) if d != axis)
     if src is not None:
@@ -221,6 +271,7 @@ def scatter_add(self, dim, index, src):
 
 def index_add(self, dim, index, source, alpha):
     """self with alpha * source's slices along dim added at the positions index gives (repeats add up)."""
+    axis = wrap_dim(dim, self.ndim)
     _check_index_dtype(index, "index_add_(): Expected dtype int32/int64 for index")
     if index.ndim > 1:
         raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: {index.ndim} with type: "
@@ -228,7 +279,6 @@ def index_add(self, dim, index, source, alpha):
     if source.dtype != self.dtype:
         raise RuntimeError(f"index_add_(): self ({scalar_type_name(self.dtype)}) and source "
                            f"({scalar_type_name(source.dtype)}) must have the same scalar type")
-    axis = wrap_dim(dim, self.ndim)
     if source.ndim and axis >= source.ndim:
         raise RuntimeError(f"index_add_(): Indexing dim {axis} is out of bounds of the source tensor with dim "
                            f"{source.ndim}")
@@ -238,14 +288,16 @@ def index_add(self, dim, index, source, alpha):
     if index.size != count:
         raise RuntimeError(f"index_add_(): Number of indices ({index.size}) should be equal to source.size(dim): "
                            f"({count}), for dim: {axis}")
-    target, values = _at_least_1d(self.copy()), _at_least_1d(source)
+    target, values = _at_least_1d(_copy(self)), _at_least_1d(source)
     if target.shape[:axis] + target.shape[axis + 1:] != values.shape[:axis] + values.shape[axis + 1:]:
         raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the specified dimension. "
                            f"Got self.shape = {list(self.shape)} source.shape = {list(source.shape)}")
-    if self.size and values.size:  # an empty input or source runs no kernel, so no index is checked
-        if self.ndim <= 1 and ((index < 0) | (index >= target.shape[axis])).any():
-            raise IndexError("index out of range in self")  # torch's loop over a vector says it so
+    if self.ndim <= 1 and index.size and ((index < 0) | (index >= target.shape[axis])).any():
+        raise IndexError("index out of range in self")  # torch's loop over a vector (even an empty one) says it so
+    if self.size and values.size:  # else no kernel runs, so no index is checked
         _check_bounds(index, target.shape[axis], axis)
+    if not target.size:
+        return target.reshape(self.shape)
     if alpha != 1:
         values = values * (int(alpha) if self.dtype.kind in "iub" else alpha)
     array_module(self).add.at(target, (builtins.slice(None),) * axis + (index.reshape(-1),), values)
@@ -303,11 +355,18 @@ def flip(self, dims):
 
 
 def roll(self, shifts, dims):
+    """torch's checks in its order: an empty tensor is copied before any dim is read."""
     xp = array_module(self)
-    if dims and self.ndim == 0:
-        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
-    if not dims:
+    if not shifts:
+        raise RuntimeError("`shifts` required")
+    if not dims and len(shifts) == 1:
         return xp.roll(self.reshape(-1), shifts[0]).reshape(self.shape)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    if self.size == 0:
+        return self.copy()
+    if self.ndim == 0:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
     return xp.roll(self, shifts, axis=tuple(wrap_dim(d, self.ndim) for d in dims))
 
 

@@ -74,7 +74,7 @@ _GELU_KAPPA = 0.044715
 
 def _gelu_tanh_inner(xp, self):
     """tanh(sqrt(2 / pi) * (x + 0.044715 x^3)), in a fresh array (the passes done in place)."""
-    inner = self * self
+    inner = xp.asarray(self * self)  # an array even for 0-d self (numpy's product is then a scalar)
     inner *= _GELU_BETA * _GELU_KAPPA
     inner += _GELU_BETA
     inner *= self
@@ -167,9 +167,9 @@ def hardtanh(self, min_val, max_val):
     if self.dtype.kind == "b":
         raise RuntimeError("Bool inputs not supported for hardtanh")
     if self.dtype.kind in "iu":
+        min_val, max_val = int(min_val), int(max_val)  # truncated first: -0.5 is a limit of 0
         if self.dtype.kind == "u" and (min_val < 0 or max_val < 0):
             raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
-        min_val, max_val = int(min_val), int(max_val)
     xp = array_module(self)
     return xp.minimum(xp.maximum(self, min_val), max_val).astype(self.dtype, copy=False)
 
@@ -303,6 +303,7 @@ def check_nll_loss(self, target, weight, reduction, ignore_index):
 
 def nll_loss_forward(self, target, weight, reduction, ignore_index):
     """(loss, total_weight): -w[t] * self[n, t] summed (or averaged over the weights)."""
+    check_kernel_dtype("nll_loss_out_frame", FLOATING, self)
     _check_targets(self, target, ignore_index)
     xp = array_module(self)
     scores = self if self.ndim > 1 else self[None]
@@ -344,12 +345,12 @@ def nll_loss_backward(grad_output, self, target, weight, reduction, ignore_index
 
 def binary_cross_entropy(self, target, weight, reduction):
     xp = array_module(self)
-    if target.dtype != self.dtype:
-        raise RuntimeError(f"Found dtype {scalar_type_name(target.dtype)} but expected {scalar_type_name(self.dtype)}")
-    if target.shape != self.shape:
+    if target.shape != self.shape:  # (torch's Python wrapper checks it, before the kernel's dtype check)
         raise ValueError(f"Using a target size ({list(target.shape)}) that is different to the input size "
                          f"({list(self.shape)}) is deprecated. Please ensure they have the same size.")
-    if xp.any((self < 0) | (self > 1)):
+    if target.dtype != self.dtype:
+        raise RuntimeError(f"Found dtype {scalar_type_name(target.dtype)} but expected {scalar_type_name(self.dtype)}")
+    if not xp.all((self >= 0) & (self <= 1)):  # a NaN is out of range too
         raise RuntimeError("all elements of input should be between 0 and 1")
     # torch clamps the logs at -100 so that 0 and 1 give finite losses
     loss = -(target * xp.maximum(xp.log(self), -100) + (1 - target) * xp.maximum(xp.log1p(-self), -100))

@@ -165,6 +165,24 @@ def var(self, dim, correction, keepdim):
         return squares / max(count - (1 if correction is None else correction), 0)
 
 
+def var_mean(self, dim, correction, keepdim):
+    mean = array_module(self).mean(self, axis=_dims(dim, self.ndim, "var_mean"), keepdims=keepdim)
+    return var(self, dim, correction, keepdim), mean
+
+
+def sort(self, dim, descending):
+    """(values, indices) along dim; equal elements keep their order (NaN sorts as the largest)."""
+    xp = array_module(self)
+    axis = wrap_dim(dim, self.ndim)
+    if self.ndim == 0:
+        return self.copy(), xp.zeros((), xp.int64)
+    if descending:  # sorted from the far end, so that equal elements still keep their order
+        indices = self.shape[axis] - 1 - xp.flip(xp.argsort(xp.flip(self, axis), axis=axis, kind="stable"), axis)
+    else:
+        indices = xp.argsort(self, axis=axis, kind="stable")
+    return xp.take_along_axis(self, indices, axis), indices.astype(xp.int64, copy=False)
+
+
 def std(self, dim, correction, keepdim):
     xp = array_module(self)
     return xp.sqrt(var(self, dim, correction, keepdim))
@@ -198,7 +216,7 @@ def linalg_vector_norm(self, ord, dim, keepdim, dtype):
 
 
 def cumsum(self, dim, dtype):
-    if dtype is not None and dtype == np.bool_:
+    if dtype is not None and dtype == np.bool_ and self.ndim and self.size:  # (nor does a 0-d or empty one)
         raise NotImplementedError('"cumsum_out_cpu" not implemented for \'Bool\'')
     out = array_module(self).cumsum(self, axis=wrap_dim(dim, self.ndim), dtype=_reduce_dtype(self, dtype))
     return out.reshape(()) if self.ndim == 0 else out  # numpy makes a 0-d input 1-d

@@ -18,7 +18,7 @@ from ..generated import functions as F
 from .. import composites
 from .. import random as _random
 from ..dtypes import bool as _bool
-from ..shapes import int_list
+from ..shapes import broadcast_error, int_list
 from ..tensor import make_tensor
 
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
@@ -182,6 +182,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """torch composes it: (input - target).abs() then the reduction (MeanBackward0 on top)."""
     _no_legacy(size_average, reduce)
+    input, target = _broadcast_pair(input, target)
     loss = F.abs(input - target)
     code = _reduction(reduction, "l1_loss")
     return loss if code == 0 else F.mean_default(loss) if code == 1 else F.sum_default(loss)
@@ -316,9 +317,13 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
 
 
 def _broadcast_pair(input, target):
+    """torch's losses broadcast_tensors(input, target) first: its error, and expanded operands."""
     if input.shape == target.shape:
         return input, target
-    shape = np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+    try:
+        shape = np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+    except ValueError as error:
+        raise broadcast_error(error, input, target) from None
     return input.expand(*shape), target.expand(*shape)
 
 

@@ -21,6 +21,8 @@ class Outcome:
     failure: Failure | None
     # name -> observation, in assignment order, taken after the last statement that ran
     values: dict = field(default_factory=dict)
+    # name -> the memory a tensor lives in (names that share it alias each other's elements)
+    storages: dict = field(default_factory=dict)
 
 
 def builtin_kind(error: BaseException) -> str:
@@ -49,7 +51,18 @@ def run(program, module) -> Outcome:
                 break
         values = {name: observe(value, module) for name, value in scope.items()
                   if name not in ("torch", "F") and not name.startswith("__")}
-    return Outcome(failure, values)
+        storages = {name: storage(value, module) for name, value in scope.items() if isinstance(value, module.Tensor)}
+    return Outcome(failure, values, storages)
+
+
+def storage(tensor, module):
+    """Where a tensor's elements live: torch's storage, or the array gradspec's view chain ends in."""
+    if hasattr(tensor, "untyped_storage"):
+        return tensor.untyped_storage().data_ptr()
+    array = tensor._data
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return id(array)
 
 
 @dataclass(frozen=True)

@@ -93,3 +93,9 @@ def scalar(rng: random.Random, kind: str | None = None):
     if kind == "int":
         return str(rng.randint(-3, 4))
     return text(rng.choice(SPECIAL) if rng.random() < 0.4 else round(rng.uniform(-3, 3), 2))
+
+
+def has_nan(t) -> bool:
+    """Whether torch tensor t holds a NaN: hardtanh's gradient there depends on where the element
+    sits in torch's vectorized kernel (docs/decisions.md), so the programs keep NaN away from it."""
+    return t.dtype.is_floating_point and bool(t.isnan().any())

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from . import literals
 
-HOOKS = ("lambda g: g * 2", "lambda g: None", "lambda g: g + 1", "lambda g: -g")
+# (None-tolerant: torch calls a hook on an output of unbind/split that no gradient reached with
+# None, where those outputs are nodes of their own here and the hook is not called; decisions.md)
+HOOKS = ("lambda g: None if g is None else g * 2", "lambda g: None", "lambda g: None if g is None else g + 1",
+         "lambda g: None if g is None else -g")
 
 
 def _requires_grad(t) -> bool:
     return t.requires_grad
+
+
+def _differentiable(t) -> bool:
+    """A root to differentiate: torch asserts internally on others (gradients are float)."""
+    return t.requires_grad and t.dtype.is_floating_point
 
 
 def _leaf(t) -> bool:
@@ -17,8 +25,11 @@ def _leaf(t) -> bool:
 
 
 def _gradient_literal(b, of: str) -> str:
+    """A new gradient for `of`, passed as a copy: a leaf's .grad in torch may be the very tensor
+    passed (then later writes to it would show in .grad), ours never is (docs/decisions.md)."""
     t = b.value(of)
-    return b.literal(shape=tuple(t.shape), dtype=str(t.dtype).removeprefix("torch."), requires_grad=False)
+    name = b.literal(shape=tuple(t.shape), dtype=str(t.dtype).removeprefix("torch."), requires_grad=False)
+    return f"{name}.clone()"
 
 
 def _scalar_root(b, out: str) -> str:
@@ -31,7 +42,7 @@ def _scalar_root(b, out: str) -> str:
 
 def backward(b) -> str:
     rng = b.rng
-    candidates = b.tensors(_requires_grad)
+    candidates = b.tensors(_differentiable)
     if not candidates:
         return ""
     out = rng.choice(candidates)
@@ -46,7 +57,7 @@ def backward(b) -> str:
 
 def grad(b) -> str:
     rng = b.rng
-    candidates = b.tensors(_requires_grad)
+    candidates = b.tensors(_differentiable)
     if not candidates:
         return ""
     out = rng.choice(candidates)

@@ -24,6 +24,8 @@ def activation(b) -> str:
     rng = b.rng
     x = b.pick()
     op = rng.choice(("relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "hardtanh", "relu6"))
+    if op in ("hardtanh", "relu6") and literals.has_nan(b.value(x)):
+        op = "relu"
     args = {
         "leaky_relu": lambda: [b.scalar("float")],
         "elu": lambda: [f"alpha={b.scalar('float')}"] if rng.random() < 0.5 else [],

@@ -135,6 +135,8 @@ def _inplace_call(b, target: str) -> str:
         return f"{target} {rng.choice(('+=', '-=', '*=', '/='))} {b.scalar()}"
     if form < 0.18:
         op = rng.choice(("relu", "hardtanh", "leaky_relu", "elu"))
+        if op == "hardtanh" and shape and literals.has_nan(b.value(target)):
+            op = "relu"
         return f"F.{op}({target}, inplace=True)"
     call = rng.choice(INPLACE)
     fields = {}
@@ -176,6 +178,9 @@ def matmul(b) -> str:
         return f"{b.fresh()} = torch.dot({x}, {y})" if rng.random() < 0.5 else f"{b.fresh()} = torch.outer({x}, {y})"
     if op < 0.92:
         return f"{b.fresh()} = torch.bmm({x}, {y})"
+    if k == 0 and b.value(x).dtype != b.value(y).dtype:
+        # torch's einsum skips its dtype check when the contracted dim is empty (docs/decisions.md)
+        return f"{b.fresh()} = torch.matmul({x}, {y})"
     letters = "abcd"
     lhs = letters[:len(left)]
     rhs = lhs[-1] + "xyz"[:len(right) - 1]

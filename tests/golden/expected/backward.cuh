@@ -120,7 +120,7 @@ GS_HD T pow_backward_self(const T grad, const T self, const T exponent) {
 // exponent, grad * result * log(0) is the helper's grad * result * -inf
 template <typename T>
 GS_HD T pow_backward_exponent(const T grad, const T self, const T exponent, const T result) {
-    return (self == T(0) && exponent >= T(0)) ? T(0) : grad * result * gs::log(self);
+    return grad * ((self == T(0) && exponent >= T(0)) ? T(0) : result * gs::log(self));
 }
 
 // the negative branch at and below 0 (NaN takes the positive one), as torch

@@ -80,6 +80,8 @@ def mul(self, other):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MulBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -98,6 +100,8 @@ def pow_Tensor_Scalar(self, exponent):
         B.check_devices(self_)
     result = make_tensor(self_ ** exponent)
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = PowBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -120,6 +124,8 @@ def pow_Tensor_Tensor(self, exponent):
     except ValueError as error:
         raise broadcast_error(error, self_, exponent_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(exponent)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = PowBackward1()
         node.next_functions = (edge(self), edge(exponent))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -140,6 +146,8 @@ def exp(self):
     xp = array_module(self_)
     result = make_tensor(xp.exp(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ExpBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -158,7 +166,7 @@ def sum(self, *, dtype=None):
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     result = make_tensor(K.sum_all(self_, dtype))
     if STATE.enabled and requires_grad(self):
-        if result._data.dtype.kind != "f":  # a dtype= made the result integral
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SumBackward0()
         node.next_functions = (edge(self),)
@@ -180,6 +188,8 @@ def matmul(self, other):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = MatmulBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -204,6 +214,8 @@ def where(condition, self, other):
     except ValueError as error:
         raise broadcast_error(error, condition_, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = WhereBackward0()
         node.next_functions = (NO_EDGE, edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -238,6 +250,8 @@ def add(self, other, *, alpha=1):
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = AddBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -255,6 +269,8 @@ def log1p(self):
     xp = array_module(self_)
     result = make_tensor(xp.log1p(self_))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = Log1PBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -273,6 +289,8 @@ def expand(self, size, *, implicit=False):
     size = int_list(size, "expand", "size")
     result = view_of(self, K.expand(self_, size, implicit))
     if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = ExpandBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -288,6 +306,8 @@ def cat(tensors, dim=0):
     dim = int_arg(dim, "cat", "dim")
     result = make_tensor(K.cat(tensors_, dim))
     if STATE.enabled and any_requires_grad(tensors):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = CatBackward0()
         node.next_functions = (*map(edge, tensors),)
         node.output_meta = (result._data.shape, result._data.dtype)
@@ -311,6 +331,8 @@ def max_pool2d_with_indices(self, kernel_size, stride=(), padding=0, dilation=1,
     output = make_tensor(output_)
     indices = make_tensor(indices_)
     if STATE.enabled and requires_grad(self):
+        if output._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(output._data.dtype)}")
         node = MaxPool2DWithIndicesBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (output._data.shape, output._data.dtype, indices._data.shape, indices._data.dtype)
