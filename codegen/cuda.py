@@ -9,6 +9,11 @@ docs/cuda.md), codegen emits into generated/:
 * `backward.cu`: one `__global__` kernel template per node that loads each operand once per
   element and writes every needed input gradient in the same pass.
 
+Likewise, for each op whose `forward:` formula is elementwise and takes several array operations
+(`forward_plan`), a functor and a kernel `<op>_forward_kernel` computing its output in one pass;
+the op's forward calls it through `gradspec.backends.fused_forward` where the arrays' backend runs
+gradspec's kernels.
+
 The node's `apply` gets a cuda branch (`fused_call`, laid out by the nodes template) that calls
 `runtime.cuda.fused_backward`: one launch computes all needed gradients. Everything else
 (and every node on numpy arrays) runs the array form. The same functors and kernels compile
@@ -50,6 +55,9 @@ DEVICE_KERNELS = {"sigmoid", "sign", "threshold_backward"}
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _MAX_INLINE_DEPTH = 8
+# Expressions that are one array operation each when not uniform (calls are counted where they
+# are translated: an inlined op's are its formula's own).
+_OPERATIONS = (ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp)
 
 
 class NotElementwise(Exception):
@@ -100,10 +108,20 @@ class KernelPlan:
         return f"{self.node}_{gradient.input}"
 
 
+class ForwardPlan(KernelPlan):
+    """The fused forward kernel of an op whose `forward:` formula is elementwise and takes several
+    array operations: laid out as a node's kernel with no `grad` operand and one output, `result`."""
+
+    @property
+    def node(self) -> str:
+        return f"{self.entry.function_name}_forward"
+
+
 @dataclass(frozen=True)
 class Analysis:
     plans: Mapping[str, KernelPlan]  # node name -> plan, elementwise nodes only
     fallbacks: Mapping[str, str]  # node name -> why it runs its array form on cuda
+    forwards: tuple[ForwardPlan, ...] = ()  # the ops whose forward is one fused kernel
 
     @property
     def kernels(self) -> list[KernelPlan]:
@@ -123,7 +141,36 @@ def analyze(entries, context: formula.Context, by_base: Mapping[str, tuple[Entry
             plans[entry.node_name] = plan(entry, context, by_base)
         except NotElementwise as reason:
             fallbacks[entry.node_name] = SpecText(reason)  # it may quote a formula
-    return Analysis(MappingProxyType(plans), MappingProxyType(fallbacks))
+    forwards = []
+    for entry in entries:
+        try:
+            forwards.append(forward_plan(entry, context, by_base))
+        except NotElementwise:
+            pass  # its forward runs as written, on every device
+    return Analysis(MappingProxyType(plans), MappingProxyType(fallbacks), tuple(forwards))
+
+
+def forward_plan(entry: Entry, context: formula.Context, by_base: Mapping[str, tuple[Entry, ...]]) -> ForwardPlan:
+    """The fused forward kernel of an entry, or NotElementwise: its `forward:` formula must be
+    elementwise by the rules of `plan` (without `grad` and the output, which a forward has not
+    yet), give a number (not a mask), and take at least two array operations (one is already a
+    single launch as written)."""
+    if entry.forward is None or len(entry.schema.returns) != 1:
+        raise NotElementwise("no forward formula")
+    if any(a.is_tensor_list for a in entry.schema.arguments):
+        raise NotElementwise("a Tensor[] argument")
+    translator = _Translator(entry, context, by_base, forward=True)
+    value = translator.visit(entry.forward)
+    if value.uniform or value.kind != "T":
+        raise NotElementwise("not a number per element")
+    if translator.operations < 2:
+        raise NotElementwise("one array operation")
+    domains = entry.test.get("domain") or {}
+    operands = tuple(Operand(a.name, formula.local_name(a.name), f"x_{a.name}", domains.get(a.name, "real"))
+                     for a in entry.schema.tensor_arguments if a.name in translator.tensors)
+    values = tuple(a.name for a in entry.schema.arguments if a.name in translator.values)
+    result = Gradient("result", entry.forward_text, translator.as_t(value))
+    return ForwardPlan(entry, operands, values, (result,), ("result",))
 
 
 def plan(entry: Entry, context: formula.Context, by_base: Mapping[str, tuple[Entry, ...]]) -> KernelPlan:
@@ -189,8 +236,12 @@ class _C:
 class _Translator:
     """Formula AST -> C++ expression over one element's values (`T` is the kernel's float type)."""
 
-    def __init__(self, entry: Entry, context: formula.Context, by_base: Mapping[str, tuple[Entry, ...]]):
+    operations = 0  # array operations the formula takes as written (launches on cupy), once counted
+
+    def __init__(self, entry: Entry, context: formula.Context, by_base: Mapping[str, tuple[Entry, ...]],
+                 forward: bool = False):
         self.entry, self.schema, self.context, self.by_base = entry, entry.schema, context, by_base
+        self.forward = forward  # a forward formula: no `grad`, no output yet
         self.tensors: set[str] = set()
         self.outputs: set[str] = set()
         self.values: set[str] = set()
@@ -209,7 +260,10 @@ class _Translator:
         method = getattr(self, f"visit_{type(node).__name__}", None)
         if method is None:
             raise NotElementwise(f"{type(node).__name__} in '{ast.unparse(node)}'")
-        return method(node)
+        value = method(node)
+        if not value.uniform and isinstance(node, _OPERATIONS):
+            self.operations += 1
+        return value
 
     def visit_Constant(self, node: ast.Constant) -> _C:
         value = node.value
@@ -221,9 +275,9 @@ class _Translator:
 
     def visit_Name(self, node: ast.Name) -> _C:
         ident, schema = node.id, self.schema
-        if ident == "grad":
+        if ident == "grad" and not self.forward:
             return _C("grad", "T", False)
-        if ident in schema.returns:
+        if ident in schema.returns and not self.forward:
             self.outputs.add(ident)
             return _C(f"y_{ident}", "T", False)
         argument = schema.argument(ident)
@@ -287,7 +341,12 @@ class _Translator:
         test = self.visit(node.test)
         if not test.uniform:
             raise NotElementwise(f"'if' on a tensor in '{ast.unparse(node)}'")
-        return self._select(self.as_bool(test), self.visit(node.body), self.visit(node.orelse), True)
+        before = self.operations
+        yes = self.visit(node.body)
+        taken = self.operations - before  # one branch runs: it takes the operations of the longer one
+        no = self.visit(node.orelse)
+        self.operations = before + max(taken, self.operations - before - taken)
+        return self._select(self.as_bool(test), yes, no, True)
 
     def _select(self, condition: str, yes: _C, no: _C, condition_uniform: bool) -> _C:
         uniform = condition_uniform and yes.uniform and no.uniform
@@ -317,7 +376,13 @@ class _Translator:
             raise NotElementwise(f"helper {name}() has no device version")
         values = [self.visit(a) for a in args]
         code = f"gs::{name}({', '.join(self.as_t(v) for v in values)})"
-        return _C(code, "T", all(v.uniform for v in values))
+        return self._call(_C(code, "T", all(v.uniform for v in values)))
+
+    def _call(self, value: _C) -> _C:
+        """A call of an array function: one operation on arrays (at least) unless uniform."""
+        if not value.uniform:
+            self.operations += 1
+        return value
 
     def _op(self, name: str, args: list[ast.expr], keywords: list[ast.keyword]) -> _C:
         overloads = self.by_base.get(name, ())
@@ -343,7 +408,7 @@ class _Translator:
                 raise NotElementwise(f"kernel op '{name}' takes arguments that are not per-element values")
             values = [self.visit(bound[a.name]) for a in arguments]
             code = f"gs::{callee.kernel}({', '.join(self.as_t(v) for v in values)})"
-            return _C(code, "T", all(v.uniform for v in values))
+            return self._call(_C(code, "T", all(v.uniform for v in values)))
         raise NotElementwise(f"op '{name}' runs the array kernel '{callee.kernel}'")
 
     def _xp(self, name: str, node: ast.Call) -> _C:
@@ -357,16 +422,17 @@ class _Translator:
         values = [self.visit(a) for a in args]
         uniform = all(v.uniform for v in values)
         if name in XP_UNARY and len(values) == 1:
-            return _C(f"{XP_UNARY[name]}({self.as_t(values[0])})", "T", uniform)
+            return self._call(_C(f"{XP_UNARY[name]}({self.as_t(values[0])})", "T", uniform))
         if name in XP_BINARY and len(values) == 2:
-            return _C(f"{XP_BINARY[name]}({self.as_t(values[0])}, {self.as_t(values[1])})", "T", uniform)
+            return self._call(_C(f"{XP_BINARY[name]}({self.as_t(values[0])}, {self.as_t(values[1])})", "T", uniform))
         if name in XP_LOGICAL and len(values) == 2:
-            return _C(f"({self.as_bool(values[0])} {XP_LOGICAL[name]} {self.as_bool(values[1])})", "bool", uniform)
+            return self._call(_C(f"({self.as_bool(values[0])} {XP_LOGICAL[name]} {self.as_bool(values[1])})", "bool",
+                                 uniform))
         if name == "logical_not" and len(values) == 1:
-            return _C(f"(!{self.as_bool(values[0])})", "bool", uniform)
+            return self._call(_C(f"(!{self.as_bool(values[0])})", "bool", uniform))
         if name == "where" and len(values) == 3:
             condition, yes, no = values
-            return self._select(self.as_bool(condition), yes, no, condition.uniform)
+            return self._call(self._select(self.as_bool(condition), yes, no, condition.uniform))
         raise NotElementwise(f"xp.{name} has no device version")
 
 
@@ -393,7 +459,7 @@ def kernel_arguments(plan: KernelPlan) -> list[str]:
 
 
 def template_parameters(plan: KernelPlan) -> list[str]:
-    return ["T", "G", *(type_parameter(o) for o in plan.operands[1:])]
+    return ["T", *(type_parameter(o) for o in plan.operands)]
 
 
 def type_parameter(operand: Operand) -> str:
@@ -411,6 +477,7 @@ def functor_arguments(plan: KernelPlan) -> str:
 def render(env, spec_label: str, analysis: Analysis, layout) -> dict[str, str]:
     """backward.cuh and backward.cu, through codegen/templates/*.j2."""
     data = dict(spec=spec_label, layout=layout, plans=[p for p in analysis.plans.values() if p.computed],
+                forwards=list(analysis.forwards),
                 fallbacks=analysis.fallbacks, identities=[p for p in analysis.plans.values() if not p.computed],
                 kernel_parameters=kernel_parameters, template_parameters=template_parameters,
                 functor_parameters=functor_parameters, functor_arguments=functor_arguments)
@@ -447,8 +514,7 @@ TYPE_CODES = {"float": "f", "double": "d", "bool": "b", "signed char": "i1", "un
 
 def instantiation_types(plan: KernelPlan, t: str) -> tuple[str, ...]:
     """(T, G, A...) as the tests instantiate a kernel: everything T, bool-domain operands bool."""
-    operands = [("bool" if o.domain == "bool" else t) for o in plan.operands[1:]]
-    return (t, t, *operands)
+    return (t, *(("bool" if o.domain == "bool" else t) for o in plan.operands))
 
 
 def instance_name(plan: KernelPlan, types: tuple[str, ...]) -> str:

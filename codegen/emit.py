@@ -42,7 +42,7 @@ def render(spec: Spec, spec_label: str, layout: Layout) -> dict[str, str]:
     env = environment()
     data = dict(spec=SpecText(spec_label), layout=layout, nodes=spec.nodes, ops=spec.ops, array_ops=spec.array_ops,
                 dispatchers=spec.dispatchers, bases=spec.bases, inplace=spec.inplace, bindings=spec.bindings,
-                kernel_nodes=[plan.node for plan in spec.kernels.kernels], row_nodes=spec.rows.backward,
+                kernel_nodes=[plan.node for plan in (*spec.kernels.kernels, *spec.kernels.forwards)], row_nodes=spec.rows.backward,
                 node_arguments=rows.node_arguments)
     files = {name: _tidy_imports(env.get_template(name + ".j2").render(**data)) for name in OUTPUTS}
     files.update(cuda.render(env, spec_label, spec.kernels, layout))

@@ -25,8 +25,9 @@ def build(path: str, entries: tuple[Entry, ...], composites: tuple[Composite, ..
     saved = {entry.node_name: _saved_inputs(entry) for entry in entries if entry.differentiable}
     nodes = tuple(_node(entry, saved[entry.node_name], context, inline, kernels.plans.get(entry.node_name))
                   for entry in entries if entry.differentiable)
-    ops = tuple(_op(entry, saved.get(entry.node_name)) for entry in entries)
-    array_ops = tuple(_op(entry, array=True) for entry in entries)
+    fused = {plan.entry.function_name: plan for plan in kernels.forwards}
+    ops = tuple(_op(entry, fused.get(entry.function_name), saved.get(entry.node_name)) for entry in entries)
+    array_ops = tuple(_op(entry, fused.get(entry.function_name), array=True) for entry in entries)
     row_kernels = rows.analyze(entries, context, by_base, kernels.fallbacks)
     return Spec(path, entries, composites, context, by_base, bindings, nodes, ops, array_ops, kernels, row_kernels)
 
@@ -124,9 +125,10 @@ def _tuple(sources: list[str]) -> str:
 
 # ---- forward ops -------------------------------------------------------------------------------
 
-def _op(entry: Entry, saved: tuple[SavedInput, ...] | None = None, array: bool = False) -> OpPlan:
+def _op(entry: Entry, fused: cuda.ForwardPlan | None, saved: tuple[SavedInput, ...] | None = None, array: bool = False) -> OpPlan:
     """The Tensor op (its tensors' arrays named `x_`, checked; the node recorded from `saved`
-    for a differentiable entry) or, with `array`, the array op (neither checked nor recorded)."""
+    for a differentiable entry) or, with `array`, the array op (neither checked nor recorded).
+    `fused`: the op's fused forward kernel (codegen/cuda.py), if it has one."""
     schema = entry.schema
     arrays = {a.name: a.name if array else a.name + "_" for a in schema.tensor_arguments}
     tensors = tuple(
@@ -135,7 +137,7 @@ def _op(entry: Entry, saved: tuple[SavedInput, ...] | None = None, array: bool =
         for position, a in enumerate(schema.arguments, 1) if a.is_input)
     single = tuple(arrays[a.name] for a in schema.tensor_arguments if a.is_tensor)
     promoted = tuple(arrays[a.name] for a in schema.tensor_arguments if a.name not in entry.non_differentiable)
-    compute, uses_xp = _compute(entry, arrays)
+    compute, uses_xp = _compute(entry, arrays, fused)
     first = schema.tensor_arguments[0] if schema.tensor_arguments else None
     first_array = arrays[first.name] + ("[0]" if first.is_tensor_list else "") if first else ""
     record = None if array or not entry.differentiable else _record(entry, arrays, saved)
@@ -154,14 +156,20 @@ def _signature(schema: Schema) -> str:
     return ", ".join(params)
 
 
-def _compute(entry: Entry, arrays: dict[str, str]) -> tuple[str, bool]:
-    """The forward expression over arrays, and whether it needs `xp`."""
+def _compute(entry: Entry, arrays: dict[str, str], fused: cuda.ForwardPlan | None) -> tuple[str, bool]:
+    """The forward expression over arrays, and whether it needs `xp`. With a fused forward kernel:
+    its one launch where the arrays' backend runs gradspec's kernels, else the formula."""
     schema = entry.schema
     if entry.forward is not None:
         renamed = {a.name: ast.Name(arrays[a.name], ast.Load()) for a in schema.tensor_arguments}
         tree = formula.substitute(entry.forward, renamed)
         uses_xp = any(isinstance(n, ast.Name) and n.id == "xp" for n in ast.walk(tree))
-        return ast.unparse(tree), uses_xp
+        if fused is None:
+            return ast.unparse(tree), uses_xp
+        operands = _tuple([arrays[o.name] for o in fused.operands]) if fused.operands else "()"
+        values = _tuple(list(fused.values)) if fused.values else "()"
+        return (f'fused if (fused := B.fused_forward("{fused.node}", {operands}, {values})) is not None '
+                f"else ({ast.unparse(tree)})"), uses_xp
     args = ", ".join(arrays.get(a.name, a.name) for a in schema.arguments)
     if entry.rows is not None:  # its row kernel where that applies, else the array kernel (rows.py)
         return f"R.{entry.function_name}({args})", False

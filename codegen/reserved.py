@@ -31,7 +31,7 @@ IN_OPS = frozenset({
     "int_arg", "int_list", "make_tensor", "new_zeros", "optional_tensor_data", "promote", "requires_grad",
     "return_type", "tensor_data", "tensor_list_data", "version", "view_of", "zeros_like",
     "args", "kwargs", "node", "result", "xp", "RuntimeError", "map", "tuple", "type",
-    "broadcast_error", "error", "ValueError",
+    "broadcast_error", "error", "ValueError", "fused",
 })
 IN_NODES = frozenset({
     "A", "H", "R", "T", "Node", "array_module", "data_of", "fused", "launch", "grad", "grads", "xp", "tuple", "type",

@@ -19,6 +19,8 @@ cuda.register_kernels(__file__, ("AddBackward0", "SubBackward0", "RsubBackward0"
     "AcosBackward0", "AtanBackward0", "SinhBackward0", "CoshBackward0", "ErfBackward0", "LeakyReluBackward0",
     "EluBackward0", "SiluBackward0", "SoftplusBackward0", "SoftplusBackwardBackward0", "HardtanhBackward0",
     "HardswishBackward0", "HardswishBackwardBackward0", "HardsigmoidBackward0", "WhereBackward0",
-    "DotBackward0", "MaskedFillBackward0"))
+    "DotBackward0", "MaskedFillBackward0", "lerp_Scalar_forward", "lerp_Tensor_forward", "rsqrt_forward",
+    "leaky_relu_backward_forward", "softplus_backward_forward", "hardtanh_backward_forward",
+    "hardswish_backward_forward"))
 
 __all__ = ["array_ops", "bindings", "functions", "nodes"]

@@ -5,6 +5,7 @@ formulas and the helpers in runtime/formulas.py call."""
 
 from gradspec.abi import kernels as K
 from . import rows as R
+from gradspec.abi import backends as B
 from gradspec.abi import array_module, array_types, as_device, dispatch, dtypes, index_list, int_arg, int_list
 
 # Helpers in runtime/formulas.py ask this to tell the two namespaces apart, and use these factories.
@@ -71,13 +72,13 @@ def pow_Scalar(self, exponent):
 def lerp_Scalar(self, end, weight):
     """lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor"""
     xp = array_module(self)
-    return xp.where(weight < 0.5, self + weight * (end - self), end - (end - self) * (1 - weight))
+    return fused if (fused := B.fused_forward("lerp_Scalar_forward", (self, end), (weight,))) is not None else (xp.where(-0.5 < weight < 0.5, self + weight * (end - self), end - (end - self) * (1 - weight)))
 
 
 def lerp_Tensor(self, end, weight):
     """lerp.Tensor(Tensor self, Tensor end, Tensor weight) -> Tensor"""
     xp = array_module(self)
-    return xp.where(weight < 0.5, self + weight * (end - self), end - (end - self) * (1 - weight))
+    return fused if (fused := B.fused_forward("lerp_Tensor_forward", (self, end, weight), ())) is not None else (xp.where(xp.abs(weight) < 0.5, self + weight * (end - self), end - (end - self) * (1 - weight)))
 
 
 def exp(self):
@@ -217,7 +218,7 @@ def log10(self):
 def rsqrt(self):
     """rsqrt(Tensor self) -> Tensor"""
     xp = array_module(self)
-    return 1 / xp.sqrt(self)
+    return fused if (fused := B.fused_forward("rsqrt_forward", (self,), ())) is not None else (1 / xp.sqrt(self))
 
 
 def asin(self):
@@ -263,7 +264,7 @@ def leaky_relu(self, negative_slope=0.01):
 def leaky_relu_backward(grad_output, self, negative_slope, self_is_result):
     """leaky_relu_backward(Tensor grad_output, Tensor self, Scalar negative_slope, bool self_is_result) -> Tensor"""
     xp = array_module(grad_output)
-    return xp.where(self > 0, grad_output, grad_output * negative_slope)
+    return fused if (fused := B.fused_forward("leaky_relu_backward_forward", (grad_output, self), (negative_slope,))) is not None else (xp.where(self > 0, grad_output, grad_output * negative_slope))
 
 
 def elu(self, alpha=1, scale=1, input_scale=1):
@@ -289,7 +290,7 @@ def softplus(self, beta=1, threshold=20):
 def softplus_backward(grad_output, self, beta, threshold):
     """softplus_backward(Tensor grad_output, Tensor self, Scalar beta, Scalar threshold) -> Tensor"""
     xp = array_module(grad_output)
-    return xp.where(self * beta > threshold, grad_output, grad_output / (1 + xp.exp(-self * beta)))
+    return fused if (fused := B.fused_forward("softplus_backward_forward", (grad_output, self), (beta, threshold))) is not None else (xp.where(self * beta > threshold, grad_output, grad_output / (1 + xp.exp(-self * beta))))
 
 
 def hardtanh(self, min_val=-1, max_val=1):
@@ -300,7 +301,7 @@ def hardtanh(self, min_val=-1, max_val=1):
 def hardtanh_backward(grad_output, self, min_val, max_val):
     """hardtanh_backward(Tensor grad_output, Tensor self, Scalar min_val, Scalar max_val) -> Tensor"""
     xp = array_module(grad_output)
-    return xp.where(xp.logical_or(self <= min_val, self >= max_val), 0, grad_output)
+    return fused if (fused := B.fused_forward("hardtanh_backward_forward", (grad_output, self), (min_val, max_val))) is not None else (xp.where(xp.logical_or(self <= min_val, self >= max_val), 0, grad_output))
 
 
 def hardswish(self):
@@ -311,7 +312,7 @@ def hardswish(self):
 def hardswish_backward(grad_output, self):
     """hardswish_backward(Tensor grad_output, Tensor self) -> Tensor"""
     xp = array_module(grad_output)
-    return xp.where(self < -3, 0, xp.where(self <= 3, grad_output * (self / 3 + 0.5), grad_output))
+    return fused if (fused := B.fused_forward("hardswish_backward_forward", (grad_output, self), ())) is not None else (xp.where(self <= -3, 0, xp.where(self < 3, grad_output * (self / 3 + 0.5), grad_output)))
 
 
 def hardsigmoid(self):

@@ -9,6 +9,10 @@
 // the gradient's type, A_* each operand's element type. runtime/cuda.py compiles one
 // instantiation per (node, dtypes) through cupy, on first use.
 //
+// Then one fused forward kernel per op whose `forward:` formula is elementwise and takes several
+// array operations (kernels: 7): the same loop over the n elements of the
+// output, no gradient operand, one output (`out_result`).
+//
 // Nodes with no kernel: they run their array form through cupy (several launches).
 //   ThresholdBackwardBackward0: helper zeros_like() has no device version
 //   RoundBackward0: helper zeros_like() has no device version
@@ -1233,6 +1237,159 @@ __global__ void MaskedFillBackward0_kernel(
         const T grad = load<T>(p_grad, v_grad, in_grad, sz_grad, i);
         const T x_mask = load<T>(p_x_mask, v_x_mask, in_x_mask, sz_x_mask, i);
         if (out_self != nullptr) out_self[i] = MaskedFillBackward0_self()(grad, x_mask);
+    }
+}
+
+// lerp_Scalar_forward: lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor
+template <typename T, typename A_x_self, typename A_x_end>
+__global__ void lerp_Scalar_forward_kernel(
+    const gs::index_t n,
+    const A_x_self* __restrict__ p_x_self,
+    const T v_x_self,
+    const gs::index_t in_x_self,
+    const gs::index_t sz_x_self,
+    const A_x_end* __restrict__ p_x_end,
+    const T v_x_end,
+    const gs::index_t in_x_end,
+    const gs::index_t sz_x_end,
+    const T s_weight,
+    T* __restrict__ out_result) {
+    const index_t stride = static_cast<index_t>(blockDim.x) * gridDim.x;
+    for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+        const T x_self = load<T>(p_x_self, v_x_self, in_x_self, sz_x_self, i);
+        const T x_end = load<T>(p_x_end, v_x_end, in_x_end, sz_x_end, i);
+        if (out_result != nullptr) out_result[i] = lerp_Scalar_forward_result()(x_self, x_end, s_weight);
+    }
+}
+
+// lerp_Tensor_forward: lerp.Tensor(Tensor self, Tensor end, Tensor weight) -> Tensor
+template <typename T, typename A_x_self, typename A_x_end, typename A_x_weight>
+__global__ void lerp_Tensor_forward_kernel(
+    const gs::index_t n,
+    const A_x_self* __restrict__ p_x_self,
+    const T v_x_self,
+    const gs::index_t in_x_self,
+    const gs::index_t sz_x_self,
+    const A_x_end* __restrict__ p_x_end,
+    const T v_x_end,
+    const gs::index_t in_x_end,
+    const gs::index_t sz_x_end,
+    const A_x_weight* __restrict__ p_x_weight,
+    const T v_x_weight,
+    const gs::index_t in_x_weight,
+    const gs::index_t sz_x_weight,
+    T* __restrict__ out_result) {
+    const index_t stride = static_cast<index_t>(blockDim.x) * gridDim.x;
+    for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+        const T x_self = load<T>(p_x_self, v_x_self, in_x_self, sz_x_self, i);
+        const T x_end = load<T>(p_x_end, v_x_end, in_x_end, sz_x_end, i);
+        const T x_weight = load<T>(p_x_weight, v_x_weight, in_x_weight, sz_x_weight, i);
+        if (out_result != nullptr) out_result[i] = lerp_Tensor_forward_result()(x_self, x_end, x_weight);
+    }
+}
+
+// rsqrt_forward: rsqrt(Tensor self) -> Tensor
+template <typename T, typename A_x_self>
+__global__ void rsqrt_forward_kernel(
+    const gs::index_t n,
+    const A_x_self* __restrict__ p_x_self,
+    const T v_x_self,
+    const gs::index_t in_x_self,
+    const gs::index_t sz_x_self,
+    T* __restrict__ out_result) {
+    const index_t stride = static_cast<index_t>(blockDim.x) * gridDim.x;
+    for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+        const T x_self = load<T>(p_x_self, v_x_self, in_x_self, sz_x_self, i);
+        if (out_result != nullptr) out_result[i] = rsqrt_forward_result()(x_self);
+    }
+}
+
+// leaky_relu_backward_forward: leaky_relu_backward(Tensor grad_output, Tensor self, Scalar negative_slope, bool self_is_result) -> Tensor
+template <typename T, typename A_x_grad_output, typename A_x_self>
+__global__ void leaky_relu_backward_forward_kernel(
+    const gs::index_t n,
+    const A_x_grad_output* __restrict__ p_x_grad_output,
+    const T v_x_grad_output,
+    const gs::index_t in_x_grad_output,
+    const gs::index_t sz_x_grad_output,
+    const A_x_self* __restrict__ p_x_self,
+    const T v_x_self,
+    const gs::index_t in_x_self,
+    const gs::index_t sz_x_self,
+    const T s_negative_slope,
+    T* __restrict__ out_result) {
+    const index_t stride = static_cast<index_t>(blockDim.x) * gridDim.x;
+    for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+        const T x_grad_output = load<T>(p_x_grad_output, v_x_grad_output, in_x_grad_output, sz_x_grad_output, i);
+        const T x_self = load<T>(p_x_self, v_x_self, in_x_self, sz_x_self, i);
+        if (out_result != nullptr) out_result[i] = leaky_relu_backward_forward_result()(x_grad_output, x_self, s_negative_slope);
+    }
+}
+
+// softplus_backward_forward: softplus_backward(Tensor grad_output, Tensor self, Scalar beta, Scalar threshold) -> Tensor
+template <typename T, typename A_x_grad_output, typename A_x_self>
+__global__ void softplus_backward_forward_kernel(
+    const gs::index_t n,
+    const A_x_grad_output* __restrict__ p_x_grad_output,
+    const T v_x_grad_output,
+    const gs::index_t in_x_grad_output,
+    const gs::index_t sz_x_grad_output,
+    const A_x_self* __restrict__ p_x_self,
+    const T v_x_self,
+    const gs::index_t in_x_self,
+    const gs::index_t sz_x_self,
+    const T s_beta,
+    const T s_threshold,
+    T* __restrict__ out_result) {
+    const index_t stride = static_cast<index_t>(blockDim.x) * gridDim.x;
+    for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+        const T x_grad_output = load<T>(p_x_grad_output, v_x_grad_output, in_x_grad_output, sz_x_grad_output, i);
+        const T x_self = load<T>(p_x_self, v_x_self, in_x_self, sz_x_self, i);
+        if (out_result != nullptr) out_result[i] = softplus_backward_forward_result()(x_grad_output, x_self, s_beta, s_threshold);
+    }
+}
+
+// hardtanh_backward_forward: hardtanh_backward(Tensor grad_output, Tensor self, Scalar min_val, Scalar max_val) -> Tensor
+template <typename T, typename A_x_grad_output, typename A_x_self>
+__global__ void hardtanh_backward_forward_kernel(
+    const gs::index_t n,
+    const A_x_grad_output* __restrict__ p_x_grad_output,
+    const T v_x_grad_output,
+    const gs::index_t in_x_grad_output,
+    const gs::index_t sz_x_grad_output,
+    const A_x_self* __restrict__ p_x_self,
+    const T v_x_self,
+    const gs::index_t in_x_self,
+    const gs::index_t sz_x_self,
+    const T s_min_val,
+    const T s_max_val,
+    T* __restrict__ out_result) {
+    const index_t stride = static_cast<index_t>(blockDim.x) * gridDim.x;
+    for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+        const T x_grad_output = load<T>(p_x_grad_output, v_x_grad_output, in_x_grad_output, sz_x_grad_output, i);
+        const T x_self = load<T>(p_x_self, v_x_self, in_x_self, sz_x_self, i);
+        if (out_result != nullptr) out_result[i] = hardtanh_backward_forward_result()(x_grad_output, x_self, s_min_val, s_max_val);
+    }
+}
+
+// hardswish_backward_forward: hardswish_backward(Tensor grad_output, Tensor self) -> Tensor
+template <typename T, typename A_x_grad_output, typename A_x_self>
+__global__ void hardswish_backward_forward_kernel(
+    const gs::index_t n,
+    const A_x_grad_output* __restrict__ p_x_grad_output,
+    const T v_x_grad_output,
+    const gs::index_t in_x_grad_output,
+    const gs::index_t sz_x_grad_output,
+    const A_x_self* __restrict__ p_x_self,
+    const T v_x_self,
+    const gs::index_t in_x_self,
+    const gs::index_t sz_x_self,
+    T* __restrict__ out_result) {
+    const index_t stride = static_cast<index_t>(blockDim.x) * gridDim.x;
+    for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+        const T x_grad_output = load<T>(p_x_grad_output, v_x_grad_output, in_x_grad_output, sz_x_grad_output, i);
+        const T x_self = load<T>(p_x_self, v_x_self, in_x_self, sz_x_self, i);
+        if (out_result != nullptr) out_result[i] = hardswish_backward_forward_result()(x_grad_output, x_self);
     }
 }
 

@@ -3,7 +3,9 @@
 //
 // backward.cuh: the device prelude, and one __host__ __device__ functor per input gradient of
 // each elementwise node of derivatives.yaml (see docs/cuda.md). Each functor is its formula over the
-// values of one element. backward.cu builds one fused kernel per node from them.
+// values of one element. backward.cu builds one fused kernel per node from them. Likewise one
+// functor `<op>_forward_result` per op whose `forward:` formula is elementwise and takes several
+// array operations: its fused forward kernel, `<op>_forward_kernel`.
 //
 // Compiled three ways: by nvrtc (cupy, at run time), by nvcc -cubin (the tests, sm_80 and
 // sm_90), and by a host compiler (the tests, through the stand-in below) to check the same
@@ -670,7 +672,7 @@ struct HardtanhBackward0_self {
 struct HardswishBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_self) const {
-        return ((x_self < (-T(3.0))) ? T(0.0) : ((x_self <= T(3.0)) ? (grad * ((x_self / T(3.0)) + T(0.5))) : grad));
+        return ((x_self <= (-T(3.0))) ? T(0.0) : ((x_self < T(3.0)) ? (grad * ((x_self / T(3.0)) + T(0.5))) : grad));
     }
 };
 
@@ -679,7 +681,7 @@ struct HardswishBackward0_self {
 struct HardswishBackwardBackward0_grad_output {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_grad_output, const T x_self) const {
-        return ((x_self < (-T(3.0))) ? T(0.0) : ((x_self <= T(3.0)) ? (grad * ((x_self / T(3.0)) + T(0.5))) : grad));
+        return ((x_self <= (-T(3.0))) ? T(0.0) : ((x_self < T(3.0)) ? (grad * ((x_self / T(3.0)) + T(0.5))) : grad));
     }
 };
 //   self: grad * grad_output / 3 * (self > -3) * (self < 3)
@@ -737,6 +739,71 @@ struct MaskedFillBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_mask) const {
         return ((x_mask != T(0)) ? T(0.0) : grad);
+    }
+};
+
+// ---- one functor per fused forward --------------------------------------------------------------
+
+// lerp_Scalar_forward: lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor
+//   result: xp.where(-0.5 < weight < 0.5, self + weight * (end - self), end - (end - self) * (1 - weight))
+struct lerp_Scalar_forward_result {
+    template <typename T>
+    GS_HD T operator()(const T x_self, const T x_end, const T s_weight) const {
+        return ((((-T(0.5)) < s_weight) && (s_weight < T(0.5))) ? (x_self + (s_weight * (x_end - x_self))) : (x_end - ((x_end - x_self) * (T(1.0) - s_weight))));
+    }
+};
+
+// lerp_Tensor_forward: lerp.Tensor(Tensor self, Tensor end, Tensor weight) -> Tensor
+//   result: xp.where(xp.abs(weight) < 0.5, self + weight * (end - self), end - (end - self) * (1 - weight))
+struct lerp_Tensor_forward_result {
+    template <typename T>
+    GS_HD T operator()(const T x_self, const T x_end, const T x_weight) const {
+        return ((gs::abs(x_weight) < T(0.5)) ? (x_self + (x_weight * (x_end - x_self))) : (x_end - ((x_end - x_self) * (T(1.0) - x_weight))));
+    }
+};
+
+// rsqrt_forward: rsqrt(Tensor self) -> Tensor
+//   result: 1 / xp.sqrt(self)
+struct rsqrt_forward_result {
+    template <typename T>
+    GS_HD T operator()(const T x_self) const {
+        return (T(1.0) / gs::sqrt(x_self));
+    }
+};
+
+// leaky_relu_backward_forward: leaky_relu_backward(Tensor grad_output, Tensor self, Scalar negative_slope, bool self_is_result) -> Tensor
+//   result: xp.where(self > 0, grad_output, grad_output * negative_slope)
+struct leaky_relu_backward_forward_result {
+    template <typename T>
+    GS_HD T operator()(const T x_grad_output, const T x_self, const T s_negative_slope) const {
+        return ((x_self > T(0.0)) ? x_grad_output : (x_grad_output * s_negative_slope));
+    }
+};
+
+// softplus_backward_forward: softplus_backward(Tensor grad_output, Tensor self, Scalar beta, Scalar threshold) -> Tensor
+//   result: xp.where(self * beta > threshold, grad_output, grad_output / (1 + xp.exp(-self * beta)))
+struct softplus_backward_forward_result {
+    template <typename T>
+    GS_HD T operator()(const T x_grad_output, const T x_self, const T s_beta, const T s_threshold) const {
+        return (((x_self * s_beta) > s_threshold) ? x_grad_output : (x_grad_output / (T(1.0) + gs::exp(((-x_self) * s_beta)))));
+    }
+};
+
+// hardtanh_backward_forward: hardtanh_backward(Tensor grad_output, Tensor self, Scalar min_val, Scalar max_val) -> Tensor
+//   result: xp.where(xp.logical_or(self <= min_val, self >= max_val), 0, grad_output)
+struct hardtanh_backward_forward_result {
+    template <typename T>
+    GS_HD T operator()(const T x_grad_output, const T x_self, const T s_min_val, const T s_max_val) const {
+        return (((x_self <= s_min_val) || (x_self >= s_max_val)) ? T(0.0) : x_grad_output);
+    }
+};
+
+// hardswish_backward_forward: hardswish_backward(Tensor grad_output, Tensor self) -> Tensor
+//   result: xp.where(self <= -3, 0, xp.where(self < 3, grad_output * (self / 3 + 0.5), grad_output))
+struct hardswish_backward_forward_result {
+    template <typename T>
+    GS_HD T operator()(const T x_grad_output, const T x_self) const {
+        return ((x_self <= (-T(3.0))) ? T(0.0) : ((x_self < T(3.0)) ? (x_grad_output * ((x_self / T(3.0)) + T(0.5))) : x_grad_output));
     }
 };
 

@@ -629,7 +629,7 @@ def lerp_Scalar(self, end, weight):
     self_, end_ = promote(self_, end_)
     xp = array_module(self_)
     try:
-        result = make_tensor(xp.where(weight < 0.5, self_ + weight * (end_ - self_), end_ - (end_ - self_) * (1 - weight)))
+        result = make_tensor(fused if (fused := B.fused_forward("lerp_Scalar_forward", (self_, end_), (weight,))) is not None else (xp.where(-0.5 < weight < 0.5, self_ + weight * (end_ - self_), end_ - (end_ - self_) * (1 - weight))))
     except ValueError as error:
         raise broadcast_error(error, self_, end_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(end)):
@@ -654,7 +654,7 @@ def lerp_Tensor(self, end, weight):
     self_, end_, weight_ = promote(self_, end_, weight_)
     xp = array_module(self_)
     try:
-        result = make_tensor(xp.where(weight_ < 0.5, self_ + weight_ * (end_ - self_), end_ - (end_ - self_) * (1 - weight_)))
+        result = make_tensor(fused if (fused := B.fused_forward("lerp_Tensor_forward", (self_, end_, weight_), ())) is not None else (xp.where(xp.abs(weight_) < 0.5, self_ + weight_ * (end_ - self_), end_ - (end_ - self_) * (1 - weight_))))
     except ValueError as error:
         raise broadcast_error(error, self_, end_, weight_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(end) or requires_grad(weight)):
@@ -1160,7 +1160,7 @@ def rsqrt(self):
         B.check_devices(self_)
     self_, = promote(self_, to_float=True)
     xp = array_module(self_)
-    result = make_tensor(1 / xp.sqrt(self_))
+    result = make_tensor(fused if (fused := B.fused_forward("rsqrt_forward", (self_,), ())) is not None else (1 / xp.sqrt(self_)))
     if STATE.enabled and requires_grad(self):
         node = RsqrtBackward0()
         node.next_functions = (edge(self),)
@@ -1313,7 +1313,7 @@ def leaky_relu_backward(grad_output, self, negative_slope, self_is_result):
         B.check_devices(grad_output_, self_)
     xp = array_module(grad_output_)
     try:
-        result = make_tensor(xp.where(self_ > 0, grad_output_, grad_output_ * negative_slope))
+        result = make_tensor(fused if (fused := B.fused_forward("leaky_relu_backward_forward", (grad_output_, self_), (negative_slope,))) is not None else (xp.where(self_ > 0, grad_output_, grad_output_ * negative_slope)))
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
@@ -1421,7 +1421,7 @@ def softplus_backward(grad_output, self, beta, threshold):
         B.check_devices(grad_output_, self_)
     xp = array_module(grad_output_)
     try:
-        result = make_tensor(xp.where(self_ * beta > threshold, grad_output_, grad_output_ / (1 + xp.exp(-self_ * beta))))
+        result = make_tensor(fused if (fused := B.fused_forward("softplus_backward_forward", (grad_output_, self_), (beta, threshold))) is not None else (xp.where(self_ * beta > threshold, grad_output_, grad_output_ / (1 + xp.exp(-self_ * beta)))))
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
@@ -1469,7 +1469,7 @@ def hardtanh_backward(grad_output, self, min_val, max_val):
         B.check_devices(grad_output_, self_)
     xp = array_module(grad_output_)
     try:
-        result = make_tensor(xp.where(xp.logical_or(self_ <= min_val, self_ >= max_val), 0, grad_output_))
+        result = make_tensor(fused if (fused := B.fused_forward("hardtanh_backward_forward", (grad_output_, self_), (min_val, max_val))) is not None else (xp.where(xp.logical_or(self_ <= min_val, self_ >= max_val), 0, grad_output_)))
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
@@ -1514,7 +1514,7 @@ def hardswish_backward(grad_output, self):
         B.check_devices(grad_output_, self_)
     xp = array_module(grad_output_)
     try:
-        result = make_tensor(xp.where(self_ < -3, 0, xp.where(self_ <= 3, grad_output_ * (self_ / 3 + 0.5), grad_output_)))
+        result = make_tensor(fused if (fused := B.fused_forward("hardswish_backward_forward", (grad_output_, self_), ())) is not None else (xp.where(self_ <= -3, 0, xp.where(self_ < 3, grad_output_ * (self_ / 3 + 0.5), grad_output_))))
     except ValueError as error:
         raise broadcast_error(error, grad_output_, self_) from None
     if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):

@@ -2092,7 +2092,7 @@ class HardswishBackward0(Node):
         grad = grads[0]
         self_ = data_of(self.self_)
         xp = array_module(grad)
-        return (xp.where(self_ < -3, 0, xp.where(self_ <= 3, grad * (self_ / 3 + 0.5), grad)),)
+        return (xp.where(self_ <= -3, 0, xp.where(self_ < 3, grad * (self_ / 3 + 0.5), grad)),)
 
     def release_variables(self):
         if self.self_ is not None:
@@ -2135,7 +2135,7 @@ class HardswishBackwardBackward0(Node):
         need_self = self.next_functions[1][0] is not None
         xp = array_module(grad)
         return (
-            xp.where(self_ < -3, 0, xp.where(self_ <= 3, grad * (self_ / 3 + 0.5), grad)) if need_grad_output else None,
+            xp.where(self_ <= -3, 0, xp.where(self_ < 3, grad * (self_ / 3 + 0.5), grad)) if need_grad_output else None,
             grad * grad_output / 3 * (self_ > -3) * (self_ < 3) if need_self else None,
         )
 

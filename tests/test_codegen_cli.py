@@ -100,8 +100,9 @@ from gradspec.backends import fused
 x = torch.randn(64, device="cuda", requires_grad=True)
 before = cuda.stats["launches"]
 x.scaled_square(3.0).sum().backward()
-assert cuda.stats["launches"] == before + 1, cuda.stats
+assert cuda.stats["launches"] == before + 2, cuda.stats  # its fused forward and its fused backward
 assert fused._kernel_folders["ScaledSquareBackward0"].name == "mypkg"
+assert fused._kernel_folders["scaled_square_forward"].name == "mypkg"
 assert (x.grad.cpu() - 6 * x.detach().cpu()).abs().max().item() < 1e-5
 print("fused kernel from", fused._kernel_folders["ScaledSquareBackward0"])
 """

@@ -35,7 +35,7 @@ def _mangled(plan, types) -> bytes:
 
 @needs_nvcc
 def test_every_kernel_compiles_for_sm80_and_sm90():
-    plans = ANALYSIS.kernels
+    plans = [*ANALYSIS.kernels, *ANALYSIS.forwards]  # backward and forward kernels
     binaries = cubins(generated_files(), plans)
     assert sorted(binaries) == sorted(ARCHES)
     for arch, binary in binaries.items():
@@ -83,7 +83,7 @@ def test_nvrtc_compiles_the_runtime_source_as_cupy_does():
     program = ctypes.c_void_p()
     assert nvrtc.nvrtcCreateProgram(ctypes.byref(program), source.encode(), b"backward.cu", 0, None, None) == 0
     names = [runtime_cuda.kernel_name(p.node, cuda.instantiation_types(p, t))
-             for p in ANALYSIS.kernels for t in ("float", "double")]
+             for p in (*ANALYSIS.kernels, *ANALYSIS.forwards) for t in ("float", "double")]
     for name in names:
         assert nvrtc.nvrtcAddNameExpression(program, name.encode()) == 0
     options = (ctypes.c_char_p * 2)(b"--std=c++14", b"-arch=compute_80")
@@ -124,14 +124,27 @@ def test_every_differentiable_entry_is_classified():
 def test_generated_sources_list_kernels_and_fallbacks():
     files = generated_files()
     kernels, header = files["backward.cu"], files["backward.cuh"]
-    for plan in ANALYSIS.kernels:
+    for plan in (*ANALYSIS.kernels, *ANALYSIS.forwards):
         assert f"__global__ void {plan.kernel}(" in kernels
         for gradient in plan.computed:
             assert f"struct {plan.functor(gradient)} {{" in header
             assert f"//   {gradient.input}: {gradient.text}" in header
     for node, reason in ANALYSIS.fallbacks.items():
         assert f"//   {node}: {reason}" in kernels
-    assert kernels.count("__global__ void ") == len(ANALYSIS.kernels)
+    assert kernels.count("__global__ void ") == len(ANALYSIS.kernels) + len(ANALYSIS.forwards)
+
+
+def test_compound_elementwise_forwards_get_one_kernel_and_single_operations_none():
+    """The ops whose `forward:` formula is elementwise and takes several array operations (several
+    launches as written) get a fused forward kernel; one operation (exp, where, a comparison), a
+    mask result, or anything not elementwise keeps its formula."""
+    assert sorted(p.entry.function_name for p in ANALYSIS.forwards) == [
+        "hardswish_backward", "hardtanh_backward", "leaky_relu_backward", "lerp_Scalar", "lerp_Tensor", "rsqrt",
+        "softplus_backward"]
+    rsqrt = next(p for p in ANALYSIS.forwards if p.entry.function_name == "rsqrt")
+    assert rsqrt.kernel == "rsqrt_forward_kernel" and rsqrt.computed[0].expr == "(T(1.0) / gs::sqrt(x_self))"
+    lerp = next(p for p in ANALYSIS.forwards if p.entry.function_name == "lerp_Scalar")
+    assert [o.param for o in lerp.operands] == ["x_self", "x_end"] and lerp.values == ("weight",)
 
 
 def _apply(source, node: str, name: str = "apply") -> ast.FunctionDef | None:

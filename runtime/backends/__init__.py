@@ -20,7 +20,7 @@ from .row_kernels import RowProgram
 from .table import CPU, INSTALL_HINT, Backend, device, mixed_devices_error
 
 __all__ = ["CPU", "INSTALL_HINT", "Backend", "device", "mixed_devices_error", "register", "backend_of", "backward",
-           "precision", "cuda", "product_precision", "RowProgram", "runs_rows", "rows",
+           "precision", "cuda", "product_precision", "fused_forward", "RowProgram", "runs_rows", "rows",
            "cupy", "cupyx", "check_devices", "follow", "use_device", "module_for", "array_module", "array_types",
            "device_of", "to_device"]
 
@@ -48,6 +48,14 @@ def backward(node, grads):
                 use_device(grad.device.id)
             return table.backward(node, grads)
     return node.apply(grads)
+
+
+def fused_forward(name: str, operands: tuple, values: tuple):
+    """The output of an op's fused forward kernel (backward.cu's `<op>_forward_kernel`) where the
+    backend of its first operand runs gradspec's kernels and the call fits it, else None: the op
+    then runs its `forward:` formula (backends/fused.FusedKernels.forward)."""
+    kernels = _TABLES.get(type(operands[0]), NUMPY).kernels
+    return None if kernels is None else kernels.forward(name, operands, values)
 
 
 def runs_rows(array) -> bool:

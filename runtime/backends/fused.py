@@ -74,6 +74,35 @@ class FusedKernels:
             stats["launches"] += 1
         return call.outputs
 
+    def forward(self, name: str, operands: tuple, values: tuple):
+        """The output of an op's fused forward kernel (`name`: `<op>_forward`) over its tensor
+        operands and its per-call numbers, or None for its formula: operands that are not all
+        this backend's arrays of one float dtype (the formula's promotions then decide the
+        result's dtype), values that are not numbers, shapes that do not broadcast (the formula
+        raises numpy's error)."""
+        dtype = operands[0].dtype if isinstance(operands[0], self.array_type) else None
+        if dtype not in (_F32, _F64) or not all(isinstance(o, self.array_type) and o.dtype == dtype for o in operands) \
+                or not all(isinstance(v, _NUMBERS) for v in values):
+            return None
+        device = self.device_id(operands[0])
+        if any(self.device_id(o) != device for o in operands):
+            raise mixed_devices_error(*operands)
+        try:
+            shape = np.broadcast_shapes(*(o.shape for o in operands))
+        except ValueError:
+            return None
+        n, t = math.prod(shape), dtype.type
+        types, args = [C_TYPES[dtype]], [np.int64(n)]
+        for operand in operands:
+            types.append(_describe(operand, shape, n, t, self.xp, args))
+        args += [t(value) for value in values]
+        out = self.xp.empty(shape, dtype=dtype)
+        args.append(out)
+        if n:
+            self.run(name, Launch(tuple(types), args, n, (out,), device))
+            stats["launches"] += 1
+        return out
+
     def counter(self, device: int):
         """A zeroed counter on `device` for the kernels that count their finished blocks (row
         kernels with totals), each of which leaves it at zero again: allocated once."""
@@ -195,12 +224,10 @@ def prepare(grad, operands: tuple, values: tuple, needs: tuple, backend) -> Laun
             types.append(types[0])
             args += [NULL, value, np.int64(1), np.int64(1)]
             continue
-        laid = lay_out(operand, shape, n, xp)
-        if laid is None:
+        described = _describe(operand, shape, n, t, xp, args)
+        if described is None:
             return None  # does not broadcast into the gradient's shape: the array form knows better
-        operand, (inner, size) = laid
-        types.append(C_TYPES[operand.dtype])
-        args += [operand, t(0), np.int64(inner), np.int64(size)]
+        types.append(described)
     for value in values:
         if value is None:
             value = 0  # not saved: only the gradients not needed now read it
@@ -210,6 +237,18 @@ def prepare(grad, operands: tuple, values: tuple, needs: tuple, backend) -> Laun
     outputs = tuple(xp.empty(shape, dtype=t) if need else None for need in needs)
     args.extend(NULL if out is None else out for out in outputs)
     return Launch(tuple(types), args, n, outputs, device)
+
+
+def _describe(array, shape: tuple, n: int, t, xp, args: list) -> str | None:
+    """Append `array`'s descriptor (pointer, value, inner, size; see gs::load) as a kernel over
+    `shape` reads it to `args`, and give its element's C++ type; None (nothing appended) where it
+    does not broadcast to `shape`."""
+    laid = lay_out(array, shape, n, xp)
+    if laid is None:
+        return None
+    array, (inner, size) = laid
+    args += [array, t(0), np.int64(inner), np.int64(size)]
+    return C_TYPES[array.dtype]
 
 
 def lay_out(array, shape: tuple, n: int, xp):

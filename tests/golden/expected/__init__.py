@@ -11,6 +11,6 @@ nodes.T = functions  # ops record nodes, whose differentiable forms call ops: wi
 
 # The nodes whose fused kernels are in backward.cu beside this file (gradspec.backends.fused compiles them).
 cuda.register_kernels(__file__, ("MulBackward0", "PowBackward0", "PowBackward1", "ExpBackward0",
-    "WhereBackward0", "AddBackward0", "Log1PBackward0"))
+    "WhereBackward0", "AddBackward0", "Log1PBackward0", "add_forward"))
 
 __all__ = ["array_ops", "bindings", "functions", "nodes"]

@@ -9,6 +9,10 @@
 // the gradient's type, A_* each operand's element type. runtime/cuda.py compiles one
 // instantiation per (node, dtypes) through cupy, on first use.
 //
+// Then one fused forward kernel per op whose `forward:` formula is elementwise and takes several
+// array operations (kernels: 1): the same loop over the n elements of the
+// output, no gradient operand, one output (`out_result`).
+//
 // Nodes with no kernel: they run their array form through cupy (several launches).
 //   SumBackward0: helper sum_backward() has no device version
 //   MatmulBackward0: shared key 'self, other'
@@ -182,6 +186,28 @@ __global__ void Log1PBackward0_kernel(
         const T grad = load<T>(p_grad, v_grad, in_grad, sz_grad, i);
         const T x_self = load<T>(p_x_self, v_x_self, in_x_self, sz_x_self, i);
         if (out_self != nullptr) out_self[i] = Log1PBackward0_self()(grad, x_self);
+    }
+}
+
+// add_forward: add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor
+template <typename T, typename A_x_self, typename A_x_other>
+__global__ void add_forward_kernel(
+    const gs::index_t n,
+    const A_x_self* __restrict__ p_x_self,
+    const T v_x_self,
+    const gs::index_t in_x_self,
+    const gs::index_t sz_x_self,
+    const A_x_other* __restrict__ p_x_other,
+    const T v_x_other,
+    const gs::index_t in_x_other,
+    const gs::index_t sz_x_other,
+    const T s_alpha,
+    T* __restrict__ out_result) {
+    const index_t stride = static_cast<index_t>(blockDim.x) * gridDim.x;
+    for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+        const T x_self = load<T>(p_x_self, v_x_self, in_x_self, sz_x_self, i);
+        const T x_other = load<T>(p_x_other, v_x_other, in_x_other, sz_x_other, i);
+        if (out_result != nullptr) out_result[i] = add_forward_result()(x_self, x_other, s_alpha);
     }
 }
 

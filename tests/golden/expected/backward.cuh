@@ -3,7 +3,9 @@
 //
 // backward.cuh: the device prelude, and one __host__ __device__ functor per input gradient of
 // each elementwise node of spec.yaml (see docs/cuda.md). Each functor is its formula over the
-// values of one element. backward.cu builds one fused kernel per node from them.
+// values of one element. backward.cu builds one fused kernel per node from them. Likewise one
+// functor `<op>_forward_result` per op whose `forward:` formula is elementwise and takes several
+// array operations: its fused forward kernel, `<op>_forward_kernel`.
 //
 // Compiled three ways: by nvrtc (cupy, at run time), by nvcc -cubin (the tests, sm_80 and
 // sm_90), and by a host compiler (the tests, through the stand-in below) to check the same
@@ -287,6 +289,17 @@ struct Log1PBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_self) const {
         return (grad / ((T(1.0) == T(1.0)) ? (x_self + T(1.0)) : (x_self + (T(1.0) * T(1.0)))));
+    }
+};
+
+// ---- one functor per fused forward --------------------------------------------------------------
+
+// add_forward: add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor
+//   result: self + other if alpha == 1 else self + alpha * other
+struct add_forward_result {
+    template <typename T>
+    GS_HD T operator()(const T x_self, const T x_other, const T s_alpha) const {
+        return ((s_alpha == T(1.0)) ? (x_self + x_other) : (x_self + (s_alpha * x_other)));
     }
 };
 

@@ -246,7 +246,7 @@ def add(self, other, *, alpha=1):
     if B.cuda_loaded:
         B.check_devices(self_, other_)
     try:
-        result = make_tensor(self_ + other_ if alpha == 1 else self_ + alpha * other_)
+        result = make_tensor(fused if (fused := B.fused_forward("add_forward", (self_, other_), (alpha,))) is not None else (self_ + other_ if alpha == 1 else self_ + alpha * other_))
     except ValueError as error:
         raise broadcast_error(error, self_, other_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(other)):
