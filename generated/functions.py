@@ -1556,10 +1556,8 @@ def _copy_into(self, src):
     src_ = tensor_data(src, "_copy_into", "src", 2)
     if B.cuda_loaded:
         B.check_devices(self_, src_)
-    self_, src_ = promote(self_, src_)
-    xp = array_module(self_)
     try:
-        result = make_tensor(xp.where(True, src_, self_))
+        result = make_tensor(K.copy_into(self_, src_))
     except ValueError as error:
         raise broadcast_error(error, self_, src_) from None
     if STATE.enabled and (requires_grad(self) or requires_grad(src)):
@@ -1568,6 +1566,10 @@ def _copy_into(self, src):
         node = CopyIntoBackward0()
         node.next_functions = (edge(self), edge(src))
         node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_device = device_of(self_)
+        node.self_dtype = self_.dtype
+        node.src_device = device_of(src_)
+        node.src_dtype = src_.dtype
         result.grad_fn = node
         result._requires_grad = True
     return result

@@ -2209,19 +2209,20 @@ class HardsigmoidBackward0(Node):
 class CopyIntoBackward0(Node):
     """derivatives.yaml: _copy_into(Tensor self, Tensor src) -> Tensor
 
-      self: zeros_like(grad)
-      src: grad
+      self: zeros_like(to_copy_backward(grad, self.dtype, self.device))
+      src: to_copy_backward(grad, src.dtype, src.device)
     """
 
-    __slots__ = ()
+    __slots__ = ("self_device", "self_dtype", "src_device", "src_dtype")
+    value_slots = ("self_device", "self_dtype", "src_device", "src_dtype")
 
     def apply(self, grads):
         grad = grads[0]
         need_self = self.next_functions[0][0] is not None
         need_src = self.next_functions[1][0] is not None
         return (
-            H.zeros_like(A, grad) if need_self else None,
-            grad if need_src else None,
+            H.zeros_like(A, H.to_copy_backward(A, grad, self.self_dtype, self.self_device)) if need_self else None,
+            H.to_copy_backward(A, grad, self.src_dtype, self.src_device) if need_src else None,
         )
 
     def apply_differentiable(self, grads):
@@ -2229,8 +2230,8 @@ class CopyIntoBackward0(Node):
         need_self = self.next_functions[0][0] is not None
         need_src = self.next_functions[1][0] is not None
         return (
-            H.zeros_like(T, grad) if need_self else None,
-            grad if need_src else None,
+            H.zeros_like(T, H.to_copy_backward(T, grad, self.self_dtype, self.self_device)) if need_self else None,
+            H.to_copy_backward(T, grad, self.src_dtype, self.src_device) if need_src else None,
         )
 
 

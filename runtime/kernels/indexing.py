@@ -150,6 +150,14 @@ def _strided_positions(xp, size, stride, storage_offset):
     return positions
 
 
+def copy_into(self, src):
+    """copy_'s recorded form: src broadcast to self's shape, cast to self's dtype (a new array)."""
+    shape = np.broadcast_shapes(self.shape, src.shape)
+    if shape != self.shape:
+        raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(shape)}")
+    return array_module(self).broadcast_to(src, shape).astype(self.dtype)
+
+
 def as_strided_copy(self, size, stride, storage_offset):
     """torch.as_strided over self's elements in C order, as a copy."""
     xp = array_module(self)

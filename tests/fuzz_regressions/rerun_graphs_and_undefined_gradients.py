@@ -35,3 +35,14 @@ v5 = torch.tensor(1.0, dtype=torch.float32, requires_grad=True)
 v4.sub_(v5)
 g6 = torch.autograd.grad(v3.sum(), [v2], allow_unused=True)
 g8 = torch.autograd.grad(v3.mean(), [v5, v2], allow_unused=True, create_graph=True)
+# ---
+# (seed 2027, program 31144) copy_ of another dtype gives each input its gradient in its own dtype
+v1 = torch.tensor([-1], dtype=torch.int64)
+v7 = v1 / torch.tensor([False])
+v10 = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
+v7[:] = v10
+g11 = torch.autograd.grad(v7.sum(), [v7, v10], allow_unused=True, create_graph=True)
+# ---
+v0 = torch.zeros(3, 2, requires_grad=True)
+v1 = v0 * 1
+v1.copy_(torch.ones(3, 1, 2, requires_grad=True))
