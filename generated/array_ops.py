@@ -123,6 +123,11 @@ def tanh(self):
     return xp.tanh(self)
 
 
+def tanh_backward(grad_output, self):
+    """tanh_backward(Tensor grad_output, Tensor self) -> Tensor"""
+    return K.tanh_backward(grad_output, self)
+
+
 def sigmoid(self):
     """sigmoid(Tensor self) -> Tensor"""
     return K.sigmoid(self)

@@ -6,9 +6,9 @@ claimed once; codegen refused the spec otherwise. OPS names every op, for the sp
 extend this package: their formulas may call these (codegen reads this file as text)."""
 
 OPS = ("add", "sub", "rsub", "mul", "div", "neg", "reciprocal", "pow", "lerp", "exp", "log", "sqrt", "sin",
-    "cos", "tan", "tanh", "sigmoid", "relu", "threshold_backward", "abs", "round", "sign", "clamp",
-    "clamp_min", "clamp_max", "maximum", "minimum", "log1p", "expm1", "log2", "log10", "rsqrt", "asin",
-    "acos", "atan", "sinh", "cosh", "erf", "leaky_relu", "leaky_relu_backward", "elu", "gelu", "silu",
+    "cos", "tan", "tanh", "tanh_backward", "sigmoid", "relu", "threshold_backward", "abs", "round", "sign",
+    "clamp", "clamp_min", "clamp_max", "maximum", "minimum", "log1p", "expm1", "log2", "log10", "rsqrt",
+    "asin", "acos", "atan", "sinh", "cosh", "erf", "leaky_relu", "leaky_relu_backward", "elu", "gelu", "silu",
     "softplus", "softplus_backward", "hardtanh", "hardtanh_backward", "hardswish", "hardswish_backward",
     "hardsigmoid", "_copy_into", "where", "eq", "ne", "gt", "ge", "lt", "le", "bitwise_and", "bitwise_or",
     "bitwise_xor", "bitwise_not", "logical_and", "logical_or", "logical_xor", "logical_not", "isnan",
