@@ -123,14 +123,19 @@ def tanh(self):
     return xp.tanh(self)
 
 
+def tanh_backward(grad_output, self):
+    """tanh_backward(Tensor grad_output, Tensor self) -> Tensor"""
+    return K.tanh_backward(grad_output, self)
+
+
 def sigmoid(self):
     """sigmoid(Tensor self) -> Tensor"""
     return K.sigmoid(self)
 
 
-def sigmoid_backward(grad_output, y):
-    """sigmoid_backward(Tensor grad_output, Tensor y) -> Tensor"""
-    return fused if (fused := B.fused_forward("sigmoid_backward_forward", (grad_output, y), ())) is not None else (grad_output * (1 - y) * y)
+def sigmoid_backward(grad_output, self):
+    """sigmoid_backward(Tensor grad_output, Tensor self) -> Tensor"""
+    return fused if (fused := B.fused_forward("sigmoid_backward_forward", (grad_output, self), ())) is not None else (grad_output * (1 - self) * self)
 
 
 def relu(self):

@@ -69,6 +69,8 @@ GS_MATH(tanh, tanhf, ::tanh)
 
 GS_HD float pow(const float x, const float y) { return powf(x, y); }
 GS_HD double pow(const double x, const double y) { return ::pow(x, y); }
+GS_HD float fma(const float x, const float y, const float z) { return fmaf(x, y, z); }
+GS_HD double fma(const double x, const double y, const double z) { return ::fma(x, y, z); }
 
 template <typename T>
 GS_HD T square(const T x) { return x * x; }
@@ -91,6 +93,12 @@ template <typename T>
 GS_HD T sigmoid(const T x) {
     const T e = gs::exp(-gs::abs(x));
     return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+}
+
+// kernels.tanh_backward, torch's: 1 - output**2 rounded once
+template <typename T>
+GS_HD T tanh_backward(const T grad_output, const T self) {
+    return grad_output * gs::fma(-self, self, T(1));
 }
 
 // kernels.threshold_backward, torch's: 0 at and below the threshold (even for an inf or NaN
@@ -422,11 +430,27 @@ struct TanBackward0_self {
 };
 
 // TanhBackward0: tanh(Tensor self) -> Tensor
-//   self: grad * (1 - result * result)
+//   self: tanh_backward(grad, result)
 struct TanhBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T y_result) const {
-        return (grad * (T(1.0) - (y_result * y_result)));
+        return gs::tanh_backward(grad, y_result);
+    }
+};
+
+// TanhBackwardBackward0: tanh_backward(Tensor grad_output, Tensor self) -> Tensor
+//   grad_output: tanh_backward(grad, self)
+struct TanhBackwardBackward0_grad_output {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_grad_output, const T x_self) const {
+        return gs::tanh_backward(grad, x_self);
+    }
+};
+//   self: grad * (-2 * self * grad_output)
+struct TanhBackwardBackward0_self {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_grad_output, const T x_self) const {
+        return (grad * (((-T(2.0)) * x_self) * x_grad_output));
     }
 };
 
@@ -439,19 +463,19 @@ struct SigmoidBackward0_self {
     }
 };
 
-// SigmoidBackwardBackward0: sigmoid_backward(Tensor grad_output, Tensor y) -> Tensor
-//   grad_output: sigmoid_backward(grad, y)
+// SigmoidBackwardBackward0: sigmoid_backward(Tensor grad_output, Tensor self) -> Tensor
+//   grad_output: sigmoid_backward(grad, self)
 struct SigmoidBackwardBackward0_grad_output {
     template <typename T>
-    GS_HD T operator()(const T grad, const T x_grad_output, const T x_y) const {
-        return ((grad * (T(1.0) - x_y)) * x_y);
+    GS_HD T operator()(const T grad, const T x_grad_output, const T x_self) const {
+        return ((grad * (T(1.0) - x_self)) * x_self);
     }
 };
-//   y: grad * grad_output * (-2 * y + 1)
-struct SigmoidBackwardBackward0_y {
+//   self: grad * grad_output * (-2 * self + 1)
+struct SigmoidBackwardBackward0_self {
     template <typename T>
-    GS_HD T operator()(const T grad, const T x_grad_output, const T x_y) const {
-        return ((grad * x_grad_output) * (((-T(2.0)) * x_y) + T(1.0)));
+    GS_HD T operator()(const T grad, const T x_grad_output, const T x_self) const {
+        return ((grad * x_grad_output) * (((-T(2.0)) * x_self) + T(1.0)));
     }
 };
 
@@ -794,12 +818,12 @@ struct lerp_Tensor_forward_result {
     }
 };
 
-// sigmoid_backward_forward: sigmoid_backward(Tensor grad_output, Tensor y) -> Tensor
-//   result: grad_output * (1 - y) * y
+// sigmoid_backward_forward: sigmoid_backward(Tensor grad_output, Tensor self) -> Tensor
+//   result: grad_output * (1 - self) * self
 struct sigmoid_backward_forward_result {
     template <typename T>
-    GS_HD T operator()(const T x_grad_output, const T x_y) const {
-        return ((x_grad_output * (T(1.0) - x_y)) * x_y);
+    GS_HD T operator()(const T x_grad_output, const T x_self) const {
+        return ((x_grad_output * (T(1.0) - x_self)) * x_self);
     }
 };
 

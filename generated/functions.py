@@ -58,6 +58,7 @@ from .nodes import (
     CosBackward0,
     TanBackward0,
     TanhBackward0,
+    TanhBackwardBackward0,
     SigmoidBackward0,
     SigmoidBackwardBackward0,
     ReluBackward0,
@@ -209,6 +210,7 @@ __all__ = [
     "cos",
     "tan",
     "tanh",
+    "tanh_backward",
     "sigmoid",
     "sigmoid_backward",
     "relu",
@@ -811,6 +813,30 @@ def tanh(self):
     return result
 
 
+def tanh_backward(grad_output, self):
+    """tanh_backward(Tensor grad_output, Tensor self) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "tanh_backward", "grad_output", 1)
+    self_ = tensor_data(self, "tanh_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    try:
+        result = make_tensor(K.tanh_backward(grad_output_, self_))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = TanhBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.grad_output_ = grad_output if requires_grad(self) else None
+        node.self_ = self
+        node.saved_versions = (version(node.grad_output_), version(node.self_))
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def sigmoid(self):
     """sigmoid(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sigmoid", "self", 1)
@@ -829,25 +855,25 @@ def sigmoid(self):
     return result
 
 
-def sigmoid_backward(grad_output, y):
-    """sigmoid_backward(Tensor grad_output, Tensor y) -> Tensor"""
+def sigmoid_backward(grad_output, self):
+    """sigmoid_backward(Tensor grad_output, Tensor self) -> Tensor"""
     grad_output_ = tensor_data(grad_output, "sigmoid_backward", "grad_output", 1)
-    y_ = tensor_data(y, "sigmoid_backward", "y", 2)
+    self_ = tensor_data(self, "sigmoid_backward", "self", 2)
     if B.cuda_loaded:
-        B.check_devices(grad_output_, y_)
+        B.check_devices(grad_output_, self_)
     try:
-        result = make_tensor(fused if (fused := B.fused_forward("sigmoid_backward_forward", (grad_output_, y_), ())) is not None else (grad_output_ * (1 - y_) * y_))
+        result = make_tensor(fused if (fused := B.fused_forward("sigmoid_backward_forward", (grad_output_, self_), ())) is not None else (grad_output_ * (1 - self_) * self_))
     except ValueError as error:
-        raise broadcast_error(error, grad_output_, y_) from None
-    if STATE.enabled and (requires_grad(grad_output) or requires_grad(y)):
+        raise broadcast_error(error, grad_output_, self_) from None
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
         if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SigmoidBackwardBackward0()
-        node.next_functions = (edge(grad_output), edge(y))
+        node.next_functions = (edge(grad_output), edge(self))
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.grad_output_ = grad_output if requires_grad(y) else None
-        node.y_ = y
-        node.saved_versions = (version(node.grad_output_), version(node.y_))
+        node.grad_output_ = grad_output if requires_grad(self) else None
+        node.self_ = self
+        node.saved_versions = (version(node.grad_output_), version(node.self_))
         result.grad_fn = node
         result._requires_grad = True
     return result

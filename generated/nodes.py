@@ -802,7 +802,7 @@ class TanBackward0(Node):
 class TanhBackward0(Node):
     """derivatives.yaml: tanh(Tensor self) -> Tensor
 
-      self: grad * (1 - result * result)
+      self: tanh_backward(grad, result)
     """
 
     __slots__ = ("result_",)
@@ -814,7 +814,7 @@ class TanhBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        return (grad * (1 - result * result),)
+        return (A.tanh_backward(grad, result),)
 
     def release_variables(self):
         if self.result_ is not None:
@@ -834,7 +834,60 @@ class TanhBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.saved_output(self.result_)
-        return (grad * (1 - result * result),)
+        return (T.tanh_backward(grad, result),)
+
+
+class TanhBackwardBackward0(Node):
+    """derivatives.yaml: tanh_backward(Tensor grad_output, Tensor self) -> Tensor
+
+      grad_output: tanh_backward(grad, self)
+      self: grad * (-2 * self * grad_output)
+    """
+
+    __slots__ = ("grad_output_", "self_")
+    saved_slots = ("grad_output_", "self_")
+    saved_names = ("grad_output", "self")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            A.tanh_backward(grad, self_) if need_grad_output else None,
+            grad * (-2 * self_ * grad_output) if need_self else None,
+        )
+
+    def release_variables(self):
+        if self.grad_output_ is not None or self.self_ is not None:
+            self.grad_output_ = self.self_ = None
+            self.saved_versions = None
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        fused = launch("TanhBackwardBackward0", grad, (grad_output, self_), (), (need_grad_output, need_self))
+        if fused is None:
+            return None
+        return fused
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = self.grad_output_
+        self_ = self.self_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            T.tanh_backward(grad, self_) if need_grad_output else None,
+            grad * (-2 * self_ * grad_output) if need_self else None,
+        )
 
 
 class SigmoidBackward0(Node):
@@ -876,41 +929,41 @@ class SigmoidBackward0(Node):
 
 
 class SigmoidBackwardBackward0(Node):
-    """derivatives.yaml: sigmoid_backward(Tensor grad_output, Tensor y) -> Tensor
+    """derivatives.yaml: sigmoid_backward(Tensor grad_output, Tensor self) -> Tensor
 
-      grad_output: sigmoid_backward(grad, y)
-      y: grad * grad_output * (-2 * y + 1)
+      grad_output: sigmoid_backward(grad, self)
+      self: grad * grad_output * (-2 * self + 1)
     """
 
-    __slots__ = ("grad_output_", "y_")
-    saved_slots = ("grad_output_", "y_")
-    saved_names = ("grad_output", "y")
+    __slots__ = ("grad_output_", "self_")
+    saved_slots = ("grad_output_", "self_")
+    saved_names = ("grad_output", "self")
 
     def apply(self, grads):
         self.check_saved()
         grad = grads[0]
         grad_output = data_of(self.grad_output_)
-        y = data_of(self.y_)
+        self_ = data_of(self.self_)
         need_grad_output = self.next_functions[0][0] is not None
-        need_y = self.next_functions[1][0] is not None
+        need_self = self.next_functions[1][0] is not None
         return (
-            grad * (1 - y) * y if need_grad_output else None,
-            grad * grad_output * (-2 * y + 1) if need_y else None,
+            grad * (1 - self_) * self_ if need_grad_output else None,
+            grad * grad_output * (-2 * self_ + 1) if need_self else None,
         )
 
     def release_variables(self):
-        if self.grad_output_ is not None or self.y_ is not None:
-            self.grad_output_ = self.y_ = None
+        if self.grad_output_ is not None or self.self_ is not None:
+            self.grad_output_ = self.self_ = None
             self.saved_versions = None
 
     def apply_fused(self, grads, launch):
         self.check_saved()
         grad = grads[0]
         grad_output = data_of(self.grad_output_)
-        y = data_of(self.y_)
+        self_ = data_of(self.self_)
         need_grad_output = self.next_functions[0][0] is not None
-        need_y = self.next_functions[1][0] is not None
-        fused = launch("SigmoidBackwardBackward0", grad, (grad_output, y), (), (need_grad_output, need_y))
+        need_self = self.next_functions[1][0] is not None
+        fused = launch("SigmoidBackwardBackward0", grad, (grad_output, self_), (), (need_grad_output, need_self))
         if fused is None:
             return None
         return fused
@@ -919,12 +972,12 @@ class SigmoidBackwardBackward0(Node):
         self.check_saved()
         grad = grads[0]
         grad_output = self.grad_output_
-        y = self.y_
+        self_ = self.self_
         need_grad_output = self.next_functions[0][0] is not None
-        need_y = self.next_functions[1][0] is not None
+        need_self = self.next_functions[1][0] is not None
         return (
-            T.sigmoid_backward(grad, y) if need_grad_output else None,
-            grad * grad_output * (-2 * y + 1) if need_y else None,
+            T.sigmoid_backward(grad, self_) if need_grad_output else None,
+            grad * grad_output * (-2 * self_ + 1) if need_self else None,
         )
 
 

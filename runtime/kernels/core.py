@@ -274,6 +274,34 @@ def sigmoid(self):
     return xp.reciprocal(out, out=out)
 
 
+def tanh_backward(grad_output, self):
+    """grad_output * (1 - output**2) with `1 - output**2` rounded once, as torch's kernels compute
+    it (a fused multiply-add, `fma(-y, y, 1)`; float16 in float32 throughout), so that gradients
+    computed by hand compare with autograd's as they do under torch. float16/float32 square and
+    subtract in float64 (the square is exact there; rounding the difference twice differs from
+    once only at an exact tie of float32); float64 adds back the rounding errors of the square
+    (Dekker's split) and of the difference (Knuth's two-sum)."""
+    output = self  # tanh's output
+    xp = array_module(output)
+    if output.dtype.kind != "f":
+        return grad_output * (1 - output * output)
+    if output.dtype.itemsize < 8:
+        wide = output.astype(xp.float64)
+        factor = (1 - wide * wide).astype(xp.float32)
+        if output.dtype.itemsize == 4:
+            return grad_output * factor
+        return (grad_output.astype(xp.float32) * factor).astype(output.dtype)  # half: in float, as torch
+    square = output * output
+    split = output * 134217729.0  # 2**27 + 1: output = high + low, each with at most 26 bits
+    high = split - (split - output)
+    low = output - high
+    error = ((high * high - square) + 2 * high * low) + low * low  # output**2 - square, exactly
+    difference = 1 - square
+    virtual = difference - 1  # Knuth's two-sum: (1 - square) - difference, exactly
+    lost = (1 - (difference - virtual)) + (-square - virtual)
+    return grad_output * (difference + (lost - error))
+
+
 def sum_all(self, dtype):
     return array_module(self).sum(self, dtype=_reduce_dtype(self, dtype))
 
