@@ -8,6 +8,7 @@ argument checks) and the non-op behaviour (grad, requires_grad, hooks, printing,
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import numpy as np
 
@@ -112,10 +113,17 @@ class Tensor:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is None or self._retains_grad:
             return
-        import weakref
-
         self.grad_fn.hooks().retains[self._output_nr] = weakref.ref(self)
         self._retains_grad = True
+
+    def _set_history(self, grad_fn, output_nr: int) -> None:
+        """A new grad_fn after an in-place change. retain_grad moves to the new node (the .grad
+        kept is that of the tensor as it is now), as torch's update_tensor_hooks_on_new_gradfn;
+        hooks from register_hook stay on the old node, as torch's do."""
+        if self._retains_grad and grad_fn is not None and self.grad_fn is not grad_fn:
+            self.grad_fn.hooks().retains.pop(self._output_nr, None)
+            grad_fn.hooks().retains[output_nr] = weakref.ref(self)
+        self.grad_fn, self._output_nr = grad_fn, output_nr
 
     def register_hook(self, hook):
         """hook(grad) runs when this tensor's gradient is computed; it may return a replacement."""

@@ -197,7 +197,7 @@ def _shape_inplace(op):
         if STATE.enabled and self._requires_grad:
             if self.grad_fn is None:
                 raise RuntimeError(LEAF_INPLACE_MESSAGE)
-            self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+            self._set_history(result.grad_fn, result._output_nr)
         self._data = result._data
         return self._bump()
 

@@ -201,7 +201,10 @@ def pow_scalar_exponent(self, exponent):
         return self.copy() if exponent else array_module(self).ones_like(self)
     if target.kind in "iu" and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return (self if self.dtype == target else self.astype(target)) ** exponent
+    base = self if self.dtype == target else self.astype(target)
+    if exponent == -0.5 and target.kind == "f":  # torch's rsqrt (numpy's pow: 0 for -inf, inf for -0.0)
+        return 1 / array_module(self).sqrt(base)
+    return base ** exponent
 
 
 def pow_tensors(self, exponent):
@@ -498,13 +501,50 @@ def expand(self, size, implicit):
         return xp.broadcast_to(self, target)
     # the same read-only view as broadcast_to, built directly (broadcast_to costs microseconds), with
     # torch's strides: 0 where a dim is expanded, else as the input's (a new size-1 dim's as if
-    # it were contiguous), which torch's overlap checks compare
+    # it were contiguous; every dim's 0 for a 0-d input), which torch's overlap checks compare
     strides = [0 if size != want else stride for size, want, stride in zip(self.shape, target[lead:], self.strides)]
     for i in reversed(range(lead)):  # new dims
-        strides.insert(0, 0 if target[i] != 1 else target[i + 1] * strides[0] if i + 1 < len(target) else self.itemsize)
+        strides.insert(0, 0 if target[i] != 1 else target[i + 1] * strides[0] if i + 1 < len(target) else 0)
     view = np.ndarray(target, self.dtype, self, 0, tuple(strides))
     view.flags.writeable = False
     return view
+
+
+def clone(self):
+    """A copy in torch's preserve_format: a dense layout is kept (numpy's order K); an overlapping
+    one (expanded) gets torch's infer_dense_strides, which leaves a dim of stride 0 where it is,
+    where numpy's K would make it the innermost."""
+    xp = array_module(self)
+    if 0 not in self.strides or self.size == 0:
+        return xp.array(self, copy=True)
+    order = _dense_order(self.shape, self.strides)
+    in_memory = xp.empty(tuple(self.shape[d] for d in order), self.dtype)
+    out = in_memory.transpose(tuple(order.index(d) for d in range(len(order))))
+    out[...] = self
+    return out
+
+
+def _dense_order(shape, strides) -> list[int]:
+    """torch's infer_dense_strides' permutation, outermost dim first: an insertion sort by stride
+    (then size) in which a stride of 0 compares with nothing."""
+    def should_swap(a, b) -> int:
+        if strides[a] == 0 or strides[b] == 0:
+            return 0
+        if strides[a] != strides[b]:
+            return 1 if strides[a] > strides[b] else -1
+        return 1 if shape[a] > shape[b] else 0
+
+    perm = list(reversed(range(len(shape))))  # innermost first
+    for i in range(1, len(perm)):
+        moving = i
+        for j in reversed(range(i)):
+            comparison = should_swap(perm[j], perm[moving])
+            if comparison > 0:
+                perm[j], perm[moving] = perm[moving], perm[j]
+                moving = j
+            elif comparison < 0:
+                break
+    return perm[::-1]
 
 
 def unsqueeze(self, dim):
