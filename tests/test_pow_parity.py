@@ -31,3 +31,16 @@ def test_the_cubes_gradient_still_matches_torch():
     theirs = torch.tensor(x, requires_grad=True)
     (theirs ** 3).sum().backward()
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("exponent", [-1, 3, 0.5, -1.5])
+def test_pows_gradient_equals_its_formula_written_by_hand_as_under_torch(exponent):
+    """autograd's d(x ** e) is grad * (e * x ** (e - 1)), torch's order and pow: makemore part 4
+    compares `-counts_sum**-2 * dcounts_sum_inv` with autograd's exactly (True under torch)."""
+    x = np.random.default_rng(2).uniform(0.5, 3.0, 4099).astype(np.float32)
+    g = np.random.default_rng(3).standard_normal(4099).astype(np.float32)
+    for lib in (gs, torch):
+        leaf = lib.tensor(x, requires_grad=True)
+        (leaf ** exponent).backward(lib.tensor(g))
+        by_hand = lib.tensor(g) * (exponent * lib.tensor(x) ** (exponent - 1))
+        np.testing.assert_array_equal(_bits(leaf.grad.numpy()), _bits(by_hand.numpy()))
