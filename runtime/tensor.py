@@ -12,7 +12,7 @@ import weakref
 
 import numpy as np
 
-from . import dtypes
+from . import dtypes, shared_memory
 from ._tensor_str import dtype_name, tensor_repr
 from .grad_mode import STATE as GRAD_MODE
 from .hooks import Hooks, add_hook
@@ -257,6 +257,19 @@ class Tensor:
     def _host_array(self) -> np.ndarray:
         data = self._data
         return data if type(data) is _ndarray else data.get()
+
+    def share_memory_(self) -> "Tensor":
+        """Move the data into shared memory (gradspec.shared_memory), where processes it is sent to
+        (gradspec.multiprocessing) map the same pages; a no-op where it is shared already and on
+        cuda, as torch's. Views made of this tensor before keep the old memory."""
+        if type(self._data) is _ndarray and shared_memory.segment_of(self._data) is None:
+            if self._base is not None:
+                raise RuntimeError("share_memory_ of a view: share the tensor it views instead")
+            self._data = shared_memory.shared_copy(self._data)
+        return self
+
+    def is_shared(self) -> bool:
+        return type(self._data) is not _ndarray or shared_memory.segment_of(self._data) is not None
 
     def __float__(self) -> float:
         return float(self.item())

@@ -204,6 +204,12 @@ def pow_scalar_exponent(self, exponent):
     base = self if self.dtype == target else self.astype(target)
     if exponent == -0.5 and target.kind == "f":  # torch's rsqrt (numpy's pow: 0 for -inf, inf for -0.0)
         return 1 / array_module(self).sqrt(base)
+    if exponent in (3, -2) and target.kind == "f":  # products in torch's kernel, not pow (which rounds once)
+        square = base * base
+        if exponent == 3:
+            return square * base
+        with np.errstate(divide="ignore"):  # 1 / 0 is inf, silently, as torch's
+            return 1 / square
     return base ** exponent
 
 
