@@ -81,7 +81,9 @@ _safe_globals: list = []
 def add_safe_globals(safe_globals: list) -> None:
     """Allow these classes and functions in every weights-only load (torch.serialization's): an
     object of an allowed class is built with `cls.__new__` and its pickled state (`__setstate__`,
-    else its `__dict__` updated), an allowed function may be called with pickled arguments."""
+    else its `__dict__` updated), an allowed function may be called with pickled arguments. An
+    entry is the object (the pickle names it "module.qualname") or (object, the name a file
+    gives it), as torch's."""
     _safe_globals.extend(g for g in safe_globals if g not in _safe_globals)
 
 

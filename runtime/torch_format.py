@@ -124,10 +124,11 @@ class _Loader:
         self.budget, self.place = budget, place
         self.storages: dict[str, _Storage] = {}
         self.allowed = self._allowed()
-        self.user_globals = tuple(safe_globals)
+        # torch.serialization's safe globals: objects, named "module.qualname", or (object, name)
+        named = [g if isinstance(g, tuple) else (g, f"{g.__module__}.{g.__qualname__}") for g in safe_globals]
+        self.user_globals = tuple(obj for obj, _ in named)
         self.user_classes = {obj for obj in self.user_globals if isinstance(obj, type)}
-        for obj in self.user_globals:  # torch's naming of safe globals (torch.serialization)
-            self.allowed[f"{obj.__module__}.{obj.__qualname__}"] = obj
+        self.allowed.update((name, obj) for obj, name in named)
 
     def _allowed(self) -> dict:
         table = {

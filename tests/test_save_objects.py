@@ -114,3 +114,13 @@ def test_whole_models_behave_as_torchs():
     with gs.serialization.safe_globals([nn.Linear]):
         assert type(gs.load(_saved(nn.Linear(2, 3)))) is nn.Linear
     assert type(gs.load(_saved(nn.Linear(2, 3)), weights_only=False)) is nn.Linear
+
+
+def test_a_safe_global_may_be_given_with_its_name():
+    """torch.serialization's (object, name) entries: the name is the one the file gives it."""
+    raw = _saved(nn.Linear(2, 2)).getvalue()
+    with gs.serialization.safe_globals([(nn.Linear, "oldpackage.layers.OldLinear")]):
+        with pytest.raises(CheckpointError, match=r"refused the global .*Linear"):
+            gs.load(io.BytesIO(raw))
+    with gs.serialization.safe_globals([(nn.Linear, f"{nn.Linear.__module__}.{nn.Linear.__qualname__}")]):
+        assert type(gs.load(io.BytesIO(raw))) is nn.Linear
