@@ -50,7 +50,7 @@ DEVICE_HELPERS = {"maybe_multiply": 2, "pow_backward": 3, "pow_backward_self": 3
                   "elu_backward": 5}
 
 # Array kernels of runtime/kernels/ with a device version in the prelude (`gs::<name>`).
-DEVICE_KERNELS = {"sigmoid", "sign", "threshold_backward"}
+DEVICE_KERNELS = {"sigmoid", "sign", "tanh_backward", "threshold_backward"}
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}

@@ -5,7 +5,8 @@
 The harness (corpus/harness.py) calls this in a fresh process per script and run, with the
 script's folder of data as the working directory. Under `gradspec`, every `torch` and
 `torch.X` import resolves to `gradspec` and `gradspec.X` (the script's text is not touched),
-so a module gradspec lacks fails the way a missing torch module would. `corpus/shims` is put
+so a module gradspec lacks fails the way a missing torch module would; the Python processes the
+script starts (multiprocessing's spawn) get the same mapping (corpus/child/sitecustomize.py). `corpus/shims` is put
 first on the path for both runs: it holds the stand-in torchvision (see its docstring).
 
 Files named in $CORPUS_FIRST (a recipe's `first:` data makers) run before it, in this process.
@@ -25,6 +26,7 @@ import sys
 from pathlib import Path
 
 SHIMS = Path(__file__).resolve().parent / "shims"
+CHILD = Path(__file__).resolve().parent / "child"  # start-up of the processes a script starts
 SEED = 0
 
 
@@ -50,6 +52,8 @@ def main(argv: list[str]) -> None:
     backend, script, *args = argv
     if backend == "gradspec":
         sys.meta_path.insert(0, TorchIsGradspec())
+        # and in the Python processes the script starts (corpus/child/sitecustomize.py)
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CHILD), os.environ.get("PYTHONPATH")]))
     elif backend != "torch":
         raise SystemExit(f"run.py: backend must be torch or gradspec, not {backend!r}")
     sys.path.insert(0, str(SHIMS))

@@ -13,14 +13,15 @@ nodes.T = functions  # ops record nodes, whose differentiable forms call ops: wi
 cuda.register_kernels(__file__, ("AddBackward0", "SubBackward0", "RsubBackward0", "RsubBackward1",
     "MulBackward0", "DivBackward0", "NegBackward0", "ReciprocalBackward0", "PowBackward0", "PowBackward1",
     "PowBackward2", "LerpBackward0", "LerpBackward1", "ExpBackward0", "LogBackward0", "SqrtBackward0",
-    "SinBackward0", "CosBackward0", "TanBackward0", "TanhBackward0", "SigmoidBackward0", "ReluBackward0",
-    "AbsBackward0", "ClampMinBackward0", "ClampMaxBackward0", "MaximumBackward0", "MinimumBackward0",
-    "Log1PBackward0", "Expm1Backward0", "Log2Backward0", "Log10Backward0", "RsqrtBackward0", "AsinBackward0",
-    "AcosBackward0", "AtanBackward0", "SinhBackward0", "CoshBackward0", "ErfBackward0", "LeakyReluBackward0",
-    "EluBackward0", "SiluBackward0", "SoftplusBackward0", "SoftplusBackwardBackward0", "HardtanhBackward0",
-    "HardswishBackward0", "HardswishBackwardBackward0", "HardsigmoidBackward0", "WhereBackward0",
-    "DotBackward0", "MaskedFillBackward0", "lerp_Scalar_forward", "lerp_Tensor_forward", "rsqrt_forward",
-    "leaky_relu_backward_forward", "softplus_backward_forward", "hardtanh_backward_forward",
-    "hardswish_backward_forward"))
+    "SinBackward0", "CosBackward0", "TanBackward0", "TanhBackward0", "TanhBackwardBackward0",
+    "SigmoidBackward0", "SigmoidBackwardBackward0", "ReluBackward0", "AbsBackward0", "ClampMinBackward0",
+    "ClampMaxBackward0", "MaximumBackward0", "MinimumBackward0", "Log1PBackward0", "Expm1Backward0",
+    "Log2Backward0", "Log10Backward0", "RsqrtBackward0", "AsinBackward0", "AcosBackward0", "AtanBackward0",
+    "SinhBackward0", "CoshBackward0", "ErfBackward0", "LeakyReluBackward0", "EluBackward0",
+    "EluBackwardBackward0", "SiluBackward0", "SoftplusBackward0", "SoftplusBackwardBackward0",
+    "HardtanhBackward0", "HardswishBackward0", "HardswishBackwardBackward0", "HardsigmoidBackward0",
+    "WhereBackward0", "DotBackward0", "MaskedFillBackward0", "lerp_Scalar_forward", "lerp_Tensor_forward",
+    "sigmoid_backward_forward", "rsqrt_forward", "leaky_relu_backward_forward", "elu_backward_forward",
+    "softplus_backward_forward", "hardtanh_backward_forward", "hardswish_backward_forward"))
 
 __all__ = ["array_ops", "bindings", "functions", "nodes"]

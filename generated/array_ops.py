@@ -123,9 +123,19 @@ def tanh(self):
     return xp.tanh(self)
 
 
+def tanh_backward(grad_output, self):
+    """tanh_backward(Tensor grad_output, Tensor self) -> Tensor"""
+    return K.tanh_backward(grad_output, self)
+
+
 def sigmoid(self):
     """sigmoid(Tensor self) -> Tensor"""
     return K.sigmoid(self)
+
+
+def sigmoid_backward(grad_output, self):
+    """sigmoid_backward(Tensor grad_output, Tensor self) -> Tensor"""
+    return fused if (fused := B.fused_forward("sigmoid_backward_forward", (grad_output, self), ())) is not None else (grad_output * (1 - self) * self)
 
 
 def relu(self):
@@ -272,9 +282,20 @@ def elu(self, alpha=1, scale=1, input_scale=1):
     return K.elu(self, alpha, scale, input_scale)
 
 
+def elu_backward(grad_output, alpha, scale, input_scale, is_result, self_or_result):
+    """elu_backward(Tensor grad_output, Scalar alpha, Scalar scale, Scalar input_scale, bool is_result, Tensor self_or_result) -> Tensor"""
+    xp = array_module(grad_output)
+    return fused if (fused := B.fused_forward("elu_backward_forward", (grad_output, self_or_result), (alpha, scale, input_scale, is_result))) is not None else (xp.where(self_or_result <= 0, grad_output * input_scale * (self_or_result + alpha * scale) if is_result else grad_output * (input_scale * alpha * scale) * xp.exp(self_or_result * input_scale), grad_output * scale))
+
+
 def gelu(self, *, approximate='none'):
     """gelu(Tensor self, *, str approximate='none') -> Tensor"""
     return K.gelu(self, approximate)
+
+
+def gelu_backward(grad_output, self, *, approximate='none'):
+    """gelu_backward(Tensor grad_output, Tensor self, *, str approximate='none') -> Tensor"""
+    return K.gelu_backward(grad_output, self, approximate)
 
 
 def silu(self):
@@ -634,8 +655,7 @@ def _as_strided_scatter(self, src, size, stride, storage_offset=None):
 
 def clone(self):
     """clone(Tensor self) -> Tensor"""
-    xp = array_module(self)
-    return xp.array(self, copy=True)
+    return K.clone(self)
 
 
 def t(self):
@@ -891,6 +911,12 @@ def smooth_l1_loss(self, target, reduction=1, beta=1.0):
     """smooth_l1_loss(Tensor self, Tensor target, int reduction=Mean, float beta=1.0) -> Tensor"""
     reduction = int_arg(reduction, "smooth_l1_loss", "reduction")
     return K.smooth_l1_loss(self, target, reduction, beta)
+
+
+def smooth_l1_loss_backward(grad_output, self, target, reduction, beta):
+    """smooth_l1_loss_backward(Tensor grad_output, Tensor self, Tensor target, int reduction, float beta) -> Tensor"""
+    reduction = int_arg(reduction, "smooth_l1_loss_backward", "reduction")
+    return K.smooth_l1_loss_backward(grad_output, self, target, reduction, beta)
 
 
 def native_dropout(input, p, train):

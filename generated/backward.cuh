@@ -69,6 +69,8 @@ GS_MATH(tanh, tanhf, ::tanh)
 
 GS_HD float pow(const float x, const float y) { return powf(x, y); }
 GS_HD double pow(const double x, const double y) { return ::pow(x, y); }
+GS_HD float fma(const float x, const float y, const float z) { return fmaf(x, y, z); }
+GS_HD double fma(const double x, const double y, const double z) { return ::fma(x, y, z); }
 
 template <typename T>
 GS_HD T square(const T x) { return x * x; }
@@ -91,6 +93,12 @@ template <typename T>
 GS_HD T sigmoid(const T x) {
     const T e = gs::exp(-gs::abs(x));
     return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+}
+
+// kernels.tanh_backward, torch's: 1 - output**2 rounded once
+template <typename T>
+GS_HD T tanh_backward(const T grad_output, const T self) {
+    return grad_output * gs::fma(-self, self, T(1));
 }
 
 // kernels.threshold_backward, torch's: 0 at and below the threshold (even for an inf or NaN
@@ -422,20 +430,52 @@ struct TanBackward0_self {
 };
 
 // TanhBackward0: tanh(Tensor self) -> Tensor
-//   self: grad * (1 - result * result)
+//   self: tanh_backward(grad, result)
 struct TanhBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T y_result) const {
-        return (grad * (T(1.0) - (y_result * y_result)));
+        return gs::tanh_backward(grad, y_result);
+    }
+};
+
+// TanhBackwardBackward0: tanh_backward(Tensor grad_output, Tensor self) -> Tensor
+//   grad_output: tanh_backward(grad, self)
+struct TanhBackwardBackward0_grad_output {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_grad_output, const T x_self) const {
+        return gs::tanh_backward(grad, x_self);
+    }
+};
+//   self: grad * (-2 * self * grad_output)
+struct TanhBackwardBackward0_self {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_grad_output, const T x_self) const {
+        return (grad * (((-T(2.0)) * x_self) * x_grad_output));
     }
 };
 
 // SigmoidBackward0: sigmoid(Tensor self) -> Tensor
-//   self: grad * result * (1 - result)
+//   self: sigmoid_backward(grad, result)
 struct SigmoidBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T y_result) const {
-        return ((grad * y_result) * (T(1.0) - y_result));
+        return ((grad * (T(1.0) - y_result)) * y_result);
+    }
+};
+
+// SigmoidBackwardBackward0: sigmoid_backward(Tensor grad_output, Tensor self) -> Tensor
+//   grad_output: sigmoid_backward(grad, self)
+struct SigmoidBackwardBackward0_grad_output {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_grad_output, const T x_self) const {
+        return ((grad * (T(1.0) - x_self)) * x_self);
+    }
+};
+//   self: grad * grad_output * (-2 * self + 1)
+struct SigmoidBackwardBackward0_self {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_grad_output, const T x_self) const {
+        return ((grad * x_grad_output) * (((-T(2.0)) * x_self) + T(1.0)));
     }
 };
 
@@ -616,11 +656,27 @@ struct LeakyReluBackward0_self {
 };
 
 // EluBackward0: elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor
-//   self: elu_backward(grad, self, alpha, scale, input_scale)
+//   self: elu_backward(grad, alpha, scale, input_scale, False, self)
 struct EluBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_self, const T s_alpha, const T s_scale, const T s_input_scale) const {
-        return gs::elu_backward(grad, x_self, s_alpha, s_scale, s_input_scale);
+        return ((x_self <= T(0.0)) ? (false ? ((grad * s_input_scale) * (x_self + (s_alpha * s_scale))) : ((grad * ((s_input_scale * s_alpha) * s_scale)) * gs::exp((x_self * s_input_scale)))) : (grad * s_scale));
+    }
+};
+
+// EluBackwardBackward0: elu_backward(Tensor grad_output, Scalar alpha, Scalar scale, Scalar input_scale, bool is_result, Tensor self_or_result) -> Tensor
+//   grad_output: elu_backward(grad, alpha, scale, input_scale, is_result, self_or_result)
+struct EluBackwardBackward0_grad_output {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_grad_output, const T x_self_or_result, const T s_alpha, const T s_scale, const T s_input_scale, const T s_is_result) const {
+        return ((x_self_or_result <= T(0.0)) ? ((s_is_result != T(0)) ? ((grad * s_input_scale) * (x_self_or_result + (s_alpha * s_scale))) : ((grad * ((s_input_scale * s_alpha) * s_scale)) * gs::exp((x_self_or_result * s_input_scale)))) : (grad * s_scale));
+    }
+};
+//   self_or_result: (grad * grad_output * input_scale if is_result else elu_backward(grad * grad_output * input_scale, alpha, scale, input_scale, is_result, self_or_result)) * (self_or_result < 0)
+struct EluBackwardBackward0_self_or_result {
+    template <typename T>
+    GS_HD T operator()(const T grad, const T x_grad_output, const T x_self_or_result, const T s_alpha, const T s_scale, const T s_input_scale, const T s_is_result) const {
+        return (((s_is_result != T(0)) ? ((grad * x_grad_output) * s_input_scale) : ((x_self_or_result <= T(0.0)) ? ((s_is_result != T(0)) ? ((((grad * x_grad_output) * s_input_scale) * s_input_scale) * (x_self_or_result + (s_alpha * s_scale))) : ((((grad * x_grad_output) * s_input_scale) * ((s_input_scale * s_alpha) * s_scale)) * gs::exp((x_self_or_result * s_input_scale)))) : (((grad * x_grad_output) * s_input_scale) * s_scale))) * T((x_self_or_result < T(0.0))));
     }
 };
 
@@ -762,6 +818,15 @@ struct lerp_Tensor_forward_result {
     }
 };
 
+// sigmoid_backward_forward: sigmoid_backward(Tensor grad_output, Tensor self) -> Tensor
+//   result: grad_output * (1 - self) * self
+struct sigmoid_backward_forward_result {
+    template <typename T>
+    GS_HD T operator()(const T x_grad_output, const T x_self) const {
+        return ((x_grad_output * (T(1.0) - x_self)) * x_self);
+    }
+};
+
 // rsqrt_forward: rsqrt(Tensor self) -> Tensor
 //   result: 1 / xp.sqrt(self)
 struct rsqrt_forward_result {
@@ -777,6 +842,15 @@ struct leaky_relu_backward_forward_result {
     template <typename T>
     GS_HD T operator()(const T x_grad_output, const T x_self, const T s_negative_slope) const {
         return ((x_self > T(0.0)) ? x_grad_output : (x_grad_output * s_negative_slope));
+    }
+};
+
+// elu_backward_forward: elu_backward(Tensor grad_output, Scalar alpha, Scalar scale, Scalar input_scale, bool is_result, Tensor self_or_result) -> Tensor
+//   result: xp.where(self_or_result <= 0, grad_output * input_scale * (self_or_result + alpha * scale) if is_result else grad_output * (input_scale * alpha * scale) * xp.exp(self_or_result * input_scale), grad_output * scale)
+struct elu_backward_forward_result {
+    template <typename T>
+    GS_HD T operator()(const T x_grad_output, const T x_self_or_result, const T s_alpha, const T s_scale, const T s_input_scale, const T s_is_result) const {
+        return ((x_self_or_result <= T(0.0)) ? ((s_is_result != T(0)) ? ((x_grad_output * s_input_scale) * (x_self_or_result + (s_alpha * s_scale))) : ((x_grad_output * ((s_input_scale * s_alpha) * s_scale)) * gs::exp((x_self_or_result * s_input_scale)))) : (x_grad_output * s_scale));
     }
 };
 

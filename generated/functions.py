@@ -58,7 +58,9 @@ from .nodes import (
     CosBackward0,
     TanBackward0,
     TanhBackward0,
+    TanhBackwardBackward0,
     SigmoidBackward0,
+    SigmoidBackwardBackward0,
     ReluBackward0,
     ThresholdBackwardBackward0,
     AbsBackward0,
@@ -85,7 +87,9 @@ from .nodes import (
     LeakyReluBackward0,
     LeakyReluBackwardBackward0,
     EluBackward0,
+    EluBackwardBackward0,
     GeluBackward0,
+    GeluBackwardBackward0,
     SiluBackward0,
     SoftplusBackward0,
     SoftplusBackwardBackward0,
@@ -169,6 +173,7 @@ from .nodes import (
     BinaryCrossEntropyBackward0,
     MseLossBackward0,
     SmoothL1LossBackward0,
+    SmoothL1LossBackwardBackward0,
     NativeDropoutBackward0,
     ConvolutionBackward0,
     MaxPool2DWithIndicesBackward0,
@@ -206,7 +211,9 @@ __all__ = [
     "cos",
     "tan",
     "tanh",
+    "tanh_backward",
     "sigmoid",
+    "sigmoid_backward",
     "relu",
     "threshold_backward",
     "abs",
@@ -231,7 +238,9 @@ __all__ = [
     "leaky_relu",
     "leaky_relu_backward",
     "elu",
+    "elu_backward",
     "gelu",
+    "gelu_backward",
     "silu",
     "softplus",
     "softplus_backward",
@@ -326,6 +335,7 @@ __all__ = [
     "binary_cross_entropy",
     "mse_loss",
     "smooth_l1_loss",
+    "smooth_l1_loss_backward",
     "native_dropout",
     "convolution",
     "max_pool2d_with_indices",
@@ -805,6 +815,30 @@ def tanh(self):
     return result
 
 
+def tanh_backward(grad_output, self):
+    """tanh_backward(Tensor grad_output, Tensor self) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "tanh_backward", "grad_output", 1)
+    self_ = tensor_data(self, "tanh_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    try:
+        result = make_tensor(K.tanh_backward(grad_output_, self_))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = TanhBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.grad_output_ = grad_output if requires_grad(self) else None
+        node.self_ = self
+        node.saved_versions = (version(node.grad_output_), version(node.self_))
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def sigmoid(self):
     """sigmoid(Tensor self) -> Tensor"""
     self_ = tensor_data(self, "sigmoid", "self", 1)
@@ -818,6 +852,30 @@ def sigmoid(self):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.result_ = SavedOutput(result)
         node.saved_versions = (version(result),)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def sigmoid_backward(grad_output, self):
+    """sigmoid_backward(Tensor grad_output, Tensor self) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "sigmoid_backward", "grad_output", 1)
+    self_ = tensor_data(self, "sigmoid_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    try:
+        result = make_tensor(fused if (fused := B.fused_forward("sigmoid_backward_forward", (grad_output_, self_), ())) is not None else (grad_output_ * (1 - self_) * self_))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = SigmoidBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.grad_output_ = grad_output if requires_grad(self) else None
+        node.self_ = self
+        node.saved_versions = (version(node.grad_output_), version(node.self_))
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -1353,6 +1411,35 @@ def elu(self, alpha=1, scale=1, input_scale=1):
     return result
 
 
+def elu_backward(grad_output, alpha, scale, input_scale, is_result, self_or_result):
+    """elu_backward(Tensor grad_output, Scalar alpha, Scalar scale, Scalar input_scale, bool is_result, Tensor self_or_result) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "elu_backward", "grad_output", 1)
+    self_or_result_ = tensor_data(self_or_result, "elu_backward", "self_or_result", 6)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_or_result_)
+    xp = array_module(grad_output_)
+    try:
+        result = make_tensor(fused if (fused := B.fused_forward("elu_backward_forward", (grad_output_, self_or_result_), (alpha, scale, input_scale, is_result))) is not None else (xp.where(self_or_result_ <= 0, grad_output_ * input_scale * (self_or_result_ + alpha * scale) if is_result else grad_output_ * (input_scale * alpha * scale) * xp.exp(self_or_result_ * input_scale), grad_output_ * scale)))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_or_result_) from None
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self_or_result)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = EluBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self_or_result))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.grad_output_ = grad_output if requires_grad(self_or_result) else None
+        node.self_or_result_ = self_or_result
+        node.saved_versions = (version(node.grad_output_), version(node.self_or_result_))
+        node.alpha = alpha
+        node.input_scale = input_scale
+        node.is_result = is_result
+        node.scale = scale
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
 def gelu(self, *, approximate='none'):
     """gelu(Tensor self, *, str approximate='none') -> Tensor"""
     self_ = tensor_data(self, "gelu", "self", 1)
@@ -1367,6 +1454,31 @@ def gelu(self, *, approximate='none'):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.saved_versions = (version(node.self_),)
+        node.approximate = approximate
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def gelu_backward(grad_output, self, *, approximate='none'):
+    """gelu_backward(Tensor grad_output, Tensor self, *, str approximate='none') -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "gelu_backward", "grad_output", 1)
+    self_ = tensor_data(self, "gelu_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    try:
+        result = make_tensor(K.gelu_backward(grad_output_, self_, approximate))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = GeluBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.grad_output_ = grad_output if requires_grad(self) else None
+        node.self_ = self
+        node.saved_versions = (version(node.grad_output_), version(node.self_))
         node.approximate = approximate
         result.grad_fn = node
         result._requires_grad = True
@@ -2550,7 +2662,7 @@ def _as_strided_scatter(self, src, size, stride, storage_offset=None):
         node = AsStridedScatterBackward0()
         node.next_functions = (edge(self), edge(src))
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.src_ = src if requires_grad(self) else None
+        node.src_ = src
         node.saved_versions = (version(node.src_),)
         node.size = size
         node.storage_offset = storage_offset
@@ -2565,8 +2677,7 @@ def clone(self):
     self_ = tensor_data(self, "clone", "self", 1)
     if B.cuda_loaded:
         B.check_devices(self_)
-    xp = array_module(self_)
-    result = make_tensor(xp.array(self_, copy=True))
+    result = make_tensor(K.clone(self_))
     if STATE.enabled and requires_grad(self):
         if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
@@ -3474,7 +3585,6 @@ def smooth_l1_loss(self, target, reduction=1, beta=1.0):
     if B.cuda_loaded:
         B.check_devices(self_, target_)
     reduction = int_arg(reduction, "smooth_l1_loss", "reduction")
-    self_, target_ = promote(self_, target_)
     try:
         result = make_tensor(K.smooth_l1_loss(self_, target_, reduction, beta))
     except ValueError as error:
@@ -3488,6 +3598,35 @@ def smooth_l1_loss(self, target, reduction=1, beta=1.0):
         node.self_ = self
         node.target_ = target
         node.saved_versions = (version(node.self_), version(node.target_))
+        node.beta = beta
+        node.reduction = reduction
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def smooth_l1_loss_backward(grad_output, self, target, reduction, beta):
+    """smooth_l1_loss_backward(Tensor grad_output, Tensor self, Tensor target, int reduction, float beta) -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "smooth_l1_loss_backward", "grad_output", 1)
+    self_ = tensor_data(self, "smooth_l1_loss_backward", "self", 2)
+    target_ = tensor_data(target, "smooth_l1_loss_backward", "target", 3)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_, target_)
+    reduction = int_arg(reduction, "smooth_l1_loss_backward", "reduction")
+    try:
+        result = make_tensor(K.smooth_l1_loss_backward(grad_output_, self_, target_, reduction, beta))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_, target_) from None
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self) or requires_grad(target)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = SmoothL1LossBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self), edge(target))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.grad_output_ = grad_output if requires_grad(self) or requires_grad(target) else None
+        node.self_ = self
+        node.target_ = target
+        node.saved_versions = (version(node.grad_output_), version(node.self_), version(node.target_))
         node.beta = beta
         node.reduction = reduction
         result.grad_fn = node

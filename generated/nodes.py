@@ -802,7 +802,7 @@ class TanBackward0(Node):
 class TanhBackward0(Node):
     """derivatives.yaml: tanh(Tensor self) -> Tensor
 
-      self: grad * (1 - result * result)
+      self: tanh_backward(grad, result)
     """
 
     __slots__ = ("result_",)
@@ -814,7 +814,7 @@ class TanhBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        return (grad * (1 - result * result),)
+        return (A.tanh_backward(grad, result),)
 
     def release_variables(self):
         if self.result_ is not None:
@@ -834,13 +834,66 @@ class TanhBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.saved_output(self.result_)
-        return (grad * (1 - result * result),)
+        return (T.tanh_backward(grad, result),)
+
+
+class TanhBackwardBackward0(Node):
+    """derivatives.yaml: tanh_backward(Tensor grad_output, Tensor self) -> Tensor
+
+      grad_output: tanh_backward(grad, self)
+      self: grad * (-2 * self * grad_output)
+    """
+
+    __slots__ = ("grad_output_", "self_")
+    saved_slots = ("grad_output_", "self_")
+    saved_names = ("grad_output", "self")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            A.tanh_backward(grad, self_) if need_grad_output else None,
+            grad * (-2 * self_ * grad_output) if need_self else None,
+        )
+
+    def release_variables(self):
+        if self.grad_output_ is not None or self.self_ is not None:
+            self.grad_output_ = self.self_ = None
+            self.saved_versions = None
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        fused = launch("TanhBackwardBackward0", grad, (grad_output, self_), (), (need_grad_output, need_self))
+        if fused is None:
+            return None
+        return fused
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = self.grad_output_
+        self_ = self.self_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            T.tanh_backward(grad, self_) if need_grad_output else None,
+            grad * (-2 * self_ * grad_output) if need_self else None,
+        )
 
 
 class SigmoidBackward0(Node):
     """derivatives.yaml: sigmoid(Tensor self) -> Tensor
 
-      self: grad * result * (1 - result)
+      self: sigmoid_backward(grad, result)
     """
 
     __slots__ = ("result_",)
@@ -852,7 +905,7 @@ class SigmoidBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.result_._data
-        return (grad * result * (1 - result),)
+        return (grad * (1 - result) * result,)
 
     def release_variables(self):
         if self.result_ is not None:
@@ -872,7 +925,60 @@ class SigmoidBackward0(Node):
         self.check_saved()
         grad = grads[0]
         result = self.saved_output(self.result_)
-        return (grad * result * (1 - result),)
+        return (T.sigmoid_backward(grad, result),)
+
+
+class SigmoidBackwardBackward0(Node):
+    """derivatives.yaml: sigmoid_backward(Tensor grad_output, Tensor self) -> Tensor
+
+      grad_output: sigmoid_backward(grad, self)
+      self: grad * grad_output * (-2 * self + 1)
+    """
+
+    __slots__ = ("grad_output_", "self_")
+    saved_slots = ("grad_output_", "self_")
+    saved_names = ("grad_output", "self")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            grad * (1 - self_) * self_ if need_grad_output else None,
+            grad * grad_output * (-2 * self_ + 1) if need_self else None,
+        )
+
+    def release_variables(self):
+        if self.grad_output_ is not None or self.self_ is not None:
+            self.grad_output_ = self.self_ = None
+            self.saved_versions = None
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        fused = launch("SigmoidBackwardBackward0", grad, (grad_output, self_), (), (need_grad_output, need_self))
+        if fused is None:
+            return None
+        return fused
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = self.grad_output_
+        self_ = self.self_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            T.sigmoid_backward(grad, self_) if need_grad_output else None,
+            grad * grad_output * (-2 * self_ + 1) if need_self else None,
+        )
 
 
 class ReluBackward0(Node):
@@ -1802,7 +1908,7 @@ class LeakyReluBackwardBackward0(Node):
 class EluBackward0(Node):
     """derivatives.yaml: elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor
 
-      self: elu_backward(grad, self, alpha, scale, input_scale)
+      self: elu_backward(grad, alpha, scale, input_scale, False, self)
     """
 
     __slots__ = ("self_", "alpha", "input_scale", "scale")
@@ -1814,7 +1920,8 @@ class EluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        return (H.elu_backward(A, grad, self_, self.alpha, self.scale, self.input_scale),)
+        xp = array_module(grad)
+        return (xp.where(self_ <= 0, grad * (self.input_scale * self.alpha * self.scale) * xp.exp(self_ * self.input_scale), grad * self.scale),)
 
     def release_variables(self):
         if self.self_ is not None:
@@ -1834,13 +1941,68 @@ class EluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = self.self_
-        return (H.elu_backward(T, grad, self_, self.alpha, self.scale, self.input_scale),)
+        return (T.elu_backward(grad, self.alpha, self.scale, self.input_scale, False, self_),)
+
+
+class EluBackwardBackward0(Node):
+    """derivatives.yaml: elu_backward(Tensor grad_output, Scalar alpha, Scalar scale, Scalar input_scale, bool is_result, Tensor self_or_result) -> Tensor
+
+      grad_output: elu_backward(grad, alpha, scale, input_scale, is_result, self_or_result)
+      self_or_result: (grad * grad_output * input_scale if is_result else elu_backward(grad * grad_output * input_scale, alpha, scale, input_scale, is_result, self_or_result)) * (self_or_result < 0)
+    """
+
+    __slots__ = ("grad_output_", "self_or_result_", "alpha", "input_scale", "is_result", "scale")
+    saved_slots = ("grad_output_", "self_or_result_")
+    saved_names = ("grad_output", "self_or_result")
+    value_slots = ("alpha", "input_scale", "is_result", "scale")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_or_result = data_of(self.self_or_result_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self_or_result = self.next_functions[1][0] is not None
+        xp = array_module(grad)
+        return (
+            xp.where(self_or_result <= 0, grad * self.input_scale * (self_or_result + self.alpha * self.scale) if self.is_result else grad * (self.input_scale * self.alpha * self.scale) * xp.exp(self_or_result * self.input_scale), grad * self.scale) if need_grad_output else None,
+            (grad * grad_output * self.input_scale if self.is_result else A.elu_backward(grad * grad_output * self.input_scale, self.alpha, self.scale, self.input_scale, self.is_result, self_or_result)) * (self_or_result < 0) if need_self_or_result else None,
+        )
+
+    def release_variables(self):
+        if self.grad_output_ is not None or self.self_or_result_ is not None:
+            self.grad_output_ = self.self_or_result_ = None
+            self.saved_versions = None
+
+    def apply_fused(self, grads, launch):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_or_result = data_of(self.self_or_result_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self_or_result = self.next_functions[1][0] is not None
+        fused = launch("EluBackwardBackward0", grad, (grad_output, self_or_result), (self.alpha, self.scale, self.input_scale, self.is_result), (need_grad_output, need_self_or_result))
+        if fused is None:
+            return None
+        return fused
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = self.grad_output_
+        self_or_result = self.self_or_result_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self_or_result = self.next_functions[1][0] is not None
+        return (
+            T.elu_backward(grad, self.alpha, self.scale, self.input_scale, self.is_result, self_or_result) if need_grad_output else None,
+            (grad * grad_output * self.input_scale if self.is_result else T.elu_backward(grad * grad_output * self.input_scale, self.alpha, self.scale, self.input_scale, self.is_result, self_or_result)) * (self_or_result < 0) if need_self_or_result else None,
+        )
 
 
 class GeluBackward0(Node):
     """derivatives.yaml: gelu(Tensor self, *, str approximate='none') -> Tensor
 
-      self: gelu_backward(grad, self, approximate)
+      self: gelu_backward(grad, self, approximate=approximate)
     """
 
     __slots__ = ("self_", "approximate")
@@ -1852,7 +2014,7 @@ class GeluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        return (H.gelu_backward(A, grad, self_, self.approximate),)
+        return (A.gelu_backward(grad, self_, approximate=self.approximate),)
 
     def release_variables(self):
         if self.self_ is not None:
@@ -1863,7 +2025,49 @@ class GeluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = self.self_
-        return (H.gelu_backward(T, grad, self_, self.approximate),)
+        return (T.gelu_backward(grad, self_, approximate=self.approximate),)
+
+
+class GeluBackwardBackward0(Node):
+    """derivatives.yaml: gelu_backward(Tensor grad_output, Tensor self, *, str approximate='none') -> Tensor
+
+      grad_output: gelu_backward(grad, self, approximate=approximate)
+      self: gelu_double_backward(grad, grad_output, self, approximate)
+    """
+
+    __slots__ = ("grad_output_", "self_", "approximate")
+    saved_slots = ("grad_output_", "self_")
+    saved_names = ("grad_output", "self")
+    value_slots = ("approximate",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            A.gelu_backward(grad, self_, approximate=self.approximate) if need_grad_output else None,
+            H.gelu_double_backward(A, grad, grad_output, self_, self.approximate) if need_self else None,
+        )
+
+    def release_variables(self):
+        if self.grad_output_ is not None or self.self_ is not None:
+            self.grad_output_ = self.self_ = None
+            self.saved_versions = None
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = self.grad_output_
+        self_ = self.self_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            T.gelu_backward(grad, self_, approximate=self.approximate) if need_grad_output else None,
+            H.gelu_double_backward(T, grad, grad_output, self_, self.approximate) if need_self else None,
+        )
 
 
 class SiluBackward0(Node):
@@ -3157,7 +3361,7 @@ class AsStridedScatterBackward0(Node):
     """derivatives.yaml: _as_strided_scatter(Tensor self, Tensor src, int[] size, int[] stride, int? storage_offset=None) -> Tensor
 
       self: as_strided_scatter_self_backward(grad, src, size, stride, storage_offset)
-      src: _as_strided_copy(grad, size, stride, storage_offset)
+      src: as_strided_scatter_src_backward(grad, src, size, stride, storage_offset)
     """
 
     __slots__ = ("src_", "size", "storage_offset", "stride")
@@ -3173,7 +3377,7 @@ class AsStridedScatterBackward0(Node):
         need_src = self.next_functions[1][0] is not None
         return (
             H.as_strided_scatter_self_backward(A, grad, src, self.size, self.stride, self.storage_offset) if need_self else None,
-            A._as_strided_copy(grad, self.size, self.stride, self.storage_offset) if need_src else None,
+            H.as_strided_scatter_src_backward(A, grad, src, self.size, self.stride, self.storage_offset) if need_src else None,
         )
 
     def release_variables(self):
@@ -3189,7 +3393,7 @@ class AsStridedScatterBackward0(Node):
         need_src = self.next_functions[1][0] is not None
         return (
             H.as_strided_scatter_self_backward(T, grad, src, self.size, self.stride, self.storage_offset) if need_self else None,
-            T._as_strided_copy(grad, self.size, self.stride, self.storage_offset) if need_src else None,
+            H.as_strided_scatter_src_backward(T, grad, src, self.size, self.stride, self.storage_offset) if need_src else None,
         )
 
 
@@ -4333,8 +4537,8 @@ class SmoothL1LossBackward0(Node):
         need_self = self.next_functions[0][0] is not None
         need_target = self.next_functions[1][0] is not None
         return (
-            H.smooth_l1_loss_backward(A, grad, self_, target, self.reduction, self.beta) if need_self else None,
-            H.smooth_l1_loss_backward(A, grad, target, self_, self.reduction, self.beta) if need_target else None,
+            A.smooth_l1_loss_backward(grad, self_, target, self.reduction, self.beta) if need_self else None,
+            A.smooth_l1_loss_backward(grad, target, self_, self.reduction, self.beta) if need_target else None,
         )
 
     def release_variables(self):
@@ -4350,8 +4554,57 @@ class SmoothL1LossBackward0(Node):
         need_self = self.next_functions[0][0] is not None
         need_target = self.next_functions[1][0] is not None
         return (
-            H.smooth_l1_loss_backward(T, grad, self_, target, self.reduction, self.beta) if need_self else None,
-            H.smooth_l1_loss_backward(T, grad, target, self_, self.reduction, self.beta) if need_target else None,
+            T.smooth_l1_loss_backward(grad, self_, target, self.reduction, self.beta) if need_self else None,
+            T.smooth_l1_loss_backward(grad, target, self_, self.reduction, self.beta) if need_target else None,
+        )
+
+
+class SmoothL1LossBackwardBackward0(Node):
+    """derivatives.yaml: smooth_l1_loss_backward(Tensor grad_output, Tensor self, Tensor target, int reduction, float beta) -> Tensor
+
+      grad_output: smooth_l1_loss_backward(grad, self, target, reduction, beta)
+      self: smooth_l1_loss_double_backward(grad * grad_output, self, target, reduction, beta)
+      target: -smooth_l1_loss_double_backward(grad * grad_output, self, target, reduction, beta)
+    """
+
+    __slots__ = ("grad_output_", "self_", "target_", "beta", "reduction")
+    saved_slots = ("grad_output_", "self_", "target_")
+    saved_names = ("grad_output", "self", "target")
+    value_slots = ("beta", "reduction")
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_ = data_of(self.self_)
+        target = data_of(self.target_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        need_target = self.next_functions[2][0] is not None
+        return (
+            A.smooth_l1_loss_backward(grad, self_, target, self.reduction, self.beta) if need_grad_output else None,
+            H.smooth_l1_loss_double_backward(A, grad * grad_output, self_, target, self.reduction, self.beta) if need_self else None,
+            -H.smooth_l1_loss_double_backward(A, grad * grad_output, self_, target, self.reduction, self.beta) if need_target else None,
+        )
+
+    def release_variables(self):
+        if self.grad_output_ is not None or self.self_ is not None or self.target_ is not None:
+            self.grad_output_ = self.self_ = self.target_ = None
+            self.saved_versions = None
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = self.grad_output_
+        self_ = self.self_
+        target = self.target_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        need_target = self.next_functions[2][0] is not None
+        return (
+            T.smooth_l1_loss_backward(grad, self_, target, self.reduction, self.beta) if need_grad_output else None,
+            H.smooth_l1_loss_double_backward(T, grad * grad_output, self_, target, self.reduction, self.beta) if need_self else None,
+            -H.smooth_l1_loss_double_backward(T, grad * grad_output, self_, target, self.reduction, self.beta) if need_target else None,
         )
 
 

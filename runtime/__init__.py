@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 
 try:
     from .api import *  # noqa: F401,F403  the ops and composites derivatives.yaml declares as functions
-    from . import accelerator, autograd, cuda, dtypes, models, nn, optim, random, utils, vision  # noqa: F401
+    from . import accelerator, autograd, cuda, dtypes, models, multiprocessing, nn, optim, random, utils, vision  # noqa: F401,E501
     from .accelerator import get_default_device, set_default_device  # noqa: F401
     from ._tensor_str import get_printoptions, set_printoptions  # noqa: F401
     from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: F401

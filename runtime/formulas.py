@@ -58,7 +58,9 @@ def pow_backward(ops, grad, self, exponent):
         return ops.zeros_like(self)
     if exponent == 2:  # x ** 2, the common case (squares, MSE): no power op needed
         return grad * 2 * self
-    return grad * exponent * self ** (exponent - 1)
+    # torch's order, and its pow (the kernel, which computes x ** -2 as 1 / (x * x)), so that a
+    # gradient written by hand with the same ops compares exactly with autograd's, as under torch
+    return grad * (exponent * ops.pow(self, exponent - 1))
 
 
 def pow_backward_self(ops, grad, self, exponent):
@@ -138,7 +140,9 @@ def permute_backwards(ops, grad, dims):
 
 
 def to_copy_backward(ops, grad, dtype, device):
-    return ops._to_copy(grad, dtype=dtype, device=device)
+    """The gradient in self's dtype, on its device. An integral self (written from a tensor that
+    requires grad) is left the floating gradient, which the engine refuses as torch's does."""
+    return ops._to_copy(grad, dtype=dtype if dtype.kind in "fc" else None, device=device)
 
 
 def bce_with_logits_backward(ops, grad, self, target, weight, pos_weight, reduction):
@@ -205,23 +209,20 @@ def clamp_backward(ops, grad, self, min, max):  # noqa: A002 - torch's names
     return ops.where(inside, grad, 0)
 
 
-def gelu_backward(ops, grad, self, approximate):
-    if not ops.DIFFERENTIABLE:  # the same math over arrays, in place where it can be
-        return kernels.gelu_backward(grad, self, approximate)
-    if approximate == "tanh":
+def gelu_double_backward(ops, grad, grad_output, self, approximate):
+    """torch's: grad * grad_output times gelu's second derivative, computed from self alone (the
+    product rule through the first derivative's terms gives inf - inf for an infinite gradient)."""
+    if approximate == "tanh":  # gelu' = 0.5 (1 + t) + f g h, with f = x / 2, g = 1 - t^2, h = dinner/dx
         k = math.sqrt(2 / math.pi)
-        inner = ops.tanh(k * (self + 0.044715 * self * self * self))
-        derivative = 0.5 * (1 + inner) + 0.5 * self * (1 - inner * inner) * k * (1 + 3 * 0.044715 * self * self)
-        return grad * derivative
-    cdf = 0.5 * (1 + ops.erf(self * (1 / math.sqrt(2))))
-    pdf = ops.exp(self * self * -0.5) * (1 / math.sqrt(2 * math.pi))
-    return grad * (cdf + self * pdf)
-
-
-def elu_backward(ops, grad, self, alpha, scale, input_scale):
-    """The negative branch at and below 0 (so NaN takes the positive one, as torch's)."""
-    negative = grad * (input_scale * alpha * scale) * ops.exp(self * input_scale)
-    return ops.where(self <= 0, negative, grad * scale)
+        t = ops.tanh(k * (self + 0.044715 * self * self * self))
+        g = 1 - t * t
+        h = k * (1 + 3 * 0.044715 * self * self)
+        f = 0.5 * self
+        second = g * h + f * h * (-2 * t * g * h) + f * g * (6 * 0.044715 * k * self)
+    else:
+        pdf = ops.exp(self * self * -0.5) * (1 / math.sqrt(2 * math.pi))
+        second = 2 * pdf - self * self * pdf
+    return grad * grad_output * second
 
 
 # ---- reductions --------------------------------------------------------------------------------
@@ -245,6 +246,8 @@ def prod_backward(ops, grad, self, result, dim, keepdim):
     grad = _restore_reduced(ops, grad, shape, dims, keepdim)
     if not _any(self == 0):
         return grad * _restore_reduced(ops, result, shape, dims, keepdim) / self
+    if (math.prod(shape) if dim is None else shape[dim]) == 1:  # a product of one element: grad itself,
+        return ops.reshape(grad, list(shape))  # as torch's prod_safe_zeros_backward (no graph to self)
     if ops.DIFFERENTIABLE:
         return grad * _product_of_others(ops, self, dim)
     return grad * kernels.product_of_others(self, dim)
@@ -330,20 +333,26 @@ def std_backward(ops, result, grad, self, dim, correction, keepdim):
 
 
 def norm_backward(ops, grad, self, ord, result, dim, keepdim):
+    """torch's norm_backward branch by branch: where its masked_fill_ comes before or after the
+    product with grad decides whether an inf or NaN gradient gives NaN, so the order is kept."""
     shape = _shape(self)
     grad, result = (_restore_reduced(ops, x, shape, dim, keepdim) for x in (grad, result))
     if ord == 0:  # no gradient at all, as torch (not zeros: .grad stays None)
         return None
     if ord == 1:
-        return grad * ops.sign(self)
-    if ord in (math.inf, -math.inf):
-        mask = ops.abs(self) == result
-        count = ops.sum_dim_IntList(mask, _reduced_dims(dim, len(shape)), True)
-        return ops.where(mask, grad * ops.sign(self) / count, 0)
+        return ops.sign(self) * grad
     if ord == 2:
-        return ops.where(result == 0, 0, grad * self / result)
-    scaled = self * ops.abs(self) ** (ord - 2) / result ** (ord - 1)
-    return ops.where(result == 0, 0, grad * scaled)
+        return grad * ops.where(result == 0, 0, self / result)
+    if ord in (math.inf, -math.inf):  # amax's gradient, shared among ties; a NaN element takes it
+        magnitude = ops.abs(self)
+        mask = ops.logical_or(magnitude == result, ops.isnan(magnitude))
+        count = ops.sum_dim_IntList(mask, _reduced_dims(dim, len(shape)), True)
+        return ops.sign(self) * (grad / count * mask)
+    if ord < 1:
+        scaled = ops.sign(self) * ops.where(self == 0, 0, ops.abs(self) ** (ord - 1))
+        return scaled * grad * result ** (1 - ord)
+    scaled = ops.sign(self) * ops.abs(self) ** (ord - 1) if ord < 2 else self * ops.abs(self) ** (ord - 2)
+    return scaled * ops.where(result == 0, 0, grad / result ** (ord - 1))
 
 
 def cumsum_backward(ops, grad, dim):
@@ -356,20 +365,29 @@ def as_strided_scatter_self_backward(ops, grad, src, size, stride, storage_offse
     """The base's gradient without the written part. torch's CopySlices first copies the written
     part's gradient back through the view: a view whose elements share memory (a write through an
     expanded tensor) cannot take that copy, and torch refuses there. (src saved makes the node
-    refuse to run again after its graph was freed, as torch's CopySlices, which drops its fn.)"""
+    refuse to run again after its graph was freed, as torch's CopySlices, which drops its fn;
+    as_strided_scatter_src_backward saves it for the same reason.)"""
     if math.prod(size) and any(step == 0 and n > 1 for n, step in zip(size, stride)):  # (an empty view writes nothing)
         raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
                            "single memory location. Please clone() the tensor before performing the operation.")
     return ops._as_strided_scatter(grad, ops.zeros_like(src), size, stride, storage_offset)
 
 
+def as_strided_scatter_src_backward(ops, grad, src, size, stride, storage_offset):
+    """The written part's gradient. It takes src, unused, so that the node saves src whichever
+    input needs a gradient: a write through a view refuses to run again after its graph was
+    freed (torch's CopySlices drops its fn) even where the base needs no gradient."""
+    return ops._as_strided_copy(grad, size, stride, storage_offset)
+
+
 def cat_backward(ops, grad, shapes, dim):
-    """One slice of the gradient per input of cat (1-D empties, skipped by cat, get empties)."""
+    """One slice of the gradient per input of cat (1-D empties, skipped by cat, get new empties, as
+    torch's: no slice of the gradient, so no graph under create_graph)."""
     ndim = len(_shape(grad))
     dim = dim % ndim
     grads, start = [], 0
     for shape in shapes:
-        if len(shape) == 1 and shape[0] == 0 and ndim > 1:
+        if len(shape) == 1 and shape[0] == 0:
             grads.append(ops.new_zeros(grad, shape))
             continue
         grads.append(ops.slice(grad, dim, start, start + shape[dim], 1))
@@ -472,7 +490,8 @@ def binary_cross_entropy_backward(ops, grad, self, target, weight, reduction):
 
 
 def binary_cross_entropy_target_backward(ops, grad, self, target, weight, reduction):
-    local = ops.clamp_min(ops.log1p(-self), -100) - ops.clamp_min(ops.log(self), -100)
+    """-logit(self), unclamped as torch's (the forward's logs are clamped at -100, this is not)."""
+    local = ops.log1p(-self) - ops.log(self)
     return _scale_loss_grad(local, grad, weight, reduction, _numel(self))
 
 
@@ -490,14 +509,13 @@ def mse_loss_backward(ops, grad, self, target, reduction):
     return _scale_loss_grad(2 * _difference(ops, self, target), grad, None, reduction, _numel(self))
 
 
-def smooth_l1_loss_backward(ops, grad, self, target, reduction, beta):
-    diff = _difference(ops, self, target)
+def smooth_l1_loss_double_backward(ops, grad, self, target, reduction, beta):
+    """torch's: the second derivative is 1 / beta inside the quadratic branch. Its self - target
+    refuses a bool target, as torch's does (the first derivative's kernel takes one)."""
     if beta == 0:
-        local = ops.sign(diff)
-    else:
-        # torch's kernel: the quadratic branch unless at or beyond +-beta (so NaN takes it)
-        local = ops.where(diff <= -beta, -1, ops.where(diff >= beta, 1, diff / beta))
-    return _scale_loss_grad(local, grad, None, reduction, _numel(self))
+        return ops.zeros_like(grad)
+    local = grad * (ops.abs(ops.sub(self, target)) < beta) / beta  # (numpy's - would take a bool)
+    return local / _numel(self) if reduction == REDUCTION_MEAN else local
 
 
 def dropout_backward(ops, grad, mask, p, train):

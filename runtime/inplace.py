@@ -9,7 +9,9 @@ later in-place write to x is caught by the version check).
 
 from __future__ import annotations
 
+import contextlib
 import re
+import weakref
 
 import numpy as np
 
@@ -38,13 +40,21 @@ def inplace(self: Tensor, op, *args, casting: str = "same_kind", **kwargs) -> Te
         write(self, result._data, op, casting)
         return self
     check_graph_inplace(self)
-    if self._data.dtype.kind == "f":
+    with _integral_history(self):
         return _recorded_write(self, base, op, args, kwargs, casting)
-    # an integral self that requires grad (a fill_ from a tensor that does leaves one): torch
-    # rebases its history, where an out-of-place op refuses to record an integral result
+
+
+@contextlib.contextmanager
+def _integral_history(tensor: Tensor):
+    """An integral tensor that requires grad (a fill_ from a tensor that does leaves one): torch
+    rebases its history, and derives its views' from it, where an out-of-place op refuses to
+    record an integral result."""
+    if tensor._data.dtype.kind == "f":
+        yield
+        return
     STATE.integral_in_place = True
     try:
-        return _recorded_write(self, base, op, args, kwargs, casting)
+        yield
     finally:
         STATE.integral_in_place = False
 
@@ -61,6 +71,8 @@ def _recorded_write(self: Tensor, base, op, args, kwargs, casting: str) -> Tenso
         _rebase(self, result, node, snapshot)
     if base is not None:
         _view_history_from_base(self, base)
+        if node is not None:
+            _saved_output_follows_view(node, self)
     return self
 
 
@@ -208,14 +220,26 @@ def _rebase_base_of_view(view: Tensor, base: Tensor, result: Tensor) -> None:
     F = namespaces.tensor_ops
     result = F.expand(result, view._data.shape) if result._data.shape != view._data.shape else result
     replaced = F._as_strided_scatter(base, result, *_geometry(view, base))
-    base.grad_fn, base._output_nr, base._requires_grad = replaced.grad_fn, 0, True
+    base._set_history(replaced.grad_fn, 0)
+    base._requires_grad = True
+
+
+def _saved_output_follows_view(node, view: Tensor) -> None:
+    """The op's saved output is the view: for a double backward it has the view's history
+    (derived from the base's), so that the view and its base are on that path, as in torch."""
+    for slot in node.output_slots:
+        saved = getattr(node, slot)
+        if isinstance(saved, SavedOutput) and saved._data is view._data and view.grad_fn is not None:
+            saved.history = weakref.ref(view.grad_fn)
 
 
 def _view_history_from_base(view: Tensor, base: Tensor) -> None:
     """The view's history (after a write to it, or to its base): its elements picked out of the
     base's history, as torch regenerates a view's grad_fn (AsStrided)."""
-    picked = namespaces.tensor_ops._as_strided_copy(base, *_geometry(view, base))
-    view.grad_fn, view._output_nr, view._requires_grad = picked.grad_fn, 0, picked._requires_grad
+    with _integral_history(base):
+        picked = namespaces.tensor_ops._as_strided_copy(base, *_geometry(view, base))
+    view._set_history(picked.grad_fn, 0)
+    view._requires_grad = picked._requires_grad
     view._view_meta.version = view._vc[0]
 
 
@@ -243,6 +267,8 @@ def writable(self: Tensor):
         owner = owner.base
     if not owner.flags.writeable:
         return target  # memory that is read-only for a reason (numpy raises)
+    if not (owner.flags.c_contiguous or owner.flags.f_contiguous):  # a dense layout of its own (a clone's):
+        owner = owner.transpose(np.argsort(owner.strides)[::-1])  # its dims in memory order, one buffer
     offset = target.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
     return np.ndarray(target.shape, target.dtype, owner, offset, target.strides)
 
@@ -266,7 +292,7 @@ def write(self: Tensor, data, op, casting: str) -> None:
     out = writable(self)
     if out.size and 0 in out.strides:  # locations shared by several elements: write only what changes
         data = array_module(out).broadcast_to(data, out.shape)  # (a masked_fill writes its mask's elements only)
-        changed = data != out
+        changed = (data != out) & ((data == data) | (out == out))  # (NaN over NaN is no change)
         out[changed] = data[changed]
     else:
         out[...] = data
@@ -299,6 +325,5 @@ def _rebase(self: Tensor, result: Tensor, node, snapshot) -> None:
             versions[position] = self._version
     if versions:
         node.saved_versions = tuple(versions)
-    self.grad_fn = node
-    self._output_nr = result._output_nr
+    self._set_history(node, result._output_nr)
     self._requires_grad = True

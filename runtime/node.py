@@ -54,13 +54,16 @@ FREED_MESSAGE = (
 
 class SavedOutput:
     """An op's own output saved for its backward: the array and its version counter, but no
-    grad_fn, so that node -> output -> node is not a reference cycle."""
+    grad_fn, so that node -> output -> node is not a reference cycle. `history`: for an in-place
+    op on a view, a weak reference to the view's grad_fn (derived from its base's), which the
+    output has when unpacked, as torch's SavedVariable keeps it for an in-place op on a view."""
 
-    __slots__ = ("_data", "_vc")
+    __slots__ = ("_data", "_vc", "history")
 
     def __init__(self, tensor):
         self._data = tensor._data
         self._vc = tensor._version_counter()
+        self.history = None
 
 
 class Node:
@@ -138,12 +141,14 @@ class Node:
         )
 
     def saved_output(self, saved: SavedOutput):
-        """A saved output as a Tensor whose grad_fn is this node, for the differentiable form (an
-        integral one, as max's indices, is no differentiable output: it has none)."""
+        """A saved output as a Tensor whose grad_fn is this node (or the view's it was written
+        into), for the differentiable form (an integral one, as max's indices, is no
+        differentiable output: it has none)."""
         if saved._data.dtype.kind != "f":
             tensor = make_tensor(saved._data)
         else:
-            tensor = make_tensor(saved._data, True, self)
+            history = saved.history() if saved.history is not None else None
+            tensor = make_tensor(saved._data, True, history or self)
         tensor._vc = saved._vc
         return tensor
 

@@ -11,23 +11,30 @@ arguments the pickle gives, and which checks them. BUILD and persistent ids go t
 callbacks. Anything else (another global, INST, OBJ, NEWOBJ, EXT, out-of-band buffers, APPEND to
 something not a list, ...) is an UnpicklingError that names it, as is every malformed or
 truncated pickle. So loading a pickle runs no code the pickle chose, as torch's
-`weights_only=True` unpickler (torch/_weights_only_unpickler.py) does.
+`weights_only=True` unpickler (torch/_weights_only_unpickler.py) does. The one widening is the
+caller's `callables`, torch's `safe_globals`: classes and functions the user named, which
+REDUCE may call and NEWOBJ instantiate (`cls.__new__`), as torch's unpickler allows them.
 
 The machine loops over opcodes without recursion, and every length it reads is checked against
 the bytes left, so no pickle can make it recurse or allocate more than the data it holds.
 
 `dumps` writes the same subset (protocol 2, as torch.save), asking the caller's `reduce` how to
-write objects of other types: as a global, a call of a global, or a persistent id.
+write objects of other types: as a global, a call of a global, a persistent id, or as pickle
+would (AS_PICKLE: what gradspec.save writes for objects other than data, as torch.save does;
+such a file loads only where the loader is told to allow their classes, or trusts the file).
 """
 
 from __future__ import annotations
 
 import codecs
+import copyreg
 import pickle
 import struct
+import sys
+import types
 from collections import OrderedDict
 
-__all__ = ["Function", "Global", "Call", "PersistentId", "loads", "dumps", "UnpicklingError"]
+__all__ = ["Function", "Global", "Call", "PersistentId", "AS_PICKLE", "loads", "dumps", "UnpicklingError"]
 
 UnpicklingError = pickle.UnpicklingError
 
@@ -60,9 +67,10 @@ def _short(value) -> str:
 
 
 class _Machine:
-    def __init__(self, data: bytes, pos: int, allowed: dict, persistent_load, build):
+    def __init__(self, data: bytes, pos: int, allowed: dict, persistent_load, build, callables=()):
         self.data, self.pos = data, pos
         self.allowed, self.persistent_load, self.build = allowed, persistent_load, build
+        self.callables = {id(value) for value in callables}
         self.stack: list = []
         self.metastack: list = []
         self.memo: dict = {}
@@ -118,6 +126,8 @@ class _Machine:
     def reduce(self):
         args = self.pop()
         function = self.top()
+        if id(function) in self.callables:  # a global the caller allowed itself (safe_globals)
+            function = Function(f"{function.__module__}.{function.__qualname__}", function)
         if not isinstance(function, Function):
             raise UnpicklingError(f"REDUCE calls {_short(function)}, which is not an allowed function")
         if type(args) is not tuple:
@@ -126,6 +136,17 @@ class _Machine:
             self.stack[-1] = function.function(*args)
         except TypeError as error:
             raise UnpicklingError(f"{function.name} called with {len(args)} arguments: {error}") from None
+
+    def new_object(self):
+        """NEWOBJ: `cls.__new__(cls, *args)`, for a class the caller allowed (safe_globals) only."""
+        args = self.pop()
+        cls = self.pop()
+        if id(cls) not in self.callables or not isinstance(cls, type):
+            raise UnpicklingError(f"refused the opcode NEWOBJ on {_short(cls)}, which is not a class this loader "
+                                  "was told to allow")
+        if type(args) is not tuple:
+            raise UnpicklingError(f"NEWOBJ gives {cls.__qualname__} arguments that are not a tuple")
+        self.push(cls.__new__(cls, *args))
 
     def container(self, kind):
         target = self.top()
@@ -298,6 +319,8 @@ class _Machine:
             push(self.global_(module, name))
         elif op == b"R":  # REDUCE
             self.reduce()
+        elif op == b"\x81" and self.callables:  # NEWOBJ
+            self.new_object()
         elif op == b"b":  # BUILD
             state = self.pop()
             if self.build is None:
@@ -319,10 +342,12 @@ class _Machine:
         self.stack.append(self.persistent_load(pid))
 
 
-def loads(data: bytes, allowed: dict, persistent_load=None, build=None, start: int = 0) -> tuple:
+def loads(data: bytes, allowed: dict, persistent_load=None, build=None, start: int = 0, callables=()) -> tuple:
     """(object, end): the pickle in `data` from byte `start` on, and where it ended (see the module
-    docstring). `persistent_load(pid)` resolves persistent ids; `build(obj, state)` performs BUILD."""
-    machine = _Machine(bytes(data), start, allowed, persistent_load, build)
+    docstring). `persistent_load(pid)` resolves persistent ids; `build(obj, state)` performs BUILD.
+    `callables`: values of `allowed` that the caller trusts as torch's `safe_globals`: REDUCE may
+    call them, and NEWOBJ instantiate those that are classes (`cls.__new__(cls, *args)`)."""
+    machine = _Machine(bytes(data), start, allowed, persistent_load, build, callables)
     result = machine.run()
     return result, machine.pos
 
@@ -355,6 +380,25 @@ class PersistentId:
 
     def __init__(self, pid):
         self.pid = pid
+
+
+class AsPickle:
+    """`reduce`'s answer for an object to write as pickle would: a class or function by its name
+    (GLOBAL), anything else by its `__reduce_ex__(2)` (NEWOBJ or REDUCE, then its items and BUILD)."""
+
+
+AS_PICKLE = AsPickle()
+
+
+def _global_name(obj, name: str | None = None) -> str:
+    """GLOBAL's "module name" of a class or function, once `module.name` finds that very object."""
+    module = getattr(obj, "__module__", None)
+    name = name or getattr(obj, "__qualname__", None)
+    found = getattr(sys.modules.get(module or ""), name or "", None) if name and "." not in name else None
+    if found is not obj:
+        raise TypeError(f"cannot pickle {_short(obj)}: it is not found as {module}.{name} (a local or nested "
+                        "object, or one that was replaced)")
+    return f"{module} {name}"
 
 
 class _Writer:
@@ -457,6 +501,9 @@ class _Writer:
             self.out += opcode
 
     def save_reduced(self, obj, how) -> None:
+        if how is AS_PICKLE:
+            self.save_as_pickle(obj)
+            return
         if isinstance(how, PersistentId):
             self.save(how.pid)
             self.out += b"Q"
@@ -473,11 +520,38 @@ class _Writer:
         self.remember(obj)
 
 
+    def save_as_pickle(self, obj) -> None:
+        if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType)):
+            self.global_(_global_name(obj))
+            return
+        reduced = obj.__reduce_ex__(2)
+        if isinstance(reduced, str):  # a module-level singleton, by name
+            self.global_(_global_name(obj, reduced))
+            return
+        function, args, state, items, pairs = (*reduced, None, None, None)[:5]
+        if function is copyreg.__newobj__:
+            self.global_(_global_name(args[0]))
+            self.save(tuple(args[1:]))
+            self.out += b"\x81"
+        else:
+            self.global_(_global_name(function))
+            self.save(args)
+            self.out += b"R"
+        self.remember(obj)
+        if items is not None:
+            self.save_items(list(items), b"e")
+        if pairs is not None:
+            self.save_items([x for pair in pairs for x in pair], b"u")
+        if state is not None:
+            self.save(state)
+            self.out += b"b"
+
+
 def dumps(obj, reduce, max_depth: int = 100) -> bytes:
     """A protocol-2 pickle of `obj`: None, bools, ints, floats, strings, tuples, lists, dicts and
     OrderedDicts (with their `_metadata`) and Globals are written directly; for anything else
-    `reduce(obj)` returns a Call, a PersistentId, or a plain value to write instead (or raises
-    TypeError). Shared objects are written once and referenced through the memo."""
+    `reduce(obj)` returns a Call, a PersistentId, a plain value to write instead, or AS_PICKLE (or
+    raises TypeError). Shared objects are written once and referenced through the memo."""
     writer = _Writer(reduce, max_depth)
     writer.save(obj)
     writer.out += b"."

@@ -3,7 +3,10 @@
 A checkpoint holds a tree of dicts (any key of the types below), lists, tuples, tensors,
 numbers, strings, bytes, None, dtypes and devices: the state dicts of modules, optimizers and
 schedulers and whatever a training script puts around them. Nothing is pickled: the tree is
-JSON, every tensor a raw little-endian byte blob. The layout:
+JSON, every tensor a raw little-endian byte blob. (An object this format cannot hold, such as a
+whole model, is pickled into torch's zip format instead, as torch.save pickles it; `load` builds
+such objects only from the classes and functions of `safe_globals`, or when told
+`weights_only=False`: see docs/decisions.md.) The layout:
 
     offset 0   MAGIC (12 bytes), format version (u32 LE)
                header length H (u64 LE), then H bytes of UTF-8 JSON:
@@ -47,7 +50,8 @@ from .atomic_write import write_atomically
 from .backends import CPU, device, device_of, to_device
 from .tensor import Tensor, make_tensor
 
-__all__ = ["save", "load", "CheckpointError"]
+__all__ = ["save", "load", "CheckpointError", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
+           "safe_globals"]
 
 MAGIC = b"\x89GRADSPEC\r\n\x1a"  # 12 bytes: non-ASCII first byte, CRLF and ^Z catch text-mode mangling
 FORMAT_VERSION = 1
@@ -63,6 +67,46 @@ MAX_DEPTH = 100  # how deep values may nest (a module's or optimizer's state dic
 
 class CheckpointError(RuntimeError):
     """A file that is not a complete, intact gradspec checkpoint."""
+
+
+class _NotData(TypeError):
+    """An object that gradspec's format cannot hold: `save` pickles it (torch's zip format)."""
+
+
+# ---- torch.serialization's safe globals: classes and functions a weights-only load may build --
+
+_safe_globals: list = []
+
+
+def add_safe_globals(safe_globals: list) -> None:
+    """Allow these classes and functions in every weights-only load (torch.serialization's): an
+    object of an allowed class is built with `cls.__new__` and its pickled state (`__setstate__`,
+    else its `__dict__` updated), an allowed function may be called with pickled arguments. An
+    entry is the object (the pickle names it "module.qualname") or (object, the name a file
+    gives it), as torch's."""
+    _safe_globals.extend(g for g in safe_globals if g not in _safe_globals)
+
+
+def get_safe_globals() -> list:
+    return list(_safe_globals)
+
+
+def clear_safe_globals() -> None:
+    _safe_globals.clear()
+
+
+class safe_globals:  # noqa: N801 - torch.serialization.safe_globals, a context manager class
+    """`with safe_globals([...]):` allows them in weight-only loads inside the block only."""
+
+    def __init__(self, safe_globals: list):
+        self.safe_globals = list(safe_globals)
+
+    def __enter__(self):
+        self.before = list(_safe_globals)
+        add_safe_globals(self.safe_globals)
+
+    def __exit__(self, *exc_info) -> None:
+        _safe_globals[:] = self.before
 
 
 # ---- encoding ---------------------------------------------------------------------------------
@@ -99,8 +143,8 @@ class _Encoder:
             return {"list": [self.encode(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]}
         if isinstance(value, tuple):
             if hasattr(value, "_fields"):
-                raise TypeError(f"gradspec.save: cannot store the namedtuple {type(value).__name__} at {path}; "
-                                "convert it to a tuple or dict")
+                raise _NotData(f"gradspec.save: cannot store the namedtuple {type(value).__name__} at {path}; "
+                               "convert it to a tuple or dict")
             return {"tuple": [self.encode(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]}
         if isinstance(value, (bytes, bytearray)):
             return {"bytes": base64.b64encode(bytes(value)).decode("ascii")}
@@ -110,10 +154,10 @@ class _Encoder:
             return {"device": str(value)}
         if isinstance(value, np.ndarray):
             return {"ndarray": self._array(value, {})}
-        raise TypeError(f"gradspec.save: cannot store an object of type {type(value).__module__}."
-                        f"{type(value).__qualname__} at {path}: a checkpoint holds tensors, numbers, strings, bytes, "
-                        "None, dtypes, devices, and dicts/lists/tuples of them (nothing is pickled, so that loading "
-                        "a checkpoint can never run code)")
+        raise _NotData(f"gradspec.save: cannot store an object of type {type(value).__module__}."
+                       f"{type(value).__qualname__} at {path}: a checkpoint holds tensors, numbers, strings, bytes, "
+                       "None, dtypes, devices, and dicts/lists/tuples of them (nothing is pickled, so that loading "
+                       "a checkpoint can never run code)")
 
     def _tensor(self, tensor: Tensor) -> int:
         key = id(tensor)
@@ -181,7 +225,10 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
     `f` is a path (written atomically: temp file, fsync, rename; see gradspec.atomic_write) or a
     binary file object. format="gradspec" (the default) writes this module's format;
     format="torch" writes torch.save's zip format, which torch.load(weights_only=True) reads (for
-    handing weights to PyTorch; gradspec.load reads both).
+    handing weights to PyTorch; gradspec.load reads both). Other objects (a whole model) are
+    pickled in torch's zip format, as torch.save pickles them: `load` then builds them only where
+    their classes are allowed (`safe_globals`) or where the caller trusts the file
+    (`weights_only=False`).
     """
     if pickle_module is not None:
         raise TypeError("gradspec.save does not pickle: pickle_module is not supported")
@@ -190,7 +237,10 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
     if format == "torch":
         chunks = [torch_format.dumps_zip(obj)]
     else:
-        chunks = _checksummed(_serialize(obj))
+        try:
+            chunks = _checksummed(_serialize(obj))
+        except _NotData:  # a whole model, say: pickled, as torch.save pickles it
+            chunks = [torch_format.dumps_zip(obj, objects=True)]
     if hasattr(f, "write"):
         for chunk in chunks:
             f.write(chunk)
@@ -521,13 +571,16 @@ class _Decoder:
              "device": device_, "tensor": tensor, "ndarray": array}
 
 
-def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True, mmap=None, **pickle_load_args):
+def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None = None, mmap=None,
+         **pickle_load_args):
     """Read what `save` wrote, or what torch.save wrote (its zip and legacy formats: see
     gradspec.torch_format). Tensors return to the device they were saved from, or to
     `map_location` ("cpu", "cuda:0", a device, or a {saved: target} dict). Refuses truncated,
-    damaged, hostile and foreign files with a CheckpointError (a RuntimeError) that says which;
-    no pickle code ever runs (torch files are read by a restricted unpickler), so `weights_only`
-    is always in effect."""
+    damaged, hostile and foreign files with a CheckpointError (a RuntimeError) that says which.
+    As torch.load, `weights_only` defaults to True: pickles are read by a restricted unpickler
+    that builds data and the classes and functions of `safe_globals` only, never running code
+    the file chose. Only `weights_only=False`, given explicitly, unpickles a torch zip file with
+    Python's pickle, which runs whatever the file says: for files you trust."""
     if pickle_module is not None:
         raise TypeError("gradspec.load does not unpickle: pickle_module is not supported")
     if hasattr(f, "read"):
@@ -543,9 +596,10 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True,
         raise TypeError("gradspec.load needs a binary file (opened with 'rb')")
     place = _placer(name, map_location)
     if raw[:len(_ZIP)] == _ZIP or (raw[:1] == b"\x80" and torch_format.is_legacy(raw)):
-        reader = torch_format.load_zip if raw[:1] == b"P" else torch_format.load_legacy
         try:
-            return reader(bytes(raw), place)
+            if raw[:1] == b"P":
+                return torch_format.load_zip(bytes(raw), place, _safe_globals, trusted=weights_only is False)
+            return torch_format.load_legacy(bytes(raw), place)
         except (torch_format.TorchFileError, UnpicklingError) as error:
             raise CheckpointError(f"{name} was not loaded: {error}") from None
     header, data_start = _check(raw, name)

@@ -8,10 +8,11 @@ argument checks) and the non-op behaviour (grad, requires_grad, hooks, printing,
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import numpy as np
 
-from . import dtypes
+from . import dtypes, shared_memory
 from ._tensor_str import dtype_name, tensor_repr
 from .grad_mode import STATE as GRAD_MODE
 from .hooks import Hooks, add_hook
@@ -112,10 +113,17 @@ class Tensor:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is None or self._retains_grad:
             return
-        import weakref
-
         self.grad_fn.hooks().retains[self._output_nr] = weakref.ref(self)
         self._retains_grad = True
+
+    def _set_history(self, grad_fn, output_nr: int) -> None:
+        """A new grad_fn after an in-place change. retain_grad moves to the new node (the .grad
+        kept is that of the tensor as it is now), as torch's update_tensor_hooks_on_new_gradfn;
+        hooks from register_hook stay on the old node, as torch's do."""
+        if self._retains_grad and grad_fn is not None and self.grad_fn is not grad_fn:
+            self.grad_fn.hooks().retains.pop(self._output_nr, None)
+            grad_fn.hooks().retains[output_nr] = weakref.ref(self)
+        self.grad_fn, self._output_nr = grad_fn, output_nr
 
     def register_hook(self, hook):
         """hook(grad) runs when this tensor's gradient is computed; it may return a replacement."""
@@ -249,6 +257,19 @@ class Tensor:
     def _host_array(self) -> np.ndarray:
         data = self._data
         return data if type(data) is _ndarray else data.get()
+
+    def share_memory_(self) -> "Tensor":
+        """Move the data into shared memory (gradspec.shared_memory), where processes it is sent to
+        (gradspec.multiprocessing) map the same pages; a no-op where it is shared already and on
+        cuda, as torch's. Views made of this tensor before keep the old memory."""
+        if type(self._data) is _ndarray and shared_memory.segment_of(self._data) is None:
+            if self._base is not None:
+                raise RuntimeError("share_memory_ of a view: share the tensor it views instead")
+            self._data = shared_memory.shared_copy(self._data)
+        return self
+
+    def is_shared(self) -> bool:
+        return type(self._data) is not _ndarray or shared_memory.segment_of(self._data) is not None
 
     def __float__(self) -> float:
         return float(self.item())

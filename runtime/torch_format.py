@@ -7,8 +7,11 @@ magic number, a protocol version and system info, the object, the storage keys, 
 storage's element count and bytes). Pickles go through gradspec.safe_pickle with the table of
 `_Loader.allowed`, the globals torch's own `weights_only=True` loader allows for state dicts:
 tensor and parameter rebuilds, storage types, dtypes, torch.Size, torch.device, OrderedDict, and
-the helpers protocol 2 uses for bytes and sets. Any other global, and every other way a pickle
-could run code, is refused with an error naming it.
+the helpers protocol 2 uses for bytes and sets, and the classes and functions the caller allows
+(gradspec.serialization.safe_globals, torch's): objects of those classes are made by NEWOBJ and
+given their state by BUILD (`__setstate__`, else `__dict__.update`), as torch's unpickler does.
+Any other global, and every other way a pickle could run code, is refused with an error naming
+it. Only `trusted` (torch.load's `weights_only=False`) runs Python's own unpickler instead.
 
 Bounded, as gradspec's own format: every storage is read once however many tensors view it (the
 tensors are numpy views of it, sharing memory as torch's do), its size must match its record, all
@@ -18,7 +21,8 @@ state dicts never hold one). Zip entries must be stored uncompressed, as torch w
 no entry can expand.
 
 Written (`dumps_zip`): the same zip layout, a protocol-2 pickle naming only globals that
-`torch.load(weights_only=True)` accepts, each storage 64-byte aligned as torch aligns them.
+`torch.load(weights_only=True)` accepts, each storage 64-byte aligned as torch aligns them; with
+`objects`, other objects pickled as pickle would (gradspec.save of a whole model).
 
 Errors are TorchFileError (a ValueError) or pickle.UnpicklingError; gradspec.load turns both
 into a CheckpointError that names the file.
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import io
 import math
+import pickle
 import re
 import struct
 import zipfile
@@ -37,7 +42,7 @@ import numpy as np
 
 from . import dtypes
 from .backends import CPU, device, to_device
-from .safe_pickle import Call, Function, Global, PersistentId, UnpicklingError, dumps, loads
+from .safe_pickle import AS_PICKLE, Call, Function, Global, PersistentId, UnpicklingError, dumps, loads
 from .tensor import Size, Tensor, make_tensor
 
 __all__ = ["TorchFileError", "load_zip", "load_legacy", "is_legacy", "dumps_zip"]
@@ -115,10 +120,15 @@ class _Loader:
     `budget`: the most bytes all storages together may hold (the file's size). `place(array,
     location)` moves a tensor's array where map_location says."""
 
-    def __init__(self, budget: int, place):
+    def __init__(self, budget: int, place, safe_globals=()):
         self.budget, self.place = budget, place
         self.storages: dict[str, _Storage] = {}
         self.allowed = self._allowed()
+        # torch.serialization's safe globals: objects, named "module.qualname", or (object, name)
+        named = [g if isinstance(g, tuple) else (g, f"{g.__module__}.{g.__qualname__}") for g in safe_globals]
+        self.user_globals = tuple(obj for obj, _ in named)
+        self.user_classes = {obj for obj in self.user_globals if isinstance(obj, type)}
+        self.allowed.update((name, obj) for obj, name in named)
 
     def _allowed(self) -> dict:
         table = {
@@ -216,10 +226,23 @@ class _Loader:
         return self.rebuild_parameter(data, requires_grad, backward_hooks)
 
     def build(self, obj, state) -> None:
-        """BUILD: only a state dict's `_metadata` (module versions), set as torch sets it."""
+        """BUILD: a state dict's `_metadata` (module versions), and the state of an object of a
+        class in the caller's safe globals, set as torch's weights_only unpickler sets them."""
         if type(obj) is OrderedDict and isinstance(state, dict) and set(state) <= {"_metadata"}:
             if "_metadata" in state:
                 obj._metadata = state["_metadata"]
+            return
+        if type(obj) in self.user_classes:
+            if hasattr(obj, "__setstate__"):
+                obj.__setstate__(state)
+                return
+            slots = None
+            if isinstance(state, tuple) and len(state) == 2:
+                state, slots = state
+            if state:
+                obj.__dict__.update(state)
+            for name, value in (slots or {}).items():
+                setattr(obj, name, value)
             return
         raise UnpicklingError(f"BUILD (setting attributes) on {type(obj).__name__} is not allowed")
 
@@ -256,8 +279,25 @@ def _empty_bytes(*args):
 
 # ---- reading ----------------------------------------------------------------------------------------
 
-def load_zip(raw: bytes, place):
-    """The object in torch's zip format `raw` (see the module docstring)."""
+class _TrustedUnpickler(pickle.Unpickler):
+    """Python's own unpickler, for a file the caller trusts (`weights_only=False`): torch's names
+    resolve to this loader's rebuilds, every other global is imported, and any code may run."""
+
+    def __init__(self, data: bytes, loader: _Loader, persistent_load):
+        super().__init__(io.BytesIO(data))
+        self.loader, self.persistent_load = loader, persistent_load
+
+    def find_class(self, module: str, name: str):
+        found = self.loader.allowed.get(f"{module}.{name}")
+        if found is None:
+            return super().find_class(module, name)
+        return found.function if isinstance(found, Function) else found
+
+
+def load_zip(raw: bytes, place, safe_globals=(), trusted: bool = False):
+    """The object in torch's zip format `raw` (see the module docstring). `safe_globals`: the
+    classes and functions the caller allows besides torch's state-dict globals; `trusted`: run
+    the pickle with Python's unpickler, as torch.load(weights_only=False) does."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
         infos = {info.filename: info for info in archive.infolist()}
@@ -268,7 +308,7 @@ def load_zip(raw: bytes, place):
         raise TorchFileError("it is a zip archive, but not one torch.save wrote (it should hold exactly one "
                              "<name>/data.pkl)")
     prefix = prefixes[0]
-    loader = _Loader(len(raw), place)
+    loader = _Loader(len(raw), place, safe_globals)
 
     def read(name: str, nbytes: int | None = None) -> bytes:
         info = infos.get(f"{prefix}/{name}")
@@ -298,7 +338,9 @@ def load_zip(raw: bytes, place):
             storage = loader.storages[key] = _Storage(key, _checked(array, key), location)
         return storage
 
-    obj, _ = loads(read("data.pkl"), loader.allowed, persistent_load, loader.build)
+    if trusted:
+        return _TrustedUnpickler(read("data.pkl"), loader, persistent_load).load()
+    obj, _ = loads(read("data.pkl"), loader.allowed, persistent_load, loader.build, callables=loader.user_globals)
     return obj
 
 
@@ -376,8 +418,10 @@ class _Data:
         self.tensor = tensor
 
 
-def dumps_zip(obj) -> bytes:
-    """`obj` in torch's zip format, readable by torch.load(weights_only=True) (and by load_zip)."""
+def dumps_zip(obj, objects: bool = False) -> bytes:
+    """`obj` in torch's zip format, readable by torch.load(weights_only=True) (and by load_zip).
+    With `objects`, other objects are pickled as pickle would (torch.save of a whole model): such
+    a file loads where the loader allows their classes (safe_globals) or trusts the file."""
     from .nn.parameter import Parameter
 
     storages: list[_StorageRef] = []
@@ -410,6 +454,8 @@ def dumps_zip(obj) -> bytes:
             return Call("_codecs encode", (bytes(value).decode("latin1"), "latin1"))
         if isinstance(value, (np.bool_, np.integer, np.floating)):
             return value.item()
+        if objects:
+            return AS_PICKLE
         raise TypeError(f"gradspec.save(format='torch'): cannot store an object of type {type(value).__qualname__}: "
                         "a torch weights file holds tensors, numbers, strings, bytes, None, dtypes, devices, and "
                         "dicts/lists/tuples of them")

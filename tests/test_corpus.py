@@ -10,7 +10,7 @@ from corpus import harness
 FAST = ["tut_polynomial_tensor", "tut_polynomial_custom_function", "jcj_two_layer_net_nn",
         "blitz_tensor_tutorial", "basics_tensorqs_tutorial", "basics_autogradqs_tutorial",
         "nlp_pytorch_tutorial", "nlp_deep_learning_tutorial", "recipe_what_is_state_dict",
-        "makemore_part1_bigrams", "micrograd_test_engine"]
+        "makemore_part1_bigrams", "micrograd_test_engine", "ex_word_language_model"]
 
 
 @pytest.mark.parametrize("name", FAST)

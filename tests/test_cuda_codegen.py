@@ -139,8 +139,8 @@ def test_compound_elementwise_forwards_get_one_kernel_and_single_operations_none
     launches as written) get a fused forward kernel; one operation (exp, where, a comparison), a
     mask result, or anything not elementwise keeps its formula."""
     assert sorted(p.entry.function_name for p in ANALYSIS.forwards) == [
-        "hardswish_backward", "hardtanh_backward", "leaky_relu_backward", "lerp_Scalar", "lerp_Tensor", "rsqrt",
-        "softplus_backward"]
+        "elu_backward", "hardswish_backward", "hardtanh_backward", "leaky_relu_backward", "lerp_Scalar", "lerp_Tensor",
+        "rsqrt", "sigmoid_backward", "softplus_backward"]
     rsqrt = next(p for p in ANALYSIS.forwards if p.entry.function_name == "rsqrt")
     assert rsqrt.kernel == "rsqrt_forward_kernel" and rsqrt.computed[0].expr == "(T(1.0) / gs::sqrt(x_self))"
     lerp = next(p for p in ANALYSIS.forwards if p.entry.function_name == "lerp_Scalar")

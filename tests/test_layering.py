@@ -43,7 +43,7 @@ FOLDERS = {"gradspec": ROOT / "runtime", "gradspec.generated": ROOT / "generated
 ROOT_PACKAGE = "gradspec"
 
 GROUND = ("dtypes", "shapes", "backends", "hooks", "anomaly", "grad_mode", "random", "return_types", "dispatch",
-          "_tensor_str", "namespaces", "emulated_cuda")
+          "_tensor_str", "namespaces", "emulated_cuda", "shared_memory")
 LAYERS = (  # (name, module prefixes): a module belongs to the first layer with a prefix of it
     ("ground floor", GROUND),
     ("core", ("tensor", "node", "engine", "inplace", "factories", "formulas", "cuda", "kernels", "autograd",
@@ -52,7 +52,7 @@ LAYERS = (  # (name, module prefixes): a module belongs to the first layer with 
     ("generated", ("generated",)),
     ("api", ("api", "composites")),
     ("library", ("nn", "optim", "utils", "vision", "models", "serialization", "atomic_write", "torch_format",
-                 "safe_pickle", "onnx")),
+                 "safe_pickle", "onnx", "multiprocessing")),
     ("package", ("", "train", "demo", "examples")),
 )
 APART = "gradspec.codegen"

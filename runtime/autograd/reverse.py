@@ -8,7 +8,8 @@ import numpy as np
 from .. import engine
 from ..backends import array_module
 from ..node import edge
-from ..tensor import Tensor, make_tensor
+from ..grad_mode import no_grad
+from ..tensor import Tensor, make_tensor, requires_grad, view_of
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
@@ -79,6 +80,14 @@ def _is_checkpoint_valid() -> bool:
 def _wrap(grad, create_graph: bool):
     if grad is None or create_graph:
         return grad
+    if grad.base is not None and 0 in grad.strides:
+        # an expanded gradient (sum's, mean's): torch's formula returns grad.expand(...), a view
+        # made with grad mode off, which a recorded in-place write refuses as torch's does
+        owner = grad.base
+        while owner.base is not None:
+            owner = owner.base
+        with no_grad():
+            return view_of(make_tensor(owner), grad)
     return make_tensor(grad)
 
 
@@ -135,6 +144,6 @@ def _ones(data):
 def _input_edge(tensor, caller: str):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{caller}: inputs must be Tensors, got {type(tensor).__name__}")
-    if not tensor._requires_grad:
+    if not requires_grad(tensor):  # (a view whose base came to require grad does too)
         raise RuntimeError("One of the differentiated Tensors does not require grad")
     return edge(tensor)

@@ -27,8 +27,8 @@ def _basic(self, index, setting: bool = False) -> tuple:
     advanced indices left for the dims of that view (None for a dim taken whole). setting: for a
     write, where torch skips a slice that takes its dim whole (x[:] = v is x.copy_(v), no view)."""
     items = index if isinstance(index, tuple) else (index,)
-    if any(isinstance(i, builtins.slice) and i.step == 0 for i in items):
-        raise ValueError("slice step cannot be zero")  # Python's check, before any other
+    if isinstance(index, builtins.slice) and index.step == 0:  # torch unpacks a lone slice before any check;
+        raise ValueError("slice step cannot be zero")  # a tuple's slices, in turn after counting the dims
     ellipses = [at for at, i in enumerate(items) if i is Ellipsis]  # `is`: tensors compare elementwise
     if len(ellipses) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")

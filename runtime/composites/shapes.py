@@ -84,9 +84,9 @@ def squeeze(input, dim=None):
 
 def flatten(input, start_dim=0, end_dim=-1):
     shape = input._data.shape
+    start, end = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))  # (a 0-d tensor's: -1 or 0)
     if not shape:
         return reshape(input, (1,))
-    start, end = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
     if start > end:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if start == end:  # nothing to merge: torch returns the tensor itself
@@ -197,7 +197,7 @@ def _shape_inplace(op):
         if STATE.enabled and self._requires_grad:
             if self.grad_fn is None:
                 raise RuntimeError(LEAF_INPLACE_MESSAGE)
-            self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+            self._set_history(result.grad_fn, result._output_nr)
         self._data = result._data
         return self._bump()
 

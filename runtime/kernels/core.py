@@ -201,7 +201,16 @@ def pow_scalar_exponent(self, exponent):
         return self.copy() if exponent else array_module(self).ones_like(self)
     if target.kind in "iu" and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return (self if self.dtype == target else self.astype(target)) ** exponent
+    base = self if self.dtype == target else self.astype(target)
+    if exponent == -0.5 and target.kind == "f":  # torch's rsqrt (numpy's pow: 0 for -inf, inf for -0.0)
+        return 1 / array_module(self).sqrt(base)
+    if exponent in (3, -2) and target.kind == "f":  # products in torch's kernel, not pow (which rounds once)
+        square = base * base
+        if exponent == 3:
+            return square * base
+        with np.errstate(divide="ignore"):  # 1 / 0 is inf, silently, as torch's
+            return 1 / square
+    return base ** exponent
 
 
 def pow_tensors(self, exponent):
@@ -271,6 +280,34 @@ def sigmoid(self):
     return xp.reciprocal(out, out=out)
 
 
+def tanh_backward(grad_output, self):
+    """grad_output * (1 - output**2) with `1 - output**2` rounded once, as torch's kernels compute
+    it (a fused multiply-add, `fma(-y, y, 1)`; float16 in float32 throughout), so that gradients
+    computed by hand compare with autograd's as they do under torch. float16/float32 square and
+    subtract in float64 (the square is exact there; rounding the difference twice differs from
+    once only at an exact tie of float32); float64 adds back the rounding errors of the square
+    (Dekker's split) and of the difference (Knuth's two-sum)."""
+    output = self  # tanh's output
+    xp = array_module(output)
+    if output.dtype.kind != "f":
+        return grad_output * (1 - output * output)
+    if output.dtype.itemsize < 8:
+        wide = output.astype(xp.float64)
+        factor = (1 - wide * wide).astype(xp.float32)
+        if output.dtype.itemsize == 4:
+            return grad_output * factor
+        return (grad_output.astype(xp.float32) * factor).astype(output.dtype)  # half: in float, as torch
+    square = output * output
+    split = output * 134217729.0  # 2**27 + 1: output = high + low, each with at most 26 bits
+    high = split - (split - output)
+    low = output - high
+    error = ((high * high - square) + 2 * high * low) + low * low  # output**2 - square, exactly
+    difference = 1 - square
+    virtual = difference - 1  # Knuth's two-sum: (1 - square) - difference, exactly
+    lost = (1 - (difference - virtual)) + (-square - virtual)
+    return grad_output * (difference + (lost - error))
+
+
 def sum_all(self, dtype):
     return array_module(self).sum(self, dtype=_reduce_dtype(self, dtype))
 
@@ -322,6 +359,8 @@ def _check_matmul_dtypes(self, other) -> None:
         route, bool_kernel = "mm", "addmm_impl_cpu_"
     else:
         route, bool_kernel = "bmm", "bmm"
+    if route == "bmm" and self.size and other.size:  # bmm dispatches on self's dtype before comparing
+        check_kernel_dtype(bool_kernel, ALL_TYPES, self)
     if a != b:
         name_a, name_b = scalar_type_name(a), scalar_type_name(b)
         raise RuntimeError({
@@ -339,13 +378,16 @@ def matmul(self, other):
     if self.ndim == 0 or other.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {self.ndim}D and "
                            f"{other.ndim}D")
-    if self.dtype != other.dtype or self.dtype == np.bool_:
-        _check_matmul_dtypes(self, other)
+    dtypes_to_check = self.dtype != other.dtype or self.dtype == np.bool_
+    if self.dtype != other.dtype and self.ndim == other.ndim == 1:  # dot compares dtypes first; the
+        _check_matmul_dtypes(self, other)  # rest (and dot's kernel for bool) come after the shapes
     inner_self = self.shape[-1]
     inner_other = other.shape[-2] if other.ndim > 1 else other.shape[0]
     if inner_self != inner_other:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_rows(self)}x{inner_self} and "
                            f"{inner_other}x{other.shape[-1] if other.ndim > 1 else 1})")
+    if dtypes_to_check:
+        _check_matmul_dtypes(self, other)
     backends.product_precision(self)
     if other.ndim == 2 and self.ndim > 2:  # (..., n, k) @ (k, m): one GEMM over all rows, as torch folds it
         rows = self.reshape(math.prod(self.shape[:-1]), inner_self)  # (not -1: inner_self may be 0)
@@ -470,13 +512,50 @@ def expand(self, size, implicit):
         return xp.broadcast_to(self, target)
     # the same read-only view as broadcast_to, built directly (broadcast_to costs microseconds), with
     # torch's strides: 0 where a dim is expanded, else as the input's (a new size-1 dim's as if
-    # it were contiguous), which torch's overlap checks compare
+    # it were contiguous; every dim's 0 for a 0-d input), which torch's overlap checks compare
     strides = [0 if size != want else stride for size, want, stride in zip(self.shape, target[lead:], self.strides)]
     for i in reversed(range(lead)):  # new dims
-        strides.insert(0, 0 if target[i] != 1 else target[i + 1] * strides[0] if i + 1 < len(target) else self.itemsize)
+        strides.insert(0, 0 if target[i] != 1 else target[i + 1] * strides[0] if i + 1 < len(target) else 0)
     view = np.ndarray(target, self.dtype, self, 0, tuple(strides))
     view.flags.writeable = False
     return view
+
+
+def clone(self):
+    """A copy in torch's preserve_format: a dense layout is kept (numpy's order K); an overlapping
+    one (expanded) gets torch's infer_dense_strides, which leaves a dim of stride 0 where it is,
+    where numpy's K would make it the innermost."""
+    xp = array_module(self)
+    if 0 not in self.strides or self.size == 0:
+        return xp.array(self, copy=True)
+    order = _dense_order(self.shape, self.strides)
+    in_memory = xp.empty(tuple(self.shape[d] for d in order), self.dtype)
+    out = in_memory.transpose(tuple(order.index(d) for d in range(len(order))))
+    out[...] = self
+    return out
+
+
+def _dense_order(shape, strides) -> list[int]:
+    """torch's infer_dense_strides' permutation, outermost dim first: an insertion sort by stride
+    (then size) in which a stride of 0 compares with nothing."""
+    def should_swap(a, b) -> int:
+        if strides[a] == 0 or strides[b] == 0:
+            return 0
+        if strides[a] != strides[b]:
+            return 1 if strides[a] > strides[b] else -1
+        return 1 if shape[a] > shape[b] else 0
+
+    perm = list(reversed(range(len(shape))))  # innermost first
+    for i in range(1, len(perm)):
+        moving = i
+        for j in reversed(range(i)):
+            comparison = should_swap(perm[j], perm[moving])
+            if comparison > 0:
+                perm[j], perm[moving] = perm[moving], perm[j]
+                moving = j
+            elif comparison < 0:
+                break
+    return perm[::-1]
 
 
 def unsqueeze(self, dim):

@@ -303,7 +303,9 @@ def index_add(self, dim, index, source, alpha):
     if self.ndim <= 1 and index.size and ((index < 0) | (index >= target.shape[axis])).any():
         raise IndexError("index out of range in self")  # torch's loop over a vector (even an empty one) says it so
     if self.size and values.size:  # else no kernel runs, so no index is checked
-        _check_bounds(index, target.shape[axis], axis)
+        if 0 < axis < self.ndim - 1 and ((index < 0) | (index >= target.shape[axis])).any():
+            raise IndexError("index out of range in self")  # torch's loop over the slices of a middle dim
+        _check_bounds(index, target.shape[axis], axis)  # its scatter, along the first or last dim
     if not target.size:
         return target.reshape(self.shape)
     if alpha != 1:
@@ -327,7 +329,9 @@ def cat(tensors, dim):
     for position, t in enumerate(tensors):
         if t.ndim == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {position}) cannot be concatenated")
-    parts = [(i, t) for i, t in enumerate(tensors) if not (t.ndim == 1 and t.shape[0] == 0)] or [(0, tensors[0])]
+    parts = [(i, t) for i, t in enumerate(tensors) if not (t.ndim == 1 and t.shape[0] == 0)]
+    if not parts:  # only 1-d empties: torch checks no dim, and returns one
+        return array_module(tensors[0]).empty((0,), dtype=result_type(tensors))
     first = parts[0][1]
     axis = wrap_dim(dim, first.ndim)
     for i, t in parts[1:]:

@@ -11,7 +11,7 @@ import numpy as np
 from .. import random
 from .. import backends
 from ..backends import array_module
-from ..dtypes import FLOATING, check_kernel_dtype, scalar_type_name
+from ..dtypes import FLOATING, check_kernel_dtype, result_type, scalar_type_name
 from ..shapes import wrap_dim
 from .core import reduce_loss, sigmoid
 
@@ -99,8 +99,10 @@ def gelu(self, approximate):
 
 
 def gelu_backward(grad, self, approximate):
-    """grad * gelu'(self) over arrays, in few passes: the array form of formulas.gelu_backward."""
+    """grad * gelu'(self) over arrays, in few passes (the spec's gelu_backward)."""
     xp = array_module(self)
+    if grad.shape != self.shape:  # (the passes write into arrays of self's shape)
+        self = xp.broadcast_to(self, np.broadcast_shapes(grad.shape, self.shape))
     if approximate != "tanh":
         cdf = erf(self * (1 / math.sqrt(2)))
         cdf += 1
@@ -140,7 +142,7 @@ def elu(self, alpha, scale, input_scale):
     check_kernel_dtype("elu_cpu", FLOATING, self)
     xp = array_module(self)
     negative = alpha * scale * xp.expm1(xp.minimum(self, 0) * input_scale)
-    return xp.where(self > 0, self * scale, negative).astype(self.dtype, copy=False)
+    return xp.where(self >= 0, self * scale, negative).astype(self.dtype, copy=False)  # (a zero keeps its sign, as torch's)
 
 
 def softplus(self, beta, threshold):
@@ -352,6 +354,8 @@ def binary_cross_entropy(self, target, weight, reduction):
         raise RuntimeError(f"Found dtype {scalar_type_name(target.dtype)} but expected {scalar_type_name(self.dtype)}")
     if not xp.all((self >= 0) & (self <= 1)):  # a NaN is out of range too
         raise RuntimeError("all elements of input should be between 0 and 1")
+    if not xp.all((target >= 0) & (target <= 1)):
+        raise RuntimeError("all elements of target should be between 0 and 1")
     # torch clamps the logs at -100 so that 0 and 1 give finite losses
     loss = -(target * xp.maximum(xp.log(self), -100) + (1 - target) * xp.maximum(xp.log1p(-self), -100))
     return reduce_loss(loss if weight is None else loss * weight, reduction)
@@ -364,6 +368,8 @@ def mse_loss(self, target, reduction):
 
 
 def smooth_l1_loss(self, target, reduction, beta):
+    dtype = result_type((self, target))
+    self, target = self.astype(dtype, copy=False), target.astype(dtype, copy=False)
     check_kernel_dtype("smooth_l1_cpu", FLOATING, self)
     xp = array_module(self)
     diff = xp.abs(self - target)
@@ -853,3 +859,13 @@ def nearest_source_indices(size, output_size, scale):
 def _nearest_source(size: int, out: int, scale, xp):
     ratio = 1 / scale if scale else size / out
     return xp.minimum(xp.floor(xp.arange(out) * ratio).astype(xp.int64), size - 1)
+
+
+def smooth_l1_loss_backward(grad_output, self, target, reduction, beta):
+    """torch's kernel: the quadratic branch unless at or beyond +-beta (so NaN takes it); a bool
+    operand is a number here (the kernel promotes; the second derivative's subtraction does not)."""
+    xp = array_module(self)
+    diff = self - target
+    local = xp.sign(diff) if beta == 0 else xp.where(diff <= -beta, -1, xp.where(diff >= beta, 1, diff / beta))
+    local = local * grad_output
+    return local / self.size if reduction == 1 else local  # at::Reduction::Mean

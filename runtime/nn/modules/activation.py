@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import functional as F
+from .attention import MultiheadAttention  # noqa: F401 - where torch.nn.modules.activation has it (pickles name it)
 from .module import Module
 
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "ELU", "Softplus", "Hardtanh", "Sigmoid", "Tanh",

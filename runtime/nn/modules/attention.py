@@ -7,14 +7,10 @@ from ... import factories
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from .linear import Linear
+from .linear import NonDynamicallyQuantizableLinear
 from .module import Module
 
 __all__ = ["MultiheadAttention", "NonDynamicallyQuantizableLinear"]
-
-
-class NonDynamicallyQuantizableLinear(Linear):
-    """A Linear under another name, as torch's MultiheadAttention names its output projection."""
 
 
 class MultiheadAttention(Module):

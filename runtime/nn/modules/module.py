@@ -710,4 +710,9 @@ class Module:
     # ---- misc ----------------------------------------------------------------------------
 
     def share_memory(self) -> "Module":
+        """Parameters, their gradients and buffers into shared memory (Tensor.share_memory_)."""
+        for tensor in itertools.chain(self.parameters(), self.buffers()):
+            tensor.share_memory_()
+            if tensor.grad is not None:
+                tensor.grad.share_memory_()
         return self

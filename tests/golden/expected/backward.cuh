@@ -69,6 +69,8 @@ GS_MATH(tanh, tanhf, ::tanh)
 
 GS_HD float pow(const float x, const float y) { return powf(x, y); }
 GS_HD double pow(const double x, const double y) { return ::pow(x, y); }
+GS_HD float fma(const float x, const float y, const float z) { return fmaf(x, y, z); }
+GS_HD double fma(const double x, const double y, const double z) { return ::fma(x, y, z); }
 
 template <typename T>
 GS_HD T square(const T x) { return x * x; }
@@ -91,6 +93,12 @@ template <typename T>
 GS_HD T sigmoid(const T x) {
     const T e = gs::exp(-gs::abs(x));
     return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+}
+
+// kernels.tanh_backward, torch's: 1 - output**2 rounded once
+template <typename T>
+GS_HD T tanh_backward(const T grad_output, const T self) {
+    return grad_output * gs::fma(-self, self, T(1));
 }
 
 // kernels.threshold_backward, torch's: 0 at and below the threshold (even for an inf or NaN
