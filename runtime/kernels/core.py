@@ -353,14 +353,14 @@ def _check_matmul_dtypes(self, other) -> None:
     a, b = self.dtype, other.dtype
     if self.ndim == 1 and other.ndim == 1:
         route, bool_kernel = "dot", "dot"
-    elif other.ndim == 1:
-        route, bool_kernel = "mv", "addmv_impl_cpu"
-    elif other.ndim == 2:
-        route, bool_kernel = "mm", "addmm_impl_cpu_"
-    else:
+    elif max(self.ndim, other.ndim) >= 3 and not _folds(self, other):
         route, bool_kernel = "bmm", "bmm"
-    if route == "bmm" and self.size and other.size:  # bmm dispatches on self's dtype before comparing
-        check_kernel_dtype(bool_kernel, ALL_TYPES, self)
+    elif other.ndim == 1 or self.ndim == 1 and other.ndim >= 3:
+        route, bool_kernel = "mv", "addmv_impl_cpu"
+    else:
+        route, bool_kernel = "mm", "addmm_impl_cpu_"
+    if route == "bmm" and self.size and other.size and _batches_broadcast(self, other):
+        check_kernel_dtype(bool_kernel, ALL_TYPES, self)  # bmm dispatches on self's dtype before comparing
     if a != b:
         name_a, name_b = scalar_type_name(a), scalar_type_name(b)
         raise RuntimeError({
@@ -370,8 +370,28 @@ def _check_matmul_dtypes(self, other) -> None:
                   f"{_CPP_TYPE_NAMES[b.name]}",
             "bmm": f"expected scalar type {name_a} but found {name_b}",
         }[route])
-    if self.size and other.size:  # an empty product runs no kernel
-        check_kernel_dtype(bool_kernel, ALL_TYPES, self)
+    if self.size and other.size and (route != "bmm" or _batches_broadcast(self, other)):  # an empty product, or
+        check_kernel_dtype(bool_kernel, ALL_TYPES, self)  # batches that do not broadcast, run no kernel
+
+
+def _batches_broadcast(self, other) -> bool:
+    try:
+        np.broadcast_shapes(self.shape[:-2], other.shape[:-2])
+    except ValueError:
+        return False
+    return True
+
+
+def _folds(self, other) -> bool:
+    """torch's matmul should_fold (without its requires_grad rule, which arrays do not know): an N-D
+    operand (N >= 3) by a 1-D or 2-D one runs as one mm or mv where the N-D one (other's transpose,
+    when it is other) views as a matrix without a copy; a 2-D self by an N-D other never does."""
+    larger = self if self.ndim >= other.ndim else other.swapaxes(-1, -2)
+    if min(self.ndim, other.ndim) > 2 or self.ndim == 2:
+        return False
+    if larger.size == 0:
+        return True
+    return all(larger.strides[i] == larger.strides[i + 1] * larger.shape[i + 1] for i in range(larger.ndim - 2))
 
 
 def matmul(self, other):

@@ -93,7 +93,9 @@ def gelu(self, approximate):
     if approximate != "none":
         raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
     out = 0.5 * self * (1 + erf(self * (1 / math.sqrt(2))))
-    if self.dtype == np.float32:  # torch's float32 kernel (vectorized erf) gives NaN at +inf
+    if self.dtype == np.float32 and self.size > 1 and self.flags.c_contiguous:
+        # torch's vectorized float32 kernel gives NaN at +inf; a lone element or a strided tensor
+        # runs its scalar loop, which gives inf
         out = xp.where(self == math.inf, math.nan, out).astype(self.dtype, copy=False)
     return out
 
