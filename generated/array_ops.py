@@ -293,6 +293,11 @@ def gelu(self, *, approximate='none'):
     return K.gelu(self, approximate)
 
 
+def gelu_backward(grad_output, self, *, approximate='none'):
+    """gelu_backward(Tensor grad_output, Tensor self, *, str approximate='none') -> Tensor"""
+    return K.gelu_backward(grad_output, self, approximate)
+
+
 def silu(self):
     """silu(Tensor self) -> Tensor"""
     return K.silu(self)

@@ -21,7 +21,8 @@
 //   ClampBackward0: helper clamp_backward() has no device version
 //   ClampBackward1: helper clamp_backward() has no device version
 //   LeakyReluBackwardBackward0: helper zeros_like() has no device version
-//   GeluBackward0: helper gelu_backward() has no device version
+//   GeluBackward0: op 'gelu_backward' runs the array kernel 'gelu_backward'
+//   GeluBackwardBackward0: op 'gelu_backward' runs the array kernel 'gelu_backward'
 //   HardtanhBackwardBackward0: helper zeros_like() has no device version
 //   CopyIntoBackward0: helper zeros_like() has no device version
 //   SumBackward0: op 'expand' runs the array kernel 'expand'

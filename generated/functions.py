@@ -89,6 +89,7 @@ from .nodes import (
     EluBackward0,
     EluBackwardBackward0,
     GeluBackward0,
+    GeluBackwardBackward0,
     SiluBackward0,
     SoftplusBackward0,
     SoftplusBackwardBackward0,
@@ -239,6 +240,7 @@ __all__ = [
     "elu",
     "elu_backward",
     "gelu",
+    "gelu_backward",
     "silu",
     "softplus",
     "softplus_backward",
@@ -1452,6 +1454,31 @@ def gelu(self, *, approximate='none'):
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self
         node.saved_versions = (version(node.self_),)
+        node.approximate = approximate
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def gelu_backward(grad_output, self, *, approximate='none'):
+    """gelu_backward(Tensor grad_output, Tensor self, *, str approximate='none') -> Tensor"""
+    grad_output_ = tensor_data(grad_output, "gelu_backward", "grad_output", 1)
+    self_ = tensor_data(self, "gelu_backward", "self", 2)
+    if B.cuda_loaded:
+        B.check_devices(grad_output_, self_)
+    try:
+        result = make_tensor(K.gelu_backward(grad_output_, self_, approximate))
+    except ValueError as error:
+        raise broadcast_error(error, grad_output_, self_) from None
+    if STATE.enabled and (requires_grad(grad_output) or requires_grad(self)):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = GeluBackwardBackward0()
+        node.next_functions = (edge(grad_output), edge(self))
+        node.output_meta = (result._data.shape, result._data.dtype)
+        node.grad_output_ = grad_output if requires_grad(self) else None
+        node.self_ = self
+        node.saved_versions = (version(node.grad_output_), version(node.self_))
         node.approximate = approximate
         result.grad_fn = node
         result._requires_grad = True

@@ -2002,7 +2002,7 @@ class EluBackwardBackward0(Node):
 class GeluBackward0(Node):
     """derivatives.yaml: gelu(Tensor self, *, str approximate='none') -> Tensor
 
-      self: gelu_backward(grad, self, approximate)
+      self: gelu_backward(grad, self, approximate=approximate)
     """
 
     __slots__ = ("self_", "approximate")
@@ -2014,7 +2014,7 @@ class GeluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        return (H.gelu_backward(A, grad, self_, self.approximate),)
+        return (A.gelu_backward(grad, self_, approximate=self.approximate),)
 
     def release_variables(self):
         if self.self_ is not None:
@@ -2025,7 +2025,49 @@ class GeluBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = self.self_
-        return (H.gelu_backward(T, grad, self_, self.approximate),)
+        return (T.gelu_backward(grad, self_, approximate=self.approximate),)
+
+
+class GeluBackwardBackward0(Node):
+    """derivatives.yaml: gelu_backward(Tensor grad_output, Tensor self, *, str approximate='none') -> Tensor
+
+      grad_output: gelu_backward(grad, self, approximate=approximate)
+      self: gelu_double_backward(grad, grad_output, self, approximate)
+    """
+
+    __slots__ = ("grad_output_", "self_", "approximate")
+    saved_slots = ("grad_output_", "self_")
+    saved_names = ("grad_output", "self")
+    value_slots = ("approximate",)
+
+    def apply(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = data_of(self.grad_output_)
+        self_ = data_of(self.self_)
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            A.gelu_backward(grad, self_, approximate=self.approximate) if need_grad_output else None,
+            H.gelu_double_backward(A, grad, grad_output, self_, self.approximate) if need_self else None,
+        )
+
+    def release_variables(self):
+        if self.grad_output_ is not None or self.self_ is not None:
+            self.grad_output_ = self.self_ = None
+            self.saved_versions = None
+
+    def apply_differentiable(self, grads):
+        self.check_saved()
+        grad = grads[0]
+        grad_output = self.grad_output_
+        self_ = self.self_
+        need_grad_output = self.next_functions[0][0] is not None
+        need_self = self.next_functions[1][0] is not None
+        return (
+            T.gelu_backward(grad, self_, approximate=self.approximate) if need_grad_output else None,
+            H.gelu_double_backward(T, grad, grad_output, self_, self.approximate) if need_self else None,
+        )
 
 
 class SiluBackward0(Node):

@@ -220,6 +220,9 @@ class _Run:
             else:  # one reduction, numpy's called directly: the hot path of every bias
                 summed = np.add.reduce(grad, axis=axes) if type(grad) is np.ndarray else grad.sum(axis=axes)
                 grad = summed.reshape(shape)
+        if dtype.kind not in "fc":  # the history of an integral tensor written from one that requires grad
+            raise RuntimeError(f"isDifferentiableType(grad.scalar_type()) INTERNAL ASSERT FAILED: a gradient "
+                               f"reached {node.name()}'s input of dtype {dtype} (torch's engine asserts so)")
         if array.dtype != dtype:
             grad = grad.to(dtype) if self.create_graph else grad.astype(dtype)
         return grad
@@ -325,8 +328,8 @@ class _Run:
     def _store_grad(self, tensor: Tensor, grad) -> None:
         """Add into `.grad` as torch does: in place when possible, never aliasing another's array."""
         existing = tensor._grad
-        if self.create_graph:
-            tensor._grad = grad if existing is None else existing + grad
+        if self.create_graph:  # a first gradient is cloned, as torch's (grad mode is on: nothing is stolen)
+            tensor._grad = namespaces.tensor_ops.clone(grad) if existing is None else existing + grad
             return
         if backends.cuda_loaded:
             backends.follow((grad,))
@@ -337,8 +340,8 @@ class _Run:
                 grad = _copy_in_layout_of(tensor._data, grad)
             self.owned_elsewhere.add(id(grad if grad.base is None else grad.base))
             tensor._grad = make_tensor(grad)
-        elif existing.grad_fn is not None or existing._requires_grad:
-            tensor._grad = make_tensor(existing._data + grad)
+        elif existing.grad_fn is not None or existing._requires_grad or tensor.grad_fn is not None:
+            tensor._grad = make_tensor(existing._data + grad)  # (a retained non-leaf's is replaced, as torch's)
         else:
             existing._data += grad
             existing._bump()

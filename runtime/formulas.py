@@ -140,7 +140,9 @@ def permute_backwards(ops, grad, dims):
 
 
 def to_copy_backward(ops, grad, dtype, device):
-    return ops._to_copy(grad, dtype=dtype, device=device)
+    """The gradient in self's dtype, on its device. An integral self (written from a tensor that
+    requires grad) is left the floating gradient, which the engine refuses as torch's does."""
+    return ops._to_copy(grad, dtype=dtype if dtype.kind in "fc" else None, device=device)
 
 
 def bce_with_logits_backward(ops, grad, self, target, weight, pos_weight, reduction):
@@ -207,17 +209,20 @@ def clamp_backward(ops, grad, self, min, max):  # noqa: A002 - torch's names
     return ops.where(inside, grad, 0)
 
 
-def gelu_backward(ops, grad, self, approximate):
-    if not ops.DIFFERENTIABLE:  # the same math over arrays, in place where it can be
-        return kernels.gelu_backward(grad, self, approximate)
-    if approximate == "tanh":
+def gelu_double_backward(ops, grad, grad_output, self, approximate):
+    """torch's: grad * grad_output times gelu's second derivative, computed from self alone (the
+    product rule through the first derivative's terms gives inf - inf for an infinite gradient)."""
+    if approximate == "tanh":  # gelu' = 0.5 (1 + t) + f g h, with f = x / 2, g = 1 - t^2, h = dinner/dx
         k = math.sqrt(2 / math.pi)
-        inner = ops.tanh(k * (self + 0.044715 * self * self * self))
-        derivative = 0.5 * (1 + inner) + 0.5 * self * (1 - inner * inner) * k * (1 + 3 * 0.044715 * self * self)
-        return grad * derivative
-    cdf = 0.5 * (1 + ops.erf(self * (1 / math.sqrt(2))))
-    pdf = ops.exp(self * self * -0.5) * (1 / math.sqrt(2 * math.pi))
-    return grad * (cdf + self * pdf)
+        t = ops.tanh(k * (self + 0.044715 * self * self * self))
+        g = 1 - t * t
+        h = k * (1 + 3 * 0.044715 * self * self)
+        f = 0.5 * self
+        second = g * h + f * h * (-2 * t * g * h) + f * g * (6 * 0.044715 * k * self)
+    else:
+        pdf = ops.exp(self * self * -0.5) * (1 / math.sqrt(2 * math.pi))
+        second = 2 * pdf - self * self * pdf
+    return grad * grad_output * second
 
 
 # ---- reductions --------------------------------------------------------------------------------
@@ -376,12 +381,13 @@ def as_strided_scatter_src_backward(ops, grad, src, size, stride, storage_offset
 
 
 def cat_backward(ops, grad, shapes, dim):
-    """One slice of the gradient per input of cat (1-D empties, skipped by cat, get empties)."""
+    """One slice of the gradient per input of cat (1-D empties, skipped by cat, get new empties, as
+    torch's: no slice of the gradient, so no graph under create_graph)."""
     ndim = len(_shape(grad))
     dim = dim % ndim
     grads, start = [], 0
     for shape in shapes:
-        if len(shape) == 1 and shape[0] == 0 and ndim > 1:
+        if len(shape) == 1 and shape[0] == 0:
             grads.append(ops.new_zeros(grad, shape))
             continue
         grads.append(ops.slice(grad, dim, start, start + shape[dim], 1))

@@ -9,6 +9,7 @@ later in-place write to x is caught by the version check).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import weakref
 
@@ -39,13 +40,21 @@ def inplace(self: Tensor, op, *args, casting: str = "same_kind", **kwargs) -> Te
         write(self, result._data, op, casting)
         return self
     check_graph_inplace(self)
-    if self._data.dtype.kind == "f":
+    with _integral_history(self):
         return _recorded_write(self, base, op, args, kwargs, casting)
-    # an integral self that requires grad (a fill_ from a tensor that does leaves one): torch
-    # rebases its history, where an out-of-place op refuses to record an integral result
+
+
+@contextlib.contextmanager
+def _integral_history(tensor: Tensor):
+    """An integral tensor that requires grad (a fill_ from a tensor that does leaves one): torch
+    rebases its history, and derives its views' from it, where an out-of-place op refuses to
+    record an integral result."""
+    if tensor._data.dtype.kind == "f":
+        yield
+        return
     STATE.integral_in_place = True
     try:
-        return _recorded_write(self, base, op, args, kwargs, casting)
+        yield
     finally:
         STATE.integral_in_place = False
 
@@ -227,7 +236,8 @@ def _saved_output_follows_view(node, view: Tensor) -> None:
 def _view_history_from_base(view: Tensor, base: Tensor) -> None:
     """The view's history (after a write to it, or to its base): its elements picked out of the
     base's history, as torch regenerates a view's grad_fn (AsStrided)."""
-    picked = namespaces.tensor_ops._as_strided_copy(base, *_geometry(view, base))
+    with _integral_history(base):
+        picked = namespaces.tensor_ops._as_strided_copy(base, *_geometry(view, base))
     view._set_history(picked.grad_fn, 0)
     view._requires_grad = picked._requires_grad
     view._view_meta.version = view._vc[0]

@@ -84,9 +84,9 @@ def squeeze(input, dim=None):
 
 def flatten(input, start_dim=0, end_dim=-1):
     shape = input._data.shape
+    start, end = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))  # (a 0-d tensor's: -1 or 0)
     if not shape:
         return reshape(input, (1,))
-    start, end = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
     if start > end:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if start == end:  # nothing to merge: torch returns the tensor itself

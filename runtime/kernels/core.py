@@ -359,6 +359,8 @@ def _check_matmul_dtypes(self, other) -> None:
         route, bool_kernel = "mm", "addmm_impl_cpu_"
     else:
         route, bool_kernel = "bmm", "bmm"
+    if route == "bmm" and self.size and other.size:  # bmm dispatches on self's dtype before comparing
+        check_kernel_dtype(bool_kernel, ALL_TYPES, self)
     if a != b:
         name_a, name_b = scalar_type_name(a), scalar_type_name(b)
         raise RuntimeError({
@@ -376,13 +378,16 @@ def matmul(self, other):
     if self.ndim == 0 or other.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {self.ndim}D and "
                            f"{other.ndim}D")
-    if self.dtype != other.dtype or self.dtype == np.bool_:
-        _check_matmul_dtypes(self, other)
+    dtypes_to_check = self.dtype != other.dtype or self.dtype == np.bool_
+    if self.dtype != other.dtype and self.ndim == other.ndim == 1:  # dot compares dtypes first; the
+        _check_matmul_dtypes(self, other)  # rest (and dot's kernel for bool) come after the shapes
     inner_self = self.shape[-1]
     inner_other = other.shape[-2] if other.ndim > 1 else other.shape[0]
     if inner_self != inner_other:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_rows(self)}x{inner_self} and "
                            f"{inner_other}x{other.shape[-1] if other.ndim > 1 else 1})")
+    if dtypes_to_check:
+        _check_matmul_dtypes(self, other)
     backends.product_precision(self)
     if other.ndim == 2 and self.ndim > 2:  # (..., n, k) @ (k, m): one GEMM over all rows, as torch folds it
         rows = self.reshape(math.prod(self.shape[:-1]), inner_self)  # (not -1: inner_self may be 0)

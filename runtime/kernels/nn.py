@@ -99,8 +99,10 @@ def gelu(self, approximate):
 
 
 def gelu_backward(grad, self, approximate):
-    """grad * gelu'(self) over arrays, in few passes: the array form of formulas.gelu_backward."""
+    """grad * gelu'(self) over arrays, in few passes (the spec's gelu_backward)."""
     xp = array_module(self)
+    if grad.shape != self.shape:  # (the passes write into arrays of self's shape)
+        self = xp.broadcast_to(self, np.broadcast_shapes(grad.shape, self.shape))
     if approximate != "tanh":
         cdf = erf(self * (1 / math.sqrt(2)))
         cdf += 1
@@ -140,7 +142,7 @@ def elu(self, alpha, scale, input_scale):
     check_kernel_dtype("elu_cpu", FLOATING, self)
     xp = array_module(self)
     negative = alpha * scale * xp.expm1(xp.minimum(self, 0) * input_scale)
-    return xp.where(self > 0, self * scale, negative).astype(self.dtype, copy=False)
+    return xp.where(self >= 0, self * scale, negative).astype(self.dtype, copy=False)  # (a zero keeps its sign, as torch's)
 
 
 def softplus(self, beta, threshold):

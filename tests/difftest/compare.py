@@ -10,8 +10,10 @@ from .execute import NotObserved, Outcome, TensorView, run
 
 # rtol, atol per dtype: float32 sums and transcendental functions differ in the last bits
 # between numpy and torch's kernels, and the programs' values are of order 1 to 100; float64
-# values may have been float32 once (a cast, softmax's dtype=), so they get float32's last bits.
-TOLERANCE = {"torch.float16": (1e-2, 1e-3), "torch.float32": (2e-4, 2e-5), "torch.float64": (2e-6, 1e-7)}
+# values may have been float32 once (a cast, softmax's dtype=, cat with a float64), so they get
+# float32's last bits, and an absolute allowance of a few float32 ulps of 1 (gelu's 1 + erf
+# cancels for negative inputs, where float32 erf's last bits differ: docs/decisions.md).
+TOLERANCE = {"torch.float16": (1e-2, 1e-3), "torch.float32": (2e-4, 2e-5), "torch.float64": (2e-6, 5e-7)}
 
 # torch's refusal to write into the zeros its formulas return as an efficient ZeroTensor
 ZERO_TENSOR_MESSAGE = "ZeroTensors are immutable"

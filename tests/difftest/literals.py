@@ -96,6 +96,7 @@ def scalar(rng: random.Random, kind: str | None = None):
 
 
 def has_nan(t) -> bool:
-    """Whether torch tensor t holds a NaN: hardtanh's gradient there depends on where the element
-    sits in torch's vectorized kernel (docs/decisions.md), so the programs keep NaN away from it."""
+    """Whether torch tensor t holds a NaN: hardtanh's and elu's gradients there depend on where the
+    element sits in torch's vectorized kernel (docs/decisions.md), so the programs keep NaN away
+    from them."""
     return t.dtype.is_floating_point and bool(t.isnan().any())

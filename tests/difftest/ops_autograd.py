@@ -103,7 +103,10 @@ def hook(b) -> str:
     target = rng.choice(candidates)
     if rng.random() < 0.25:
         return f"{target}.retain_grad()"
-    return f"{b.fresh('h')} = {target}.register_hook({rng.choice(HOOKS)})"
+    hook_call = f"{target}.register_hook({rng.choice(HOOKS)})"
+    if b.value(target)._base is not None:  # torch 2.13 segfaults registering a hook on a view whose base was
+        hook_call = f"({target}.grad_fn, {hook_call})[1]"  # written since, unless grad_fn was read first
+    return f"{b.fresh('h')} = {hook_call}"
 
 
 def state(b) -> str:

@@ -24,7 +24,7 @@ def activation(b) -> str:
     rng = b.rng
     x = b.pick()
     op = rng.choice(("relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "hardtanh", "relu6"))
-    if op in ("hardtanh", "relu6") and literals.has_nan(b.value(x)):
+    if op in ("hardtanh", "relu6", "elu") and literals.has_nan(b.value(x)):
         op = "relu"
     args = {
         "leaky_relu": lambda: [b.scalar("float")],

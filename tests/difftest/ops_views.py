@@ -135,7 +135,7 @@ def _inplace_call(b, target: str) -> str:
         return f"{target} {rng.choice(('+=', '-=', '*=', '/='))} {b.scalar()}"
     if form < 0.18:
         op = rng.choice(("relu", "hardtanh", "leaky_relu", "elu"))
-        if op == "hardtanh" and shape and literals.has_nan(b.value(target)):
+        if op in ("hardtanh", "elu") and shape and literals.has_nan(b.value(target)):
             op = "relu"
         return f"F.{op}({target}, inplace=True)"
     call = rng.choice(INPLACE)
