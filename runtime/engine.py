@@ -23,7 +23,7 @@ from .anomaly import ANOMALY, report_error
 from .backends import array_module, device_of
 from .formulas import sum_to
 from .grad_mode import STATE as GRAD_MODE
-from .node import AccumulateGrad
+from .node import NO_EDGE, AccumulateGrad
 from .tensor import Tensor, make_tensor, type_description
 
 
@@ -71,9 +71,11 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
             dependencies[node] = -1  # a root named twice is started once
             ready.append((node, buffers.pop(node, None)))
     run = _Run(keep_graph, create_graph, owned_elsewhere=set(map(id, root_grads)))
+    if targets is not None:
+        run.wanted = needed | target_nodes
     anomaly = ANOMALY.enabled
     check_nan = anomaly and ANOMALY.check_nan
-    plain = captured is None and not create_graph  # no capture, array mode: nodes may be called directly
+    plain = targets is None and not create_graph  # no targets, array mode: nodes may be called directly
     checkpoint_valid = STATE.checkpoint_valid
     STATE.checkpoint_valid = checkpoint_valid and targets is None
     node = None
@@ -143,11 +145,12 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
 class _Run:
     """The state of one backward pass."""
 
-    __slots__ = ("keep_graph", "create_graph", "owned_elsewhere")
+    __slots__ = ("keep_graph", "create_graph", "owned_elsewhere", "wanted")
 
     def __init__(self, keep_graph: bool, create_graph: bool, owned_elsewhere: set):
         self.keep_graph = keep_graph
         self.create_graph = create_graph
+        self.wanted = None  # with targets: the nodes that lead to one, and theirs
         # ids of gradient arrays that someone else holds (the caller's gradients, hook results,
         # arrays already stored in a .grad): accumulating them into a .grad must copy them.
         self.owned_elsewhere = owned_elsewhere
@@ -171,10 +174,16 @@ class _Run:
             if hooks is not None and hooks.post:
                 self._post_hooks(hooks, (), grads)
             return ()
-        if self.create_graph:
-            outputs = node.apply_differentiable(grads)
-        else:
-            outputs = backends.backward(node, grads) if backends.cuda_loaded else node.apply(grads)
+        edges = node.next_functions
+        if self.wanted is not None:  # torch computes only the gradients that lead to a target: one
+            node.next_functions = tuple(e if e[0] in self.wanted else NO_EDGE for e in edges)  # elsewhere may fail
+        try:
+            if self.create_graph:
+                outputs = node.apply_differentiable(grads)
+            else:
+                outputs = backends.backward(node, grads) if backends.cuda_loaded else node.apply(grads)
+        finally:
+            node.next_functions = edges
         if not self.keep_graph:
             node.release_variables()
         if hooks is not None and hooks.post:

@@ -127,7 +127,7 @@ class Tensor:
 
     def register_hook(self, hook):
         """hook(grad) runs when this tensor's gradient is computed; it may return a replacement."""
-        if not self._requires_grad:
+        if not self.requires_grad:  # (a view whose base came to require grad does)
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
             table = self.grad_fn.hooks().tensor_pre.setdefault(self._output_nr, {})
