@@ -307,6 +307,11 @@ def _str_intern(array, requires_grad, grad_fn_name, device, default_dtype):
     indent = len(prefix)
     suffixes = []
 
+    if device == "meta":  # no data: its shape, and any dtype but the default float one
+        suffixes = [f"device='{device}'", "size=" + str(tuple(array.shape))]
+        if array.dtype != default_dtype:
+            suffixes.append("dtype=" + dtype_name(array.dtype))
+        return _add_suffixes(prefix + "...", suffixes + _autograd_suffixes(requires_grad, grad_fn_name), indent)
     if device != "cpu":
         # A torch tensor's device always carries an index ("cuda" -> "cuda:0").
         suffixes.append(f"device='{device if ':' in device else device + ':0'}'")
@@ -337,12 +342,13 @@ def _str_intern(array, requires_grad, grad_fn_name, device, default_dtype):
             suffixes.append("dtype=" + dtype_name(array.dtype))
         tensor_str = _tensor_str(array, indent)
 
-    if grad_fn_name is not None:
-        suffixes.append(f"grad_fn=<{grad_fn_name}>")
-    elif requires_grad:
-        suffixes.append("requires_grad=True")
+    return _add_suffixes(prefix + tensor_str, suffixes + _autograd_suffixes(requires_grad, grad_fn_name), indent)
 
-    return _add_suffixes(prefix + tensor_str, suffixes, indent)
+
+def _autograd_suffixes(requires_grad, grad_fn_name) -> list:
+    if grad_fn_name is not None:
+        return [f"grad_fn=<{grad_fn_name}>"]
+    return ["requires_grad=True"] if requires_grad else []
 
 
 def tensor_repr(data, *, requires_grad=False, grad_fn_name=None, device="cpu", default_dtype=numpy.float32) -> str:

@@ -13,17 +13,7 @@ import types
 
 from . import backends, cuda
 from .backends import device
-
-_default_device = device("cpu")
-
-
-def set_default_device(new) -> None:
-    global _default_device
-    _default_device = device("cpu" if new is None else new)
-
-
-def get_default_device() -> device:
-    return _default_device
+from .backends.table import get_default_device, set_default_device  # noqa: F401 - torch's names, here
 
 
 def is_available() -> bool:

@@ -6,7 +6,7 @@ import numpy as np
 
 from . import dtypes, random
 from .accelerator import get_default_device
-from .backends import CPU, device, to_device
+from .backends import CPU, META, device, meta_array, to_device
 from .backends import array_module as array_module_of
 from .shapes import int_list
 from .tensor import Tensor, make_tensor
@@ -22,6 +22,16 @@ def _finish(array, dtype, dev, requires_grad: bool) -> Tensor:
     if requires_grad and array.dtype.kind != "f":
         raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
     return make_tensor(array, requires_grad)
+
+
+def _on_meta(dev) -> bool:
+    """Whether a factory makes a tensor without data: nothing allocated, no random numbers drawn
+    (torch's meta factories)."""
+    return (get_default_device() if dev is None else device(dev)).type == "meta"
+
+
+def _meta(shape, dtype, requires_grad: bool) -> Tensor:
+    return _finish(meta_array(shape, dtype), None, META, requires_grad)
 
 
 def _size(size: tuple, op: str) -> tuple[int, ...]:
@@ -67,15 +77,24 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(np.zeros(_size(size, "zeros"), _dtype_or_default(dtype)), None, device, requires_grad)
+    shape, numpy_dtype = _size(size, "zeros"), _dtype_or_default(dtype)
+    if _on_meta(device):
+        return _meta(shape, numpy_dtype, requires_grad)
+    return _finish(np.zeros(shape, numpy_dtype), None, device, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(np.ones(_size(size, "ones"), _dtype_or_default(dtype)), None, device, requires_grad)
+    shape, numpy_dtype = _size(size, "ones"), _dtype_or_default(dtype)
+    if _on_meta(device):
+        return _meta(shape, numpy_dtype, requires_grad)
+    return _finish(np.ones(shape, numpy_dtype), None, device, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(np.empty(_size(size, "empty"), _dtype_or_default(dtype)), None, device, requires_grad)
+    shape, numpy_dtype = _size(size, "empty"), _dtype_or_default(dtype)
+    if _on_meta(device):
+        return _meta(shape, numpy_dtype, requires_grad)
+    return _finish(np.empty(shape, numpy_dtype), None, device, requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -103,13 +122,17 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    array = random.uniform(_size(size, "rand"), _dtype_or_default(dtype), generator=generator)
-    return _finish(array, None, device, requires_grad)
+    shape, numpy_dtype = _size(size, "rand"), _dtype_or_default(dtype)
+    if _on_meta(device):
+        return _meta(shape, numpy_dtype, requires_grad)
+    return _finish(random.uniform(shape, numpy_dtype, generator=generator), None, device, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    array = random.normal(_size(size, "randn"), _dtype_or_default(dtype), generator=generator)
-    return _finish(array, None, device, requires_grad)
+    shape, numpy_dtype = _size(size, "randn"), _dtype_or_default(dtype)
+    if _on_meta(device):
+        return _meta(shape, numpy_dtype, requires_grad)
+    return _finish(random.normal(shape, numpy_dtype, generator=generator), None, device, requires_grad)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:

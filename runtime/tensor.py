@@ -16,7 +16,7 @@ from . import dtypes, shared_memory
 from ._tensor_str import dtype_name, tensor_repr
 from .grad_mode import STATE as GRAD_MODE
 from .hooks import Hooks, add_hook
-from .backends import CPU, array_types, device_of
+from .backends import CPU, MetaArray, array_types, device_of
 from .shapes import wrap_dim
 
 SCALARS = (int, float, np.number, np.bool_)
@@ -256,7 +256,11 @@ class Tensor:
 
     def _host_array(self) -> np.ndarray:
         data = self._data
-        return data if type(data) is _ndarray else data.get()
+        if type(data) is _ndarray:
+            return data
+        if type(data) is MetaArray:
+            raise NotImplementedError("Cannot copy out of meta tensor; no data!")
+        return data.get()
 
     def share_memory_(self) -> "Tensor":
         """Move the data into shared memory (gradspec.shared_memory), where processes it is sent to
@@ -301,7 +305,8 @@ class Tensor:
 
     def __repr__(self) -> str:
         grad_fn = self.grad_fn
-        return tensor_repr(self._host_array(), requires_grad=self._requires_grad,
+        data = self._data if type(self._data) is MetaArray else self._host_array()  # (meta: its shape)
+        return tensor_repr(data, requires_grad=self._requires_grad,
                            grad_fn_name=grad_fn.name() if grad_fn is not None else None,
                            device=str(self.device), default_dtype=dtypes.get_default_dtype().numpy)
 

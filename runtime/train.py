@@ -252,9 +252,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def check_device(name: str) -> None:
-    """A JobError unless `name` is a device this machine has (cuda: cupy installed, a GPU seen)."""
+    """A JobError unless `name` is a device this machine has (cuda: cupy installed, a GPU seen) and
+    can train on (not meta, whose tensors hold no data)."""
     try:
-        torch.empty(0).to(torch.device(name))
+        if torch.empty(0).to(torch.device(name)).device.type == "meta":
+            raise ValueError("the meta device holds shapes, not data: train on cpu or cuda")
     except (RuntimeError, ValueError) as error:
         raise JobError(f"--device {name}: {error}") from None
 

@@ -248,6 +248,7 @@ def _mnist(tmp_path, **kwargs):
     (["--dataset", "mnist"], "needs --data DIR"),
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--device", "tpu"], "--device tpu: Expected one of cpu, cuda"),
+    (["--device", "meta"], "--device meta: the meta device holds shapes, not data"),
 ])
 def test_bad_settings_fail_in_one_line(argv, match, capsys):
     _fails(argv, capsys, match)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import precision, row_kernels
+from .meta_backend import META, META_BACKEND, META_XP, MetaArray, meta_array
 from .numpy_backend import NUMPY
 from .precision import cuda  # torch.backends.cuda (matmul.allow_tf32)
 from .row_kernels import RowProgram
@@ -22,11 +23,11 @@ from .table import CPU, INSTALL_HINT, Backend, device, mixed_devices_error
 __all__ = ["CPU", "INSTALL_HINT", "Backend", "device", "mixed_devices_error", "register", "backend_of", "backward",
            "precision", "cuda", "product_precision", "fused_forward", "RowProgram", "runs_rows", "rows",
            "cupy", "cupyx", "check_devices", "follow", "use_device", "module_for", "array_module", "array_types",
-           "device_of", "to_device"]
+           "device_of", "to_device", "META", "MetaArray", "meta_array"]
 
 _cupy = None  # the cuda table's array module, once loaded
 cuda_loaded = False  # True once a cuda backend is loaded: generated ops check devices only from then on
-_TABLES: dict = {np.ndarray: NUMPY}  # array type -> Backend
+_TABLES: dict = {np.ndarray: NUMPY, MetaArray: META_BACKEND}  # array type -> Backend
 _cuda_table: Backend | None = None
 
 
@@ -138,12 +139,14 @@ def use_device(index: int) -> None:
 
 
 def module_for(dev: device):
-    return np if dev.type == "cpu" else cupy()
+    return np if dev.type == "cpu" else META_XP if dev.type == "meta" else cupy()
 
 
 def array_module(array):
-    """numpy or cupy, whichever holds `array` (numbers count as numpy)."""
-    return np if _cupy is None or type(array) is not _cupy.ndarray else _cupy
+    """numpy or cupy, whichever holds `array` (numbers count as numpy); meta arrays' numpy."""
+    if _cupy is not None and type(array) is _cupy.ndarray:
+        return _cupy
+    return META_XP if type(array) is MetaArray else np
 
 
 def array_types() -> tuple:
@@ -155,11 +158,15 @@ def array_types() -> tuple:
 def device_of(array) -> device:
     if _cupy is not None and type(array) is _cupy.ndarray:
         return device("cuda", array.device.id)
-    return CPU
+    return META if type(array) is MetaArray else CPU
 
 
 def to_device(array, dev: device):
     """`array` on `dev` (itself if already there); moving to cuda:N makes cuda:N current."""
+    if dev.type == "meta":
+        return meta_array(array.shape, array.dtype)
+    if type(array) is MetaArray:
+        raise NotImplementedError("Cannot copy out of meta tensor; no data!")
     if dev.type == "cpu":
         return array if device_of(array) == CPU else array.get()
     xp = cupy()

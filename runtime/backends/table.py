@@ -12,8 +12,8 @@ class device:  # noqa: N801 - named like torch.device
         if isinstance(spec, device):
             spec, index = spec.type, spec.index if index is None else index
         kind, _, number = str(spec).partition(":")
-        if kind not in ("cpu", "cuda"):
-            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {spec}")
+        if kind not in ("cpu", "cuda", "meta"):
+            raise RuntimeError(f"Expected one of cpu, cuda, meta device type at start of device string: {spec}")
         self.type = kind
         self.index = int(number) if number else index
 
@@ -31,8 +31,26 @@ class device:  # noqa: N801 - named like torch.device
         suffix = "" if self.index is None else f", index={self.index}"
         return f"device(type='{self.type}'{suffix})"
 
+    def __enter__(self) -> "device":
+        """`with torch.device("meta"):` makes it the factories' default device inside the block."""
+        _DEFAULT_DEVICE.append(self)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        _DEFAULT_DEVICE.pop()
+
 
 CPU = device("cpu")
+# where factories put new tensors (torch.set_default_device; the last of `with device(...)` blocks)
+_DEFAULT_DEVICE = [CPU]
+
+
+def set_default_device(new) -> None:
+    _DEFAULT_DEVICE[0] = device("cpu" if new is None else new)
+
+
+def get_default_device() -> device:
+    return _DEFAULT_DEVICE[-1]
 
 
 class Backend:

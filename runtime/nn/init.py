@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import random as _random
 from ..backends import device_of, to_device
+from ..backends.meta_backend import is_meta
 from ..tensor import Tensor
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_",
@@ -40,11 +41,15 @@ def _float_dtype(tensor: Tensor) -> np.dtype:
 
 
 def _uniform(tensor: Tensor, a: float, b: float, generator) -> Tensor:
+    if is_meta(tensor._data):  # no data to fill, and no numbers drawn, as torch's meta kernels
+        return tensor
     values = _random.uniform(tensor._data.shape, _float_dtype(tensor), a, b, generator=generator)
     return _write(tensor, values)
 
 
 def _normal(tensor: Tensor, mean: float, std: float, generator) -> Tensor:
+    if is_meta(tensor._data):
+        return tensor
     values = _random.normal(tensor._data.shape, _float_dtype(tensor), mean, std, generator=generator)
     return _write(tensor, values)
 
