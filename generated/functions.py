@@ -2968,7 +2968,7 @@ def index(self, indices):
         node = IndexBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.saved_versions = ()
+        node.saved_versions = tuple(version(t) for t in indices.sources)
         node.indices = indices
         node.self_shape = self_.shape
         result.grad_fn = node
@@ -2990,7 +2990,7 @@ def index_backward(grad_output, input_sizes, indices):
         node = IndexBackwardBackward0()
         node.next_functions = (edge(grad_output),)
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.saved_versions = ()
+        node.saved_versions = tuple(version(t) for t in indices.sources)
         node.indices = indices
         result.grad_fn = node
         result._requires_grad = True
@@ -3015,7 +3015,7 @@ def index_put(self, indices, values, accumulate=False):
         node.next_functions = (edge(self), edge(values))
         node.output_meta = (result._data.shape, result._data.dtype)
         node.values_ = values if requires_grad(self) else None
-        node.saved_versions = (version(node.values_),)
+        node.saved_versions = (version(node.values_),) + tuple(version(t) for t in indices.sources)
         node.accumulate = accumulate
         node.indices = indices
         result.grad_fn = node

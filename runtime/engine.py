@@ -87,7 +87,11 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
         with np.errstate(all="ignore"):
             while ready:
                 node, grads = ready.pop()
-                if grads is None:
+                if grads is None:  # no gradient reached it: torch still runs it, unpacking (checking) its saved tensors
+                    if (node.saved_slots or node.saved_values) and (needed is None or node in needed):
+                        node.check_saved()
+                        if not keep_graph:
+                            node.release_variables()
                     outputs = ()
                 elif anomaly:
                     outputs = run.execute_in_anomaly_mode(node, grads, captured, needed, check_nan)

@@ -129,6 +129,11 @@ class Node:
                 saved = getattr(self, slot)
                 if current_version(saved) != expected:
                     raise RuntimeError(self._version_message(slot, saved, expected))
+        if len(versions) > len(self.saved_slots):  # then the versions of the saved index lists' tensors
+            entries = [t for slot in self.saved_values for t in getattr(self, slot).sources]  # (tensor.IndexArrays)
+            for saved, expected in zip(entries, versions[len(self.saved_slots):]):
+                if expected is not None and current_version(saved) != expected:
+                    raise RuntimeError(self._version_message("", saved, expected))
 
     def _version_message(self, slot: str, saved, expected: int) -> str:
         what = f"[{type_description(saved._data)}]"

@@ -454,9 +454,17 @@ def tensor_list_data(values, op: str, argument: str) -> list:
     return [tensor_data(v, op, argument, i) for i, v in enumerate(values, 1)]
 
 
+class IndexArrays(tuple):
+    """index_list's arrays, with `sources`: the Tensors they came from (None for the rest), whose
+    versions a node that saves the list checks at backward, as torch's SavedVariables are checked
+    (the arrays share the tensors' memory: a write since would move the gradient silently)."""
+
+    sources: tuple = ()
+
+
 def index_list(values, op: str, argument: str) -> tuple:
-    """A `Tensor?[]` argument (index tensors, None for a whole dim) as arrays: accepts Tensors,
-    arrays, and lists of ints or bools."""
+    """A `Tensor?[]` argument (index tensors, None for a whole dim) as arrays (an IndexArrays):
+    accepts Tensors, arrays, and lists of ints or bools."""
     arrays = []
     for value in values:
         if isinstance(value, Tensor):
@@ -468,7 +476,9 @@ def index_list(values, op: str, argument: str) -> tuple:
         if value is not None and value.dtype.kind not in "iub":
             raise IndexError(f"{op}(): tensors used as indices must be long, int, byte or bool tensors")
         arrays.append(value)
-    return tuple(arrays)
+    found = IndexArrays(arrays)
+    found.sources = tuple(value if isinstance(value, Tensor) else None for value in values)
+    return found
 
 
 def data_of(value):

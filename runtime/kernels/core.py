@@ -220,6 +220,13 @@ def pow_tensors(self, exponent):
     array = exponent if not hasattr(self, "dtype") else self
     _check_broadcast(self, exponent)
     check_kernel_dtype("pow", ALL_TYPES, array)
+    if array.dtype.kind == "f":
+        out = self ** exponent
+        halves = exponent == 0.5  # numpy takes sqrt there: NaN at -inf and -0.0 at -0.0, torch's pow inf and 0
+        if halves.any():
+            base = array_module(array).asarray(self, dtype=array.dtype)  # (a number base keeps the dtype)
+            out = array_module(array).where(halves & ((base == -math.inf) | (base == 0)), abs(base), out)
+        return out
     if array.dtype.kind not in "iu" or not (exponent < 0).any():
         return self ** exponent
     xp = array_module(exponent)
@@ -361,8 +368,8 @@ def _check_matmul_dtypes(self, other) -> None:
         route, bool_kernel = "mm", "addmm_impl_cpu_"
     if route == "bmm" and self.size and other.size and _batches_broadcast(self, other):
         check_kernel_dtype(bool_kernel, ALL_TYPES, self)  # bmm dispatches on self's dtype before comparing
-    if a != b:
-        name_a, name_b = scalar_type_name(a), scalar_type_name(b)
+    if a != b and (route != "bmm" or self.size and other.size):  # (torch's batched path returns an empty
+        name_a, name_b = scalar_type_name(a), scalar_type_name(b)  # product in the promoted dtype unchecked)
         raise RuntimeError({
             "dot": f"dot : expected both vectors to have same dtype, but found {name_a} and {name_b}",
             "mv": f"addmv input tensors must have the same dtype, but got {name_b}, {name_a}, and {name_b}",
