@@ -264,7 +264,7 @@ def test_expanded_gradients_launch_without_copies(library):
     (got,) = node.apply_fused((grad,), backend.launch)
     assert runtime_fused.stats["copies"] == before and len(backend.launched) == 1
     result = y.detach().numpy()
-    np.testing.assert_allclose(got, 1.5 * (1 - result * result), rtol=1e-6)
+    np.testing.assert_allclose(got, 1.5 * (1 - result * result), rtol=1e-6, atol=1e-6)  # 1 - y*y cancels near |y| = 1: once rounded (fma) or twice
 
 
 # ---- planted faults: the checks above have teeth -------------------------------------------------
