@@ -169,6 +169,11 @@ def sign(self):
     return K.sign(self)
 
 
+def sgn(self):
+    """sgn(Tensor self) -> Tensor"""
+    return K.sign(self)
+
+
 def clamp_Tensor(self, min=None, max=None):
     """clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor"""
     return K.clamp(self, min, max)

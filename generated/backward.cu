@@ -18,6 +18,7 @@
 //   RoundBackward0: helper zeros_like() has no device version
 //   RoundBackward1: helper zeros_like() has no device version
 //   SignBackward0: helper zeros_like() has no device version
+//   SgnBackward0: helper sgn_backward() has no device version
 //   ClampBackward0: helper clamp_backward() has no device version
 //   ClampBackward1: helper clamp_backward() has no device version
 //   LeakyReluBackwardBackward0: helper zeros_like() has no device version

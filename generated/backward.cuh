@@ -489,7 +489,7 @@ struct ReluBackward0_self {
 };
 
 // AbsBackward0: abs(Tensor self) -> Tensor
-//   self: grad * sign(self)
+//   self: grad * sgn(self)
 struct AbsBackward0_self {
     template <typename T>
     GS_HD T operator()(const T grad, const T x_self) const {

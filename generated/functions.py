@@ -67,6 +67,7 @@ from .nodes import (
     RoundBackward0,
     RoundBackward1,
     SignBackward0,
+    SgnBackward0,
     ClampBackward0,
     ClampBackward1,
     ClampMinBackward0,
@@ -219,6 +220,7 @@ __all__ = [
     "abs",
     "round",
     "sign",
+    "sgn",
     "clamp",
     "clamp_min",
     "clamp_max",
@@ -988,6 +990,23 @@ def sign(self):
         if result._data.dtype.kind != "f" and not STATE.integral_in_place:
             raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
         node = SignBackward0()
+        node.next_functions = (edge(self),)
+        node.output_meta = (result._data.shape, result._data.dtype)
+        result.grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+def sgn(self):
+    """sgn(Tensor self) -> Tensor"""
+    self_ = tensor_data(self, "sgn", "self", 1)
+    if B.cuda_loaded:
+        B.check_devices(self_)
+    result = make_tensor(K.sign(self_))
+    if STATE.enabled and requires_grad(self):
+        if result._data.dtype.kind != "f" and not STATE.integral_in_place:
+            raise RuntimeError(f"Autograd not support dtype: {dtypes.scalar_type_name(result._data.dtype)}")
+        node = SgnBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
         result.grad_fn = node

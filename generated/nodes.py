@@ -1062,7 +1062,7 @@ class ThresholdBackwardBackward0(Node):
 class AbsBackward0(Node):
     """derivatives.yaml: abs(Tensor self) -> Tensor
 
-      self: grad * sign(self)
+      self: grad * sgn(self)
     """
 
     __slots__ = ("self_",)
@@ -1073,7 +1073,7 @@ class AbsBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = data_of(self.self_)
-        return (grad * A.sign(self_),)
+        return (grad * A.sgn(self_),)
 
     def release_variables(self):
         if self.self_ is not None:
@@ -1093,7 +1093,7 @@ class AbsBackward0(Node):
         self.check_saved()
         grad = grads[0]
         self_ = self.self_
-        return (grad * T.sign(self_),)
+        return (grad * T.sgn(self_),)
 
 
 class RoundBackward0(Node):
@@ -1145,6 +1145,23 @@ class SignBackward0(Node):
     def apply_differentiable(self, grads):
         grad = grads[0]
         return (H.zeros_like(T, grad),)
+
+
+class SgnBackward0(Node):
+    """derivatives.yaml: sgn(Tensor self) -> Tensor
+
+      self: sgn_backward(grad)
+    """
+
+    __slots__ = ()
+
+    def apply(self, grads):
+        grad = grads[0]
+        return (H.sgn_backward(A, grad),)
+
+    def apply_differentiable(self, grads):
+        grad = grads[0]
+        return (H.sgn_backward(T, grad),)
 
 
 class ClampBackward0(Node):

@@ -23,7 +23,7 @@ from .anomaly import ANOMALY, report_error
 from .backends import array_module, device_of
 from .formulas import sum_to
 from .grad_mode import STATE as GRAD_MODE
-from .node import NO_EDGE, AccumulateGrad
+from .node import NO_EDGE, AccumulateGrad, KnownZero
 from .tensor import Tensor, make_tensor, type_description
 
 
@@ -88,10 +88,8 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
             while ready:
                 node, grads = ready.pop()
                 if grads is None:  # no gradient reached it: torch still runs it, unpacking (checking) its saved tensors
-                    if (node.saved_slots or node.saved_values) and (needed is None or node in needed):
-                        node.check_saved()
-                        if not keep_graph:
-                            node.release_variables()
+                    if needed is None or node in needed:
+                        run.skip(node)
                     outputs = ()
                 elif anomaly:
                     outputs = run.execute_in_anomaly_mode(node, grads, captured, needed, check_nan)
@@ -114,7 +112,10 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
                     grad = outputs[index] if outputs else None
                     if grad is not None and (receiving is None or next_node in receiving):
                         meta = next_node.output_meta
-                        if create_graph or grad.shape != meta[2 * nr] or grad.dtype != meta[2 * nr + 1]:
+                        if type(grad) is KnownZero:
+                            grad = grad.shaped(meta[2 * nr], meta[2 * nr + 1])
+                            run.known_zeros, plain = True, False  # (then every node runs through execute)
+                        elif create_graph or grad.shape != meta[2 * nr] or grad.dtype != meta[2 * nr + 1]:
                             grad = run.validate(node, index, grad, next_node, nr)
                     else:
                         grad = None
@@ -149,12 +150,13 @@ def run_backward(roots, root_grads, keep_graph: bool, create_graph: bool, target
 class _Run:
     """The state of one backward pass."""
 
-    __slots__ = ("keep_graph", "create_graph", "owned_elsewhere", "wanted")
+    __slots__ = ("keep_graph", "create_graph", "owned_elsewhere", "wanted", "known_zeros")
 
     def __init__(self, keep_graph: bool, create_graph: bool, owned_elsewhere: set):
         self.keep_graph = keep_graph
         self.create_graph = create_graph
         self.wanted = None  # with targets: the nodes that lead to one, and theirs
+        self.known_zeros = False  # whether a formula returned a KnownZero in this pass
         # ids of gradient arrays that someone else holds (the caller's gradients, hook results,
         # arrays already stored in a .grad): accumulating them into a .grad must copy them.
         self.owned_elsewhere = owned_elsewhere
@@ -178,6 +180,16 @@ class _Run:
             if hooks is not None and hooks.post:
                 self._post_hooks(hooks, (), grads)
             return ()
+        if self.known_zeros and any(type(g) is KnownZero for g in grads):
+            if node.passes_known_zeros and all(g is None or type(g) is KnownZero for g in grads):
+                self.skip(node)
+                zero = next(g for g in grads if g is not None)
+                outputs = tuple(None if next_node is None else zero for next_node, _ in node.next_functions)
+                return self._post_hooks(hooks, outputs, grads) if hooks is not None and hooks.post else outputs
+            # beside gradients that are not zero: undefined to a formula (a ZeroTensor adds nothing to
+            # torch's), zeros to a user's Function
+            grads = [(None if node.passes_known_zeros else g.materialize(self.create_graph))
+                     if type(g) is KnownZero else g for g in grads]
         edges = node.next_functions
         if self.wanted is not None:  # torch computes only the gradients that lead to a target: one
             node.next_functions = tuple(e if e[0] in self.wanted else NO_EDGE for e in edges)  # elsewhere may fail
@@ -194,11 +206,17 @@ class _Run:
             outputs = self._post_hooks(hooks, outputs, grads)
         return outputs
 
-    @staticmethod
-    def _capture(node, grads, captured) -> None:
+    def skip(self, node) -> None:
+        """A node that does not run its formulas: torch would, unpacking (checking) its saved tensors."""
+        if node.saved_slots or node.saved_values:
+            node.check_saved()
+            if not self.keep_graph:
+                node.release_variables()
+
+    def _capture(self, node, grads, captured) -> None:
         for nr, grad in enumerate(grads):
             if (node, nr) in captured and grad is not None:
-                captured[(node, nr)] = grad
+                captured[(node, nr)] = self._seen(grad)
 
     def execute_in_anomaly_mode(self, node, grads: list, captured, needed, check_nan: bool):
         """execute, with the node recorded as the parent of nodes its backward creates, and its
@@ -211,7 +229,7 @@ class _Run:
             ANOMALY.current_node = previous
         if check_nan:
             for index, grad in enumerate(outputs):
-                if grad is None:
+                if grad is None or type(grad) is KnownZero:
                     continue
                 array = grad._data if isinstance(grad, Tensor) else grad
                 if bool(array_module(array).isnan(array).any()):
@@ -262,7 +280,7 @@ class _Run:
         if not isinstance(result, Tensor):
             raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
         if grad is not None:  # (what replaces an undefined gradient has nothing to match)
-            _check_hook_result(hook, grad._data if self.create_graph else grad, result._data)
+            _check_hook_result(hook, self._array(grad), result._data)
         return self._unwrap(result)
 
     def _node_pre_hooks(self, hooks, grads: list) -> list:
@@ -294,14 +312,23 @@ class _Run:
                     raise RuntimeError("can't replace a None gradient with a non-None value")
                 if not isinstance(after, Tensor):
                     raise TypeError(f"expected Variable, but hook returned '{type(after).__name__}'")
-                _check_hook_result(hook, before._data if self.create_graph else before, after._data)
+                _check_hook_result(hook, self._array(before), after._data)
             checked.append(self._unwrap(after))
         return tuple(checked)
 
     def _as_tensor(self, grad):
-        if grad is None or self.create_graph:
+        if grad is None:
             return grad
-        return make_tensor(grad)
+        grad = self._seen(grad)
+        return grad if self.create_graph else make_tensor(grad)
+
+    def _array(self, grad):
+        grad = self._seen(grad)
+        return grad._data if self.create_graph else grad
+
+    def _seen(self, grad):
+        """A gradient as whoever sees it gets it: a KnownZero made zeros."""
+        return grad.materialize(self.create_graph) if type(grad) is KnownZero else grad
 
     def _unwrap(self, value):
         if value is None or self.create_graph:
@@ -340,6 +367,7 @@ class _Run:
 
     def _store_grad(self, tensor: Tensor, grad) -> None:
         """Add into `.grad` as torch does: in place when possible, never aliasing another's array."""
+        grad = self._seen(grad)
         existing = tensor._grad
         if self.create_graph:  # a first gradient is cloned, as torch's (grad mode is on: nothing is stolen)
             tensor._grad = namespaces.tensor_ops.clone(grad) if existing is None else existing + grad
@@ -399,7 +427,11 @@ def _with_grad(slots: list | None, node, nr: int, grad) -> list:
     """A node's gradient slots (new ones for None) with `grad` added into slot `nr`."""
     if slots is None:
         slots = [None] * node.num_outputs
-    slots[nr] = grad if slots[nr] is None else slots[nr] + grad
+    held = slots[nr]
+    if held is None or type(held) is KnownZero:
+        slots[nr] = grad
+    elif type(grad) is not KnownZero:
+        slots[nr] = held + grad
     return slots
 
 

@@ -13,6 +13,7 @@ import math
 from . import kernels
 from .backends import array_module
 from .dtypes import get_default_dtype
+from .node import KnownZero
 from .tensor import make_tensor
 
 REDUCTION_NONE, REDUCTION_MEAN = 0, 1
@@ -194,6 +195,13 @@ def zeros_like(ops, x):
     return ops.zeros_like(x)
 
 
+def sgn_backward(ops, grad):
+    """torch's for a real tensor: an efficient zero tensor, which the engine passes on without
+    running the formulas it reaches (node.KnownZero)."""
+    array = getattr(grad, "_data", grad)
+    return KnownZero(array_module(array), array.shape, array.dtype)
+
+
 def negated(ops, values):
     """An int list with every entry negated (roll back, crop what padding added)."""
     return [-v for v in values]
@@ -246,6 +254,8 @@ def prod_backward(ops, grad, self, result, dim, keepdim):
     grad = _restore_reduced(ops, grad, shape, dims, keepdim)
     if not _any(self == 0):
         return grad * _restore_reduced(ops, result, shape, dims, keepdim) / self
+    if dim is None and not ops.DIFFERENTIABLE and int((self == 0).sum()) > 1:  # torch's shortcut outside
+        return ops.zeros_like(self)  # create_graph: two zeros make every gradient 0 (a NaN element's too)
     if (math.prod(shape) if dim is None else shape[dim]) == 1:  # a product of one element: grad itself,
         return ops.reshape(grad, list(shape))  # as torch's prod_safe_zeros_backward (no graph to self)
     if ops.DIFFERENTIABLE:
@@ -340,18 +350,18 @@ def norm_backward(ops, grad, self, ord, result, dim, keepdim):
     if ord == 0:  # no gradient at all, as torch (not zeros: .grad stays None)
         return None
     if ord == 1:
-        return ops.sign(self) * grad
+        return ops.sgn(self) * grad
     if ord == 2:
         return grad * ops.where(result == 0, 0, self / result)
     if ord in (math.inf, -math.inf):  # amax's gradient, shared among ties; a NaN element takes it
         magnitude = ops.abs(self)
         mask = ops.logical_or(magnitude == result, ops.isnan(magnitude))
         count = ops.sum_dim_IntList(mask, _reduced_dims(dim, len(shape)), True)
-        return ops.sign(self) * (grad / count * mask)
+        return ops.sgn(self) * (grad / count * mask)
     if ord < 1:
-        scaled = ops.sign(self) * ops.where(self == 0, 0, ops.abs(self) ** (ord - 1))
+        scaled = ops.sgn(self) * ops.where(self == 0, 0, ops.abs(self) ** (ord - 1))
         return scaled * grad * result ** (1 - ord)
-    scaled = ops.sign(self) * ops.abs(self) ** (ord - 1) if ord < 2 else self * ops.abs(self) ** (ord - 2)
+    scaled = ops.sgn(self) * ops.abs(self) ** (ord - 1) if ord < 2 else self * ops.abs(self) ** (ord - 2)
     return scaled * ops.where(result == 0, 0, grad / result ** (ord - 1))
 
 

@@ -304,9 +304,16 @@ def cast_name(dtype) -> str:
     return scalar_type_name(dtype)
 
 
+def _saved_as_self(node, position: int, saved, self: Tensor) -> bool:
+    """Whether a saved slot holds x as the op's `self`. Saved as another argument (x.mul_(x)'s
+    other) it stays x, with the version it had, so that backward refuses it as torch's does."""
+    return saved is self and node.saved_names[position] == "self"
+
+
 def _snapshot_if_saved(self: Tensor, node):
-    """x as it is now, if the node saved x itself: its history, and a copy of its values."""
-    if node is None or not any(getattr(node, slot) is self for slot in node.saved_slots):
+    """x as it is now, if the node saved x as its self: its history, and a copy of its values."""
+    if node is None or not any(_saved_as_self(node, position, getattr(node, slot), self)
+                               for position, slot in enumerate(node.saved_slots)):
         return None
     snapshot = make_tensor(self._data.copy(), self._requires_grad, self.grad_fn)
     snapshot._output_nr = self._output_nr
@@ -317,7 +324,7 @@ def _rebase(self: Tensor, result: Tensor, node, snapshot) -> None:
     versions = list(node.saved_versions) if node.saved_slots else []
     for position, slot in enumerate(node.saved_slots):
         saved = getattr(node, slot)
-        if saved is self:
+        if _saved_as_self(node, position, saved, self):
             setattr(node, slot, snapshot)
             versions[position] = 0
         elif slot in node.output_slots and saved._data is result._data:

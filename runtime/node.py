@@ -17,6 +17,31 @@ from .tensor import make_tensor, refresh_view, type_description
 
 NO_EDGE = (None, 0)
 
+
+class KnownZero:
+    """A gradient known to be zero: torch's efficient ZeroTensor, which sgn's derivative returns
+    (so abs's and norm's second derivatives). The engine adds it as nothing and passes it through
+    the formula nodes it reaches without running them, as torch's ZeroTensor passes through the
+    products most formulas are (zero times an inf elsewhere stays zero, not NaN). Whoever sees a
+    gradient (a .grad, autograd.grad's result, a hook, a custom Function) gets zeros."""
+
+    __slots__ = ("xp", "shape", "dtype")
+    __array_ufunc__ = None  # numpy never takes it for an array
+
+    def __init__(self, xp, shape: tuple, dtype):
+        self.xp = xp  # the array module (numpy or cupy) of the zeros it stands for
+        self.shape = shape
+        self.dtype = dtype
+
+    def shaped(self, shape: tuple, dtype) -> KnownZero:
+        """The same zeros as the gradient of an input of that shape and dtype."""
+        return self if (shape, dtype) == (self.shape, self.dtype) else KnownZero(self.xp, shape, dtype)
+
+    def materialize(self, as_tensor: bool):
+        zeros = self.xp.zeros(self.shape, self.dtype)
+        return make_tensor(zeros) if as_tensor else zeros
+
+
 # Called with every new node (from Node.__init__), or None: set by anomaly mode, which records the
 # forward stack, and by checkpoint regions, which collect their nodes. When neither is on, the only
 # cost a node pays is this one global check. See set_creation_listener.
@@ -83,6 +108,9 @@ class Node:
     # An elementwise node's fused kernel (generated: apply_fused(grads, launch)), None for the rest:
     # called by the backends that launch fused kernels (gradspec.backends.Backend.backward).
     apply_fused = None
+    # Whether its backward is formulas alone, so that the engine may pass KnownZero gradients
+    # through it without running it (not so for a leaf's accumulator or a user's Function).
+    passes_known_zeros = True
 
     def __init__(self):
         self._hooks = None
@@ -203,6 +231,7 @@ class AccumulateGrad(Node):
     """The sink of a leaf tensor that requires grad: adds incoming gradients into `.grad`."""
 
     __slots__ = ("variable",)
+    passes_known_zeros = False
 
     def __init__(self, variable):
         self.variable = variable

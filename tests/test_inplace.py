@@ -65,13 +65,26 @@ def test_in_place_on_a_non_leaf_records_the_op_as_torch(method, args, torch):
 
 
 def test_in_place_reads_its_input_before_overwriting_it():
-    """y.mul_(y): the node reads y as it was (a snapshot), so d/dx (2x)^2 = 8x. torch refuses this
-    one (MulBackward0 saved y, then y changed); reusing the out-of-place formula lets us answer."""
+    """y.mul_(w): the node reads y as it was (a snapshot), so d/dw of (2x * w) is 2x, not the result."""
     x = gs.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = gs.tensor([4.0, 5.0, 6.0], requires_grad=True)
     y = x * 2
-    y.mul_(y)
+    y.mul_(w)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [8.0, 16.0, 24.0])
+    np.testing.assert_allclose(w.grad.numpy(), [2.0, 4.0, 6.0])
+    np.testing.assert_allclose(x.grad.numpy(), [8.0, 10.0, 12.0])
+
+
+@pytest.mark.parametrize("target", ["whole", "element", "slice"])
+def test_in_place_reading_itself_as_another_argument_is_refused_at_backward(target):
+    """y.mul_(y): MulBackward0 saved y as other, then y changed, so backward refuses it, as torch's
+    (seed 2035, program 983: through an element view it once went through)."""
+    x = gs.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 1
+    v = {"whole": y, "element": y[0], "slice": y[0:2]}[target]
+    v.mul_(v)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
 
 
 @pytest.mark.parametrize("index,value", [

@@ -97,6 +97,7 @@ class BackwardCFunction(Node, FunctionCtx):
     # ctx.needs_input_grad is per forward argument (set by apply), not Node's per-edge property.
     needs_input_grad = ()
     materialize_grads = True
+    passes_known_zeros = False  # the user's backward runs, with zeros
     to_save = ()
     dirty_tensors = ()
     non_differentiable = ()
@@ -364,6 +365,7 @@ class DelayedError(Node):
     """The grad_fn of a once_differentiable backward's results: differentiating them raises."""
 
     __slots__ = ("message", "num_outputs")
+    passes_known_zeros = False  # it raises when run, a gradient of zeros or not
 
     def __init__(self, message: str, num_outputs: int):
         super().__init__()

@@ -371,6 +371,7 @@ class _UndefinedGrad(Node):
     """An identity whose backward passes an undefined (None) gradient on: torch's UndefinedGrad."""
 
     __slots__ = ()
+    passes_known_zeros = False  # (undefined, whatever it is given)
 
     def apply(self, grads):
         return (None,)

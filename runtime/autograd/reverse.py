@@ -56,8 +56,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     root_grads = _root_grads(outputs, grad_outputs, create_graph)
     targets = [_input_edge(t, "grad") for t in inputs]
     grads = engine.run_backward(roots, root_grads, retain_graph, create_graph, targets)
-    # a gradient that reached an input untouched is the caller's own tensor, as torch's
-    given = {id(g._data): g for g in grad_outputs if isinstance(g, Tensor)}
+    # a gradient that reached an input untouched is the caller's own tensor, and one that reached
+    # two inputs untouched (through clone, or a sum) is one tensor twice, as torch's
+    wrapped = {id(g._data): (g._data, g) for g in grad_outputs if isinstance(g, Tensor)}  # id: (array, tensor)
     result = []
     for index, (tensor, g) in enumerate(zip(inputs, grads)):
         if g is None:
@@ -66,8 +67,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "graph. Set allow_unused=True if this is the desired behavior.")
             if materialize_grads:
                 g = np.zeros_like(tensor._data)
-        mine = given.get(id(g))
-        result.append(mine if mine is not None and mine._data is g else _wrap(g, create_graph))
+        array, known = wrapped.get(id(g), (None, None))
+        if array is not g:
+            known = _wrap(g, create_graph)
+            wrapped[id(g)] = g, known
+        result.append(known)
     return tuple(result)
 
 

@@ -14,14 +14,22 @@ from ..dtypes import (ALL_TYPES, INTEGRAL_AND_BOOL, check_kernel_dtype, checked_
 from ..shapes import broadcast_error, wrap_dim
 
 
-def _dims(dim, ndim: int, op: str) -> tuple[int, ...] | None:
-    """torch's dim list: None or empty means every dim."""
+def _dims(dim, ndim: int, op: str, in_order: bool = False) -> tuple[int, ...] | None:
+    """torch's dim list: None or empty means every dim. A repeated dim is refused after every dim's
+    range was checked (sum, amax, ...), or at the first repeat when `in_order` (var, std, vector_norm),
+    as torch's."""
     if dim is None or len(dim) == 0:
         return None
-    wrapped = tuple(wrap_dim(d, ndim, op) for d in dim)
-    if len(set(wrapped)) != len(wrapped):
-        raise RuntimeError(f"dim {wrapped} appears multiple times in the list of dims")
-    return wrapped if ndim else ()  # a 0-d tensor's dim 0 (or -1) is the tensor itself: nothing to reduce
+    if not in_order:
+        for d in dim:
+            wrap_dim(d, ndim, op)
+    wrapped: list[int] = []
+    for d in dim:
+        d = wrap_dim(d, ndim, op)
+        if d in wrapped:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        wrapped.append(d)
+    return tuple(wrapped) if ndim else ()  # a 0-d tensor's dim 0 (or -1) is the tensor itself: nothing to reduce
 
 
 def _reduce_dtype(self, dtype):
@@ -171,7 +179,7 @@ _BOOL = np.dtype(np.bool_)
 def relu(self):
     if self.dtype is _BOOL:
         raise RuntimeError("Boolean inputs not supported for relu")
-    return array_module(self).maximum(self, 0)
+    return array_module(self).maximum(0, self)  # (0, self): self where they are equal, so -0.0 stays -0.0
 
 
 # Unsigned integers as wide as each float: its bits times 0 or 1 are 0.0 or the float itself.
@@ -262,10 +270,12 @@ def clamp(self, min, max):  # noqa: A002 - torch's argument names
         check_kernel_dtype(f"{which}_scalar_cpu", ALL_TYPES, self)
     xp = array_module(self)
     out = self if self.dtype == target else self.astype(target)
+    # the bound first: numpy's maximum and minimum return their second argument where the two are
+    # equal, and torch's clamp keeps self unless it is strictly outside (clamp(-0.0, min=0) is -0.0)
     if min is not None:
-        out = xp.maximum(out, _bound(min, target))
+        out = xp.maximum(_bound(min, target), out)
     if max is not None:
-        out = xp.minimum(out, _bound(max, target))
+        out = xp.minimum(_bound(max, target), out)
     return out.astype(target, copy=False) if out is not self else out.copy()
 
 
@@ -369,7 +379,7 @@ def _check_matmul_dtypes(self, other) -> None:
     if route == "bmm" and self.size and other.size and _batches_broadcast(self, other):
         check_kernel_dtype(bool_kernel, ALL_TYPES, self)  # bmm dispatches on self's dtype before comparing
     if a != b and (route != "bmm" or self.size and other.size):  # (torch's batched path returns an empty
-        name_a, name_b = scalar_type_name(a), scalar_type_name(b)  # product in the promoted dtype unchecked)
+        name_a, name_b = scalar_type_name(a), scalar_type_name(b)  # product unchecked, in other's dtype)
         raise RuntimeError({
             "dot": f"dot : expected both vectors to have same dtype, but found {name_a} and {name_b}",
             "mv": f"addmv input tensors must have the same dtype, but got {name_b}, {name_a}, and {name_b}",
@@ -416,6 +426,8 @@ def matmul(self, other):
     if dtypes_to_check:
         _check_matmul_dtypes(self, other)
     backends.product_precision(self)
+    if self.dtype != other.dtype:  # an empty batched product (any other raised above): torch's is in other's dtype
+        return array_module(self).matmul(self, other).astype(other.dtype)
     if other.ndim == 2 and self.ndim > 2:  # (..., n, k) @ (k, m): one GEMM over all rows, as torch folds it
         rows = self.reshape(math.prod(self.shape[:-1]), inner_self)  # (not -1: inner_self may be 0)
         return array_module(self).matmul(rows, other).reshape(self.shape[:-1] + (other.shape[1],))
@@ -518,7 +530,13 @@ def permute(self, dims):
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
                            f"length of the desired ordering of dimensions i.e. input.dim() = {self.ndim} is not "
                            f"equal to len(dims) = {len(dims)}")
-    return array_module(self).transpose(self, tuple(wrap_dim(d, self.ndim) for d in dims))
+    axes = []
+    for d in dims:
+        d = wrap_dim(d, self.ndim)
+        if d in axes:
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        axes.append(d)
+    return array_module(self).transpose(self, tuple(axes))
 
 
 def expand(self, size, implicit):

@@ -175,7 +175,7 @@ def hardtanh(self, min_val, max_val):
         if self.dtype.kind == "u" and (min_val < 0 or max_val < 0):
             raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
     xp = array_module(self)
-    return xp.minimum(xp.maximum(self, min_val), max_val).astype(self.dtype, copy=False)
+    return xp.minimum(max_val, xp.maximum(min_val, self)).astype(self.dtype, copy=False)  # self where equal, as clamp
 
 
 # ---- recurrent cells -------------------------------------------------------------------------

@@ -157,16 +157,16 @@ def _check_floating(self, message: str) -> None:
 def var(self, dim, correction, keepdim):
     _check_floating(self, "std and var only support floating point and complex dtypes")
     xp = array_module(self)
-    axes = _dims(dim, self.ndim, "var")
+    axes = _dims(dim, self.ndim, "var", in_order=True)
     count = self.size if axes is None else math.prod(self.shape[a] for a in axes)
-    centered = self - xp.mean(self, axis=axes, keepdims=True)
-    squares = xp.sum(centered * centered, axis=axes, keepdims=keepdim)
-    with np.errstate(divide="ignore", invalid="ignore"):  # too few elements: inf or nan, silently, as torch
+    with np.errstate(divide="ignore", invalid="ignore"):  # inf - inf, or too few elements: nan, silently, as torch
+        centered = self - xp.mean(self, axis=axes, keepdims=True)
+        squares = xp.sum(centered * centered, axis=axes, keepdims=keepdim)
         return squares / max(count - (1 if correction is None else correction), 0)
 
 
 def var_mean(self, dim, correction, keepdim):
-    mean = array_module(self).mean(self, axis=_dims(dim, self.ndim, "var_mean"), keepdims=keepdim)
+    mean = array_module(self).mean(self, axis=_dims(dim, self.ndim, "var_mean", in_order=True), keepdims=keepdim)
     return var(self, dim, correction, keepdim), mean
 
 
@@ -193,7 +193,7 @@ def linalg_vector_norm(self, ord, dim, keepdim, dtype):
     _check_floating(self, "linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
                           f"{scalar_type_name(self.dtype)}")
     x = self if dtype is None else self.astype(dtype)
-    axes = _dims(dim, x.ndim, "linalg.vector_norm")
+    axes = _dims(dim, x.ndim, "linalg.vector_norm", in_order=True)
     if ord in (math.inf, -math.inf) and x.size == 0:  # max/min of nothing has no identity
         empty = [d for d in (dim or ()) if x.ndim and x.shape[wrap_dim(d, x.ndim)] == 0]
         if empty or not dim:
@@ -216,9 +216,12 @@ def linalg_vector_norm(self, ord, dim, keepdim, dtype):
 
 
 def cumsum(self, dim, dtype):
+    axis = wrap_dim(dim, self.ndim)  # (before the dtype, as torch's)
     if dtype is not None and dtype == np.bool_ and self.ndim and self.size:  # (nor does a 0-d or empty one)
         raise NotImplementedError('"cumsum_out_cpu" not implemented for \'Bool\'')
-    out = array_module(self).cumsum(self, axis=wrap_dim(dim, self.ndim), dtype=_reduce_dtype(self, dtype))
+    out = array_module(self).cumsum(self, axis=axis, dtype=_reduce_dtype(self, dtype))
+    if out.dtype.kind == "f":
+        out += 0.0  # torch's sums start from +0.0, numpy's from the first element: a leading -0.0 is +0.0
     return out.reshape(()) if self.ndim == 0 else out  # numpy makes a 0-d input 1-d
 
 

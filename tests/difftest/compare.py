@@ -55,8 +55,8 @@ def _written_by_failure(ours: Outcome, theirs: Outcome, program) -> set:
     if program is None or a is None or b is None or (a.line, a.kind) != (b.line, b.kind):
         return set()
     named = set(re.findall(r"\b[A-Za-z_]\w*\b", program.lines[a.line]))
-    written = {theirs.storages[name] for name in named if name in theirs.storages}
-    return named | {name for name, where in theirs.storages.items() if where in written}  # and their aliases
+    written = frozenset().union(*(theirs.storages[name] for name in named if name in theirs.storages))
+    return named | {name for name, where in theirs.storages.items() if where & written}  # and their aliases
 
 
 def _compare_failures(ours: Outcome, theirs: Outcome, program) -> list[str]:

@@ -21,7 +21,7 @@ class Outcome:
     failure: Failure | None
     # name -> observation, in assignment order, taken after the last statement that ran
     values: dict = field(default_factory=dict)
-    # name -> the memory a tensor lives in (names that share it alias each other's elements)
+    # name -> the memory its tensors live in (names that share one alias each other's elements)
     storages: dict = field(default_factory=dict)
 
 
@@ -51,14 +51,24 @@ def run(program, module) -> Outcome:
                 break
         values = {name: observe(value, module) for name, value in scope.items()
                   if name not in ("torch", "F") and not name.startswith("__")}
-        storages = {name: storage(value, module) for name, value in scope.items() if isinstance(value, module.Tensor)}
-    return Outcome(failure, values, storages)
+        storages = {name: storages_of(value, module) for name, value in scope.items()}
+    return Outcome(failure, values, {name: where for name, where in storages.items() if where})
+
+
+def storages_of(value, module) -> frozenset:
+    """The memory a tensor, or the tensors of a tuple or list (autograd.grad's result), live in."""
+    if isinstance(value, module.Tensor):
+        return frozenset((storage(value, module),))
+    if isinstance(value, (tuple, list)):
+        return frozenset(storage(t, module) for t in value if isinstance(t, module.Tensor))
+    return frozenset()
 
 
 def storage(tensor, module):
     """Where a tensor's elements live: torch's storage, or the array gradspec's view chain ends in."""
     if hasattr(tensor, "untyped_storage"):
-        return tensor.untyped_storage().data_ptr()
+        # a ZeroTensor (a gradient torch knows is zero) has no memory: it aliases nothing
+        return ("zero", id(tensor)) if tensor._is_zerotensor() else tensor.untyped_storage().data_ptr()
     array = tensor._data
     while getattr(array, "base", None) is not None:
         array = array.base

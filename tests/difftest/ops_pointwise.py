@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from . import literals
 
-UNARY = ("neg", "abs", "sign", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "reciprocal",
-         "log1p", "expm1", "log2", "log10", "rsqrt", "asin", "acos", "atan", "sinh", "cosh", "erf", "square")
+UNARY = ("neg", "abs", "sign", "sgn", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
+         "reciprocal", "log1p", "expm1", "log2", "log10", "rsqrt", "asin", "acos", "atan", "sinh", "cosh", "erf",
+         "square")
 ARITHMETIC = ("+", "-", "*", "/", "**")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 BITWISE = ("&", "|", "^")

@@ -2,7 +2,7 @@
 # backward (index, index_put) are version-checked as torch's SavedVariables are (they were saved
 # as arrays sharing the tensors' memory: a write since moved the gradient silently); a node that
 # no gradient reaches still checks its saved tensors, as torch runs it; torch's batched matmul
-# returns an empty product in the promoted dtype without comparing dtypes; a tensor exponent of
+# returns an empty product in its second operand's dtype without comparing dtypes; a tensor exponent of
 # 0.5 is pow's (inf at -inf, 0 at -0.0), not numpy's sqrt.
 import torch
 import torch.nn.functional as F
