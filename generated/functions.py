@@ -1009,6 +1009,9 @@ def sgn(self):
         node = SgnBackward0()
         node.next_functions = (edge(self),)
         node.output_meta = (result._data.shape, result._data.dtype)
+        node.self_ = self
+        node.result_ = SavedOutput(result)
+        node.saved_versions = (version(node.self_), version(result))
         result.grad_fn = node
         result._requires_grad = True
     return result

@@ -1150,18 +1150,32 @@ class SignBackward0(Node):
 class SgnBackward0(Node):
     """derivatives.yaml: sgn(Tensor self) -> Tensor
 
-      self: sgn_backward(grad)
+      self: sgn_backward(self, grad, result)
     """
 
-    __slots__ = ()
+    __slots__ = ("self_", "result_")
+    saved_slots = ("self_", "result_")
+    saved_names = ("self", "result")
+    output_slots = ("result_",)
 
     def apply(self, grads):
+        self.check_saved()
         grad = grads[0]
-        return (H.sgn_backward(A, grad),)
+        self_ = data_of(self.self_)
+        result = self.result_._data
+        return (H.sgn_backward(A, self_, grad, result),)
+
+    def release_variables(self):
+        if self.self_ is not None or self.result_ is not None:
+            self.self_ = self.result_ = None
+            self.saved_versions = None
 
     def apply_differentiable(self, grads):
+        self.check_saved()
         grad = grads[0]
-        return (H.sgn_backward(T, grad),)
+        self_ = self.self_
+        result = self.saved_output(self.result_)
+        return (H.sgn_backward(T, self_, grad, result),)
 
 
 class ClampBackward0(Node):

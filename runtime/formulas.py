@@ -195,11 +195,14 @@ def zeros_like(ops, x):
     return ops.zeros_like(x)
 
 
-def sgn_backward(ops, grad):
+def sgn_backward(ops, self, grad, result):
     """torch's for a real tensor: an efficient zero tensor, which the engine passes on without
-    running the formulas it reaches (node.KnownZero)."""
-    array = getattr(grad, "_data", grad)
-    return KnownZero(array_module(array), array.shape, array.dtype)
+    running the formulas it reaches (node.KnownZero). Under create_graph, ordinary zeros: torch's
+    ZeroTensor gets a grad_fn from each recorded formula it meets, so those formulas run. (self and
+    result are saved, unread, as torch's are: a second backward through the node is refused.)"""
+    if ops.DIFFERENTIABLE:
+        return ops.zeros_like(grad)
+    return KnownZero(array_module(grad), grad.shape, grad.dtype)
 
 
 def negated(ops, values):

@@ -109,6 +109,8 @@ class Tensor:
         return self._retains_grad
 
     def retain_grad(self) -> None:
+        if self._base is not None:  # a view of a base written since: its history first, as torch's grad_fn
+            refresh_view(self)
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is None or self._retains_grad:
@@ -127,6 +129,8 @@ class Tensor:
 
     def register_hook(self, hook):
         """hook(grad) runs when this tensor's gradient is computed; it may return a replacement."""
+        if self._base is not None:  # (as retain_grad)
+            refresh_view(self)
         if not self.requires_grad:  # (a view whose base came to require grad does)
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:

@@ -52,8 +52,7 @@ def _basic(self, index, setting: bool = False) -> tuple:
             advanced.append(None)
             dim += 1
         elif isinstance(item, builtins.slice):
-            whole = item.step in (None, 1) and item.indices(out.shape[dim])[:2] == (0, out.shape[dim])
-            if not (whole and (setting or isinstance(index, tuple))):  # torch's x[:] is a slice op
+            if not (_takes_whole(item, out.shape[dim]) and (setting or isinstance(index, tuple))):  # x[:] is a slice op
                 out = F.slice(out, dim, item.start, item.stop, 1 if item.step is None else item.step)
             advanced.append(None)
             dim += 1
@@ -64,6 +63,14 @@ def _basic(self, index, setting: bool = False) -> tuple:
             advanced.append(item)
             dim += index_array.ndim if index_array.dtype == bool else 1
     return out, advanced
+
+
+def _takes_whole(item: builtins.slice, size: int) -> bool:
+    """torch's shortcut past a slice: start 0 as written (x[-3:] of 3 elements is a view all the
+    same, and writing it is torch's CopySlices), a stop at or past the end, step 1."""
+    start = 0 if item.start is None else item.start
+    stop = size if item.stop is None else item.stop
+    return item.step in (None, 1) and start == 0 and stop >= size
 
 
 def _trimmed(advanced: list) -> list:
