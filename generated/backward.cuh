@@ -116,12 +116,12 @@ GS_HD T maybe_multiply(const T x, const T alpha) { return x * alpha; }
 
 template <typename T>
 GS_HD T pow_backward(const T grad, const T self, const T exponent) {
-    return exponent == T(0) ? T(0) : grad * exponent * gs::pow(self, exponent - T(1));
+    return exponent == T(0) ? T(0) : grad * (exponent * gs::pow(self, exponent - T(1)));  // torch's grouping
 }
 
 template <typename T>
 GS_HD T pow_backward_self(const T grad, const T self, const T exponent) {
-    return exponent == T(0) ? T(0) : grad * exponent * gs::pow(self, exponent - T(1));
+    return exponent == T(0) ? T(0) : grad * (exponent * gs::pow(self, exponent - T(1)));  // torch's grouping
 }
 
 // 0 where self == 0 and exponent >= 0 (as torch); for a Python-number self == 0 and a negative

@@ -65,8 +65,9 @@ def pow_backward(ops, grad, self, exponent):
 
 
 def pow_backward_self(ops, grad, self, exponent):
-    # ops.sub, not `-`: a bool exponent is refused by name, as torch's `exponent - 1`
-    return ops.where(exponent == 0, 0, grad * exponent * self ** ops.sub(exponent, 1))
+    # ops.sub, not `-`: a bool exponent is refused by name, as torch's `exponent - 1`; grouped as
+    # torch's, grad * (exponent * power): the inner product may overflow to inf, and 0 * inf is NaN
+    return ops.where(exponent == 0, 0, grad * (exponent * self ** ops.sub(exponent, 1)))
 
 
 def pow_backward_exponent(ops, grad, self, exponent, result):
