@@ -22,7 +22,7 @@ from typing import Mapping
 
 from .schema import Schema
 
-META_ATTRS = {"shape", "ndim", "dtype", "device"}
+META_ATTRS = {"shape", "ndim", "dtype", "device", "strides"}  # strides: in bytes, as numpy's and cupy's
 BINARY_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult)
 UNARY_OPS = (ast.USub, ast.UAdd, ast.Not)
 # Array-module functions a `forward:` formula may call, present with the same meaning in numpy and

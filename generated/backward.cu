@@ -46,7 +46,7 @@
 //   StdBackward0: helper std_backward() has no device version
 //   LinalgVectorNormBackward0: helper norm_backward() has no device version
 //   CumsumBackward0: helper cumsum_backward() has no device version
-//   MatmulBackward0: shared key 'self, other'
+//   MatmulBackward0: helper matmul_backward_self() has no device version
 //   MmBackward0: helper mm_mat1_backward() has no device version
 //   BmmBackward0: op 'bmm' runs the array kernel 'bmm'
 //   AddmmBackward0: helper mm_mat1_backward() has no device version

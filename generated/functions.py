@@ -2455,9 +2455,11 @@ def matmul(self, other):
         node = MatmulBackward0()
         node.next_functions = (edge(self), edge(other))
         node.output_meta = (result._data.shape, result._data.dtype)
-        node.self_ = self
-        node.other_ = other
+        node.self_ = self if requires_grad(other) else None
+        node.other_ = other if requires_grad(self) else None
         node.saved_versions = (version(node.self_), version(node.other_))
+        node.other_ndim = other_.ndim
+        node.self_ndim = self_.ndim
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -2480,8 +2482,10 @@ def mm(self, mat2):
         node.next_functions = (edge(self), edge(mat2))
         node.output_meta = (result._data.shape, result._data.dtype)
         node.self_ = self if requires_grad(mat2) else None
-        node.mat2_ = mat2
+        node.mat2_ = mat2 if requires_grad(self) else None
         node.saved_versions = (version(node.self_), version(node.mat2_))
+        node.mat2_shape = mat2_.shape
+        node.mat2_strides = mat2_.strides
         result.grad_fn = node
         result._requires_grad = True
     return result
@@ -2529,10 +2533,12 @@ def addmm(self, mat1, mat2, *, beta=1, alpha=1):
         node.next_functions = (edge(self), edge(mat1), edge(mat2))
         node.output_meta = (result._data.shape, result._data.dtype)
         node.mat1_ = mat1 if requires_grad(mat2) else None
-        node.mat2_ = mat2 if requires_grad(mat1) or requires_grad(mat2) else None
+        node.mat2_ = mat2 if requires_grad(mat1) else None
         node.saved_versions = (version(node.mat1_), version(node.mat2_))
         node.alpha = alpha
         node.beta = beta
+        node.mat2_shape = mat2_.shape
+        node.mat2_strides = mat2_.strides
         result.grad_fn = node
         result._requires_grad = True
     return result

@@ -3078,12 +3078,14 @@ class CumsumBackward0(Node):
 class MatmulBackward0(Node):
     """derivatives.yaml: matmul(Tensor self, Tensor other) -> Tensor
 
-      self, other: matmul_backward(grad, self, other, grad_input_mask)
+      self: matmul_backward_self(grad, self.ndim, other)
+      other: matmul_backward_other(grad, self, other.ndim)
     """
 
-    __slots__ = ("self_", "other_")
+    __slots__ = ("self_", "other_", "other_ndim", "self_ndim")
     saved_slots = ("self_", "other_")
     saved_names = ("self", "other")
+    value_slots = ("other_ndim", "self_ndim")
 
     def apply(self, grads):
         self.check_saved()
@@ -3092,10 +3094,9 @@ class MatmulBackward0(Node):
         other = data_of(self.other_)
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        grad_self, grad_other = H.matmul_backward(A, grad, self_, other, (need_self, need_other))
         return (
-            grad_self,
-            grad_other,
+            H.matmul_backward_self(A, grad, self.self_ndim, other) if need_self else None,
+            H.matmul_backward_other(A, grad, self_, self.other_ndim) if need_other else None,
         )
 
     def release_variables(self):
@@ -3110,10 +3111,9 @@ class MatmulBackward0(Node):
         other = self.other_
         need_self = self.next_functions[0][0] is not None
         need_other = self.next_functions[1][0] is not None
-        grad_self, grad_other = H.matmul_backward(T, grad, self_, other, (need_self, need_other))
         return (
-            grad_self,
-            grad_other,
+            H.matmul_backward_self(T, grad, self.self_ndim, other) if need_self else None,
+            H.matmul_backward_other(T, grad, self_, self.other_ndim) if need_other else None,
         )
 
 
@@ -3121,12 +3121,13 @@ class MmBackward0(Node):
     """derivatives.yaml: mm(Tensor self, Tensor mat2) -> Tensor
 
       self: mm_mat1_backward(grad, mat2)
-      mat2: mm_mat2_backward(grad, self, mat2)
+      mat2: mm_mat2_backward(grad, self, mat2.shape, mat2.strides)
     """
 
-    __slots__ = ("self_", "mat2_")
+    __slots__ = ("self_", "mat2_", "mat2_shape", "mat2_strides")
     saved_slots = ("self_", "mat2_")
     saved_names = ("self", "mat2")
+    value_slots = ("mat2_shape", "mat2_strides")
 
     def apply(self, grads):
         self.check_saved()
@@ -3137,7 +3138,7 @@ class MmBackward0(Node):
         need_mat2 = self.next_functions[1][0] is not None
         return (
             H.mm_mat1_backward(A, grad, mat2) if need_self else None,
-            H.mm_mat2_backward(A, grad, self_, mat2) if need_mat2 else None,
+            H.mm_mat2_backward(A, grad, self_, self.mat2_shape, self.mat2_strides) if need_mat2 else None,
         )
 
     def release_variables(self):
@@ -3154,7 +3155,7 @@ class MmBackward0(Node):
         need_mat2 = self.next_functions[1][0] is not None
         return (
             H.mm_mat1_backward(T, grad, mat2) if need_self else None,
-            H.mm_mat2_backward(T, grad, self_, mat2) if need_mat2 else None,
+            H.mm_mat2_backward(T, grad, self_, self.mat2_shape, self.mat2_strides) if need_mat2 else None,
         )
 
 
@@ -3204,13 +3205,13 @@ class AddmmBackward0(Node):
 
       self: maybe_multiply(grad, beta)
       mat1: maybe_multiply(mm_mat1_backward(grad, mat2), alpha)
-      mat2: maybe_multiply(mm_mat2_backward(grad, mat1, mat2), alpha)
+      mat2: maybe_multiply(mm_mat2_backward(grad, mat1, mat2.shape, mat2.strides), alpha)
     """
 
-    __slots__ = ("mat1_", "mat2_", "alpha", "beta")
+    __slots__ = ("mat1_", "mat2_", "alpha", "beta", "mat2_shape", "mat2_strides")
     saved_slots = ("mat1_", "mat2_")
     saved_names = ("mat1", "mat2")
-    value_slots = ("alpha", "beta")
+    value_slots = ("alpha", "beta", "mat2_shape", "mat2_strides")
 
     def apply(self, grads):
         self.check_saved()
@@ -3223,7 +3224,7 @@ class AddmmBackward0(Node):
         return (
             H.maybe_multiply(A, grad, self.beta) if need_self else None,
             H.maybe_multiply(A, H.mm_mat1_backward(A, grad, mat2), self.alpha) if need_mat1 else None,
-            H.maybe_multiply(A, H.mm_mat2_backward(A, grad, mat1, mat2), self.alpha) if need_mat2 else None,
+            H.maybe_multiply(A, H.mm_mat2_backward(A, grad, mat1, self.mat2_shape, self.mat2_strides), self.alpha) if need_mat2 else None,
         )
 
     def release_variables(self):
@@ -3242,7 +3243,7 @@ class AddmmBackward0(Node):
         return (
             H.maybe_multiply(T, grad, self.beta) if need_self else None,
             H.maybe_multiply(T, H.mm_mat1_backward(T, grad, mat2), self.alpha) if need_mat1 else None,
-            H.maybe_multiply(T, H.mm_mat2_backward(T, grad, mat1, mat2), self.alpha) if need_mat2 else None,
+            H.maybe_multiply(T, H.mm_mat2_backward(T, grad, mat1, self.mat2_shape, self.mat2_strides), self.alpha) if need_mat2 else None,
         )
 
 

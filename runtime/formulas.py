@@ -83,27 +83,37 @@ def pow_backward_exponent(ops, grad, self, exponent, result):
 
 
 def matmul_backward(ops, grad, self, other, mask):
-    """Every rank combination: 1-D operands are promoted to matrices, then the promoted dims
-    are squeezed away; batch broadcasting is undone by the engine's sum to the input shape."""
-    self_vector, other_vector = _ndim(self) == 1, _ndim(other) == 1
-    if other_vector:
+    """Both gradients of matmul, those the mask asks for (for a spec that saves both operands)."""
+    return (matmul_backward_self(ops, grad, _ndim(self), other) if mask[0] else None,
+            matmul_backward_other(ops, grad, self, _ndim(other)) if mask[1] else None)
+
+
+def matmul_backward_self(ops, grad, self_ndim, other):
+    """grad @ other^T over every rank combination: 1-D operands are promoted to matrices, then the
+    promoted dims are squeezed away; batch broadcasting is undone by the engine's sum to the input
+    shape. It reads other alone, as torch's decomposition into mm/bmm saves no more."""
+    if _ndim(other) == 1:
         grad, other = ops.unsqueeze(grad, -1), ops.unsqueeze(other, -1)
-    if self_vector:
+    if self_ndim == 1:
+        grad = ops.unsqueeze(grad, -2)
+    grad_self = ops.matmul(grad, ops.transpose(other, -1, -2))
+    return ops.squeeze_dim(grad_self, -2) if self_ndim == 1 else grad_self
+
+
+def matmul_backward_other(ops, grad, self, other_ndim):
+    """self^T @ grad, as matmul_backward_self; it reads self alone."""
+    if other_ndim == 1:
+        grad = ops.unsqueeze(grad, -1)
+    if _ndim(self) == 1:
         grad, self = ops.unsqueeze(grad, -2), ops.unsqueeze(self, 0)
-    grad_self = grad_other = None
-    if mask[0]:
-        grad_self = ops.matmul(grad, ops.transpose(other, -1, -2))
-        grad_self = ops.squeeze_dim(grad_self, -2) if self_vector else grad_self
-    if mask[1] and _ndim(other) == 2 and _ndim(self) > 2:
+    if other_ndim <= 2 and _ndim(self) > 2:
         # a matrix shared by a batch: one product over all rows, not one per batch then their sum
         rows = math.prod(_shape(self)[:-1])  # (not -1: an empty row would leave it ambiguous)
         grad_other = ops.mm(ops.t(ops.reshape(self, [rows, _shape(self)[-1]])),
                             ops.reshape(grad, [rows, _shape(grad)[-1]]))
-        grad_other = ops.squeeze_dim(grad_other, -1) if other_vector else grad_other
-    elif mask[1]:
+    else:
         grad_other = ops.matmul(ops.transpose(self, -1, -2), grad)
-        grad_other = ops.squeeze_dim(grad_other, -1) if other_vector else grad_other
-    return grad_self, grad_other
+    return ops.squeeze_dim(grad_other, -1) if other_ndim == 1 else grad_other
 
 
 def mm_mat1_backward(ops, grad, mat2):
@@ -124,12 +134,13 @@ def transposed_product_pays(grad, mat2) -> bool:
     return rows <= 64 and columns >= 8 * rows and inner >= 128 and mat2.flags.c_contiguous
 
 
-def mm_mat2_backward(ops, grad, mat1, mat2):
+def mm_mat2_backward(ops, grad, mat1, mat2_shape, mat2_strides):
     """mat1^T @ grad, computed in mat2's memory order as torch does: for the usual
     `x @ weight.t()` (mat2 a transposed view) the result is (grad^T @ mat1)^T, whose transpose,
-    the weight's gradient, is then contiguous and needs no copy."""
-    layout = getattr(mat2, "_data", mat2)
-    if layout.flags.f_contiguous and not layout.flags.c_contiguous:
+    the weight's gradient, is then contiguous and needs no copy. Only mat2's sizes and strides
+    (in bytes, grad's item size each) are saved, as torch's: mat2 itself may change since."""
+    itemsize = getattr(grad, "_data", grad).itemsize
+    if mat2_strides[0] == itemsize and mat2_strides[1] >= max(1, mat2_shape[0]) * itemsize:  # torch's is_transposed
         return ops.t(ops.mm(ops.t(grad), mat1))
     return ops.mm(ops.t(mat1), grad)
 

@@ -87,6 +87,24 @@ def test_in_place_reading_itself_as_another_argument_is_refused_at_backward(targ
         y.sum().backward()
 
 
+@pytest.mark.parametrize("product", ["mm", "matmul", "addmm", "linear", "batched"])
+def test_a_product_saves_an_operand_only_for_the_other_s_gradient(product):
+    """x @ w with x needing no gradient saves x alone (mm's gradient for w reads w's sizes and
+    strides only, as torch's): w written in place since is no error, and w's gradient is x's."""
+    x = gs.tensor([[1.0, 2.0], [3.0, 4.0]])
+    w = gs.tensor([[1.0, -1.0], [0.5, 2.0]], requires_grad=True)
+    y = {"mm": lambda: gs.mm(x, w), "matmul": lambda: x @ w, "addmm": lambda: gs.addmm(gs.zeros(2), x, w),
+         "linear": lambda: gs.nn.functional.linear(x, w.t()), "batched": lambda: (x.unsqueeze(0) @ w)[0]}[product]()
+    w.detach().mul_(2)
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [[4.0, 4.0], [6.0, 6.0]])
+    x.requires_grad_()
+    y = x @ w  # x's gradient reads w: then it is saved, and checked
+    w.detach().mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
 @pytest.mark.parametrize("index,value", [
     (0, 10.0), (slice(1, None), 7.0), ((slice(None), 1), -1.0), ("mask", 0.0), ("tensor_value", None),
 ])
